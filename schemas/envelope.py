@@ -1,0 +1,50 @@
+"""The one event envelope (CloudEvents 1.0 attribute names) every topic carries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+SPEC_VERSION = "1.0"
+
+
+class TraceContext(BaseModel):
+    """W3C trace context, so one case can be followed across services."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    traceparent: str | None = None
+    tracestate: str | None = None
+
+
+def new_event_id() -> str:
+    """Event ids are UUIDs; a redelivered event keeps its id, which is how consumers dedupe."""
+    return str(uuid.uuid4())
+
+
+class Envelope(BaseModel):
+    """A CloudEvent: `subject` is the case id, `type` says which payload `data` holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    specversion: str = SPEC_VERSION
+    id: str = Field(default_factory=new_event_id)
+    source: str
+    type: str
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str
+    dataschema: str
+    datacontenttype: str = "application/json"
+    trace: TraceContext = Field(default_factory=TraceContext)
+    data: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        return cls.model_validate(orjson.loads(raw))

@@ -1,0 +1,118 @@
+"""Event payloads and their type names; `dataschema` carries the payload version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from schemas.decision import Decision
+from schemas.report import Report
+
+SCHEMA_BASE = "urn:caseroute:schema"
+
+
+def dataschema(event_type: str, version: int = 1) -> str:
+    """The dataschema URI of an event type at a payload version."""
+    return f"{SCHEMA_BASE}:{event_type}:v{version}"
+
+
+class EventType(StrEnum):
+    report_accepted = "caseroute.report.accepted"
+    case_routed = "caseroute.case.routed"
+    case_dispatched = "caseroute.case.dispatched"
+    reply_ack = "caseroute.reply.ack"
+    reply_feedback = "caseroute.reply.feedback"
+    reply_return = "caseroute.reply.return"
+    case_transition = "caseroute.case.transition"
+    case_escalated = "caseroute.case.escalated"
+    catalogue_published = "caseroute.catalogue.published"
+
+
+class ReportAccepted(BaseModel):
+    """Intake accepted a report and gave it a case id (reports.v1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    report: Report
+    accepted_at: datetime
+
+
+class CaseRouted(BaseModel):
+    """The router decided (routed.v1); attempt 1 is the first dispatch, later ones follow returns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    attempt: Annotated[int, Field(ge=1)] = 1
+    decision: Decision
+    excluded: list[str] = Field(default_factory=list)
+
+
+class CaseDispatched(BaseModel):
+    """What a department receives on dispatch.<department>.v1."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    attempt: Annotated[int, Field(ge=1)] = 1
+    department: str
+    role: str = "primary"  # primary | cooperating | cc
+    rule: str
+    deadline_days: int
+    ack_hours: float
+    unit: str | None = None
+    title: str | None = None
+    description: str
+    address: str | None = None
+    reported_at: datetime
+    reply_url: str | None = None
+
+
+class FeedbackOutcome(StrEnum):
+    resolved = "resolved"
+    rectification_ordered = "rectification_ordered"
+    penalised = "penalised"
+    shut_down = "shut_down"
+    referred = "referred"
+    not_found = "not_found"
+
+
+class ReturnReason(StrEnum):
+    wrong_unit = "wrong_unit"  # 属地不符
+    not_our_remit = "not_our_remit"  # 职能不符
+    overlapping_remits = "overlapping_remits"  # 职能交叉
+    insufficient_information = "insufficient_information"  # 信息不全
+    duplicate = "duplicate"  # 重复
+
+
+class DepartmentReply(BaseModel):
+    """A department's answer on replies.v1 (or through the tracker's HTTP API)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    department: str
+    kind: str  # ack | feedback | return
+    text: Annotated[str, Field(max_length=10_000)] = ""
+    outcome: FeedbackOutcome | None = None
+    reason: ReturnReason | None = None
+    attachments: Annotated[list[AnyHttpUrl], Field(max_length=20)] = Field(default_factory=list)
+    at: datetime | None = None
+
+
+class CaseTransition(BaseModel):
+    """A state change of a case (case-events.v1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    from_status: str | None
+    to_status: str
+    actor: str
+    at: datetime
+    department: str | None = None
+    detail: dict[str, object] = Field(default_factory=dict)
