@@ -50,6 +50,7 @@ class CaseRouted(BaseModel):
     attempt: Annotated[int, Field(ge=1)] = 1
     decision: Decision
     excluded: list[str] = Field(default_factory=list)
+    report: Report
 
 
 class CaseDispatched(BaseModel):

@@ -1,0 +1,46 @@
+"""Intake's HTTP API: POST /v1/reports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from intake.handlers import accept_report
+from schemas.report import Report
+from services.problems import Problem
+from services.runtime import Runtime
+
+router = APIRouter(tags=["intake"])
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+class ReportAcceptedResponse(BaseModel):
+    case_id: str
+    status: str
+    status_url: str
+    duplicate_submission: bool
+
+
+@router.post("/v1/reports", status_code=202, response_model=ReportAcceptedResponse,
+             responses={422: {"description": "invalid report"}, 503: {"description": "database unavailable"}})
+async def post_report(report: Report, runtime: RuntimeDep, response: Response) -> ReportAcceptedResponse:
+    """Accept a report: 202 with its case id; the same (source, external_id) again gives the same case."""
+    try:
+        accepted = await accept_report(db=runtime.db, settings=runtime.settings, report=report)
+    except (OperationalError, DBAPIError, OSError) as exc:
+        raise Problem(503, "Database unavailable", "the report was not stored; try again",
+                      headers={"Retry-After": "5"}) from exc
+    status_url = f"{runtime.settings.public_base_url}/v1/cases/{accepted.case_id}"
+    response.headers["Location"] = status_url
+    return ReportAcceptedResponse(case_id=accepted.case_id, status="accepted", status_url=status_url,
+                                  duplicate_submission=not accepted.created)

@@ -1,0 +1,34 @@
+"""Wiring of intake: `caseroute intake`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from intake.api.routes import router
+from intake.consumers import decode_call, make_hotline_handler
+from intake.store.models import IntakeOutbox
+from services.consumer import ConsumerRunner
+from services.outbox import OutboxRelay
+from services.runtime import Runtime, ServiceParts
+
+
+def build(runtime: Runtime) -> ServiceParts:
+    """Intake's parts: the reports API, the hotline consumer and the outbox relay."""
+    settings = runtime.settings
+    relay = OutboxRelay(service="intake", db=runtime.db, table=IntakeOutbox, bus=runtime.bus,
+                        producer=runtime.producer,
+                        batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
+    hotline = ConsumerRunner(
+        group="caseroute-intake", bus=runtime.bus, producer=runtime.producer,
+        topics=[settings.topic("hotline.calls.v1")], handler=make_hotline_handler(runtime),
+        decoder=decode_call, retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
+    )
+    return ServiceParts(
+        name="intake",
+        migrations=Path(__file__).parent / "migrations",
+        topics=[settings.topic("reports.v1"), settings.topic("hotline.calls.v1")],
+        tasks=[relay.run],
+        consumers=[hotline],
+        routers=[router],
+        state={"relay": relay},
+    )

@@ -1,0 +1,41 @@
+"""Intake's second entrance: the hotline system's calls on hotline.calls.v1."""
+
+from __future__ import annotations
+
+import orjson
+from pydantic import ValidationError
+
+from intake.handlers import accept_report
+from schemas.envelope import Envelope
+from schemas.report import HotlineCall
+from services.bus.base import Message
+from services.consumer import PoisonMessage, decode
+from services.runtime import Runtime
+
+HOTLINE_CALL = "caseroute.hotline.call"
+
+
+def decode_call(message: Message) -> Envelope:
+    """The hotline system may send a bare call object or an envelope around one; both become envelopes."""
+    try:
+        raw = orjson.loads(message.value)
+    except orjson.JSONDecodeError as exc:
+        raise PoisonMessage(f"not JSON: {exc}") from exc
+    if isinstance(raw, dict) and "specversion" in raw:
+        return decode(message)
+    try:
+        call = HotlineCall.model_validate(raw)
+    except ValidationError as exc:
+        raise PoisonMessage(f"not a hotline call: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
+    return Envelope(source="hotline", type=HOTLINE_CALL, subject=call.call_id,
+                    dataschema="urn:caseroute:schema:caseroute.hotline.call:v1", data=call.model_dump(mode="json"))
+
+
+def make_hotline_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """Each call becomes a report of source hotline, deduped by its call id like any report."""
+
+    async def handle(event: Envelope, message: Message) -> None:
+        call = HotlineCall.model_validate(event.data)
+        await accept_report(db=runtime.db, settings=runtime.settings, report=call.to_report())
+
+    return handle

@@ -1,0 +1,18 @@
+"""Router HTTP API: explain a decision without creating a case."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from router.engine import Engine
+from schemas.decision import Decision
+from schemas.report import Report
+
+router = APIRouter(tags=["router"])
+
+
+@router.post("/v1/route:preview", response_model=Decision)
+async def preview(report: Report, request: Request) -> Decision:
+    """The decision the router would take for this report now, with its trace; nothing is stored."""
+    engine: Engine = request.app.state.router.state["engine"]
+    return engine.decide(report)

@@ -1,0 +1,85 @@
+"""The one bus interface; Kafka and the in-process adapter both implement it."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message to publish; `key` is the case id so one case's events stay in order."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A consumed message with where it came from, so the consumer can commit past it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = field(default=())
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value.decode("utf-8", "replace")
+        return None
+
+
+class BusUnavailable(Exception):
+    """The bus did not take a message within the bounded wait; the caller keeps it and retries."""
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """Stable key → partition, used by the in-process bus (Kafka uses its own murmur2)."""
+    return zlib.crc32(key.encode()) % partitions
+
+
+class Producer(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish all messages, acknowledged by the bus, or raise BusUnavailable."""
+        ...
+
+
+class Consumer(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def poll(self, timeout_s: float, max_records: int) -> list[Message]:
+        """Next messages of the assigned partitions, in order per partition; [] on timeout."""
+        ...
+
+    async def commit(self, messages: Sequence[Message]) -> None:
+        """Mark everything up to and including these messages as processed for the group."""
+        ...
+
+    async def lag(self) -> dict[str, int]:
+        """Messages behind the end of each assigned topic, from fresh end offsets (the watchdog's view)."""
+        ...
+
+
+class Bus(Protocol):
+    def producer(self) -> Producer: ...
+
+    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None) -> Consumer:
+        """A group member reading `topics` (or every topic matching the regex `pattern`)."""
+        ...
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None: ...
+
+    async def ping(self) -> bool: ...

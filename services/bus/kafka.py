@@ -1,0 +1,235 @@
+"""Kafka adapter on aiokafka: idempotent producer (acks=all), manual commits, every wait bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.bus.base import BusUnavailable, Message, OutgoingMessage
+from services.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Connection options shared by producer, consumer and admin (PLAINTEXT, SSL, SASL_SSL)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap,
+        "security_protocol": settings.security_protocol,
+        "request_timeout_ms": settings.request_timeout_ms,
+    }
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
+        )
+    if settings.sasl_mechanism:
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = (
+            settings.sasl_password.get_secret_value() if settings.sasl_password else None
+        )
+    return options
+
+
+class KafkaBus:
+    """Factory of producers and consumers on one Kafka cluster."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.settings = settings
+        self._known_topics: set[str] = set()
+
+    def producer(self) -> KafkaProducer:
+        return KafkaProducer(self.settings)
+
+    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None) -> KafkaConsumer:
+        return KafkaConsumer(self.settings, list(topics), group, pattern)
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        missing = [t for t in topics if t not in self._known_topics]
+        if not missing:
+            return
+        admin = AIOKafkaAdminClient(**client_options(self.settings))
+        try:
+            await asyncio.wait_for(admin.start(), self.settings.send_timeout_s)
+            existing = set(await asyncio.wait_for(admin.list_topics(), self.settings.send_timeout_s))
+            new = [
+                NewTopic(t, self.settings.partitions, self.settings.replication_factor)
+                for t in missing
+                if t not in existing
+            ]
+            if new:
+                try:
+                    await asyncio.wait_for(admin.create_topics(new), self.settings.send_timeout_s)
+                except TopicAlreadyExistsError:
+                    pass
+            self._known_topics.update(missing)
+        except (TimeoutError, KafkaError) as exc:
+            raise BusUnavailable(f"could not create topics {missing}: {exc!r}") from exc
+        finally:
+            await _bounded(admin.close(), self.settings.send_timeout_s)
+
+    async def ping(self) -> bool:
+        admin = AIOKafkaAdminClient(**client_options(self.settings))
+        try:
+            await asyncio.wait_for(admin.start(), 5)
+            await asyncio.wait_for(admin.list_topics(), 5)
+            return True
+        except (TimeoutError, KafkaError, OSError):
+            return False
+        finally:
+            await _bounded(admin.close(), 5)
+
+
+async def _bounded(awaitable: Any, timeout_s: float) -> None:
+    """aiokafka's stop()/close() can hang while the broker is away (#1101): never wait forever."""
+    try:
+        await asyncio.wait_for(awaitable, timeout_s)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        log.warning("kafka client close did not finish cleanly: %r", exc)
+
+
+class KafkaProducer:
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.settings = settings
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        producer = AIOKafkaProducer(
+            **client_options(self.settings),
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=self.settings.linger_ms,
+            max_batch_size=256 * 1024,
+        )
+        try:
+            await asyncio.wait_for(producer.start(), self.settings.send_timeout_s)
+        except BaseException as exc:
+            await _bounded(producer.stop(), 5)
+            raise BusUnavailable(f"kafka producer did not start: {exc!r}") from exc
+        self._producer = producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await _bounded(self._producer.stop(), self.settings.send_timeout_s)
+            self._producer = None
+
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self._producer is None:
+            await self.start()
+        assert self._producer is not None
+        try:
+            futures = [
+                await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
+                for m in messages
+            ]
+            await asyncio.wait_for(asyncio.gather(*futures), self.settings.send_timeout_s)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            # The idempotent producer's state is unknown after a timeout: start afresh next time.
+            await self.stop()
+            raise BusUnavailable(f"kafka did not acknowledge {len(messages)} messages: {exc!r}") from exc
+
+
+class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._consumer.flush_pending()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        return None
+
+
+class KafkaConsumer:
+    """A group member; offsets are committed only when the caller says its state is durable."""
+
+    def __init__(self, settings: KafkaSettings, topics: list[str], group: str, pattern: str | None) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.group = group
+        self.pattern = pattern
+        self._consumer: AIOKafkaConsumer | None = None
+        self._pending: dict[TopicPartition, int] = {}
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            **client_options(self.settings),
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.max_poll_records,
+            metadata_max_age_ms=5_000 if self.pattern else 300_000,
+        )
+        listener = _CommitBeforeRevoke(self)
+        if self.pattern:
+            consumer.subscribe(pattern=self.pattern, listener=listener)
+        else:
+            consumer.subscribe(self.topics, listener=listener)
+        try:
+            await asyncio.wait_for(consumer.start(), self.settings.send_timeout_s * 3)
+        except BaseException as exc:
+            await _bounded(consumer.stop(), 5)
+            raise BusUnavailable(f"kafka consumer {self.group} did not start: {exc!r}") from exc
+        self._consumer = consumer
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self.flush_pending()
+            await _bounded(self._consumer.stop(), self.settings.send_timeout_s)
+            self._consumer = None
+
+    async def poll(self, timeout_s: float, max_records: int) -> list[Message]:
+        assert self._consumer is not None, "start() first"
+        batches = await self._consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        return [
+            Message(
+                r.topic,
+                r.partition,
+                r.offset,
+                r.key.decode("utf-8", "replace") if r.key is not None else None,
+                r.value or b"",
+                tuple((k, v or b"") for k, v in r.headers),
+            )
+            for records in batches.values()
+            for r in records
+        ]
+
+    async def commit(self, messages: Sequence[Message]) -> None:
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            self._pending[tp] = max(self._pending.get(tp, 0), m.offset + 1)
+        await self.flush_pending()
+
+    async def lag(self) -> dict[str, int]:
+        assert self._consumer is not None, "start() first"
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return {}
+        ends = await asyncio.wait_for(self._consumer.end_offsets(assigned), self.settings.send_timeout_s)
+        behind: dict[str, int] = {}
+        for tp in assigned:
+            position = await asyncio.wait_for(self._consumer.position(tp), self.settings.send_timeout_s)
+            behind[tp.topic] = behind.get(tp.topic, 0) + max(0, ends[tp] - position)
+        return behind
+
+    async def flush_pending(self) -> None:
+        if not self._pending or self._consumer is None:
+            return
+        offsets, self._pending = self._pending, {}
+        assigned = self._consumer.assignment()
+        offsets = {tp: o for tp, o in offsets.items() if tp in assigned}
+        if offsets:
+            await asyncio.wait_for(self._consumer.commit(offsets), self.settings.send_timeout_s)
+
+
+def topic_pattern(prefix: str, middle: str) -> str:
+    """Regex for a family of topics, e.g. every dispatch.<department>.v1 under a prefix."""
+    return re.escape(prefix) + middle

@@ -1,0 +1,75 @@
+"""The `caseroute` command: run a service, the embedded all-in-one mode, and the admin tools."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.settings import REPO_ROOT, Settings, get_settings
+
+app = typer.Typer(help="caseroute: route city-governance reports to the department that must handle them.",
+                  no_args_is_help=True, add_completion=False)
+schemas_app = typer.Typer(help="Event and API schemas.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+
+def _serve(names: list[str], settings: Settings) -> None:
+    from services.runner import serve
+
+    builders = []
+    for name in names:
+        module = __import__(f"{name}.bootstrap", fromlist=["build"])
+        builders.append(module.build)
+    serve(settings, builders, name="+".join(names) if len(names) < 4 else "caseroute")
+
+
+def _service_command(name: str) -> None:
+    def command(port: Annotated[int | None, typer.Option(help="HTTP port (else CASEROUTE_HTTP_PORT)")] = None
+                ) -> None:
+        settings = get_settings()
+        if port is not None:
+            settings = settings.model_copy(update={"http_port": port})
+        _serve([name], settings.model_copy(update={"service": name}))
+
+    command.__doc__ = f"Run the {name} service on the configured Kafka and database."
+    app.command(name=name)(command)
+
+
+for _name in ("intake", "router", "tracker", "notifier"):
+    _service_command(_name)
+
+
+@app.command()
+def run(
+    embedded: Annotated[bool, typer.Option(help="In-process bus and an SQLite file: needs nothing but Python")] = False,
+    port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
+) -> None:
+    """All four services in one process (with --embedded: no Kafka, no PostgreSQL)."""
+    settings = get_settings()
+    update: dict[str, object] = {"service": "caseroute"}
+    if port is not None:
+        update["http_port"] = port
+    if embedded:
+        settings.kafka.bootstrap = None
+        if not settings.database_url.startswith("sqlite"):
+            update["database_url"] = Settings.model_fields["database_url"].default
+    _serve(["intake", "router", "tracker", "notifier"], settings.model_copy(update=update))
+
+
+@schemas_app.command("export")
+def export_schemas(out: Annotated[Path, typer.Option(help="Folder for the JSON Schema files")] =
+                   REPO_ROOT / "schemas" / "json") -> None:
+    """Write the JSON Schema of every event and API model."""
+    from schemas.registry import json_schemas
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (out / f"{name}.schema.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
+        typer.echo(f"wrote {out / name}.schema.json")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,186 @@
+"""The one consumer runner: decode, handle with bounded retries, dead-letter poison, commit after."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import orjson
+from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from schemas.envelope import Envelope
+from services.bus.base import Bus, BusUnavailable, Consumer, Message, OutgoingMessage, Producer
+from services.logctx import case_id_var, trace_var
+
+log = logging.getLogger(__name__)
+
+MESSAGES_CONSUMED = Counter("messages_consumed_total", "Messages handled", ["group", "topic"])
+DEAD_LETTERS = Counter("dead_letters_total", "Messages sent to a dead-letter topic", ["group", "topic", "reason"])
+CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the end of the topic", ["group", "topic"])
+CONSUMER_RESTARTS = Counter("consumer_restarts_total", "Consumers restarted by the watchdog", ["group"])
+
+Handler = Callable[[Envelope, Message], Awaitable[None]]
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+class PoisonMessage(Exception):
+    """This message can never be processed; it goes to the dead-letter topic with the reason."""
+
+
+@dataclass
+class ConsumerHealth:
+    """What readiness reads: a consumer that stopped moving while behind is not ready."""
+
+    started: bool = False
+    last_progress: float = 0.0
+    lag: int = 0
+    stalled: bool = False
+
+
+def decode(message: Message, accepted_schemas: Sequence[str] | None = None) -> Envelope:
+    """Parse and check a message's envelope, or raise PoisonMessage with the reason."""
+    if len(message.value) > MAX_MESSAGE_BYTES:
+        raise PoisonMessage(f"oversized: {len(message.value)} bytes > {MAX_MESSAGE_BYTES}")
+    try:
+        raw = orjson.loads(message.value)
+    except orjson.JSONDecodeError as exc:
+        raise PoisonMessage(f"not JSON: {exc}") from exc
+    try:
+        event = Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise PoisonMessage(f"not an event envelope: {_short(exc)}") from exc
+    if accepted_schemas is not None and event.dataschema not in accepted_schemas:
+        raise PoisonMessage(f"unsupported dataschema {event.dataschema!r}")
+    return event
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+
+
+def _transient(exc: BaseException) -> bool:
+    """Failures of our infrastructure, not of the message: retry without limit, never dead-letter."""
+    return isinstance(exc, OperationalError | BusUnavailable | OSError | TimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+class ConsumerRunner:
+    """Runs one group member of a service until stopping; restarts it when the watchdog says stalled."""
+
+    def __init__(self, *, group: str, bus: Bus, producer: Producer, topics: Sequence[str], handler: Handler,
+                 pattern: str | None = None, decoder: Callable[[Message], Envelope] = decode,
+                 retries: int = 3, stall_s: float = 60.0, max_records: int = 200) -> None:
+        self.group = group
+        self.bus = bus
+        self.producer = producer
+        self.topics = list(topics)
+        self.pattern = pattern
+        self.handler = handler
+        self.decoder = decoder
+        self.retries = retries
+        self.stall_s = stall_s
+        self.max_records = max_records
+        self.health = ConsumerHealth()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        backoff = 0.5
+        while not stopping.is_set():
+            consumer = self.bus.consumer(self.topics, self.group, pattern=self.pattern)
+            try:
+                await consumer.start()
+                self.health = ConsumerHealth(started=True, last_progress=time.monotonic())
+                backoff = 0.5
+                await self._consume(consumer, stopping)
+            except Exception as exc:  # the member restarts whatever failed; the offsets are safe
+                log.warning("consumer %s restarting after %r", self.group, exc)
+                await _sleep(stopping, backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                self.health.started = False
+                await consumer.stop()
+
+    async def _consume(self, consumer: Consumer, stopping: asyncio.Event) -> None:
+        last_check = time.monotonic()
+        while not stopping.is_set():
+            batch = await consumer.poll(0.5, self.max_records)
+            now = time.monotonic()
+            if batch:
+                for message in batch:
+                    await self._process(message, stopping)
+                await consumer.commit(batch)
+                self.health.last_progress = time.monotonic()
+            if now - last_check > min(5.0, self.stall_s / 2):
+                last_check = now
+                await self._watch(consumer, now)
+
+    async def _watch(self, consumer: Consumer, now: float) -> None:
+        """aiokafka consumers can stop fetching silently (#1154, #703): lag without progress restarts us."""
+        lag = await consumer.lag()
+        for topic, behind in lag.items():
+            CONSUMER_LAG.labels(self.group, topic).set(behind)
+        self.health.lag = sum(lag.values())
+        self.health.stalled = self.health.lag > 0 and now - self.health.last_progress > self.stall_s
+        if self.health.stalled:
+            CONSUMER_RESTARTS.labels(self.group).inc()
+            raise BusUnavailable(f"consumer {self.group} stalled with lag {self.health.lag}")
+        if self.health.lag == 0:
+            self.health.last_progress = now
+
+    async def _process(self, message: Message, stopping: asyncio.Event) -> None:
+        attempt = 0
+        while True:
+            try:
+                event = self.decoder(message)
+                case_id_var.set(event.subject)
+                trace_var.set(event.trace)
+                await self.handler(event, message)
+                MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
+                return
+            except PoisonMessage as exc:
+                return await self.dead_letter(message, str(exc))
+            except ValidationError as exc:
+                return await self.dead_letter(message, f"invalid payload: {_short(exc)}")
+            except Exception as exc:
+                if _transient(exc):
+                    if stopping.is_set():
+                        raise
+                    log.warning("transient failure handling %s@%s, retrying: %r", message.topic, message.offset, exc)
+                    await _sleep(stopping, 1.0)
+                    continue
+                attempt += 1
+                if attempt > self.retries:
+                    log.exception("giving up on %s@%s after %d attempts", message.topic, message.offset, attempt)
+                    return await self.dead_letter(message, f"handler failed: {exc!r}"[:1000])
+                await _sleep(stopping, 0.2 * 2**attempt)
+            finally:
+                case_id_var.set(None)
+
+    async def dead_letter(self, message: Message, reason: str) -> None:
+        """Park the message on `<topic>.dlq` with why and where from, then move on."""
+        reason_code = reason.split(":", 1)[0][:40]
+        DEAD_LETTERS.labels(self.group, message.topic, reason_code).inc()
+        log.error("dead-lettering %s@%d/%d: %s", message.topic, message.partition, message.offset, reason)
+        headers = (
+            *message.headers,
+            ("dlq_reason", reason.encode()),
+            ("dlq_topic", message.topic.encode()),
+            ("dlq_partition", str(message.partition).encode()),
+            ("dlq_offset", str(message.offset).encode()),
+            ("dlq_group", self.group.encode()),
+        )
+        dlq = f"{message.topic}.dlq"
+        await self.bus.ensure_topics([dlq])
+        await self.producer.send_batch([OutgoingMessage(dlq, message.key or "", message.value, headers)])
+
+
+async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stopping.wait(), seconds)
+    except TimeoutError:
+        pass

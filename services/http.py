@@ -1,0 +1,102 @@
+"""The HTTP app factory every service uses: problems, body limit, /metrics, /healthz, /readyz."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from fastapi import APIRouter, FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.problems import install_problem_handlers, problem_response
+
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "route", "method", "status"])
+HTTP_SECONDS = Histogram("http_request_seconds", "HTTP request latency", ["service", "route", "method"],
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before reading them whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or {}).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            response = problem_response(413, "Request body too large", f"at most {self.max_bytes} bytes")
+            return await response(scope, receive, send)
+        seen = 0
+
+        async def limited_receive() -> dict:  # type: ignore[type-arg]
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            response = problem_response(413, "Request body too large", f"at most {self.max_bytes} bytes")
+            await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _route_name(app: FastAPI, scope: Scope) -> str:
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return getattr(route, "path", "other")
+    return "unmatched"
+
+
+def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequence[ReadinessCheck],
+               max_body_bytes: int, lifespan=None, title: str | None = None) -> FastAPI:  # type: ignore[no-untyped-def]
+    """A FastAPI app with the house conventions; `readiness` checks decide /readyz."""
+    app = FastAPI(title=title or f"caseroute {service}", version="1", lifespan=lifespan,
+                  default_response_class=JSONResponse)
+    install_problem_handlers(app)
+    for router in routers:
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+        route = _route_name(app, request.scope)
+        with HTTP_SECONDS.labels(service, route, request.method).time():
+            response = await call_next(request)
+        HTTP_REQUESTS.labels(service, route, request.method, str(response.status_code)).inc()
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        results = {}
+        for check in readiness:
+            ok, what = await check()
+            results[what] = ok
+        ready = all(results.values())
+        return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    return app

@@ -1,0 +1,134 @@
+"""Transactional outbox: events are rows written with the state change, and a relay publishes them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from prometheus_client import Counter, Gauge
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from schemas.envelope import Envelope
+from services.bus.base import Bus, OutgoingMessage, Producer
+from services.db import Database, UtcDateTime
+from services.envelopes import headers_for
+
+log = logging.getLogger(__name__)
+
+OUTBOX_PUBLISHED = Counter("outbox_published_total", "Events the outbox relay published", ["service"])
+OUTBOX_BACKLOG = Gauge("outbox_backlog", "Events waiting in the outbox after the last relay pass", ["service"])
+OUTBOX_FAILURES = Counter("outbox_publish_failures_total", "Relay passes the bus refused", ["service"])
+
+
+class OutboxMixin:
+    """Columns of a service's outbox table; the id orders events so per-case order is kept."""
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    topic: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(128))
+    event_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    @declared_attr.directive
+    def __tablename__(cls) -> str:
+        raise NotImplementedError("give the service's outbox table a name")
+
+
+def stage(session: AsyncSession, table: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
+    """Add an event to the outbox inside the caller's transaction."""
+    session.add(
+        table(
+            topic=topic,
+            key=envelope.subject,
+            event_id=envelope.id,
+            value=envelope.to_bytes(),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+def to_messages(rows: Sequence[OutboxMixin]) -> list[OutgoingMessage]:
+    """Rows as bus messages; the headers repeat the event id so consumers dedupe without parsing."""
+    return [OutgoingMessage(r.topic, r.key, r.value, headers_for(r.event_id, r.value)) for r in rows]
+
+
+class OutboxRelay:
+    """Publishes outbox rows in id order, batch by batch, and deletes them once the bus acknowledged."""
+
+    def __init__(self, *, service: str, db: Database, table: type[OutboxMixin], bus: Bus, producer: Producer,
+                 batch: int = 500, idle_s: float = 0.05) -> None:
+        self.service = service
+        self.bus = bus
+        self.db = db
+        self.table = table
+        self.producer = producer
+        self.batch = batch
+        self.idle_s = idle_s
+        self.wakeup = asyncio.Event()
+        self.last_error: str | None = None
+
+    async def relay_once(self) -> int:
+        """One pass: publish up to `batch` rows; returns how many were published."""
+        async with self.db.transaction() as session:
+            if not self.db.sqlite:
+                # One relay per service at a time keeps per-case order across replicas.
+                lock = await session.execute(
+                    select(_advisory_lock(f"outbox:{self.table.__tablename__}"))
+                )
+                if not lock.scalar():
+                    return 0
+            rows = (
+                await session.execute(select(self.table).order_by(self.table.id).limit(self.batch))
+            ).scalars().all()
+            if not rows:
+                OUTBOX_BACKLOG.labels(self.service).set(0)
+                return 0
+            # Department topics appear with new departments; create them rather than rely on auto-create.
+            await self.bus.ensure_topics(sorted({r.topic for r in rows}))
+            await self.producer.send_batch(to_messages(rows))
+            # By id, not by range: a row with a lower id may commit after we read (sequence gaps).
+            await session.execute(delete(self.table).where(self.table.id.in_([r.id for r in rows])))
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        OUTBOX_BACKLOG.labels(self.service).set(max(0, len(rows) - self.batch))
+        return len(rows)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Relay until stopping; back off while the bus or the database is away."""
+        backoff = 0.1
+        while not stopping.is_set():
+            try:
+                published = await self.relay_once()
+                self.last_error = None
+                backoff = 0.1
+            except Exception as exc:  # the relay outlives any one failure: bus, database or bad row
+                OUTBOX_FAILURES.labels(self.service).inc()
+                self.last_error = repr(exc)
+                log.warning("outbox relay pass failed, retrying in %.1fs: %r", backoff, exc)
+                await _sleep_or_stop(stopping, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published < self.batch:
+                self.wakeup.clear()
+                await _sleep_or_stop(stopping, self.idle_s, self.wakeup)
+
+
+def _advisory_lock(name: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import func
+
+    return func.pg_try_advisory_xact_lock(func.hashtext(name))
+
+
+async def _sleep_or_stop(stopping: asyncio.Event, seconds: float, wakeup: asyncio.Event | None = None) -> None:
+    waiters = [asyncio.ensure_future(stopping.wait())]
+    if wakeup is not None:
+        waiters.append(asyncio.ensure_future(wakeup.wait()))
+    _done, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()

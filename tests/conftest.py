@@ -1,0 +1,72 @@
+"""Shared fixtures: real servers come from CASEROUTE_KAFKA_BOOTSTRAP and CASEROUTE_DATABASE_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.settings import KafkaSettings, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+DEV_CASES = REPO.parent / "shared" / "data" / "dev_cases.jsonl"
+
+
+def required_env(name: str) -> str:
+    """Integration tests need the real servers: `make test` starts them; without them the test fails."""
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with `make test`, which starts Kafka and PostgreSQL")
+    return value
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return required_env("CASEROUTE_KAFKA_BOOTSTRAP")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return required_env("CASEROUTE_DATABASE_URL")
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """Each test gets its own topics, so tests never read each other's messages."""
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+async def fresh_postgres(postgres_url: str) -> AsyncIterator[str]:
+    """A new empty database on the real server for one test, dropped afterwards."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin_dsn = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    yield url.set(database=name).render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def kafka_settings(bootstrap: str, prefix: str, database_url: str, **extra: object) -> Settings:
+    return Settings(topic_prefix=prefix, database_url=database_url,
+                    kafka=KafkaSettings(bootstrap=bootstrap, partitions=2), **extra)  # type: ignore[arg-type]
+
+
+def dev_reports() -> list[dict[str, object]]:
+    """The labelled development set's reports (inputs only)."""
+    return [json.loads(line)["report"] for line in DEV_CASES.read_text(encoding="utf-8").splitlines() if line]

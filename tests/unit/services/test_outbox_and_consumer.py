@@ -1,0 +1,134 @@
+"""Outbox relay and consumer runner on SQLite and the in-process bus (the same code runs on Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from schemas.envelope import Envelope
+from services.bus.base import BusUnavailable, Message, OutgoingMessage
+from services.bus.memory import MemoryBus
+from services.consumer import ConsumerRunner
+from services.db import Base, Database
+from services.outbox import OutboxMixin, OutboxRelay, stage
+
+
+class DemoOutbox(OutboxMixin, Base):
+    __tablename__ = "demo_outbox"
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    async with database.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all, tables=[DemoOutbox.__table__])
+    yield database
+    await database.dispose()
+
+
+def _event(case_id: str, n: int) -> Envelope:
+    return Envelope(source="test", type="demo", subject=case_id, dataschema="urn:demo:v1", data={"n": n})
+
+
+class FlakyProducer:
+    """Refuses the first `failures` batches, like a broker that is away."""
+
+    def __init__(self, bus: MemoryBus, failures: int) -> None:
+        self.inner = bus.producer()
+        self.failures = failures
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise BusUnavailable("broker away")
+        await self.inner.send_batch(messages)
+
+
+async def test_relay_publishes_in_order_and_keeps_rows_while_the_bus_is_away(db: Database) -> None:
+    bus = MemoryBus(partitions=1)
+    async with db.transaction() as session:
+        for n in range(5):
+            stage(session, DemoOutbox, "demo.v1", _event("case-1", n))
+    relay = OutboxRelay(service="t", db=db, table=DemoOutbox, bus=bus, producer=FlakyProducer(bus, 1), batch=3)
+    with pytest.raises(BusUnavailable):
+        await relay.relay_once()
+    assert bus.messages("demo.v1") == []
+    assert await relay.relay_once() == 3
+    assert await relay.relay_once() == 2
+    assert await relay.relay_once() == 0
+    published = [Envelope.from_bytes(m.value).data["n"] for m in bus.messages("demo.v1")]
+    assert published == [0, 1, 2, 3, 4]
+    assert bus.messages("demo.v1")[0].header("ce_id") == Envelope.from_bytes(bus.messages("demo.v1")[0].value).id
+
+
+async def _run_until(runner: ConsumerRunner, condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    stopping = asyncio.Event()
+    task = asyncio.create_task(runner.run(stopping))
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.02)
+    finally:
+        stopping.set()
+        await task
+
+
+async def test_poison_messages_go_to_the_dead_letter_topic_with_the_reason_and_the_consumer_moves_on() -> None:
+    bus = MemoryBus(partitions=1)
+    handled: list[int] = []
+
+    async def handler(event: Envelope, message: Message) -> None:
+        handled.append(event.data["n"])
+
+    good = _event("c", 7)
+    await bus.producer().send_batch([
+        OutgoingMessage("in.v1", "c", b"not json"),
+        OutgoingMessage("in.v1", "c", b'{"specversion": "1.0"}'),
+        OutgoingMessage("in.v1", "c", b"x" * (1024 * 1024 + 1)),
+        OutgoingMessage("in.v1", "c", good.to_bytes()),
+    ])
+    runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler)
+    await _run_until(runner, lambda: handled == [7])
+    reasons = [m.header("dlq_reason") or "" for m in bus.messages("in.v1.dlq")]
+    assert [r.split(":")[0] for r in reasons] == ["not JSON", "not an event envelope", "oversized"]
+    assert all(m.header("dlq_topic") == "in.v1" for m in bus.messages("in.v1.dlq"))
+
+
+async def test_a_failing_handler_is_retried_then_dead_lettered_and_nothing_after_it_is_lost() -> None:
+    bus = MemoryBus(partitions=1)
+    seen: list[int] = []
+
+    async def handler(event: Envelope, message: Message) -> None:
+        if event.data["n"] == 1:
+            raise ValueError("cannot handle 1")
+        seen.append(event.data["n"])
+
+    await bus.producer().send_batch([OutgoingMessage("in.v1", "c", _event("c", n).to_bytes()) for n in range(3)])
+    runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler,
+                            retries=2)
+    await _run_until(runner, lambda: seen == [0, 2])
+    (dead,) = bus.messages("in.v1.dlq")
+    assert "cannot handle 1" in (dead.header("dlq_reason") or "")
+
+
+async def test_transient_failures_are_retried_without_dead_lettering() -> None:
+    bus = MemoryBus(partitions=1)
+    attempts: list[int] = []
+
+    async def handler(event: Envelope, message: Message) -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise OSError("database restarting")
+
+    await bus.producer().send_batch([OutgoingMessage("in.v1", "c", _event("c", 0).to_bytes())])
+    runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler,
+                            retries=0)
+    await _run_until(runner, lambda: len(attempts) == 3)
+    assert bus.messages("in.v1.dlq") == []

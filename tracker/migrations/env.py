@@ -1,0 +1,6 @@
+"""Alembic environment of the tracker's tables."""
+
+from services.migrate import run_env
+from tracker.store import models  # noqa: F401  (registers the tables on the metadata)
+
+run_env()
