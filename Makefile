@@ -1,0 +1,56 @@
+# caseroute — `make run` (embedded, needs only Python) and `make test` (provisions Kafka and PostgreSQL).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CASEROUTE := $(VENV)/bin/caseroute
+export CASEROUTE_VAR ?= $(CURDIR)/var
+PYTEST_ARGS ?=
+
+.PHONY: help venv run test test-unit lint typecheck stack stack-down up down bench schemas clean
+
+help:
+	@echo "make run    - all four services in one process: in-process bus, SQLite, http://127.0.0.1:8080"
+	@echo "make test   - venv, Kafka + PostgreSQL (started here unless configured), the whole suite"
+	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL"
+	@echo "make up     - docker compose (for machines with a Docker engine)"
+	@echo "make lint   - ruff and mypy"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(CASEROUTE) run --embedded
+
+test: venv
+	@bash deploy/local/with-infra.sh bash -c 'bash .ci/pytest.sh $(PYTEST_ARGS)'
+
+test-unit: venv
+	$(PY) -m pytest tests/unit -q
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy services schemas intake router tracker notifier
+
+stack: venv
+	@bash deploy/local/stack.sh start
+
+stack-down:
+	@bash deploy/local/stack.sh stop
+
+up:
+	docker compose up -d --build
+
+down:
+	docker compose down
+
+schemas: venv
+	$(CASEROUTE) schemas export
+
+clean:
+	rm -rf var build *.egg-info .pytest_cache .mypy_cache .ruff_cache
