@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 from schemas.events import FeedbackOutcome, ReturnReason
 from tracker.domain.commands import EscalationKind, Principle
@@ -138,7 +139,7 @@ class CaseState:
     def unowned(self) -> timedelta:
         """Total time between a return and the next dispatch (nobody held the case)."""
         total = timedelta(0)
-        for before, after in zip(self.attempts, self.attempts[1:], strict=False):
+        for before, after in pairwise(self.attempts):
             if before.returned_at is not None:
                 total += after.dispatched_at - before.returned_at
         return total
