@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -33,6 +34,7 @@ T0 = datetime(2024, 3, 1, tzinfo=UTC)
 DEPTS = ("A", "B", "C")
 HELD = {Status.dispatched, Status.acknowledged, Status.feedback, Status.closed}
 ACKED = {Status.acknowledged, Status.feedback, Status.closed}
+PRINCIPLES = st.sampled_from([Principle.main, Principle.nearest])
 TEXTS = st.sampled_from(["", "已整改"])
 STEPS = [timedelta(0), timedelta(minutes=7), timedelta(hours=5), timedelta(days=3)]
 PROGRESS = {  # command kinds (indexes below) that usually move a case on from each status
@@ -49,22 +51,23 @@ def command(data: st.DataObject, s: CaseState) -> Command:
     # at once, so they are drawn rarely.
     anything = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11] * 3 + [9]
     kind = data.draw(st.sampled_from(anything) | st.sampled_from(PROGRESS[s.status]))
-    windows = {"ack_hours": data.draw(st.sampled_from([None, 2.0])),
-               "deadline_days": data.draw(st.sampled_from([None, 20, 45]))}
-    return [
+    ack = data.draw(st.sampled_from([None, 2.0]))
+    days = data.draw(st.sampled_from([None, 20, 45]))
+    builders: list[Callable[[], Command]] = [
         lambda: Route(None, gap=True) if data.draw(st.integers(0, 4)) == 0 else Route(dept),
         lambda: Dispatch(dept),
         lambda: Acknowledge(dept),
         lambda: GiveFeedback(dept, data.draw(st.sampled_from(FeedbackOutcome)), data.draw(TEXTS)),
         lambda: Close(),
         lambda: Return(dept, data.draw(st.sampled_from(ReturnReason)), "text"),
-        lambda: Reroute(dept, **windows),
+        lambda: Reroute(dept, ack_hours=ack, deadline_days=days),
         lambda: OpenDispute(),
-        lambda: Adjudicate(dept, data.draw(st.sampled_from([Principle.main, Principle.nearest])), **windows),
+        lambda: Adjudicate(dept, data.draw(PRINCIPLES), ack_hours=ack, deadline_days=days),
         lambda: MarkDuplicate(data.draw(st.sampled_from(["c0", "c1"]))),
         lambda: Escalate(EscalationKind.ack_overdue, data.draw(st.sampled_from([s.attempt, s.attempt + 1]))),
         lambda: Escalate(EscalationKind.feedback_overdue, s.attempt),
-    ][kind]()
+    ]
+    return builders[kind]()
 
 
 def check_invariants(s: CaseState) -> None:
