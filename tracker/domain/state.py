@@ -1,4 +1,13 @@
-"""The case state machine: `apply(state, command, now=...)` -> (new state, transitions), or a refusal."""
+"""The case state machine: `apply(state, command, now=...)` -> (new state, transitions), or a refusal.
+
+Decisions the rules encode (ROUTING §5-6 is silent on them):
+- a second ack by the holding department is a no-op: replies come at least once over a topic;
+- feedback without an ack implies the ack (recorded with `implied`), since it proves receipt;
+- a return is allowed while dispatched or acknowledged, never after feedback;
+- a returned case is rerouted at most once; a second return, a ruled case or no candidate left
+  means a dispute (`after_return`), and no case is rerouted to a department that returned it;
+- escalations are flags keyed by (kind, attempt); the case stays with its department.
+"""
 
 from __future__ import annotations
 
