@@ -28,6 +28,7 @@ class EventType(StrEnum):
     reply_return = "caseroute.reply.return"
     case_transition = "caseroute.case.transition"
     case_escalated = "caseroute.case.escalated"
+    case_feedback = "caseroute.case.feedback"
     catalogue_published = "caseroute.catalogue.published"
 
 
@@ -111,9 +112,38 @@ class CaseTransition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_id: str
+    kind: str = ""  # past tense: received, routed, dispatched, acknowledged, returned, escalated, ...
     from_status: str | None
     to_status: str
     actor: str
     at: datetime
     department: str | None = None
     detail: dict[str, object] = Field(default_factory=dict)
+
+
+class FeedbackNotice(BaseModel):
+    """The outcome of a case, sent to street-{unit}, safety-office and cc departments (流转反馈)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    to: str
+    department: str
+    outcome: FeedbackOutcome
+    text: str = ""
+    attachments: list[str] = Field(default_factory=list)
+    at: datetime
+
+
+class EscalationNotice(BaseModel):
+    """A supervision notice (督办) for safety-office: who is overdue with what, and by how long."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    kind: str  # ack_overdue | feedback_overdue
+    department: str
+    attempt: int
+    due_at: datetime
+    overdue_seconds: float
+    at: datetime

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     outbox_idle_s: float = 0.05
     consumer_retries: int = 3
     consumer_stall_s: float = 60.0
+    sla_scan_s: float = 5.0
+    sla_working_days: bool = False
+    sla_holidays_file: Path | None = None  # JSON {"holidays": [dates], "makeup_days": [dates]}
+    figures_refresh_s: float = 15.0
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
 
     @property

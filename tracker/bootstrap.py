@@ -4,34 +4,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.envelope import Envelope
-from services.bus.base import Message
 from services.consumer import ConsumerRunner
 from services.outbox import OutboxRelay
 from services.runtime import Runtime, ServiceParts
-from tracker.api.routes import router
-from tracker.handlers import record_routing
+from tracker.api import cases, replies, stats
+from tracker.clock import calendar_from, figures_refresher, sla_clock
+from tracker.consumers import on_reply, on_routed
+from tracker.handlers import Deps
 from tracker.store.models import TrackerOutbox
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    """Tracker's parts: the routed consumer, its outbox relay, the case API."""
+    """Tracker's parts: routed and replies consumers, the SLA clock, the outbox relay, the case API."""
     settings = runtime.settings
-
-    async def on_routed(event: Envelope, message: Message) -> None:
-        await record_routing(event, db=runtime.db, settings=settings)
-
+    deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings))
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
-    routed = ConsumerRunner(group="caseroute-tracker", bus=runtime.bus, producer=runtime.producer,
-                            topics=[settings.topic("routed.v1")], handler=on_routed,
-                            retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
+
+    def consumer(topic: str, handler) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+        return ConsumerRunner(group=f"caseroute-tracker-{topic.split('.')[0]}", bus=runtime.bus,
+                              producer=runtime.producer, topics=[settings.topic(topic)], handler=handler,
+                              retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
+
     return ServiceParts(
         name="tracker",
         migrations=Path(__file__).parent / "migrations",
         topics=[settings.topic(t) for t in ("routed.v1", "replies.v1", "case-events.v1")],
-        tasks=[relay.run],
-        consumers=[routed],
-        routers=[router],
-        state={"relay": relay},
+        tasks=[relay.run, sla_clock(deps), figures_refresher(deps)],
+        consumers=[consumer("routed.v1", on_routed(deps)), consumer("replies.v1", on_reply(deps))],
+        routers=[cases.router, replies.router, stats.router],
+        state={"relay": relay, "deps": deps},
     )

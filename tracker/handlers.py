@@ -1,68 +1,200 @@
-"""Tracker handlers: record decisions as case state, timeline rows and case events, once per event."""
+"""Tracker handlers: load the case, apply the state machine, save, and stage what the change says."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.decision import DecisionStatus
+from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
-from schemas.events import CaseRouted, CaseTransition, EventType
+from schemas.events import CaseRouted, DepartmentReply
 from services.db import Database
-from services.envelopes import envelope
 from services.inbox import first_time
-from services.outbox import stage
 from services.settings import Settings
-from tracker.store.models import Case, TimelineEntry, TrackerInbox, TrackerOutbox
+from tracker import metrics
+from tracker.domain import commands as cmd
+from tracker.domain.case import CaseState, Status
+from tracker.domain.sla import Breach, Calendar, unescalated
+from tracker.domain.state import after_return, apply, new_case
+from tracker.notices import stage_escalation, stage_feedback, stage_transition
+from tracker.store import codec
+from tracker.store.cases import load_for_update, save, state_of
+from tracker.store.models import Case, Escalation, TrackerInbox
 
-SOURCE = "caseroute/tracker"
+
+class CaseNotFound(LookupError):
+    """No such case (yet: a reply can overtake the routing over the topics)."""
 
 
-async def record_routing(event: Envelope, *, db: Database, settings: Settings) -> None:
-    """routed.v1 → the case exists, is routed (or a gap, or a duplicate) and dispatched to its primary."""
+@dataclass
+class Deps:
+    db: Database
+    settings: Settings
+    calendar: Calendar
+
+
+async def _change(session: AsyncSession, deps: Deps, row: Case, state: CaseState, command: cmd.Command, *,
+                  now: datetime, actor: str) -> CaseState:
+    """Apply one command and stage a timeline row and a case event per transition."""
+    new, transitions = apply(state, command, now=now)
+    for transition in transitions:
+        stage_transition(session, deps.settings, row, transition, actor=actor)
+    return new
+
+
+async def record_routing(event: Envelope, deps: Deps) -> None:
+    """routed.v1 → a new case routed and dispatched (or a gap, or a duplicate); a later attempt reroutes."""
     routed = CaseRouted.model_validate(event.data)
-    decision = routed.decision
-    now = datetime.now(UTC)
-    async with db.transaction() as session:
+    decision, now = routed.decision, datetime.now(UTC)
+    async with deps.db.transaction() as session:
         if not await first_time(session, TrackerInbox, event.id):
             return
-        case = await session.get(Case, routed.case_id, with_for_update=not db.sqlite)
-        if case is None:
-            case = Case(case_id=routed.case_id, status="received", source=routed.report.source.value,
-                        unit=decision.unit, attempt=0, report=routed.report.model_dump(mode="json"),
-                        state={}, received_at=now, updated_at=now)
-            session.add(case)
+        row = await load_for_update(session, routed.case_id, lock=not deps.db.sqlite)
+        if row is None:
+            row = _new_row(routed, now)
+            session.add(row)
             await session.flush()
-            transition(session, settings, case, "received", actor="intake", at=now)
-        elif case.attempt >= routed.attempt:
-            return  # an older decision arriving late: the case has moved on
-        case.decision = decision.model_dump(mode="json")
-        case.rule, case.hazard, case.unit = decision.rule, decision.hazard.value, decision.unit
-        case.attempt = routed.attempt
-        if decision.status is DecisionStatus.duplicate:
-            transition(session, settings, case, "duplicate", actor="router", at=now,
-                       detail={"duplicate_of": decision.duplicate_of})
-            return
-        transition(session, settings, case, "gap" if decision.status is DecisionStatus.gap else "routed",
-                   actor="router", at=now, department=decision.primary, detail={"rule": decision.rule})
-        case.department = decision.primary
-        case.dispatched_at = now
-        case.ack_due_at = now + timedelta(hours=decision.ack_hours)
-        case.feedback_due_at = now + timedelta(days=decision.deadline_days)
+            metrics.cases_received_total.labels(row.source or "unknown", row.unit or "unknown").inc()
+        state = state_of(row)
+        if routed.attempt <= state.attempt and state.status is not Status.received:
+            return  # a decision older than the case's current dispatch
+        row.decision = decision.model_dump(mode="json")
+        row.rule, row.hazard = decision.rule, decision.hazard.value
+        state = await _apply_decision(session, deps, row, state, routed, now)
+        await save(session, row, state, now=now, calendar=deps.calendar)
+
+
+def _new_row(routed: CaseRouted, now: datetime) -> Case:
+    state = new_case(routed.case_id, received_at=now)
+    return Case(case_id=routed.case_id, status=state.status.value, source=routed.report.source.value,
+                unit=routed.decision.unit, attempt=0, report=routed.report.model_dump(mode="json"),
+                state=codec.dump(state), received_at=now, updated_at=now, overdue=False)
+
+
+async def _apply_decision(session: AsyncSession, deps: Deps, row: Case, state: CaseState, routed: CaseRouted,
+                          now: datetime) -> CaseState:
+    decision: Decision = routed.decision
+    if state.status is Status.returned:  # the router's answer to a return: next candidate, or none left
         if decision.status is DecisionStatus.routed:
-            transition(session, settings, case, "dispatched", actor="router", at=now,
-                       department=decision.primary, detail={"attempt": routed.attempt})
+            return await _change(session, deps, row, state, cmd.Reroute(decision.primary, decision.ack_hours,
+                                                                        decision.deadline_days), now=now,
+                                actor="router")
+        return await _change(session, deps, row, state, cmd.OpenDispute("no candidate department left"),
+                            now=now, actor="router")
+    if decision.status is DecisionStatus.duplicate and decision.duplicate_of:
+        return await _change(session, deps, row, state, cmd.MarkDuplicate(decision.duplicate_of), now=now,
+                            actor="router")
+    gap = decision.status is DecisionStatus.gap
+    metrics.cases_routed_total.labels(decision.rule, decision.primary).inc()
+    if gap:
+        metrics.case_gaps_total.inc()
+    state = await _change(session, deps, row, state,
+                         cmd.Route(None if gap else decision.primary, decision.ack_hours, decision.deadline_days,
+                                   gap=gap), now=now, actor="router")
+    if gap:
+        return state
+    return await _change(session, deps, row, state, cmd.Dispatch(decision.primary), now=now, actor="router")
 
 
-def transition(session: AsyncSession, settings: Settings, case: Case, to_status: str, *, actor: str,
-               at: datetime, department: str | None = None, detail: dict[str, object] | None = None) -> None:
-    """Move the case, write its timeline row and stage the case event, in the caller's transaction."""
-    from_status = None if to_status == "received" else case.status
-    case.status, case.updated_at = to_status, at
-    payload = CaseTransition(case_id=case.case_id, from_status=from_status, to_status=to_status, actor=actor,
-                             at=at, department=department or case.department, detail=detail or {})
-    session.add(TimelineEntry(case_id=case.case_id, at=at, from_status=from_status, to_status=to_status,
-                              actor=actor, department=payload.department, detail=payload.detail))
-    stage(session, TrackerOutbox, settings.topic("case-events.v1"),
-          envelope(source=SOURCE, event_type=EventType.case_transition, subject=case.case_id, payload=payload))
+async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_id: str | None = None
+                       ) -> CaseState:
+    """A department's ack, feedback or return (HTTP or replies.v1); refusals raise IllegalTransition."""
+    now = reply.at or datetime.now(UTC)
+    async with deps.db.transaction() as session:
+        if event_id is not None and not await first_time(session, TrackerInbox, event_id):
+            row = await session.get(Case, reply.case_id)
+            if row is None:
+                raise CaseNotFound(reply.case_id)
+            return state_of(row)
+        row = await load_for_update(session, reply.case_id, lock=not deps.db.sqlite)
+        if row is None:
+            raise CaseNotFound(reply.case_id)
+        state = before = state_of(row)
+        if reply.kind == "ack":
+            state = await _change(session, deps, row, state, cmd.Acknowledge(reply.department), now=now, actor=actor)
+        elif reply.kind == "feedback":
+            if reply.outcome is None:
+                raise cmd.IllegalTransition("feedback needs an outcome")
+            state = await _change(session, deps, row, state, cmd.GiveFeedback(reply.department, reply.outcome,
+                                                                               reply.text), now=now, actor=actor)
+            if state is not before:
+                stage_feedback(session, deps.settings, row, reply, now)
+        elif reply.kind == "return":
+            if reply.reason is None:
+                raise cmd.IllegalTransition("a return needs a coded reason")
+            state = await _change(session, deps, row, state, cmd.Return(reply.department, reply.reason, reply.text),
+                                  now=now, actor=actor)
+            metrics.dispatch_returns_total.labels(reply.department, reply.reason.value).inc()
+            if after_return(state, _candidates_left(row, state)) == "dispute":
+                state = await _change(session, deps, row, state, cmd.OpenDispute(f"returned: {reply.reason.value}"),
+                                      now=now, actor="tracker")
+        else:
+            raise cmd.IllegalTransition(f"unknown reply kind {reply.kind!r}")
+        _observe_latency(before, state, now)
+        await save(session, row, state, now=now, calendar=deps.calendar)
+        return state
+
+
+def _candidates_left(row: Case, state: CaseState) -> int:
+    """Ranked alternatives of the decision that no department has returned yet."""
+    alternatives = (row.decision or {}).get("alternatives", [])
+    returned = {r.department for r in state.returns} | {a.department for a in state.attempts}
+    return len([a for a in alternatives if a.get("department") not in returned])
+
+
+def _observe_latency(before: CaseState, after: CaseState, now: datetime) -> None:
+    current = after.current
+    if current is None:
+        return
+    if before.acked_at is None and current.acked_at is not None and not current.ack_implied:
+        metrics.case_ack_seconds.labels(current.department).observe((now - current.dispatched_at).total_seconds())
+    if before.feedback_at is None and after.feedback_at is not None and after.first_dispatched_at:
+        seconds = (after.feedback_at - after.first_dispatched_at).total_seconds()
+        metrics.case_feedback_seconds.labels(current.department).observe(seconds)
+
+
+async def close_case(case_id: str, deps: Deps, *, actor: str) -> CaseState:
+    """Close a case after its feedback (the street or an operator confirms)."""
+    now = datetime.now(UTC)
+    async with deps.db.transaction() as session:
+        row = await load_for_update(session, case_id, lock=not deps.db.sqlite)
+        if row is None:
+            raise CaseNotFound(case_id)
+        state = await _change(session, deps, row, state_of(row), cmd.Close(actor), now=now, actor=actor)
+        await save(session, row, state, now=now, calendar=deps.calendar)
+        return state
+
+
+async def escalate_due(deps: Deps, *, now: datetime, limit: int = 200) -> int:
+    """The SLA clock: escalate each breach once, even with several tracker replicas scanning at once."""
+    query = select(Case).where(Case.next_due_at <= now).order_by(Case.next_due_at).limit(limit)
+    if not deps.db.sqlite:
+        query = query.with_for_update(skip_locked=True)  # another replica has those rows: skip, not wait
+    raised = 0
+    async with deps.db.transaction() as session:
+        for row in (await session.execute(query)).scalars().all():
+            state = state_of(row)
+            for breach in unescalated(state, now, calendar=deps.calendar):
+                if not await _claim_breach(session, deps, row, breach, now):
+                    continue  # raised before (by this or another replica): the database says so
+                state = await _change(session, deps, row, state, breach.command(), now=now, actor="sla-clock")
+                stage_escalation(session, deps.settings, row, breach, now)
+                metrics.escalations_total.labels(breach.kind.value).inc()
+                raised += 1
+            await save(session, row, state, now=now, calendar=deps.calendar)
+    return raised
+
+
+async def _claim_breach(session: AsyncSession, deps: Deps, row: Case, breach: Breach, now: datetime) -> bool:
+    insert = sqlite_insert if deps.db.sqlite else pg_insert
+    result = await session.execute(insert(Escalation).values(
+        breach_key=breach.key, case_id=row.case_id, kind=breach.kind.value, attempt=breach.attempt,
+        department=row.department or "", due_at=breach.due_at, raised_at=now,
+    ).on_conflict_do_nothing(index_elements=["breach_key"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+

@@ -74,7 +74,7 @@ async def test_fifty_reports_become_fifty_cases_each_dispatched_once(
             listed = (await client.get("/v1/cases", params={"limit": 500})).json()["items"]
         assert len(listed) == 50
         first = cases[0].json()
-        assert [t["to_status"] for t in first["timeline"]][0] == "received"
+        assert first["timeline"][0]["to_status"] == "received"
         assert first["decision"]["catalogue_version"]
 
         async with httpx.AsyncClient(base_url=notifier.url, timeout=10) as client:

@@ -178,3 +178,21 @@ def unescalated(
     """The breaches at `now` that the case has not yet recorded an escalation for."""
     found = breaches(state, now, calendar=calendar, ack_calendar=ack_calendar)
     return [b for b in found if (b.kind, b.attempt) not in state.escalations]
+
+
+def next_due(
+    state: CaseState,
+    *,
+    calendar: Calendar = CALENDAR_DAYS,
+    ack_calendar: Calendar = CALENDAR_DAYS,
+) -> datetime | None:
+    """The earliest instant at which a not-yet-escalated breach would begin; None when nothing is owed."""
+    # The clock scans an index on this instant, so a case costs nothing until it is actually due.
+    dues: list[datetime] = []
+    current, first_at = state.current, state.first_dispatched_at
+    if state.status is Status.dispatched and current is not None and not state.ack_overdue:
+        dues.append(ack_due(current.dispatched_at, state.ack_hours, ack_calendar))
+    if state.status in (Status.dispatched, Status.acknowledged) and first_at is not None \
+            and not state.feedback_overdue:
+        dues.append(feedback_due(first_at, state.deadline_days, calendar, state.pauses))
+    return min(dues) if dues else None

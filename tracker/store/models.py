@@ -1,11 +1,11 @@
-"""Tables the tracker owns: cases, their timelines, inbox and outbox."""
+"""Tables the tracker owns: cases, timelines, dispatch attempts, escalations, inbox and outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db import Base, UtcDateTime, json_type
@@ -14,11 +14,13 @@ from services.outbox import OutboxMixin
 
 
 class Case(Base):
+    """One row per case; `state` is the domain CaseState, the other columns are its queryable face."""
+
     __tablename__ = "tracker_cases"
     __table_args__ = (
         Index("ix_tracker_cases_department_status", "department", "status"),
-        Index("ix_tracker_cases_ack_due", "ack_due_at"),
-        Index("ix_tracker_cases_feedback_due", "feedback_due_at"),
+        Index("ix_tracker_cases_next_due", "next_due_at"),
+        Index("ix_tracker_cases_received", "received_at"),
     )
 
     case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -31,11 +33,13 @@ class Case(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict[str, Any] | None] = mapped_column(json_type())
     decision: Mapped[dict[str, Any] | None] = mapped_column(json_type())
-    state: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
-    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    state: Mapped[dict[str, Any]] = mapped_column(json_type())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     ack_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     feedback_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -46,11 +50,43 @@ class TimelineEntry(Base):
                                     autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("tracker_cases.case_id"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(24))
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str] = mapped_column(String(24))
     actor: Mapped[str] = mapped_column(String(64))
     department: Mapped[str | None] = mapped_column(String(64))
-    detail: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(json_type())
+
+
+class DispatchAttempt(Base):
+    """One dispatch of a case, kept for the figures (dispatch success, latencies, returns)."""
+
+    __tablename__ = "tracker_dispatches"
+    __table_args__ = (Index("ix_tracker_dispatches_dispatched", "dispatched_at"),)
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("tracker_cases.case_id"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    dispatched_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ack_implied: Mapped[bool] = mapped_column(Boolean, default=False)
+    returned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    return_reason: Mapped[str | None] = mapped_column(String(32))
+    feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Escalation(Base):
+    """One row per breach: the primary key is the breach key, so no breach is escalated twice."""
+
+    __tablename__ = "tracker_escalations"
+
+    breach_key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("tracker_cases.case_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    attempt: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class TrackerInbox(InboxMixin, Base):

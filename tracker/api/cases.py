@@ -1,0 +1,123 @@
+"""Case queries: one case with timeline and decision trace; filtered listings with cursor pagination."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import select, tuple_
+
+from services.problems import Problem
+from tracker.api.deps import DepsDep
+from tracker.store.models import Case, TimelineEntry
+
+router = APIRouter(tags=["cases"])
+
+
+class TimelineRead(BaseModel):
+    at: datetime
+    kind: str
+    from_status: str | None
+    to_status: str
+    actor: str
+    department: str | None
+    detail: dict[str, Any]
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    status: str
+    source: str | None
+    unit: str | None
+    department: str | None
+    rule: str | None
+    hazard: str | None
+    attempt: int
+    overdue: bool
+    received_at: datetime
+    dispatched_at: datetime | None
+    ack_due_at: datetime | None
+    feedback_due_at: datetime | None
+    updated_at: datetime
+
+
+class CaseRead(CaseSummary):
+    report: dict[str, Any] | None
+    decision: dict[str, Any] | None
+    returns: list[dict[str, Any]]
+    transfers: int
+    timeline: list[TimelineRead]
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    next_cursor: str | None
+
+
+def _summary(case: Case) -> dict[str, Any]:
+    return {name: getattr(case, name) for name in CaseSummary.model_fields}
+
+
+@router.get("/v1/cases/{case_id}", response_model=CaseRead, responses={404: {"description": "no such case"}})
+async def get_case(case_id: str, deps: DepsDep) -> CaseRead:
+    """One case with its timeline, returns and decision trace."""
+    async with deps.db.sessions() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            raise Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
+        rows = (await session.execute(
+            select(TimelineEntry).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
+        )).scalars().all()
+    timeline = [TimelineRead.model_validate(r, from_attributes=True) for r in rows]
+    attempts = case.state.get("attempts", [])
+    return CaseRead(**_summary(case), report=case.report, decision=case.decision, timeline=timeline,
+                    returns=case.state.get("returns", []), transfers=max(0, len(attempts) - 1))
+
+
+def _encode(case: Case) -> str:
+    return base64.urlsafe_b64encode(f"{case.received_at.isoformat()}|{case.case_id}".encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(at), case_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(422, "Invalid cursor", "pass back next_cursor exactly as given") from exc
+
+
+@router.get("/v1/cases", response_model=CasePage)
+async def list_cases(
+    deps: DepsDep,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(max_length=24)] = None,
+    unit: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: bool | None = None,
+    since: datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> CasePage:
+    """Cases newest first, filtered; pass `next_cursor` back as `cursor` for the next page."""
+    query = select(Case).order_by(Case.received_at.desc(), Case.case_id.desc()).limit(limit + 1)
+    if department:
+        query = query.where(Case.department == department)
+    if status:
+        query = query.where(Case.status == status)
+    if unit:
+        query = query.where(Case.unit == unit)
+    if overdue is not None:
+        query = query.where(Case.overdue == overdue)
+    if since is not None:
+        if since.tzinfo is None:
+            raise Problem(422, "Invalid since", "give a time zone, e.g. 2026-01-05T00:00:00+08:00")
+        query = query.where(Case.received_at >= since)
+    if cursor:
+        query = query.where(tuple_(Case.received_at, Case.case_id) < tuple_(*_decode(cursor)))
+    async with deps.db.sessions() as session:
+        cases = (await session.execute(query)).scalars().all()
+    page = cases[:limit]
+    return CasePage(items=[CaseSummary(**_summary(c)) for c in page],
+                    next_cursor=_encode(page[-1]) if len(cases) > limit else None)

@@ -1,0 +1,109 @@
+"""Department replies over HTTP: ack (报到), feedback (反馈), return (退单), and closing a case."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from schemas.events import DepartmentReply, FeedbackOutcome, ReturnReason
+from services.caller import Caller, CallerDep
+from services.problems import Problem
+from tracker.api.deps import DepsDep
+from tracker.domain.case import CaseState
+from tracker.domain.commands import IllegalTransition, NotYourCase
+from tracker.handlers import CaseNotFound, close_case, handle_reply
+
+router = APIRouter(tags=["replies"])
+
+
+class AckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, Field(max_length=2000)] = ""
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: FeedbackOutcome
+    text: Annotated[str, Field(max_length=10_000)] = ""
+    attachments: Annotated[list[AnyHttpUrl], Field(max_length=20)] = Field(default_factory=list)
+
+
+class ReturnBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: ReturnReason
+    text: Annotated[str, Field(max_length=10_000)] = ""
+
+
+class ReplyResult(BaseModel):
+    case_id: str
+    status: str
+    department: str | None
+    attempt: int
+
+
+ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "caller unknown"}, 403: {"description": "not this department's case"},
+    404: {"description": "no such case"}, 409: {"description": "not allowed in the case's state"},
+}
+
+
+def _department(caller: Caller) -> str:
+    if caller.role != "department":
+        raise Problem(403, "Departments only", f"{caller.actor} cannot reply for a department")
+    return caller.name
+
+
+async def _reply(reply: DepartmentReply, deps: DepsDep, caller: Caller) -> ReplyResult:
+    try:
+        state = await handle_reply(reply, deps, actor=caller.actor)
+    except CaseNotFound as exc:
+        raise Problem(404, "Case not found", f"no case {reply.case_id!r}") from exc
+    except NotYourCase as exc:
+        raise Problem(403, "Not your case", exc.reason) from exc
+    except IllegalTransition as exc:
+        raise Problem(409, "Not allowed now", exc.reason) from exc
+    return _result(state)
+
+
+def _result(state: CaseState) -> ReplyResult:
+    return ReplyResult(case_id=state.case_id, status=state.status.value, department=state.department,
+                       attempt=state.attempt)
+
+
+@router.post("/v1/cases/{case_id}/ack", response_model=ReplyResult, responses=ERRORS)
+async def acknowledge(case_id: str, deps: DepsDep, caller: CallerDep, body: AckBody | None = None) -> ReplyResult:
+    """The department confirms it has the case (报到); repeating it changes nothing."""
+    reply = DepartmentReply(case_id=case_id, department=_department(caller), kind="ack",
+                            text=body.text if body else "")
+    return await _reply(reply, deps, caller)
+
+
+@router.post("/v1/cases/{case_id}/feedback", response_model=ReplyResult, responses=ERRORS)
+async def feedback(case_id: str, body: FeedbackBody, deps: DepsDep, caller: CallerDep) -> ReplyResult:
+    """The department reports the outcome (反馈); it reaches the street, safety-office and cc departments."""
+    reply = DepartmentReply(case_id=case_id, department=_department(caller), kind="feedback",
+                            outcome=body.outcome, text=body.text, attachments=body.attachments)
+    return await _reply(reply, deps, caller)
+
+
+@router.post("/v1/cases/{case_id}/return", response_model=ReplyResult, responses=ERRORS)
+async def return_case(case_id: str, body: ReturnBody, deps: DepsDep, caller: CallerDep) -> ReplyResult:
+    """The department hands the case back (退单) with a coded reason; the router tries the next candidate."""
+    reply = DepartmentReply(case_id=case_id, department=_department(caller), kind="return",
+                            reason=body.reason, text=body.text)
+    return await _reply(reply, deps, caller)
+
+
+@router.post("/v1/cases/{case_id}/close", response_model=ReplyResult, responses=ERRORS)
+async def close(case_id: str, deps: DepsDep, caller: CallerDep) -> ReplyResult:
+    """Close a case after its feedback (the street team or an operator confirms)."""
+    if caller.role not in ("operator", "admin") and not caller.name.startswith("street-"):
+        raise Problem(403, "Not allowed", "operators and street teams close cases")
+    try:
+        return _result(await close_case(case_id, deps, actor=caller.actor))
+    except CaseNotFound as exc:
+        raise Problem(404, "Case not found", f"no case {case_id!r}") from exc
+    except IllegalTransition as exc:
+        raise Problem(409, "Not allowed now", exc.reason) from exc

@@ -1,0 +1,74 @@
+"""Periodic tasks of the tracker: the SLA clock and the figures behind the gauges."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+from services.settings import Settings
+from tracker import metrics
+from tracker.domain import figures
+from tracker.domain.sla import CALENDAR_DAYS, Calendar
+from tracker.handlers import Deps, escalate_due
+from tracker.store.figures import dispatch_records, open_overdue
+
+log = logging.getLogger(__name__)
+GAUGE_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+def calendar_from(settings: Settings) -> Calendar:
+    """Calendar days by default; working days with the holiday table when configured."""
+    if not settings.sla_working_days:
+        return CALENDAR_DAYS
+    table = json.loads(settings.sla_holidays_file.read_text()) if settings.sla_holidays_file else {}
+    return Calendar(working_days=True,
+                    holidays=frozenset(date.fromisoformat(d) for d in table.get("holidays", [])),
+                    makeup_days=frozenset(date.fromisoformat(d) for d in table.get("makeup_days", [])))
+
+
+async def _every(seconds: float, stopping: asyncio.Event) -> bool:
+    try:
+        await asyncio.wait_for(stopping.wait(), seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+def sla_clock(deps: Deps):  # type: ignore[no-untyped-def]
+    async def run(stopping: asyncio.Event) -> None:
+        while await _every(deps.settings.sla_scan_s, stopping):
+            try:
+                while await escalate_due(deps, now=datetime.now(UTC)) > 0:
+                    pass
+            except Exception as exc:  # the clock keeps ticking through a database restart
+                log.warning("SLA scan failed: %r", exc)
+
+    return run
+
+
+def figures_refresher(deps: Deps):  # type: ignore[no-untyped-def]
+    async def run(stopping: asyncio.Event) -> None:
+        while await _every(deps.settings.figures_refresh_s, stopping):
+            try:
+                await refresh_gauges(deps)
+            except Exception as exc:
+                log.warning("figures refresh failed: %r", exc)
+
+    return run
+
+
+async def refresh_gauges(deps: Deps) -> None:
+    """dispatch_success_ratio{window} and cases_overdue{department,kind} from the database."""
+    now = datetime.now(UTC)
+    async with deps.db.sessions() as session:
+        records = await dispatch_records(session, now - max(GAUGE_WINDOWS.values()))
+        overdue = await open_overdue(session)
+    for name, span in GAUGE_WINDOWS.items():
+        ratio = figures.dispatch_success(records, now - span, now + timedelta(seconds=1)).value
+        if ratio is not None:
+            metrics.dispatch_success_ratio.labels(name).set(ratio)
+    metrics.cases_overdue.clear()
+    for (department, kind), count in overdue.items():
+        metrics.cases_overdue.labels(department, kind).set(count)

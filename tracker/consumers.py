@@ -1,0 +1,33 @@
+"""Topic → handler wiring of the tracker: routed.v1 and replies.v1."""
+
+from __future__ import annotations
+
+from schemas.envelope import Envelope
+from schemas.events import DepartmentReply
+from services.bus.base import Message
+from services.consumer import PoisonMessage
+from tracker.domain.commands import IllegalTransition
+from tracker.handlers import Deps, handle_reply, record_routing
+
+
+def on_routed(deps: Deps):  # type: ignore[no-untyped-def]
+    async def handle(event: Envelope, message: Message) -> None:
+        await record_routing(event, deps)
+
+    return handle
+
+
+def on_reply(deps: Deps):  # type: ignore[no-untyped-def]
+    """A reply the state machine refuses is dead-lettered with the reason; an unknown case is retried
+    (bounded) because a reply can overtake the routing that creates the case."""
+
+    async def handle(event: Envelope, message: Message) -> None:
+        reply = DepartmentReply.model_validate(event.data)
+        if event.subject != reply.case_id:
+            raise PoisonMessage(f"subject {event.subject!r} is not the reply's case {reply.case_id!r}")
+        try:
+            await handle_reply(reply, deps, actor=f"department:{reply.department}", event_id=event.id)
+        except IllegalTransition as exc:
+            raise PoisonMessage(f"refused: {exc.reason}") from exc
+
+    return handle

@@ -1,0 +1,20 @@
+"""The tracker's Prometheus metrics; label sets are bounded (catalogue codes, rules, reasons, kinds)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 172800, 432000, 864000, 1728000, 3888000)
+
+cases_received_total = Counter("cases_received_total", "Cases the tracker opened", ["source", "unit"])
+cases_routed_total = Counter("cases_routed_total", "Routing decisions recorded", ["rule", "primary"])
+case_gaps_total = Counter("case_gaps_total", "Cases no rule fitted (R10), sent for adjudication")
+dispatch_returns_total = Counter("dispatch_returns_total", "Returns (退单) by department and reason",
+                                 ["department", "reason"])
+dispatch_success_ratio = Gauge("dispatch_success_ratio", "First dispatches accepted ÷ dispatched", ["window"])
+case_ack_seconds = Histogram("case_ack_seconds", "Dispatch to acknowledgement (报到)", ["department"],
+                             buckets=LATENCY_BUCKETS)
+case_feedback_seconds = Histogram("case_feedback_seconds", "First dispatch to feedback (反馈)", ["department"],
+                                  buckets=LATENCY_BUCKETS)
+cases_overdue = Gauge("cases_overdue", "Open cases with an escalated breach", ["department", "kind"])
+escalations_total = Counter("escalations_total", "Escalations to safety-office (督办)", ["kind"])

@@ -1,0 +1,62 @@
+"""What a case change tells others: timeline rows, case events, feedback and supervision notices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schemas.events import CaseTransition, DepartmentReply, EscalationNotice, EventType, FeedbackNotice
+from services.envelopes import envelope
+from services.outbox import stage
+from services.settings import Settings
+from tracker.domain.commands import Transition
+from tracker.domain.sla import Breach
+from tracker.store.models import Case, TimelineEntry, TrackerOutbox
+
+SOURCE = "caseroute/tracker"
+SUPERVISOR = "safety-office"
+
+
+def stage_transition(session: AsyncSession, settings: Settings, row: Case, transition: Transition, *,
+                     actor: str) -> None:
+    """A timeline row and a case-events.v1 event, in the caller's transaction."""
+    detail = {k: v for k, v in transition.detail.items()}
+    session.add(TimelineEntry(case_id=row.case_id, at=transition.at, kind=transition.kind,
+                              from_status=transition.from_status, to_status=transition.to_status, actor=actor,
+                              department=transition.department, detail=detail))
+    if transition.kind == "returned":
+        detail["excluded"] = [r["department"] for r in row.state.get("returns", [])] + [transition.department]
+    payload = CaseTransition(case_id=row.case_id, kind=transition.kind, from_status=transition.from_status,
+                             to_status=transition.to_status, actor=actor, at=transition.at,
+                             department=transition.department, detail=detail)
+    event_type = EventType.case_escalated if transition.kind == "escalated" else EventType.case_transition
+    stage(session, TrackerOutbox, settings.topic("case-events.v1"),
+          envelope(source=SOURCE, event_type=event_type, subject=row.case_id, payload=payload))
+
+
+def feedback_recipients(row: Case) -> list[str]:
+    """street-{unit} and (R1–R8) safety-office as the decision's feedback_to says, plus its cc departments."""
+    decision = row.decision or {}
+    recipients = list(decision.get("feedback_to") or []) + list(decision.get("cc") or [])
+    return list(dict.fromkeys(d for d in recipients if d))
+
+
+def stage_feedback(session: AsyncSession, settings: Settings, row: Case, reply: DepartmentReply,
+                   now: datetime) -> None:
+    """The outcome goes to each recipient's department topic (流转反馈)."""
+    assert reply.outcome is not None
+    for to in feedback_recipients(row):
+        notice = FeedbackNotice(case_id=row.case_id, to=to, department=reply.department, outcome=reply.outcome,
+                                text=reply.text, attachments=[str(a) for a in reply.attachments], at=now)
+        stage(session, TrackerOutbox, settings.dispatch_topic(to),
+              envelope(source=SOURCE, event_type=EventType.case_feedback, subject=row.case_id, payload=notice))
+
+
+def stage_escalation(session: AsyncSession, settings: Settings, row: Case, breach: Breach, now: datetime) -> None:
+    """A supervision notice (督办) on safety-office's topic; the case stays with its department."""
+    notice = EscalationNotice(case_id=row.case_id, kind=breach.kind.value, department=row.department or "",
+                              attempt=breach.attempt, due_at=breach.due_at,
+                              overdue_seconds=breach.overdue_by.total_seconds(), at=now)
+    stage(session, TrackerOutbox, settings.dispatch_topic(SUPERVISOR),
+          envelope(source=SOURCE, event_type=EventType.case_escalated, subject=row.case_id, payload=notice))
