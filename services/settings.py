@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     consumer_retries: int = 3
     consumer_stall_s: float = 60.0
     sla_scan_s: float = 5.0
+    sla_clock_offset_s: float = 0.0  # drills and tests: the SLA clock runs this far ahead of the wall clock
     sla_working_days: bool = False
     sla_holidays_file: Path | None = None  # JSON {"holidays": [dates], "makeup_days": [dates]}
     figures_refresh_s: float = 15.0

@@ -38,9 +38,10 @@ async def _every(seconds: float, stopping: asyncio.Event) -> bool:
 
 def sla_clock(deps: Deps):  # type: ignore[no-untyped-def]
     async def run(stopping: asyncio.Event) -> None:
+        offset = timedelta(seconds=deps.settings.sla_clock_offset_s)
         while await _every(deps.settings.sla_scan_s, stopping):
             try:
-                while await escalate_due(deps, now=datetime.now(UTC)) > 0:
+                while await escalate_due(deps, now=datetime.now(UTC) + offset) > 0:
                     pass
             except Exception as exc:  # the clock keeps ticking through a database restart
                 log.warning("SLA scan failed: %r", exc)
