@@ -150,7 +150,7 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local n dir pid pids=() names=()
+    local n dir pid pids=()
     # Signal every node first: stopping them one by one can leave the last ones
     # waiting for a controller quorum that is already gone.
     for n in "${NODES[@]}"; do
@@ -169,7 +169,7 @@ cmd_stop() {
         stop_pid "$pid" "$dir/server.properties" "$KAFKA_STOP_TIMEOUT" "node $n"
         rm -f "$dir/kafka.pid"
     done
-    ((${#pids[@]})) && log "stopped" || log "not running"
+    if ((${#pids[@]})); then log "stopped"; else log "not running"; fi
 }
 
 cmd_start_node() {

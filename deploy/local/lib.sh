@@ -75,6 +75,7 @@ stop_pid() {
 
 # port_open HOST PORT -> succeeds if something accepts TCP connections there.
 port_open() {
+    # shellcheck disable=SC2016 # $1/$2 expand in the inner bash
     timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
@@ -97,9 +98,10 @@ need_java_maven() {
     ((${#missing[@]} == 0)) && return 0
     if ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
         log "installing ${missing[*]} with apt-get"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+        if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
             die "apt-get install ${missing[*]} failed"
+        fi
     else
         die "missing Java 17 JDK and/or Maven (${missing[*]}); install them, e.g. apt-get install -y ${missing[*]}"
     fi

@@ -41,7 +41,7 @@ find_bindir() {
         die "PG_BINDIR=$PG_BINDIR has no initdb"
     fi
     local d
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
         [[ -x $d/initdb && -x $d/pg_ctl ]] && { printf '%s' "$d"; return 0; }
     done
     return 1
@@ -192,6 +192,7 @@ cmd_start() {
     t0=$(now_s)
     printf '\n===== %s starting PostgreSQL on %s:%s =====\n' "$(date -Is)" "$PG_HOST" "$PG_PORT" >>"$PGLOG"
     if ((EUID == 0)); then chown "$PG_OS_USER:" "$PGLOG"; fi
+    # shellcheck disable=SC2094 # pg_ctl and the server both append to the log
     if ! as_pg "$BINDIR/pg_ctl" -D "$DATA" -l "$PGLOG" -w -t "$PG_WAIT_TIMEOUT" start >/dev/null 2>>"$PGLOG"; then
         show_log_tail "$PGLOG" 60
         die "pg_ctl start failed (log: $PGLOG)"
