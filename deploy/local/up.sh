@@ -7,6 +7,8 @@
 #        in which case it is only checked for reachability.
 # PostgreSQL: private cluster (postgres.sh) unless CASEROUTE_DATABASE_URL is already set,
 #        in which case it is only checked for reachability.
+# A variable equal to the local address up.sh itself manages (127.0.0.1:$KAFKA_PORT, the
+# postgres.sh url) counts as unset, so re-running after `. var/infra.env` works.
 #
 # Writes  $CASEROUTE_VAR/infra.env      export CASEROUTE_KAFKA_BOOTSTRAP=... / CASEROUTE_DATABASE_URL=...
 #         $CASEROUTE_VAR/infra.started  services this script started (down.sh stops only those)
@@ -50,6 +52,15 @@ url_hostport() {
     [[ $rest == *:* ]] || rest=$rest:5432
     printf '%s' "$rest"
 }
+
+# A variable that already holds the address up.sh itself would use (typically because
+# infra.env was sourced earlier) is not "external": manage that service as usual.
+if [[ ${CASEROUTE_KAFKA_BOOTSTRAP:-} == "$("$LOCAL_DIR/kafka.sh" bootstrap)" ]]; then
+    unset CASEROUTE_KAFKA_BOOTSTRAP
+fi
+if [[ ${CASEROUTE_DATABASE_URL:-} == "$("$LOCAL_DIR/postgres.sh" url)" ]]; then
+    unset CASEROUTE_DATABASE_URL
+fi
 
 KAFKA_FETCH_S=0.0 KAFKA_START_S=0.0 PG_INSTALL_S=0.0 PG_START_S=0.0
 t_all=$(now_s)
