@@ -63,7 +63,8 @@ class Industry(_Strict):
     fire: dict[str, Code]  # venue size (small|large) -> department; "default" names the usual size
     competent: Code | None = None  # the department that owns the trade's other matters (prepaid fees...)
     licensed_safety_regulator: Code | None = None  # hazchem: emergency supervises licensed firms
-    hazard_factor: Annotated[float, Field(gt=0, le=5)] = 1.0  # a leak at a chemicals shop is serious at once
+    # fire|safety -> factor: a leak at a chemicals shop is serious at once
+    hazard_factor: dict[str, Annotated[float, Field(gt=0, le=5)]] = Field(default_factory=dict)
 
 
 class Matter(_Strict):

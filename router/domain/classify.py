@@ -140,11 +140,12 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         out.hazard, out.hazard_conf = given, STRUCTURED
         out.evidence.append(Evidence(kind="field", what=f"hazard={given.value}", source="facts.hazard"))
         return
-    factor = cc.catalogue.industries[out.industry].hazard_factor if out.industry else 1.0
-    if sig.fire * factor >= settings.hazard_threshold and not sig.fire_veto:
-        out.hazard, out.hazard_conf, words = Hazard.fire, confidence(sig.fire * factor), sig.fire_words
-    elif sig.safety * factor >= settings.hazard_threshold and not sig.safety_veto:
-        out.hazard, out.hazard_conf, words = Hazard.safety, confidence(sig.safety * factor), sig.safety_words
+    factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
+    fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
+    if fire >= settings.hazard_threshold and not sig.fire_veto:
+        out.hazard, out.hazard_conf, words = Hazard.fire, confidence(fire), sig.fire_words
+    elif safety >= settings.hazard_threshold and not sig.safety_veto:
+        out.hazard, out.hazard_conf, words = Hazard.safety, confidence(safety), sig.safety_words
     elif out.matter and cc.catalogue.matters[out.matter].implies_hazard == "safety":
         out.hazard, out.hazard_conf, words = Hazard.safety, out.matter_conf, []
     else:

@@ -110,6 +110,9 @@ def _industries(cat: Catalogue) -> Iterator[Problem]:
             if size not in SIZES:
                 yield Problem(f"{base}.fire.{size}", f"venue size must be one of {sorted(SIZES)}")
             yield from _dept(cat, f"{base}.fire.{size}", dept)
+        for key in ind.hazard_factor:
+            if key not in HAZARDS:
+                yield Problem(f"{base}.hazard_factor.{key}", f"must be one of {sorted(HAZARDS)}")
         if ind.competent is not None:
             yield from _dept(cat, f"{base}.competent", ind.competent)
         if ind.licensed_safety_regulator is not None:
