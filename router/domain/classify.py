@@ -11,6 +11,13 @@ from router.domain.units import resolve_unit
 from schemas.decision import Evidence
 from schemas.report import Hazard, Report
 
+
+def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Evidence:
+    # Valid by construction, so skip validation; pass every field, since pydantic inspects
+    # default factories on each model_construct call, which costs more than validating.
+    return Evidence.model_construct(kind=kind, what=what, source=source, words=words or [])
+
+
 STRUCTURED = 1.0
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
@@ -20,7 +27,7 @@ def confidence(score: float) -> float:
     return round(1.0 - 0.5 ** max(score, 0.0), 3)
 
 
-@dataclass(slots=True)
+@dataclass
 class Classification:
     """The facts the rules read, each with a confidence and the evidence that set it."""
 
@@ -56,9 +63,10 @@ def _source(sig: Signals, subj: Subject) -> str:
 def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     """Classify one report against a compiled catalogue."""
     cat = cc.catalogue
-    title = normalise(report.title or "")
-    text = f"{title}\n{normalise(report.description)}" if title else normalise(report.description)
-    sig = scan(text, len(title), cc)
+    # One normalisation of the whole text; the title ends at the first line break.
+    text = normalise(f"{report.title}\n{report.description}" if report.title else report.description)
+    title_len = text.find("\n") if report.title else 0
+    sig = scan(text, max(title_len, 0), cc)
     out = Classification()
     ev = out.evidence
     facts = report.facts
@@ -71,7 +79,7 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
             1.0,
         )
         ev.append(
-            Evidence(
+            _ev(
                 kind="field",
                 what=f"industry={out.industry}",
                 source="facts.industry" if facts.industry == out.industry else "category",
@@ -80,9 +88,7 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     elif industries:
         code, subj = industries[0]
         out.industry, out.industry_conf = code, confidence(subj.score)
-        ev.append(
-            Evidence(kind="lexicon", what=f"industry={code}", source=_source(sig, subj), words=subj.words)
-        )
+        ev.append(_ev(kind="lexicon", what=f"industry={code}", source=_source(sig, subj), words=subj.words))
     out.runner_up_industry = next((k for k, _ in industries if k != out.industry), None)
 
     for (matter, ind), subj in sig.context.items():
@@ -94,13 +100,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     matters = _ranked(sig.matters)
     if category in cat.matters:
         out.matter, out.matter_conf = category, 1.0
-        ev.append(Evidence(kind="field", what=f"matter={category}", source="category"))
+        ev.append(_ev(kind="field", what=f"matter={category}", source="category"))
     elif matters:
         code, subj = matters[0]
         out.matter, out.matter_conf = code, confidence(subj.score)
-        ev.append(
-            Evidence(kind="lexicon", what=f"matter={code}", source=_source(sig, subj), words=subj.words)
-        )
+        ev.append(_ev(kind="lexicon", what=f"matter={code}", source=_source(sig, subj), words=subj.words))
     out.runner_up_matter = next((k for k, _ in matters if k != out.matter), None)
     out.related = [k for k, _ in matters if k != out.matter] + [k for k, _ in industries if k != out.industry]
 
@@ -112,14 +116,14 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     out.unit = unit
     if unit is not None:
         kind = "field" if source == "location.unit" and words == unit else "gazetteer"
-        ev.append(Evidence(kind=kind, what=f"unit={unit}", source=source, words=[words]))
+        ev.append(_ev(kind=kind, what=f"unit={unit}", source=source, words=[words]))
     return out
 
 
 def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
     if given is not None:
         out.licensed, out.licence_conf = given, STRUCTURED
-        out.evidence.append(Evidence(kind="field", what=f"licensed={given}", source="facts.licensed"))
+        out.evidence.append(_ev(kind="field", what=f"licensed={given}", source="facts.licensed"))
         return
     if out.matter == "licence-anomaly":
         out.licensed, out.licence_conf = True, 0.75
@@ -129,7 +133,7 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
         out.licensed, out.licence_conf = True, confidence(1 + sig.licensed - sig.unlicensed)
     if sig.licence_words:
         out.evidence.append(
-            Evidence(kind="lexicon", what=f"licensed={out.licensed}", source="text", words=sig.licence_words)
+            _ev(kind="lexicon", what=f"licensed={out.licensed}", source="text", words=sig.licence_words)
         )
 
 
@@ -138,7 +142,7 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
     out.safety_cue = bool(sig.safety or sig.fire or sig.weak_safety)
     if given is not None:
         out.hazard, out.hazard_conf = given, STRUCTURED
-        out.evidence.append(Evidence(kind="field", what=f"hazard={given.value}", source="facts.hazard"))
+        out.evidence.append(_ev(kind="field", what=f"hazard={given.value}", source="facts.hazard"))
         return
     factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
     fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
@@ -153,9 +157,7 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         top = max(sig.fire, sig.safety)
         out.hazard_conf = round(1.0 - 0.5 * top / settings.hazard_threshold, 3)
         return
-    out.evidence.append(
-        Evidence(kind="lexicon", what=f"hazard={out.hazard.value}", source="text", words=words)
-    )
+    out.evidence.append(_ev(kind="lexicon", what=f"hazard={out.hazard.value}", source="text", words=words))
 
 
 def _venue(out: Classification, sig: Signals, given: object) -> None:

@@ -45,6 +45,11 @@ class K(IntEnum):
 Payload = tuple[K, str, float, bool | None, str | None, str | None]
 
 
+def bits(*kinds: K) -> int:
+    """The bitmask of some kinds, as stored with each word."""
+    return sum(1 << k for k in kinds)
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledCatalogue:
     """Everything decide() needs, precomputed; immutable so replicas can share it across threads."""
@@ -85,7 +90,9 @@ class _Builder:
     def automaton(self) -> ahocorasick.Automaton:
         auto = ahocorasick.Automaton()
         for word, payloads in self.words.items():
-            auto.add_word(word, (len(word), tuple(payloads)))
+            # The bitmask of kinds lets the scanner skip a word's payloads without looking at them.
+            flags = sum({1 << p[0] for p in payloads})
+            auto.add_word(word, (len(word), tuple(payloads), flags))
         auto.make_automaton()
         return auto
 

@@ -9,7 +9,7 @@ from schemas.report import Location
 
 def _best_place(text: str, cc: CompiledCatalogue) -> tuple[str, str] | None:
     best: tuple[float, int, str, str] | None = None
-    for end, (length, payloads) in cc.places.iter_long(text):
+    for end, (length, payloads, _flags) in cc.places.iter_long(text):
         for _kind, unit, weight, *_ in payloads:
             key = (-weight, end)
             if best is None or key < best[:2]:
