@@ -131,6 +131,9 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
     ]
     for aliases, kind in groups:
         b.add(aliases, kind)
+    # Venue words shadow the aliases inside them (自建房 is not 建房) in the exclusive scan.
+    venue = cues.venue
+    b.add((a for a in [*venue.large, *venue.small, *venue.residential] if a.w not in b.words), K.NEUTRAL)
     return b.automaton()
 
 

@@ -33,7 +33,10 @@ def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:
         size = c.size or ("small" if "small" in fire else "large")
         if size == "small" and c.residential and rules.residential_fire in fire.values():
             return rules.residential_fire
-        return fire.get(size) or next(iter(fire.values()))
+        if size in fire:
+            return fire[size]
+        # A trade supervised only at small premises is the brigade's once the venue is large.
+        return rules.fire_brigade if size == "large" else next(iter(fire.values()))
     if c.size == "large":
         return rules.fire_brigade
     if c.residential or c.size == "small":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ REPO = Path(__file__).resolve().parents[3]
 DEV = REPO.parent / "shared" / "data" / "dev_cases.jsonl"  # the clone sits beside shared/
 
 
-def _rows() -> list[dict]:  # type: ignore[type-arg]
+def _rows() -> list[dict[str, Any]]:
     if not DEV.exists():
         pytest.skip(f"dev set not found at {DEV}")
     return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
