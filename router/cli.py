@@ -1,0 +1,82 @@
+"""Command-line entry points: `caseroute catalogue validate|schema` and `caseroute route` (batch JSONL)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Annotated
+
+import orjson
+import typer
+from pydantic import ValidationError
+
+from router.domain.compiled import compile_catalogue
+from router.domain.decide import decide
+from router.domain.loader import CatalogueError, load_catalogue, write_json_schema
+from schemas.report import Report
+
+catalogue_app = typer.Typer(help="Check and describe responsibility catalogues.", no_args_is_help=True)
+
+
+@catalogue_app.command("validate")
+def validate_command(file: Annotated[Path, typer.Argument(help="catalogue YAML file")]) -> None:
+    """Print every problem of a catalogue with its path; exit 1 if there is any."""
+    try:
+        cat = load_catalogue(file)
+    except CatalogueError as exc:
+        for problem in exc.problems:
+            typer.echo(f"{file}: {problem}", err=False)
+        typer.echo(f"{len(exc.problems)} problem(s)", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{file}: valid, version {cat.version} ({cat.district}): {len(cat.units)} units, "
+        f"{len(cat.departments)} departments, {len(cat.industries)} industries, {len(cat.matters)} matters"
+    )
+
+
+@catalogue_app.command("schema")
+def schema_command(out: Annotated[Path | None, typer.Option(help="where to write")] = None) -> None:
+    """Write the catalogue JSON Schema generated from the models."""
+    typer.echo(str(write_json_schema(out)))
+
+
+def _error_line(raw: bytes, error: str) -> bytes:
+    external_id = None
+    try:
+        data = orjson.loads(raw)
+        if isinstance(data, dict):
+            external_id = data.get("external_id")
+    except orjson.JSONDecodeError:
+        pass
+    return orjson.dumps({"external_id": external_id, "status": "error", "error": error})
+
+
+def route_stream(stdin: IO[bytes], stdout: IO[bytes], catalogue: Path | None = None) -> int:
+    """Route JSON lines of reports to JSON lines of decisions, one output per input line; returns errors."""
+    cc = compile_catalogue(load_catalogue(catalogue))
+    errors = 0
+    for raw in stdin:
+        if not raw.strip():
+            continue
+        try:
+            report = Report.model_validate_json(raw)
+            line = orjson.dumps(decide(report, cc).model_dump(mode="json"))
+        except ValidationError as exc:
+            errors += 1
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "report"
+            line = _error_line(raw, f"{where}: {first['msg']} ({exc.error_count()} error(s))")
+        stdout.write(line + b"\n")
+    stdout.flush()
+    return errors
+
+
+def route_command(catalogue: Path | None, link_duplicates: bool) -> None:
+    """Read reports (JSON lines) on stdin and write decisions (JSON lines) on stdout, in order."""
+    # Duplicate linking needs the tracker's open cases; the batch command has none to compare with.
+    del link_duplicates
+    try:
+        route_stream(sys.stdin.buffer, sys.stdout.buffer, catalogue)
+    except CatalogueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None

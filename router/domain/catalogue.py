@@ -1,0 +1,170 @@
+"""The responsibility catalogue (职责清单) as pydantic models: a district ships data, not code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Code = Annotated[
+    str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*(\{unit\})?[a-z0-9-]*$")
+]
+UNIT_PLACEHOLDER = "{unit}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Alias(_Strict):
+    """One word that names something; `weight` < 1 for vague words, flags carry what the word implies."""
+
+    w: Annotated[str, Field(min_length=1, max_length=40)]
+    weight: Annotated[float, Field(gt=0, le=3)] = 1.0
+    licensed: bool | None = None  # 黑网吧 says unlicensed by itself
+    size: str | None = None  # 酒楼 says large by itself
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_str(cls, value: Any) -> Any:
+        # Most aliases are plain strings in YAML; the mapping form is for the few with flags.
+        return {"w": value} if isinstance(value, str) else value
+
+
+class Unit(_Strict):
+    name: str
+    aliases: list[Alias] = Field(default_factory=list)
+
+
+class UnitTemplate(_Strict):
+    """A department that exists once per unit, e.g. police-{unit}; `fallback` serves unresolved units."""
+
+    template: Code
+    name: str  # "{unit_name}" is replaced by the unit's name
+    fallback: Code
+
+
+class Department(_Strict):
+    name: str
+    role: str = ""
+
+
+class Prerequisite(_Strict):
+    """One approval before the business licence, in sequence (前置许可)."""
+
+    name: str
+    department: Code | None = None
+
+
+class Industry(_Strict):
+    name: str
+    aliases: list[Alias]
+    prerequisites: list[Prerequisite] = Field(default_factory=list)
+    fire: dict[str, Code]  # venue size (small|large) -> department; "default" names the usual size
+    competent: Code | None = None  # the department that owns the trade's other matters (prepaid fees...)
+    licensed_safety_regulator: Code | None = None  # hazchem: emergency supervises licensed firms
+    # fire|safety -> factor: a leak at a chemicals shop is serious at once
+    hazard_factor: dict[str, Annotated[float, Field(gt=0, le=5)]] = Field(default_factory=dict)
+
+
+class Matter(_Strict):
+    name: str
+    aliases: list[Alias]
+    department: Code
+    by_industry: dict[str, Code] = Field(default_factory=dict)  # prepaid: the trade's department
+    safety_regulator: Code | None = None  # special equipment: amr is the designated regulator
+    implies_hazard: str | None = None
+    context: dict[str, list[Alias]] = Field(default_factory=dict)  # industry -> words that count only there
+
+
+class HazardCues(_Strict):
+    words: list[Alias] = Field(default_factory=list)  # negation cancels them (没有安全隐患)
+    equipment: list[Alias] = Field(default_factory=list)  # their absence is the hazard (没有灭火器)
+    weak: list[Alias] = Field(default_factory=list)  # a worry, not a hazard: only steers R10
+    exclusions: list[Alias] = Field(default_factory=list)  # 不属消防范畴 vetoes this hazard
+
+
+class LicenceCues(_Strict):
+    unlicensed: list[Alias] = Field(default_factory=list)
+    licensed: list[Alias] = Field(default_factory=list)
+    nouns: list[Alias] = Field(
+        default_factory=list
+    )  # 营业执照, 许可证: unlicensed when a negation sits nearby
+    negations_before: list[Alias] = Field(default_factory=list)
+    negations_after: list[Alias] = Field(default_factory=list)
+
+
+class VenueCues(_Strict):
+    large: list[Alias] = Field(default_factory=list)
+    small: list[Alias] = Field(default_factory=list)
+    residential: list[Alias] = Field(default_factory=list)
+
+
+class Cues(_Strict):
+    fire: HazardCues
+    safety: HazardCues
+    licence: LicenceCues
+    negations: list[Alias] = Field(default_factory=list)
+    neutral: list[Alias] = Field(default_factory=list)  # longer words that shadow a cue inside them (充电宝)
+    venue: VenueCues = Field(default_factory=VenueCues)
+    background: list[Alias] = Field(default_factory=list)  # 检查中: what precedes 发现 is context
+    background_turn: list[Alias] = Field(default_factory=list)
+
+
+class Rules(_Strict):
+    """The departments the decision procedure names; conditions stay in code, names are data."""
+
+    local_team: Code  # the per-unit team that settles minor matters and hears every outcome
+    fire_brigade: Code
+    residential_fire: Code
+    safety_office: Code
+    business_licensing: Code
+    gap_adjudicator: Code
+    gap_safety: Code
+    construction_industry: str
+    construction_primary: Code
+    construction_cooperating: list[Code]
+    feedback_also: list[Code] = Field(default_factory=list)  # R1-R8 report back to these too
+
+
+class Deadlines(_Strict):
+    standard: int = 20
+    joint: int = 45
+    gap: int = 5
+
+
+class AckHours(_Strict):
+    hazard: float = 2
+    default: float = 24
+
+
+class DuplicateSettings(_Strict):
+    window_days: float = 7
+    distance_m: float = 50
+
+
+class Settings(_Strict):
+    confidence_threshold: Annotated[float, Field(ge=0, le=1)] = 0.45
+    hazard_threshold: float = 1.0
+    large_venue_area_m2: float = 300
+    deadlines: Deadlines = Field(default_factory=Deadlines)
+    ack_hours: AckHours = Field(default_factory=AckHours)
+    duplicate: DuplicateSettings = Field(default_factory=DuplicateSettings)
+    working_days: bool = False
+
+
+class Catalogue(_Strict):
+    """One version of a district's catalogue."""
+
+    version: Annotated[str, Field(min_length=1)]
+    district: str
+    settings: Settings = Field(default_factory=Settings)
+    units: dict[Code, Unit]
+    unit_departments: dict[str, UnitTemplate]
+    gazetteer: dict[Code, list[str]] = Field(default_factory=dict)
+    departments: dict[Code, Department]
+    rules: Rules
+    industries: dict[Code, Industry]
+    matters: dict[Code, Matter]
+    cues: Cues
+    spelling: dict[str, list[str]] = Field(default_factory=dict)  # canonical -> heard/typed variants

@@ -1,0 +1,191 @@
+"""Facts of a report: structured fields first, the text where they are silent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from router.domain.compiled import CompiledCatalogue
+from router.domain.scan import Signals, Subject, scan
+from router.domain.text import normalise
+from router.domain.units import resolve_unit
+from schemas.decision import Evidence
+from schemas.report import Hazard, Report
+
+
+def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Evidence:
+    # Valid by construction, so skip validation; pass every field, since pydantic inspects
+    # default factories on each model_construct call, which costs more than validating.
+    return Evidence.model_construct(kind=kind, what=what, source=source, words=words or [])
+
+
+STRUCTURED = 1.0
+MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
+
+
+def confidence(score: float) -> float:
+    """Evidence weight to a 0..1 confidence: one plain word gives 0.5, two give 0.75."""
+    return round(1.0 - 0.5 ** max(score, 0.0), 3)
+
+
+@dataclass
+class Classification:
+    """The facts the rules read, each with a confidence and the evidence that set it."""
+
+    hazard: Hazard = Hazard.none
+    hazard_conf: float = 1.0
+    industry: str | None = None
+    industry_conf: float = 0.0
+    matter: str | None = None
+    matter_conf: float = 0.0
+    licensed: bool | None = None
+    licence_conf: float = 0.0
+    size: str | None = None
+    residential: bool = False
+    unit: str | None = None
+    safety_cue: bool = False
+    licence_is_main: bool = True
+    runner_up_industry: str | None = None
+    runner_up_matter: str | None = None
+    related: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
+    ranked = [(k, s) for k, s in subjects.items() if s.score >= MIN_SUBJECT]
+    ranked.sort(key=lambda kv: (-kv[1].score, kv[1].first))
+    return ranked
+
+
+def _source(sig: Signals, subj: Subject) -> str:
+    return "title" if subj.first < sig.title_len else "description"
+
+
+def classify(report: Report, cc: CompiledCatalogue) -> Classification:
+    """Classify one report against a compiled catalogue."""
+    cat = cc.catalogue
+    # One normalisation of the whole text; the title ends at the first line break.
+    text = normalise(f"{report.title}\n{report.description}" if report.title else report.description)
+    title_len = text.find("\n") if report.title else 0
+    sig = scan(text, max(title_len, 0), cc)
+    out = Classification()
+    ev = out.evidence
+    facts = report.facts
+    category = (report.category or "").strip() or None
+
+    industries = _ranked(sig.industries)
+    if facts.industry in cat.industries or category in cat.industries:
+        out.industry, out.industry_conf = (
+            (facts.industry if facts.industry in cat.industries else category),
+            1.0,
+        )
+        ev.append(
+            _ev(
+                kind="field",
+                what=f"industry={out.industry}",
+                source="facts.industry" if facts.industry == out.industry else "category",
+            )
+        )
+    elif industries:
+        code, subj = industries[0]
+        out.industry, out.industry_conf = code, confidence(subj.score)
+        ev.append(_ev(kind="lexicon", what=f"industry={code}", source=_source(sig, subj), words=subj.words))
+    out.runner_up_industry = next((k for k, _ in industries if k != out.industry), None)
+
+    for (matter, ind), subj in sig.context.items():
+        if ind == out.industry:
+            base = sig.matters.setdefault(matter, Subject())
+            base.score += subj.score
+            base.first = min(base.first, subj.first)
+            base.words.extend(subj.words)
+    matters = _ranked(sig.matters)
+    if category in cat.matters:
+        out.matter, out.matter_conf = category, 1.0
+        ev.append(_ev(kind="field", what=f"matter={category}", source="category"))
+    elif matters:
+        code, subj = matters[0]
+        out.matter, out.matter_conf = code, confidence(subj.score)
+        ev.append(_ev(kind="lexicon", what=f"matter={code}", source=_source(sig, subj), words=subj.words))
+    out.runner_up_matter = next((k for k, _ in matters if k != out.matter), None)
+    out.related = [k for k, _ in matters if k != out.matter] + [k for k, _ in industries if k != out.industry]
+
+    _licence(out, sig, facts.licensed)
+    _hazard(out, sig, facts.hazard, cc)
+    _venue(out, sig, facts.venue_size)
+    _main_complaint(out, sig)
+    unit, source, words = resolve_unit(report.location, text, cc)
+    out.unit = unit
+    if unit is not None:
+        kind = "field" if source == "location.unit" and words == unit else "gazetteer"
+        ev.append(_ev(kind=kind, what=f"unit={unit}", source=source, words=[words]))
+    return out
+
+
+def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
+    if given is not None:
+        out.licensed, out.licence_conf = given, STRUCTURED
+        out.evidence.append(_ev(kind="field", what=f"licensed={given}", source="facts.licensed"))
+        return
+    if out.matter == "licence-anomaly":
+        out.licensed, out.licence_conf = True, 0.75
+    if sig.unlicensed > sig.licensed:
+        out.licensed, out.licence_conf = False, confidence(1 + sig.unlicensed - sig.licensed)
+    elif sig.licensed > sig.unlicensed:
+        out.licensed, out.licence_conf = True, confidence(1 + sig.licensed - sig.unlicensed)
+    if sig.licence_words:
+        out.evidence.append(
+            _ev(kind="lexicon", what=f"licensed={out.licensed}", source="text", words=sig.licence_words)
+        )
+
+
+def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: CompiledCatalogue) -> None:
+    settings = cc.catalogue.settings
+    out.safety_cue = bool(sig.safety or sig.fire or sig.weak_safety)
+    if given is not None:
+        out.hazard, out.hazard_conf = given, STRUCTURED
+        out.evidence.append(_ev(kind="field", what=f"hazard={given.value}", source="facts.hazard"))
+        return
+    factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
+    fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
+    if fire >= settings.hazard_threshold and not sig.fire_veto:
+        out.hazard, out.hazard_conf, words = Hazard.fire, confidence(fire), sig.fire_words
+    elif safety >= settings.hazard_threshold and not sig.safety_veto:
+        out.hazard, out.hazard_conf, words = Hazard.safety, confidence(safety), sig.safety_words
+    elif out.matter and cc.catalogue.matters[out.matter].implies_hazard == "safety":
+        out.hazard, out.hazard_conf, words = Hazard.safety, out.matter_conf, []
+    else:
+        # No hazard: how sure we are is how far the strongest cue stays below the threshold.
+        top = max(sig.fire, sig.safety)
+        out.hazard_conf = round(1.0 - 0.5 * top / settings.hazard_threshold, 3)
+        return
+    out.evidence.append(_ev(kind="lexicon", what=f"hazard={out.hazard.value}", source="text", words=words))
+
+
+def _venue(out: Classification, sig: Signals, given: object) -> None:
+    if given is not None:
+        out.size = str(getattr(given, "value", given))
+        return
+    subj = sig.industries.get(out.industry or "")
+    if subj is not None and subj.size is not None:
+        out.size = subj.size
+    elif sig.large > max(sig.small, 0.0) and sig.large >= 1:
+        out.size = "large"
+    elif sig.small:
+        out.size = "small"
+    out.residential = sig.residential > 0 and out.size != "large"
+
+
+def _main_complaint(out: Classification, sig: Signals) -> None:
+    # A licence complaint yields to a matter only when the matter is both named first and stronger.
+    if out.licensed is not False or out.matter is None:
+        return
+    matter = sig.matters.get(out.matter)
+    industry = sig.industries.get(out.industry or "")
+    if out.matter_conf >= 1.0:
+        # The grid worker picked the matter as the category: that is the complaint.
+        out.licence_is_main = out.industry_conf >= 1.0 and out.licence_conf >= 1.0
+        return
+    if matter is None:
+        return
+    ind_score = industry.score if industry else 0.0
+    if matter.score > ind_score and matter.first < sig.unlicensed_first:
+        out.licence_is_main = False

@@ -1,0 +1,191 @@
+"""A catalogue compiled once per version: one Aho-Corasick automaton over every word, plus indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from threading import Lock
+
+import ahocorasick
+
+from router.domain.catalogue import Alias, Catalogue
+from router.domain.text import normalise
+
+
+class K(IntEnum):
+    """What a matched word tells the classifier."""
+
+    INDUSTRY = 1
+    MATTER = 2
+    CONTEXT = 3  # a matter word that counts only with one industry
+    FIRE = 4
+    FIRE_EQUIP = 5
+    SAFETY = 6
+    SAFETY_EQUIP = 7
+    WEAK = 8
+    FIRE_VETO = 9
+    SAFETY_VETO = 10
+    UNLICENSED = 11
+    LICENSED = 12
+    NOUN = 13
+    NEG_BEFORE = 14
+    NEG_AFTER = 15
+    NEG = 16
+    NEUTRAL = 17
+    LARGE = 18
+    SMALL = 19
+    RESIDENTIAL = 20
+    BACKGROUND = 21
+    TURN = 22
+    PLACE = 23
+
+
+# (kind, target, weight, licensed flag, size flag, context industry)
+Payload = tuple[K, str, float, bool | None, str | None, str | None]
+
+
+def bits(*kinds: K) -> int:
+    """The bitmask of some kinds, as stored with each word."""
+    return sum(1 << k for k in kinds)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCatalogue:
+    """Everything decide() needs, precomputed; immutable so replicas can share it across threads."""
+
+    catalogue: Catalogue
+    automaton: ahocorasick.Automaton
+    places: ahocorasick.Automaton
+    venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
+    unit_names: dict[str, str]
+    industry_departments: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.catalogue.version
+
+
+def _variants(word: str, spelling: dict[str, list[str]]) -> Iterable[str]:
+    yield word
+    for canonical, heard in spelling.items():
+        if canonical in word:
+            for variant in heard:
+                yield word.replace(canonical, variant)
+
+
+class _Builder:
+    def __init__(self, spelling: dict[str, list[str]]) -> None:
+        self.words: dict[str, list[Payload]] = {}
+        self.spelling = spelling
+
+    def add(self, aliases: Iterable[Alias], kind: K, target: str = "", ctx: str | None = None) -> None:
+        for alias in aliases:
+            payload: Payload = (kind, target, alias.weight, alias.licensed, alias.size, ctx)
+            for word in _variants(normalise(alias.w), self.spelling):
+                bucket = self.words.setdefault(word, [])
+                if payload not in bucket:
+                    bucket.append(payload)
+
+    def automaton(self) -> ahocorasick.Automaton:
+        auto = ahocorasick.Automaton()
+        for word, payloads in self.words.items():
+            # The bitmask of kinds lets the scanner skip a word's payloads without looking at them.
+            flags = sum({1 << p[0] for p in payloads})
+            auto.add_word(word, (len(word), tuple(payloads), flags))
+        auto.make_automaton()
+        return auto
+
+
+def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
+    b = _Builder(cat.spelling)
+    for code, ind in cat.industries.items():
+        b.add(ind.aliases, K.INDUSTRY, code)
+        # Licence names (特种行业许可) hint at the trade weakly, and are licence nouns too.
+        names = [Alias(w=p.name, weight=0.4) for p in ind.prerequisites]
+        b.add(names, K.INDUSTRY, code)
+        b.add(names, K.NOUN)
+    for code, matter in cat.matters.items():
+        b.add(matter.aliases, K.MATTER, code)
+        for ind_code, words in matter.context.items():
+            b.add(words, K.CONTEXT, code, ctx=ind_code)
+    cues = cat.cues
+    groups: list[tuple[list[Alias], K]] = [
+        (cues.fire.words, K.FIRE),
+        (cues.fire.equipment, K.FIRE_EQUIP),
+        (cues.fire.weak, K.WEAK),
+        (cues.fire.exclusions, K.FIRE_VETO),
+        (cues.safety.words, K.SAFETY),
+        (cues.safety.equipment, K.SAFETY_EQUIP),
+        (cues.safety.weak, K.WEAK),
+        (cues.safety.exclusions, K.SAFETY_VETO),
+        (cues.licence.unlicensed, K.UNLICENSED),
+        (cues.licence.licensed, K.LICENSED),
+        (cues.licence.nouns, K.NOUN),
+        (cues.licence.negations_before, K.NEG_BEFORE),
+        (cues.licence.negations_after, K.NEG_AFTER),
+        (cues.negations, K.NEG),
+        (cues.neutral, K.NEUTRAL),
+        (cues.background, K.BACKGROUND),
+        (cues.background_turn, K.TURN),
+    ]
+    for aliases, kind in groups:
+        b.add(aliases, kind)
+    # Venue words shadow the aliases inside them (自建房 is not 建房) in the exclusive scan.
+    venue = cues.venue
+    b.add((a for a in [*venue.large, *venue.small, *venue.residential] if a.w not in b.words), K.NEUTRAL)
+    return b.automaton()
+
+
+def _venues(cat: Catalogue) -> ahocorasick.Automaton:
+    b = _Builder(cat.spelling)
+    venue = cat.cues.venue
+    b.add(venue.large, K.LARGE)
+    b.add(venue.small, K.SMALL)
+    b.add(venue.residential, K.RESIDENTIAL)
+    return b.automaton()
+
+
+def _places(cat: Catalogue) -> ahocorasick.Automaton:
+    b = _Builder(cat.spelling)
+    for code, unit in cat.units.items():
+        # The full name outranks aliases and gazetteer places when an address names both.
+        b.add([Alias(w=unit.name, weight=3.0)], K.PLACE, code)
+        b.add((Alias(w=a.w, weight=2.0) for a in unit.aliases), K.PLACE, code)
+    for code, places in cat.gazetteer.items():
+        b.add((Alias(w=p) for p in places), K.PLACE, code)
+    return b.automaton()
+
+
+def _industry_departments(cat: Catalogue) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for code, ind in cat.industries.items():
+        chain = [p.department for p in ind.prerequisites if p.department]
+        out[code] = tuple(dict.fromkeys(chain))
+    return out
+
+
+def compile_uncached(cat: Catalogue) -> CompiledCatalogue:
+    """Build the compiled form; prefer compile_catalogue, which does this once per version."""
+    return CompiledCatalogue(
+        catalogue=cat,
+        automaton=_lexicon(cat),
+        places=_places(cat),
+        venues=_venues(cat),
+        unit_names={code: unit.name for code, unit in cat.units.items()},
+        industry_departments=_industry_departments(cat),
+    )
+
+
+_CACHE: dict[tuple[str, str], CompiledCatalogue] = {}
+_LOCK = Lock()
+
+
+def compile_catalogue(cat: Catalogue) -> CompiledCatalogue:
+    """The compiled form of a catalogue, built once per (district, version) and shared afterwards."""
+    key = (cat.district, cat.version)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is None or (hit.catalogue is not cat and hit.catalogue != cat):
+            hit = _CACHE[key] = compile_uncached(cat)
+        return hit

@@ -1,0 +1,70 @@
+"""Duplicate detection: the same matter at the same place within the catalogue's window."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from router.domain.catalogue import DuplicateSettings
+from router.domain.text import normalise_address
+from schemas.decision import Decision
+
+EARTH_RADIUS_M = 6_371_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    """What the tracker knows of a recent open case, enough to compare places and subjects."""
+
+    case_id: str
+    unit: str | None
+    address: str  # normalised with normalise_address
+    lat: float | None
+    lon: float | None
+    subject: str | None  # matter, else industry
+    opened_at: datetime
+
+
+def subject_of(decision: Decision) -> str | None:
+    """The subject two reports must share to be duplicates: the matter, else the industry."""
+    return decision.matter or decision.industry
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def find_duplicate(
+    decision: Decision,
+    *,
+    address: str | None,
+    lat: float | None,
+    lon: float | None,
+    reported_at: datetime,
+    recent: Iterable[OpenCase],
+    settings: DuplicateSettings,
+) -> str | None:
+    """The id of the newest open case this report duplicates, or None."""
+    subject = subject_of(decision)
+    if subject is None:
+        return None  # a gap has no subject to compare; let the adjudicator see each one
+    place = normalise_address(address)
+    window = timedelta(days=settings.window_days)
+    best: OpenCase | None = None
+    for case in recent:
+        if case.subject != subject or not (timedelta(0) <= reported_at - case.opened_at <= window):
+            continue
+        same_address = bool(place) and case.address == place and case.unit == decision.unit
+        near = (
+            None not in (lat, lon, case.lat, case.lon)
+            and distance_m(lat, lon, case.lat, case.lon) <= settings.distance_m  # type: ignore[arg-type]
+        )
+        if (same_address or near) and (best is None or case.opened_at > best.opened_at):
+            best = case
+    return best.case_id if best else None

@@ -1,0 +1,132 @@
+"""ROUTING.md §5: rules R1-R10, first match wins; department names come from the catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from router.domain.classify import Classification
+from router.domain.compiled import CompiledCatalogue
+from schemas.report import Hazard
+
+UNIT = "{unit}"
+HAZARD_RULES = frozenset({"R1", "R2", "R3", "R4", "R5"})
+
+
+@dataclass(slots=True)
+class Route:
+    """A rule's verdict before unit-bound departments are bound to a unit."""
+
+    rule: str
+    name: str
+    primary: str
+    confidence: float
+    cooperating: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    joint: bool = False
+
+
+def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:
+    """Who supervises fire safety at the reported venue (police for small and residential, else brigade)."""
+    rules = cc.catalogue.rules
+    if c.industry is not None:
+        fire = cc.catalogue.industries[c.industry].fire
+        size = c.size or ("small" if "small" in fire else "large")
+        if size == "small" and c.residential and rules.residential_fire in fire.values():
+            return rules.residential_fire
+        if size in fire:
+            return fire[size]
+        # A trade supervised only at small premises is the brigade's once the venue is large.
+        return rules.fire_brigade if size == "large" else next(iter(fire.values()))
+    if c.size == "large":
+        return rules.fire_brigade
+    if c.residential or c.size == "small":
+        return rules.residential_fire
+    return rules.fire_brigade
+
+
+def _approvers(c: Classification, cc: CompiledCatalogue) -> list[str]:
+    if c.industry is None:
+        return [cc.catalogue.rules.business_licensing]
+    chain = list(cc.industry_departments[c.industry])
+    competent = cc.catalogue.industries[c.industry].competent
+    if competent and competent not in chain:
+        chain.append(competent)
+    return chain or [cc.catalogue.rules.business_licensing]
+
+
+def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
+    rules = cc.catalogue.rules
+    local = [rules.local_team]
+    conf = c.hazard_conf
+    if c.hazard is Hazard.fire:
+        dept = fire_supervisor(c, cc)
+        if dept == rules.residential_fire:
+            return Route("R1", "fire-small", dept, conf)
+        return Route("R2", "fire", dept, conf)
+    if c.hazard is not Hazard.safety:
+        return None
+    if c.licensed is False:
+        conf = min(conf, c.licence_conf)
+        return Route("R3", "safety-unlicensed", rules.safety_office, conf, [*_approvers(c, cc), *local])
+    regulator = None
+    if c.matter is not None:
+        regulator = cc.catalogue.matters[c.matter].safety_regulator
+    if regulator is None and c.industry is not None and c.licensed is True:
+        regulator = cc.catalogue.industries[c.industry].licensed_safety_regulator
+    if regulator is not None:
+        return Route("R4", "safety-regulated", regulator, conf, local, [rules.safety_office])
+    return Route("R5", "safety", rules.safety_office, conf, local)
+
+
+def _licence_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
+    if c.licensed is not False or c.industry is None or not c.licence_is_main:
+        return None
+    rules = cc.catalogue.rules
+    conf = min(c.industry_conf, c.licence_conf)
+    if c.industry == rules.construction_industry:
+        return Route(
+            "R6",
+            "unlicensed-construction",
+            rules.construction_primary,
+            conf,
+            list(rules.construction_cooperating),
+            joint=True,
+        )
+    chain = cc.industry_departments[c.industry]
+    if not chain:
+        return Route("R8", "unlicensed-plain", rules.business_licensing, conf)
+    joint = len(chain) > 1
+    coop = list(chain[1:]) + ([rules.local_team] if joint else [])
+    cc_list = [rules.business_licensing] if rules.business_licensing not in chain else []
+    return Route("R7", "unlicensed-prereq", chain[0], conf, coop, cc_list, joint=joint)
+
+
+def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
+    if c.matter is None:
+        return None
+    matter = cc.catalogue.matters[c.matter]
+    dept = matter.by_industry.get(c.industry or "", matter.department)
+    return Route("R9", "matter", dept, c.matter_conf)
+
+
+def gap_route(c: Classification, cc: CompiledCatalogue, confidence: float) -> Route:
+    """R10: the adjudication queue, or the safety office when any safety cue was seen."""
+    rules = cc.catalogue.rules
+    dept = rules.gap_safety if c.safety_cue or c.hazard is not Hazard.none else rules.gap_adjudicator
+    return Route("R10", "gap", dept, confidence)
+
+
+def first_match(c: Classification, cc: CompiledCatalogue) -> Route | None:
+    """The first of R1-R9 that applies, or None (R10)."""
+    return _hazard_route(c, cc) or _licence_route(c, cc) or _matter_route(c, cc)
+
+
+def route(c: Classification, cc: CompiledCatalogue) -> tuple[Route, Route | None]:
+    """(the route, the rule it replaced when confidence fell below the threshold)."""
+    found = first_match(c, cc)
+    threshold = cc.catalogue.settings.confidence_threshold
+    if found is None:
+        return gap_route(c, cc, 0.5), None
+    if found.confidence < threshold:
+        return gap_route(c, cc, round(1.0 - found.confidence, 3)), found
+    return found, None

@@ -1,0 +1,38 @@
+"""Which unit (属地) a report belongs to: the reporter's code, else its address, grid or text."""
+
+from __future__ import annotations
+
+from router.domain.compiled import CompiledCatalogue
+from router.domain.text import normalise
+from schemas.report import Location
+
+
+def _best_place(text: str, cc: CompiledCatalogue) -> tuple[str, str] | None:
+    best: tuple[float, int, str, str] | None = None
+    for end, (length, payloads, _flags) in cc.places.iter_long(text):
+        for _kind, unit, weight, *_ in payloads:
+            key = (-weight, end)
+            if best is None or key < best[:2]:
+                best = (-weight, end, unit, text[end - length + 1 : end + 1])
+    return (best[2], best[3]) if best else None
+
+
+def resolve_unit(location: Location, text: str, cc: CompiledCatalogue) -> tuple[str | None, str, str]:
+    """(unit code or None, source field, the words that decided) for a report."""
+    given = (location.unit or "").strip()
+    if given in cc.unit_names:
+        return given, "location.unit", given
+    # A reporter may type the name instead of the code; treat it like any other address text.
+    for source, raw in (
+        ("location.unit", given),
+        ("location.address", location.address),
+        ("location.grid", location.grid),
+    ):
+        if raw:
+            found = _best_place(normalise(raw), cc)
+            if found:
+                return found[0], source, found[1]
+    found = _best_place(text, cc)
+    if found:
+        return found[0], "text", found[1]
+    return None, "", ""

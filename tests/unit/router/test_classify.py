@@ -1,0 +1,121 @@
+"""Classification: negation, traditional characters, colloquial words, hotline typos, units, confidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from router.domain.compiled import compile_uncached
+from router.domain.decide import decide
+from router.domain.loader import load_catalogue
+from schemas.decision import Decision
+from schemas.report import Report
+
+Route = Callable[..., Decision]
+
+
+def test_negated_hazard_is_not_a_hazard(route: Route) -> None:
+    d = route("检查了那家理发店，没有安全隐患，就是没有营业执照。", address="江厦街道开明街")
+    assert d.hazard == "none" and d.rule == "R7"
+
+
+def test_negated_licence_cue_means_licensed(route: Route) -> None:
+    d = route("这家网吧不是无证的，营业执照挂在墙上，就是晚上太吵。", address="江厦街道")
+    assert d.licensed is True and d.rule != "R7"
+
+
+def test_missing_equipment_is_a_hazard_even_when_negated(route: Route) -> None:
+    assert route("民宿里一个灭火器都没有，烟感也没有。", address="月湖街道郁家巷").hazard == "fire"
+
+
+def test_traditional_characters(route: Route) -> None:
+    d = route("東渡路一家理髮店電線亂拉，插線板發燙，店裡沒有滅火器。", address="江厦街道")
+    assert (d.rule, d.primary, d.industry) == ("R1", "police-jiangxia", "beauty")
+    d = route("這家美甲店沒有營業執照，衛生許可證也沒有。", address="南门街道柳汀街")
+    assert (d.rule, d.primary) == ("R7", "health")
+
+
+@pytest.mark.parametrize(
+    ("text", "industry"),
+    [
+        ("开饭店的那家没有执照。", "catering"),
+        ("收破烂的那个点没有任何手续。", "recycling"),
+        ("有人偷偷在家里搞补习班，没有办学许可。", "training"),
+        ("开了个剃头店，证都没有。", "beauty"),
+    ],
+)
+def test_colloquial_trade_names(route: Route, text: str, industry: str) -> None:
+    d = route(text, address="段塘街道长丰路")
+    assert d.industry == industry and d.licensed is False
+
+
+@pytest.mark.parametrize("vehicle", ["电动车", "电瓶车", "小电驴"])
+@pytest.mark.parametrize("cylinder", ["液化气罐", "煤气瓶"])
+def test_colloquial_hazard_words(route: Route, vehicle: str, cylinder: str) -> None:
+    assert route(f"楼道里的{vehicle}天天在充电。", address="白云街道华兴社区").rule == "R1"
+    assert route(f"小吃店灶台边上放着两个{cylinder}。", address="白云街道华兴社区").hazard == "fire"
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("楼道里好多电平车在冲电，天天这样。", "R1"),  # 电瓶车 充电 misheard
+        ("那家网巴没有营业直照。", "R7"),  # 网吧 营业执照 mistyped
+        ("他们店门口的广告排被风吹得晃动，快掉下来了。", "R5"),
+    ],
+)
+def test_hotline_typos_and_homophones(route: Route, text: str, rule: str) -> None:
+    assert route(text, address="南门街道长春路").rule == rule
+
+
+def test_main_complaint_is_named_first_and_others_are_related(route: Route) -> None:
+    d = route(
+        "楼下烧烤店油烟太大，熏得没法开窗。另外他们晚上还把桌子摆到人行道上。",
+        title="烧烤店油烟扰民",
+        address="白云街道盛兴社区",
+    )
+    assert (d.matter, d.primary) == ("catering-fumes", "urban-mgmt")
+    assert "street-occupation" in d.related
+
+
+def test_inspection_occasion_is_context_not_the_complaint(route: Route) -> None:
+    d = route(
+        "区市场监管局在便利店检查中发现，楼上开了一家小旅馆，没有特种行业许可证。", address="南门街道长春路"
+    )
+    assert (d.industry, d.primary) == ("lodging", "psb")
+
+
+def test_unit_from_gazetteer_and_unit_name(route: Route) -> None:
+    assert route("电梯困人。", address="华兴社区5幢").unit == "baiyun"
+    assert route("电梯困人。", address="海曙区高桥镇某小区").unit == "gaoqiao"
+    d = route("电梯困人。", unit="yuehu", address="华兴社区")
+    assert d.unit == "yuehu"  # the reporter's unit code wins
+
+
+def test_unresolved_unit_falls_back_to_district_departments(route: Route) -> None:
+    d = route("居民楼楼道里电动车飞线充电。", address="某小区")
+    assert (d.unit, d.rule, d.primary, d.unit_fallback) == (None, "R1", "fire-brigade", True)
+    d = route("电梯困人四十分钟。", address="某小区")
+    assert d.cooperating == ["safety-office"] and d.cc == [] and d.unit_fallback
+    d = route("邻居家漏水到我家，想请人调解。", address="某小区")
+    assert d.primary == "safety-office" and d.unit_fallback
+
+
+def test_confidence_below_threshold_is_a_gap(route: Route) -> None:
+    d = route("那家店的后厨我也不清楚怎么样。", address="南门街道")  # one vague word
+    assert (d.rule, d.status) == ("R10", "gap")
+
+
+def test_threshold_is_catalogue_data(make_report: Callable[..., Report]) -> None:
+    strict = load_catalogue().model_copy(deep=True)
+    settings = strict.settings.model_copy(update={"confidence_threshold": 0.99})
+    strict = strict.model_copy(update={"settings": settings, "version": "strict"})
+    d = decide(make_report("小区电梯坏了。", address="南门街道"), compile_uncached(strict))
+    assert d.rule == "R10" and any(c.rule == "R4" for c in d.alternatives)
+
+
+def test_decision_shape_validates(route: Route) -> None:
+    d = route("楼道电动车充电。", address="鼓楼街道")
+    again = Decision.model_validate(d.model_dump(mode="json"))
+    assert again == d and d.catalogue_version.startswith("haishu")
