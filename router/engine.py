@@ -1,30 +1,60 @@
-"""The router's current catalogue and the decide function bound to it (swapped without a restart)."""
+"""The catalogue version in force and the decide function bound to it, swapped without a restart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from pathlib import Path
 
-from schemas.decision import Decision, DecisionStatus
-from schemas.report import Hazard, Report
+from prometheus_client import Counter, Info
 
-DecideFn = Callable[[Report], Decision]
+from router.domain.catalogue import Catalogue, DuplicateSettings
+from router.domain.compiled import CompiledCatalogue, compile_catalogue
+from router.domain.decide import decide
+from router.domain.loader import load_catalogue
+from schemas.decision import Decision
+from schemas.report import Report
 
-PLACEHOLDER_VERSION = "placeholder-0"
-
-
-def placeholder_decide(report: Report) -> Decision:
-    """Until a catalogue is loaded every case is a gap for the adjudicator (R10)."""
-    return Decision(external_id=report.external_id, status=DecisionStatus.gap, rule="R10",
-                    primary="establishment-office", deadline_days=5, hazard=Hazard.none,
-                    unit=report.location.unit, confidence=0.0, catalogue_version=PLACEHOLDER_VERSION)
+log = logging.getLogger(__name__)
+CATALOGUE_INFO = Info("router_catalogue", "The catalogue version the router decides by")
+CATALOGUE_SWAPS = Counter("router_catalogue_swaps_total", "Catalogue versions taken into force")
 
 
 class Engine:
-    """Holds the decide function of the catalogue version in force."""
+    """Holds the compiled catalogue in force; a swap is one reference assignment, so no lock is needed."""
 
-    def __init__(self, decide: DecideFn = placeholder_decide, version: str = PLACEHOLDER_VERSION) -> None:
-        self.decide = decide
-        self.version = version
+    def __init__(self, catalogue: Catalogue) -> None:
+        self._compiled: CompiledCatalogue = compile_catalogue(catalogue)
+        self._announce()
 
-    def swap(self, decide: DecideFn, version: str) -> None:
-        self.decide, self.version = decide, version
+    @classmethod
+    def from_file(cls, path: Path | None) -> Engine:
+        """The catalogue of the settings, or the default (海曙) one shipped with the router."""
+        return cls(load_catalogue(path))
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self._compiled.catalogue
+
+    @property
+    def version(self) -> str:
+        return self._compiled.catalogue.version
+
+    @property
+    def duplicate_settings(self) -> DuplicateSettings:
+        return self._compiled.catalogue.settings.duplicate
+
+    def decide(self, report: Report) -> Decision:
+        return decide(report, self._compiled)
+
+    def swap(self, catalogue: Catalogue) -> bool:
+        """Put a validated catalogue into force; False when it is the version already in force."""
+        if catalogue.version == self.version and catalogue == self.catalogue:
+            return False
+        self._compiled = compile_catalogue(catalogue)
+        CATALOGUE_SWAPS.inc()
+        self._announce()
+        return True
+
+    def _announce(self) -> None:
+        CATALOGUE_INFO.info({"version": self.version, "district": self.catalogue.district})
+        log.info("catalogue %s (%s) in force", self.version, self.catalogue.district)

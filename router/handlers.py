@@ -1,16 +1,19 @@
-"""Router handlers: decide a new report; stage the decision and the department dispatches."""
+"""Router handlers: decide new reports (linking duplicates), re-route returned cases, follow closures."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from router.domain.duplicates import OpenCase, find_duplicate, subject_of
+from router.domain.text import normalise_address
 from router.engine import Engine
 from router.store.models import RoutedCase, RouterInbox, RouterOutbox
-from schemas.decision import Decision
+from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
-from schemas.events import CaseDispatched, CaseRouted, EventType, ReportAccepted
+from schemas.events import CaseDispatched, CaseRouted, CaseTransition, EventType, ReportAccepted
 from schemas.report import Report
 from services.db import Database
 from services.envelopes import envelope
@@ -19,31 +22,57 @@ from services.outbox import stage
 from services.settings import Settings
 
 SOURCE = "caseroute/router"
+ADJUDICATION = "establishment-office"
 
 
 async def route_report(event: Envelope, *, db: Database, settings: Settings, engine: Engine) -> None:
-    """reports.v1 → decision stored, routed.v1 and dispatch.<department>.v1 staged, once per event."""
+    """reports.v1 → decision stored, routed.v1 and the dispatches staged, once per case."""
     accepted = ReportAccepted.model_validate(event.data)
-    decision = engine.decide(accepted.report)
+    report = accepted.report
+    decision = engine.decide(report)
     async with db.transaction() as session:
         if not await first_time(session, RouterInbox, event.id):
             return
         if await session.get(RoutedCase, accepted.case_id) is not None:
-            return  # the same case re-submitted under another event id: decided already
-        session.add(RoutedCase(case_id=accepted.case_id, report=accepted.report.model_dump(mode="json"),
-                               decision=decision.model_dump(mode="json"), attempt=1, excluded=[],
-                               unit=decision.unit, routed_at=datetime.now(UTC)))
-        stage_decision(session, settings, accepted.case_id, accepted.report, decision, attempt=1)
+            return  # the same case under another event id: decided already
+        duplicate_of = await _duplicate_of(session, engine, decision, report)
+        if duplicate_of is not None:
+            decision = decision.model_copy(update={"status": DecisionStatus.duplicate, "duplicate_of": duplicate_of})
+        session.add(RoutedCase(
+            case_id=accepted.case_id, report=report.model_dump(mode="json"), decision=decision.model_dump(mode="json"),
+            attempt=1, excluded=[], unit=decision.unit, subject=subject_of(decision),
+            address=normalise_address(report.location.address), lat=report.location.lat, lon=report.location.lon,
+            open=duplicate_of is None and decision.status is DecisionStatus.routed, routed_at=report.reported_at,
+        ))
+        stage_decision(session, settings, accepted.case_id, report, decision, attempt=1,
+                       accepted_at=accepted.accepted_at)
+
+
+async def _duplicate_of(session: AsyncSession, engine: Engine, decision: Decision, report: Report) -> str | None:
+    """An open case on the same subject at the same place within the catalogue's window, if any."""
+    subject = subject_of(decision)
+    if subject is None or decision.status is not DecisionStatus.routed:
+        return None
+    rules = engine.duplicate_settings
+    since = report.reported_at - timedelta(days=rules.window_days)
+    rows = (await session.execute(
+        select(RoutedCase).where(RoutedCase.subject == subject, RoutedCase.open.is_(True),
+                                 RoutedCase.routed_at >= since).order_by(RoutedCase.routed_at.desc()).limit(200)
+    )).scalars().all()
+    recent = [OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject, r.routed_at) for r in rows]
+    return find_duplicate(decision, address=report.location.address, lat=report.location.lat,
+                          lon=report.location.lon, reported_at=report.reported_at, recent=recent, settings=rules)
 
 
 def stage_decision(session: AsyncSession, settings: Settings, case_id: str, report: Report,
-                   decision: Decision, *, attempt: int, excluded: list[str] | None = None) -> None:
+                   decision: Decision, *, attempt: int, excluded: list[str] | None = None,
+                   accepted_at: datetime | None = None) -> None:
     """routed.v1 for the tracker and notifier; a dispatch to the primary, cooperating and cc departments."""
-    routed = CaseRouted(case_id=case_id, attempt=attempt, decision=decision, excluded=excluded or [],
-                        report=report)
+    routed = CaseRouted(case_id=case_id, attempt=attempt, decision=decision, excluded=excluded or [], report=report,
+                        accepted_at=accepted_at)
     stage(session, RouterOutbox, settings.topic("routed.v1"),
           envelope(source=SOURCE, event_type=EventType.case_routed, subject=case_id, payload=routed))
-    if decision.duplicate_of:
+    if decision.status is DecisionStatus.duplicate:
         return
     roles = [(decision.primary, "primary")]
     roles += [(d, "cooperating") for d in decision.cooperating]
@@ -56,5 +85,47 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
             reported_at=report.reported_at, reply_url=f"{settings.public_base_url}/v1/cases/{case_id}",
         )
         stage(session, RouterOutbox, settings.dispatch_topic(department),
-              envelope(source=SOURCE, event_type=EventType.case_dispatched, subject=case_id,
-                       payload=dispatched))
+              envelope(source=SOURCE, event_type=EventType.case_dispatched, subject=case_id, payload=dispatched))
+
+
+def next_candidate(decision: Decision, excluded: set[str]) -> Decision:
+    """The decision for the next ranked department nobody returned; a dispute when none is left."""
+    for candidate in decision.alternatives:
+        if candidate.department not in excluded:
+            return decision.model_copy(update={
+                "primary": candidate.department, "rule": candidate.rule, "cooperating": [], "cc": [],
+                "alternatives": [a for a in decision.alternatives if a.department != candidate.department],
+            })
+    return decision.model_copy(update={"status": DecisionStatus.gap, "primary": ADJUDICATION, "cooperating": [],
+                                       "cc": []})
+
+
+async def follow_case_event(event: Envelope, *, db: Database, settings: Settings) -> None:
+    """case-events.v1: re-route a returned case; forget closed cases for duplicate linking."""
+    transition = CaseTransition.model_validate(event.data)
+    if transition.kind not in ("returned", "closed", "duplicate", "feedback"):
+        return
+    async with db.transaction() as session:
+        if not await first_time(session, RouterInbox, event.id):
+            return
+        row = await session.get(RoutedCase, transition.case_id, with_for_update=not db.sqlite)
+        if row is None:
+            return  # routed before this router kept records, or by another district's router
+        if transition.kind != "returned":
+            row.open = False
+            return
+        if transition.detail.get("next") != "reroute":
+            return  # the tracker sent it to adjudication (second return, or no candidate left)
+        excluded = sorted({*row.excluded, *(str(d) for d in _list(transition.detail.get("excluded"))),
+                           *([transition.department] if transition.department else [])})
+        decision = next_candidate(Decision.model_validate(row.decision), set(excluded))
+        row.attempt += 1
+        row.excluded = excluded
+        row.decision = decision.model_dump(mode="json")
+        stage_decision(session, settings, row.case_id, Report.model_validate(row.report), decision,
+                       attempt=row.attempt, excluded=excluded)
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
+

@@ -52,6 +52,7 @@ class CaseRouted(BaseModel):
     decision: Decision
     excluded: list[str] = Field(default_factory=list)
     report: Report
+    accepted_at: datetime | None = None  # when intake accepted the report (the case's received time)
 
 
 class CaseDispatched(BaseModel):
@@ -147,3 +148,17 @@ class EscalationNotice(BaseModel):
     due_at: datetime
     overdue_seconds: float
     at: datetime
+
+
+class CataloguePublished(BaseModel):
+    """A catalogue version on the compacted catalogue.v1 topic (key: the catalogue id, e.g. the district)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    catalogue_id: str
+    version: str
+    document: dict[str, object]
+    published_by: str
+    reason: str = ""
+    from_case: str | None = None
+    published_at: datetime

@@ -59,6 +59,26 @@ def run(
     _serve(["intake", "router", "tracker", "notifier"], settings.model_copy(update=update))
 
 
+@app.command()
+def route(
+    catalogue: Annotated[Path | None, typer.Option(help="Catalogue file (default: the 海曙 catalogue)")] = None,
+    link_duplicates: Annotated[bool, typer.Option(help="Link repeats within the batch as duplicates")] = False,
+) -> None:
+    """JSON lines of reports on stdin → JSON lines of decisions on stdout, in order; no servers needed."""
+    from router.cli import route_command
+
+    route_command(catalogue, link_duplicates)
+
+
+def _add_catalogue_app() -> None:
+    from router.cli import catalogue_app
+
+    app.add_typer(catalogue_app, name="catalogue")
+
+
+_add_catalogue_app()
+
+
 @schemas_app.command("export")
 def export_schemas(out: Annotated[Path, typer.Option(help="Folder for the JSON Schema files")] =
                    REPO_ROOT / "schemas" / "json") -> None:

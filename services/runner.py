@@ -41,13 +41,21 @@ async def _migrate_when_reachable(runtime: Runtime, parts: Sequence[ServiceParts
 
 async def _ensure_topics(runtime: Runtime, parts: Sequence[ServiceParts]) -> None:
     topics = sorted({t for p in parts for t in p.topics})
+    compacted = sorted({t for p in parts for t in p.compacted_topics})
     while not runtime.stopping.is_set():
         try:
+            await runtime.bus.ensure_topics(compacted, compacted=True)
             await runtime.bus.ensure_topics(topics)
             return
         except Exception as exc:  # Kafka may come later; producers and consumers cope meanwhile
             log.warning("could not create topics yet: %r", exc)
             await asyncio.sleep(2)
+
+
+async def _consume(runtime: Runtime, parts: Sequence[ServiceParts]) -> None:
+    """Consumers start once their topics exist, so compacted topics are never auto-created plain."""
+    await _ensure_topics(runtime, parts)
+    await asyncio.gather(*(c.run(runtime.stopping) for p in parts for c in p.consumers))
 
 
 def build_app(runtime: Runtime, parts: Sequence[ServiceParts], name: str) -> FastAPI:
@@ -56,9 +64,8 @@ def build_app(runtime: Runtime, parts: Sequence[ServiceParts], name: str) -> Fas
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _migrate_when_reachable(runtime, parts)
-        tasks = [asyncio.create_task(_ensure_topics(runtime, parts))]
-        tasks += [asyncio.create_task(task(runtime.stopping)) for p in parts for task in p.tasks]
-        tasks += [asyncio.create_task(c.run(runtime.stopping)) for p in parts for c in p.consumers]
+        tasks = [asyncio.create_task(task(runtime.stopping)) for p in parts for task in p.tasks]
+        tasks.append(asyncio.create_task(_consume(runtime, parts)))
         log.info("%s started", name)
         try:
             yield

@@ -62,6 +62,7 @@ class ServiceParts:
     name: str
     migrations: Path | None = None
     topics: list[str] = field(default_factory=list)
+    compacted_topics: list[str] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     consumers: list[ConsumerRunner] = field(default_factory=list)
     routers: list[APIRouter] = field(default_factory=list)

@@ -56,9 +56,12 @@ async def record_routing(event: Envelope, deps: Deps) -> None:
             return
         row = await load_for_update(session, routed.case_id, lock=not deps.db.sqlite)
         if row is None:
-            row = _new_row(routed, now)
+            received_at = min(routed.accepted_at or now, now)
+            row = _new_row(routed, received_at)
             session.add(row)
             await session.flush()
+            stage_transition(session, deps.settings, row,
+                             cmd.Transition("received", "", "received", received_at, None, {}), actor="intake")
             metrics.cases_received_total.labels(row.source or "unknown", row.unit or "unknown").inc()
         state = state_of(row)
         if routed.attempt <= state.attempt and state.status is not Status.received:
@@ -127,10 +130,12 @@ async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_
         elif reply.kind == "return":
             if reply.reason is None:
                 raise cmd.IllegalTransition("a return needs a coded reason")
-            state = await _change(session, deps, row, state, cmd.Return(reply.department, reply.reason, reply.text),
-                                  now=now, actor=actor)
+            state, transitions = apply(state, cmd.Return(reply.department, reply.reason, reply.text), now=now)
+            next_step = after_return(state, _candidates_left(row, state))
+            for transition in transitions:  # the router re-routes only when told "reroute"
+                stage_transition(session, deps.settings, row, transition, actor=actor, extra={"next": next_step})
             metrics.dispatch_returns_total.labels(reply.department, reply.reason.value).inc()
-            if after_return(state, _candidates_left(row, state)) == "dispute":
+            if next_step == "dispute":
                 state = await _change(session, deps, row, state, cmd.OpenDispute(f"returned: {reply.reason.value}"),
                                       now=now, actor="tracker")
         else:

@@ -19,15 +19,15 @@ SUPERVISOR = "safety-office"
 
 
 def stage_transition(session: AsyncSession, settings: Settings, row: Case, transition: Transition, *,
-                     actor: str) -> None:
+                     actor: str, extra: dict[str, object] | None = None) -> None:
     """A timeline row and a case-events.v1 event, in the caller's transaction."""
-    detail = {k: v for k, v in transition.detail.items()}
+    detail = {**transition.detail, **(extra or {})}
     session.add(TimelineEntry(case_id=row.case_id, at=transition.at, kind=transition.kind,
-                              from_status=transition.from_status, to_status=transition.to_status, actor=actor,
+                              from_status=transition.from_status or None, to_status=transition.to_status, actor=actor,
                               department=transition.department, detail=detail))
     if transition.kind == "returned":
         detail["excluded"] = [r["department"] for r in row.state.get("returns", [])] + [transition.department]
-    payload = CaseTransition(case_id=row.case_id, kind=transition.kind, from_status=transition.from_status,
+    payload = CaseTransition(case_id=row.case_id, kind=transition.kind, from_status=transition.from_status or None,
                              to_status=transition.to_status, actor=actor, at=transition.at,
                              department=transition.department, detail=detail)
     event_type = EventType.case_escalated if transition.kind == "escalated" else EventType.case_transition

@@ -52,7 +52,7 @@ class KafkaBus:
     def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None) -> KafkaConsumer:
         return KafkaConsumer(self.settings, list(topics), group, pattern)
 
-    async def ensure_topics(self, topics: Sequence[str]) -> None:
+    async def ensure_topics(self, topics: Sequence[str], *, compacted: bool = False) -> None:
         missing = [t for t in topics if t not in self._known_topics]
         if not missing:
             return
@@ -61,7 +61,8 @@ class KafkaBus:
             await asyncio.wait_for(admin.start(), self.settings.send_timeout_s)
             existing = set(await asyncio.wait_for(admin.list_topics(), self.settings.send_timeout_s))
             new = [
-                NewTopic(t, self.settings.partitions, self.settings.replication_factor)
+                NewTopic(t, 1 if compacted else self.settings.partitions, self.settings.replication_factor,
+                         topic_configs={"cleanup.policy": "compact"} if compacted else None)
                 for t in missing
                 if t not in existing
             ]

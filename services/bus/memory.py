@@ -53,7 +53,7 @@ class MemoryBus:
     def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None) -> MemoryConsumer:
         return MemoryConsumer(self, list(topics), group, re.compile(pattern) if pattern else None)
 
-    async def ensure_topics(self, topics: Sequence[str]) -> None:
+    async def ensure_topics(self, topics: Sequence[str], *, compacted: bool = False) -> None:
         for topic in topics:
             self._topic(topic)
 

@@ -29,9 +29,15 @@ def upgrade() -> None:
         sa.Column("decision", JSON, nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("excluded", JSON, nullable=False),
-        sa.Column("unit", sa.String(64), nullable=True, index=True),
-        sa.Column("routed_at", sa.DateTime(timezone=True), nullable=False, index=True),
+        sa.Column("unit", sa.String(64)),
+        sa.Column("subject", sa.String(64)),
+        sa.Column("address", sa.String(500), nullable=False),
+        sa.Column("lat", sa.Float()),
+        sa.Column("lon", sa.Float()),
+        sa.Column("open", sa.Boolean(), nullable=False),
+        sa.Column("routed_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index("ix_router_cases_subject_open", "router_cases", ["subject", "open", "routed_at"])
     create_inbox_table("router_inbox")
     create_outbox_table("router_outbox")
 

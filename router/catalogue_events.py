@@ -1,0 +1,54 @@
+"""Catalogue versions as events: publish one on catalogue.v1; take one into force in every replica."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from router.domain.catalogue import Catalogue
+from router.domain.loader import CatalogueError, parse_catalogue
+from router.engine import Engine
+from schemas.envelope import Envelope
+from schemas.events import CataloguePublished, EventType
+from services.bus.base import Bus, OutgoingMessage
+from services.consumer import PoisonMessage
+from services.envelopes import envelope, headers_for
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+SOURCE = "caseroute/catalogue"
+
+
+def catalogue_event(catalogue: Catalogue, *, published_by: str, reason: str = "",
+                    from_case: str | None = None) -> Envelope:
+    """The envelope of a catalogue version; the subject is the catalogue id (its district)."""
+    payload = CataloguePublished(catalogue_id=catalogue.district, version=catalogue.version,
+                                 document=catalogue.model_dump(mode="json"), published_by=published_by,
+                                 reason=reason, from_case=from_case, published_at=datetime.now(UTC))
+    return envelope(source=SOURCE, event_type=EventType.catalogue_published, subject=catalogue.district,
+                    payload=payload)
+
+
+async def publish_catalogue(bus: Bus, settings: Settings, event: Envelope) -> None:
+    """Send a catalogue version to the compacted topic (admin CLI; rulings go through the tracker's outbox)."""
+    topic = settings.topic("catalogue.v1")
+    await bus.ensure_topics([topic], compacted=True)
+    producer = bus.producer()
+    try:
+        await producer.send_batch([OutgoingMessage(topic, event.subject, event.to_bytes(),
+                                                   headers_for(event.id, b""))])
+    finally:
+        await producer.stop()
+
+
+def take_into_force(event: Envelope, engine: Engine) -> bool:
+    """Validate and swap; a broken catalogue is refused (dead-lettered) and the working one stays."""
+    published = CataloguePublished.model_validate(event.data)
+    if published.catalogue_id != engine.catalogue.district:
+        log.info("ignoring catalogue %s of %s", published.version, published.catalogue_id)
+        return False
+    try:
+        catalogue = parse_catalogue(published.document, f"catalogue.v1 {published.version}")
+    except CatalogueError as exc:
+        raise PoisonMessage(f"invalid catalogue {published.version}: {exc}") from exc
+    return engine.swap(catalogue)

@@ -1,0 +1,40 @@
+"""Topic → handler wiring of the router: reports, case events (returns, closures), catalogue versions."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from router.catalogue_events import take_into_force
+from router.engine import Engine
+from router.handlers import follow_case_event, route_report
+from schemas.envelope import Envelope
+from services.bus.base import Message
+from services.consumer import ConsumerRunner
+from services.runtime import Runtime
+
+
+def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
+    settings, db = runtime.settings, runtime.db
+
+    async def on_report(event: Envelope, message: Message) -> None:
+        await route_report(event, db=db, settings=settings, engine=engine)
+
+    async def on_case_event(event: Envelope, message: Message) -> None:
+        await follow_case_event(event, db=db, settings=settings)
+
+    async def on_catalogue(event: Envelope, message: Message) -> None:
+        take_into_force(event, engine)
+
+    def runner(topic: str, group: str, handler) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+        return ConsumerRunner(group=group, bus=runtime.bus, producer=runtime.producer,
+                              topics=[settings.topic(topic)], handler=handler,
+                              retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
+
+    # Every replica must see every catalogue version, so each reads the compacted topic in a group of its own.
+    own_group = f"caseroute-router-catalogue-{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    return [
+        runner("reports.v1", "caseroute-router", on_report),
+        runner("case-events.v1", "caseroute-router-case-events", on_case_event),
+        runner("catalogue.v1", own_group, on_catalogue),
+    ]
