@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from services.settings import Settings
 from tracker import metrics
@@ -38,10 +38,9 @@ async def _every(seconds: float, stopping: asyncio.Event) -> bool:
 
 def sla_clock(deps: Deps):  # type: ignore[no-untyped-def]
     async def run(stopping: asyncio.Event) -> None:
-        offset = timedelta(seconds=deps.settings.sla_clock_offset_s)
         while await _every(deps.settings.sla_scan_s, stopping):
             try:
-                while await escalate_due(deps, now=datetime.now(UTC) + offset) > 0:
+                while await escalate_due(deps, now=deps.now()) > 0:
                     pass
             except Exception as exc:  # the clock keeps ticking through a database restart
                 log.warning("SLA scan failed: %r", exc)
@@ -62,7 +61,7 @@ def figures_refresher(deps: Deps):  # type: ignore[no-untyped-def]
 
 async def refresh_gauges(deps: Deps) -> None:
     """dispatch_success_ratio{window} and cases_overdue{department,kind} from the database."""
-    now = datetime.now(UTC)
+    now = deps.now()
     async with deps.db.sessions() as session:
         records = await dispatch_records(session, now - max(GAUGE_WINDOWS.values()))
         overdue = await open_overdue(session)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,6 +37,10 @@ class Deps:
     settings: Settings
     calendar: Calendar
 
+    def now(self) -> datetime:
+        """The tracker's clock: the wall clock, shifted by `sla_clock_offset_s` in drills and tests."""
+        return datetime.now(UTC) + timedelta(seconds=self.settings.sla_clock_offset_s)
+
 
 async def _change(session: AsyncSession, deps: Deps, row: Case, state: CaseState, command: cmd.Command, *,
                   now: datetime, actor: str) -> CaseState:
@@ -50,7 +54,7 @@ async def _change(session: AsyncSession, deps: Deps, row: Case, state: CaseState
 async def record_routing(event: Envelope, deps: Deps) -> None:
     """routed.v1 → a new case routed and dispatched (or a gap, or a duplicate); a later attempt reroutes."""
     routed = CaseRouted.model_validate(event.data)
-    decision, now = routed.decision, datetime.now(UTC)
+    decision, now = routed.decision, deps.now()
     async with deps.db.transaction() as session:
         if not await first_time(session, TrackerInbox, event.id):
             return
@@ -107,7 +111,7 @@ async def _apply_decision(session: AsyncSession, deps: Deps, row: Case, state: C
 async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_id: str | None = None
                        ) -> CaseState:
     """A department's ack, feedback or return (HTTP or replies.v1); refusals raise IllegalTransition."""
-    now = reply.at or datetime.now(UTC)
+    now = reply.at or deps.now()
     async with deps.db.transaction() as session:
         if event_id is not None and not await first_time(session, TrackerInbox, event_id):
             row = await session.get(Case, reply.case_id)
@@ -165,7 +169,7 @@ def _observe_latency(before: CaseState, after: CaseState, now: datetime) -> None
 
 async def close_case(case_id: str, deps: Deps, *, actor: str) -> CaseState:
     """Close a case after its feedback (the street or an operator confirms)."""
-    now = datetime.now(UTC)
+    now = deps.now()
     async with deps.db.transaction() as session:
         row = await load_for_update(session, case_id, lock=not deps.db.sqlite)
         if row is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -57,7 +57,7 @@ def _percentiles(values: list[timedelta]) -> dict[str, float]:
 @router.get("/v1/stats", response_model=Stats)
 async def stats(deps: DepsDep, window: Annotated[str, Query(description="e.g. 24h, 7d, 30d")] = "7d") -> Stats:
     """Figures over the window (ROUTING.md §6 for dispatch success), computed from the case records."""
-    now = datetime.now(UTC)
+    now = deps.now()
     start = now - parse_window(window)
     end = now + timedelta(seconds=1)
     async with deps.db.sessions() as session:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schemas.events import ReturnReason
 from tracker.domain.commands import EscalationKind
 from tracker.domain.figures import DispatchRecord, EscalationRecord
-from tracker.store.models import Case, DispatchAttempt, Escalation
+from tracker.store.models import Case, DispatchAttempt, Escalation, TimelineEntry
 
 
 async def dispatch_records(session: AsyncSession, start: datetime) -> list[DispatchRecord]:
@@ -31,7 +31,9 @@ async def escalation_records(session: AsyncSession, start: datetime) -> list[Esc
 
 
 async def gaps_since(session: AsyncSession, start: datetime) -> int:
-    query = select(func.count()).select_from(Case).where(Case.received_at >= start, Case.rule == "R10")
+    """Cases the router could not place (R10), counted by their gap transition, not their latest rule."""
+    query = select(func.count(func.distinct(TimelineEntry.case_id))).where(
+        TimelineEntry.kind == "gap", TimelineEntry.at >= start)
     return int(await session.scalar(query) or 0)
 
 
