@@ -24,7 +24,7 @@ class Caller:
         return f"{self.role}:{self.name}"
 
 
-def get_caller(x_caller: Annotated[str | None, Header(description="role:name, e.g. department:amr")] = None
+async def get_caller(x_caller: Annotated[str | None, Header(description="role:name, e.g. department:amr")] = None
                ) -> Caller:
     """The caller as the `X-Caller` header states it (trusted until API keys arrive)."""
     if not x_caller or ":" not in x_caller:

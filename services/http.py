@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.problems import install_problem_handlers, problem_response
 
@@ -56,12 +56,38 @@ class _TooLarge(Exception):
     pass
 
 
-def _route_name(app: FastAPI, scope: Scope) -> str:
-    for route in app.router.routes:
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return getattr(route, "path", "other")
-    return "unmatched"
+class Measure:
+    """Request counts and latencies by route template (bounded labels), as plain ASGI: no per-request task."""
+
+    def __init__(self, app: ASGIApp, service: str, app_routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.service = service
+        self.routes = app_routes
+
+    def _route(self, scope: Scope) -> str:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return getattr(route, "path", "other")
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        route, method = self._route(scope), scope["method"]
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            HTTP_SECONDS.labels(self.service, route, method).observe(time.perf_counter() - started)
+            HTTP_REQUESTS.labels(self.service, route, method, str(status[0])).inc()
 
 
 def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequence[ReadinessCheck],
@@ -72,14 +98,6 @@ def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequenc
     install_problem_handlers(app)
     for router in routers:
         app.include_router(router)
-
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
-        route = _route_name(app, request.scope)
-        with HTTP_SECONDS.labels(service, route, request.method).time():
-            response = await call_next(request)
-        HTTP_REQUESTS.labels(service, route, request.method, str(response.status_code)).inc()
-        return response
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -99,4 +117,5 @@ def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequenc
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(Measure, service=service, app_routes=app.router.routes)
     return app

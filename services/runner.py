@@ -102,7 +102,8 @@ def serve(settings: Settings, builders: Sequence[Builder], name: str) -> None:
         parts = [build(runtime) for build in builders]
         app = build_app(runtime, parts, name)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                                access_log=False, timeout_graceful_shutdown=10, loop="none")
+                                access_log=False, timeout_graceful_shutdown=10, loop="none",
+                                http="httptools")
         await uvicorn.Server(config).serve()
 
     try:

@@ -16,7 +16,7 @@ from services.runtime import Runtime
 router = APIRouter(tags=["intake"])
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from tracker.handlers import Deps
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.tracker.state["deps"]
     return deps
 

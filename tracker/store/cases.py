@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.domain.case import CaseState, Status
@@ -27,7 +29,6 @@ def state_of(row: Case) -> CaseState:
 
 async def save(session: AsyncSession, row: Case, state: CaseState, *, now: datetime, calendar: Calendar) -> None:
     """Write the state and derive the columns the queries, the SLA scan and the figures use."""
-    row.state = codec.dump(state)
     row.status = state.status.value
     row.department = state.department
     row.attempt = state.attempt
@@ -41,12 +42,23 @@ async def save(session: AsyncSession, row: Case, state: CaseState, *, now: datet
     )
     row.next_due_at = next_due(state, calendar=calendar)
     row.overdue = state.ack_overdue or state.feedback_overdue
+    before = {a["number"]: a for a in row.state.get("attempts", [])} if row.state else {}
+    row.state = codec.dump(state)
     returns = {r.attempt: r for r in state.returns}
-    for attempt in state.attempts:
+    changed = [a for a in row.state["attempts"] if before.get(a["number"]) != a]
+    feedback_changed = state.feedback_at is not None and current is not None
+    for dumped in changed or ([row.state["attempts"][-1]] if feedback_changed else []):
+        attempt = state.attempts[dumped["number"] - 1]
         returned = returns.get(attempt.number)
-        await session.merge(DispatchAttempt(
-            case_id=state.case_id, attempt=attempt.number, department=attempt.department,
-            dispatched_at=attempt.dispatched_at, acked_at=attempt.acked_at, ack_implied=attempt.ack_implied,
-            returned_at=attempt.returned_at, return_reason=returned.reason.value if returned else None,
-            feedback_at=state.feedback_at if attempt is current else None,
+        values = {
+            "case_id": state.case_id, "attempt": attempt.number, "department": attempt.department,
+            "dispatched_at": attempt.dispatched_at, "acked_at": attempt.acked_at, "ack_implied": attempt.ack_implied,
+            "returned_at": attempt.returned_at, "return_reason": returned.reason.value if returned else None,
+            "feedback_at": state.feedback_at if attempt is current else None,
+        }
+        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
+        statement = insert(DispatchAttempt).values(**values)
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=["case_id", "attempt"],
+            set_={k: statement.excluded[k] for k in values if k not in ("case_id", "attempt")},
         ))
