@@ -32,6 +32,8 @@ class DeliveryWorker:
 
     def __init__(self, *, db: Database, settings: NotifierSettings, channels: Mapping[str, Channel],
                  jitter: Callable[[], float] = random.random) -> None:
+        if settings.lease_s <= settings.http_timeout_s:
+            raise ValueError("CASEROUTE_NOTIFIER_LEASE_S must exceed the HTTP timeout, or a live send loses its row")
         self.db = db
         self.settings = settings
         self.channels = channels
