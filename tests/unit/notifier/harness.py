@@ -92,7 +92,7 @@ class Harness:
                     return
                 await asyncio.sleep(0.02)
 
-    async def until(self, condition: Callable[[], bool], wait_s: float = 10.0) -> None:
+    async def until(self, condition: Callable[[], bool], wait_s: float = 30.0) -> None:
         async with asyncio.timeout(wait_s):
             while not condition():  # noqa: ASYNC110  (the fake channel has no event to wait on)
                 await asyncio.sleep(0.02)
@@ -102,7 +102,7 @@ class Harness:
 async def harness(tmp_path: Path, channel: FakeChannel, **knobs: float) -> AsyncIterator[Harness]:
     """The notifier's consumer and worker running, its API reachable through `client`."""
     notifier = NotifierSettings(**{"backoff_base_s": 0.01, "backoff_cap_s": 0.05, "poll_s": 0.05,
-                                   "lease_s": 5.0, "http_timeout_s": 2.0, **knobs})
+                                   "lease_s": 30.0, "http_timeout_s": 2.0, **knobs})
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}", admin_token=TOKEN,  # type: ignore[arg-type]
                         topic_prefix="u.", notifier=notifier)
     runtime = Runtime.create(settings, bus=MemoryBus(partitions=2))
