@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from notifier.api.routes import router
+from notifier.api.routes import routers
+from notifier.channels import Channel
+from notifier.channels.webhook import WebhookChannel
 from notifier.handlers import take_in
+from notifier.signals import Broadcast
+from notifier.worker import DeliveryWorker
 from schemas.envelope import Envelope
 from services.bus.base import Message
 from services.consumer import ConsumerRunner
@@ -14,22 +18,31 @@ from services.runtime import Runtime, ServiceParts
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    """Notifier's parts: one consumer over every department topic and the case events."""
+    """Notifier's parts: one consumer over routed, dispatch and case events, the delivery worker, the API."""
     settings = runtime.settings
+    knobs = settings.notifier
+    channels: dict[str, Channel] = {
+        "webhook": WebhookChannel(timeout_s=knobs.http_timeout_s, max_connections=knobs.concurrency),
+    }
+    worker = DeliveryWorker(db=runtime.db, settings=knobs, channels=channels)
+    broadcast = Broadcast()
 
     async def on_event(event: Envelope, message: Message) -> None:
-        await take_in(event, message, db=runtime.db)
+        await take_in(event, message, db=runtime.db, settings=settings, on_deliveries=worker.wakeup)
+        broadcast.notify()
 
     prefix = re.escape(settings.topic_prefix)
     events = ConsumerRunner(
         group="caseroute-notifier", bus=runtime.bus, producer=runtime.producer, topics=[],
-        pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1)", handler=on_event,
+        pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1)", handler=on_event,
         retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
     )
     return ServiceParts(
         name="notifier",
         migrations=Path(__file__).parent / "migrations",
-        topics=[settings.topic("case-events.v1")],
+        topics=[settings.topic("case-events.v1"), settings.topic("routed.v1")],
+        tasks=[worker.run],
         consumers=[events],
-        routers=[router],
+        routers=routers,
+        state={"channels": channels, "worker": worker, "broadcast": broadcast},
     )

@@ -30,6 +30,22 @@ class KafkaSettings(BaseSettings):
     max_poll_records: int = 500
 
 
+class NotifierSettings(BaseSettings):
+    """Webhook delivery knobs of the notifier (CASEROUTE_NOTIFIER_*); defaults suit production."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEROUTE_NOTIFIER_", extra="ignore")
+
+    horizon_s: float = 24 * 3600.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 3600.0
+    concurrency: int = 64
+    claim_batch: int = 256
+    lease_s: float = 60.0
+    http_timeout_s: float = 10.0
+    poll_s: float = 0.5
+    sse_heartbeat_s: float = 15.0
+
+
 class Settings(BaseSettings):
     """Process settings shared by every service; `kafka.bootstrap` unset means the in-process bus."""
 
@@ -57,7 +73,9 @@ class Settings(BaseSettings):
     sla_working_days: bool = False
     sla_holidays_file: Path | None = None  # JSON {"holidays": [dates], "makeup_days": [dates]}
     figures_refresh_s: float = 15.0
+    admin_token: SecretStr | None = None
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    notifier: NotifierSettings = Field(default_factory=NotifierSettings)
 
     @property
     def embedded_bus(self) -> bool:

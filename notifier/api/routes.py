@@ -1,4 +1,4 @@
-"""Notifier HTTP API: what it has taken in, per case."""
+"""Notifier HTTP API: events taken in per case, plus the admin, delivery and stream routers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from notifier.api import deliveries, stream, subscriptions
 from notifier.store.models import ReceivedEvent
 from services.runtime import Runtime
 
@@ -35,3 +36,6 @@ async def events_of_case(case_id: str, request: Request) -> list[ReceivedEventRe
             select(ReceivedEvent).where(ReceivedEvent.case_id == case_id).order_by(ReceivedEvent.seq)
         )).scalars().all()
     return [ReceivedEventRead.model_validate(r, from_attributes=True) for r in rows]
+
+
+routers = [router, subscriptions.router, deliveries.router, stream.router]

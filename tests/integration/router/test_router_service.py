@@ -54,8 +54,9 @@ async def test_router_decides_links_duplicates_and_reroutes_returns(
     async with running(settings, [router_service.build]), \
             TopicReader(kafka_bootstrap, pattern=topic_prefix.replace(".", "[.]") + r"(routed|dispatch\..*)\.v1") as r:
         await _send(bus, settings.topic("reports.v1"), _accepted("C-1", first))
+        await r.until(lambda ms: _routed(ms, "C-1"))  # another partition could otherwise overtake it
         await _send(bus, settings.topic("reports.v1"), _accepted("C-2", again))
-        await r.until(lambda ms: _routed(ms, "C-1") and _routed(ms, "C-2"))
+        await r.until(lambda ms: _routed(ms, "C-2"))
         (decision,) = [d["decision"] for d in _routed(r.messages, "C-1")]
         assert (decision["rule"], decision["primary"], decision["status"]) == ("R8", "amr", "routed")
         assert any(m.topic == settings.dispatch_topic("amr") and m.key == "C-1" for m in r.messages)

@@ -1,0 +1,89 @@
+"""Admin API of subscriptions: who hears what, by which channel."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+
+from notifier.api.auth import AdminDep, RuntimeDep
+from notifier.api.models import SubscriptionCreate, SubscriptionCreated, SubscriptionRead, SubscriptionUpdate
+from notifier.store.models import Subscription
+from services.problems import Problem
+
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], dependencies=[AdminDep])
+
+
+def _read(row: Subscription) -> SubscriptionRead:
+    return SubscriptionRead.model_validate(row, from_attributes=True)
+
+
+def _channels(request: Request) -> set[str]:
+    return set(request.app.state.notifier.state["channels"])
+
+
+@router.post("", status_code=201, response_model=SubscriptionCreated)
+async def create_subscription(body: SubscriptionCreate, request: Request, runtime: RuntimeDep) -> SubscriptionCreated:
+    """Create a subscription; the answer carries the signing secret, which is never shown again."""
+    if body.channel not in _channels(request):
+        raise Problem(422, "Unknown channel", f"channels: {sorted(_channels(request))}")
+    now = datetime.now(UTC)
+    secret = body.secret or f"whsec_{secrets.token_urlsafe(32)}"
+    row = Subscription(id=str(uuid.uuid4()), kind=body.kind.value, owner=body.owner, channel=body.channel,
+                       url=str(body.url), secret=secret, event_types=body.event_types,
+                       description=body.description, active=True, created_at=now, updated_at=now)
+    async with runtime.db.transaction() as session:
+        session.add(row)
+    return SubscriptionCreated(**_read(row).model_dump(), secret=secret)
+
+
+@router.get("", response_model=list[SubscriptionRead])
+async def list_subscriptions(runtime: RuntimeDep, owner: str | None = None, kind: str | None = None,
+                             active: bool | None = None) -> list[SubscriptionRead]:
+    """Subscriptions, oldest first, filtered by owner, kind or active."""
+    query = select(Subscription).order_by(Subscription.created_at, Subscription.id)
+    if owner is not None:
+        query = query.where(Subscription.owner == owner)
+    if kind is not None:
+        query = query.where(Subscription.kind == kind)
+    if active is not None:
+        query = query.where(Subscription.active.is_(active))
+    async with runtime.db.sessions() as session:
+        return [_read(r) for r in (await session.execute(query)).scalars()]
+
+
+@router.get("/{subscription_id}", response_model=SubscriptionRead)
+async def get_subscription(subscription_id: str, runtime: RuntimeDep) -> SubscriptionRead:
+    async with runtime.db.sessions() as session:
+        row = await session.get(Subscription, subscription_id)
+    if row is None:
+        raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
+    return _read(row)
+
+
+@router.patch("/{subscription_id}", response_model=SubscriptionRead)
+async def update_subscription(subscription_id: str, body: SubscriptionUpdate, runtime: RuntimeDep) -> SubscriptionRead:
+    """Change URL, event types, secret, description or active; pending deliveries use the new values."""
+    async with runtime.db.transaction() as session:
+        row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
+        if row is None:
+            raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
+        for name, value in body.model_dump(exclude_unset=True).items():
+            if value is not None:
+                setattr(row, name, str(value) if name == "url" else value)
+        row.updated_at = datetime.now(UTC)
+    return _read(row)
+
+
+@router.delete("/{subscription_id}", status_code=204)
+async def delete_subscription(subscription_id: str, runtime: RuntimeDep) -> Response:
+    """Deactivate: the row stays for the delivery log; its pending deliveries become dead letters."""
+    async with runtime.db.transaction() as session:
+        row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
+        if row is None:
+            raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
+        row.active, row.updated_at = False, datetime.now(UTC)
+    return Response(status_code=204)

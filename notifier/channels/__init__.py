@@ -1,0 +1,41 @@
+"""Delivery channels: plugins behind one small interface; the webhook is the first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One attempt of one delivery, ready to send."""
+
+    delivery_id: int
+    event_id: str
+    event_type: str
+    url: str
+    secret: str | None
+    body: bytes
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the attempt came to; `retry_after_s` when the receiver asked for a pause."""
+
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+
+
+class Channel(Protocol):
+    """A way to deliver: start once, send many times concurrently, stop once."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, item: Outgoing) -> Outcome: ...

@@ -1,0 +1,130 @@
+"""The notifier in one process on SQLite and the in-process bus: order, horizon, redelivery, admin API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from schemas.decision import Decision, DecisionStatus
+from schemas.events import CaseRouted, EventType
+from schemas.report import Hazard, Report, Source
+from tests.unit.notifier.harness import AUTH, FakeChannel, harness
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def _subscribe(client, **body) -> dict:  # type: ignore[no-untyped-def]
+    answer = await client.post("/v1/subscriptions", json={"url": "http://receiver.test/hook", **body}, headers=AUTH)
+    assert answer.status_code == 201, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+async def test_every_event_once_and_in_order_per_case_through_failures(tmp_path: Path) -> None:
+    channel = FakeChannel(failure_rate=0.4)
+    async with harness(tmp_path, channel) as h:
+        sub = await _subscribe(h.client, kind="department", owner="fire", event_types=["*"])
+        sent: dict[str, list[str]] = {}
+        for n in range(8):
+            for case in ("C1", "C2", "C3", "C4", "C5"):
+                # One topic: order across topics is not Kafka's to keep, order within one is ours.
+                event_id = await h.transition(case, "fire", ["acknowledged", "feedback", "closed"][n % 3])
+                sent.setdefault(case, []).append(event_id)
+        await h.until(lambda: len(channel.accepted) >= 40)
+        counts = Counter(item.event_id for item in channel.accepted)
+        assert set(counts) == {e for ids in sent.values() for e in ids} and set(counts.values()) == {1}
+        by_case: dict[str, list[str]] = {}
+        for item in channel.accepted:
+            case = next(c for c, ids in sent.items() if item.event_id in ids)
+            by_case.setdefault(case, []).append(item.event_id)
+        assert by_case == sent
+        assert channel.attempts > 40  # failures happened and were retried
+        log = (await h.client.get("/v1/deliveries", params={"subscriber": sub["id"], "status": "delivered",
+                                                               "limit": 500}, headers=AUTH)).json()
+        assert len(log["items"]) == 40
+
+
+async def test_past_the_horizon_a_delivery_is_dead_with_its_error_and_can_be_redelivered(tmp_path: Path) -> None:
+    channel = FakeChannel(down=True)
+    async with harness(tmp_path, channel, horizon_s=0.3) as h:
+        sub = await _subscribe(h.client, kind="department", owner="fire", event_types=["dispatch.*"])
+        event_id = await h.dispatch("C9", "fire")
+        await h.until(lambda: channel.attempts >= 2)
+        dead: list[dict] = []  # type: ignore[type-arg]
+
+        async def poll_dead() -> None:
+            dead[:] = (await h.client.get("/v1/deliveries", params={"status": "dead"}, headers=AUTH)).json()["items"]
+
+        async with asyncio.timeout(10):
+            while not dead:
+                await poll_dead()
+        assert dead[0]["event_id"] == event_id and dead[0]["subscription_id"] == sub["id"]
+        assert dead[0]["last_error"] == "HTTP 503: try later" and dead[0]["last_status"] == 503
+        channel.down = False
+        again = await h.client.post(f"/v1/deliveries/{dead[0]['id']}/redeliver", headers=AUTH)
+        assert again.status_code == 202 and again.json()["status"] == "pending"
+        await h.until(lambda: len(channel.accepted) == 1)
+        assert channel.accepted[0].event_id == event_id
+        conflict = await h.client.post(f"/v1/deliveries/{dead[0]['id']}/redeliver", headers=AUTH)
+        assert conflict.status_code == 409
+        assert conflict.headers["content-type"] == "application/problem+json"
+
+
+async def test_reporter_callback_and_supervision_notice(tmp_path: Path) -> None:
+    channel = FakeChannel()
+    async with harness(tmp_path, channel) as h:
+        await _subscribe(h.client, kind="supervisor", owner="safety-office", event_types=["case.escalated"])
+        grid = await _subscribe(h.client, kind="reporter", owner="grid", event_types=["case.closed"],
+                                url="http://grid.test/all")
+        report = Report(external_id="G-1", source=Source.grid, reported_at="2026-01-05T08:00:00+08:00",
+                        description="x", callback_url="http://grid.test/cb/G-1")  # type: ignore[arg-type]
+        decision = Decision(external_id="G-1", status=DecisionStatus.routed, rule="R1", primary="market",
+                            deadline_days=5, ack_hours=2, hazard=Hazard.none, confidence=1, catalogue_version="v")
+        await h.publish("routed.v1", "C7", CaseRouted(case_id="C7", decision=decision, report=report),
+                        EventType.case_routed)
+        await h.until_taken_in("C7")  # routed.v1 and case-events.v1 are two topics: no order between them
+        await h.dispatch("C7", "market")
+        await h.until_taken_in("C7", events=1)
+        for status in ("acknowledged", "feedback"):
+            await h.transition("C7", "market", status)
+        await h.transition("C7", "market", "escalated", kind="feedback_overdue", attempt=1, to="safety-office")
+        await h.transition("C7", "market", "closed")
+        await h.until(lambda: len(channel.accepted) == 5)
+        targets = [(i.url, i.event_type) for i in channel.accepted]
+        assert [t for t in targets if t[0] == "http://grid.test/cb/G-1"] == [
+            ("http://grid.test/cb/G-1", "case.acknowledged"), ("http://grid.test/cb/G-1", "case.feedback"),
+            ("http://grid.test/cb/G-1", "case.closed")]
+        assert ("http://grid.test/all", "case.closed") in targets
+        notice = next(i for i in channel.accepted if i.event_type == "case.escalated")
+        assert b'"department":"market"' in notice.body and b'"overdue_seconds"' in notice.body
+        assert all(i.secret == grid["secret"] for i in channel.accepted if "grid.test" in i.url)
+
+
+async def test_admin_api_needs_the_token_and_never_shows_a_secret_again(tmp_path: Path) -> None:
+    async with harness(tmp_path, FakeChannel()) as h:
+        missing = await h.client.get("/v1/subscriptions")
+        assert missing.status_code == 401 and missing.headers["content-type"] == "application/problem+json"
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        wrong = await h.client.get("/v1/deliveries", headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert (await h.client.get("/v1/stream", headers={"authorization": "Bearer nope"})).status_code == 401
+        created = await _subscribe(h.client, kind="department", owner="fire", event_types=["case.*"],
+                                   secret="my-own-secret-123456")
+        assert created["secret"] == "my-own-secret-123456"
+        generated = await _subscribe(h.client, kind="department", owner="water", event_types=["*"])
+        assert generated["secret"].startswith("whsec_")
+        listed = (await h.client.get("/v1/subscriptions", headers=AUTH)).json()
+        one = (await h.client.get(f"/v1/subscriptions/{created['id']}", headers=AUTH)).json()
+        patched = await h.client.patch(f"/v1/subscriptions/{created['id']}", headers=AUTH,
+                                       json={"secret": "rotated-secret-123456", "event_types": ["case.closed"]})
+        assert patched.status_code == 200 and patched.json()["event_types"] == ["case.closed"]
+        for shown in [*listed, one, patched.json()]:
+            assert "secret" not in shown
+        bad = await h.client.post("/v1/subscriptions", headers=AUTH, json={
+            "kind": "department", "owner": "fire", "url": "http://x.test", "event_types": ["case.closed; drop"]})
+        assert bad.status_code == 422
+        assert (await h.client.delete(f"/v1/subscriptions/{created['id']}", headers=AUTH)).status_code == 204
+        assert (await h.client.get("/v1/subscriptions", params={"active": True}, headers=AUTH)).json()[0]["id"] == \
+            generated["id"]
