@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from bench.loadgen import get, open_loop
 from bench.machine import write
 from services.db import Database
 from services.migrate import upgrade
@@ -107,11 +107,8 @@ async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[st
     log = tempfile.NamedTemporaryFile(prefix="tracker-bench-", suffix=".log", delete=False)
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.cli", "tracker", env=env,
                                                    cwd=REPO, stdout=log, stderr=log)
-    latencies: list[float] = []
-    errors = 0
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5,
-                                     limits=httpx.Limits(max_connections=64)) as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
             async with asyncio.timeout(60):
                 while True:
                     try:
@@ -120,32 +117,17 @@ async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[st
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.3)
-
-            async def one(scheduled: float) -> None:
-                nonlocal errors
-                case_id = f"B{random.randrange(CASES):09d}"
-                try:
-                    response = await client.get(f"/v1/cases/{case_id}")
-                    if response.status_code != 200:
-                        errors += 1
-                except httpx.HTTPError:
-                    errors += 1
-                latencies.append(time.perf_counter() - scheduled)
-
-            start, tasks = time.perf_counter(), []
-            for i in range(int(rate * seconds)):
-                at = start + i / rate
-                await asyncio.sleep(max(0.0, at - time.perf_counter()))
-                tasks.append(asyncio.create_task(one(at)))
-            await asyncio.gather(*tasks)
+        await open_loop("127.0.0.1", port, lambda i: get(f"/v1/cases/B{random.randrange(CASES):09d}"),
+                        rate=rate, seconds=2)  # warm-up: connections, caches
+        load = await open_loop("127.0.0.1", port, lambda i: get(f"/v1/cases/B{random.randrange(CASES):09d}"),
+                               rate=rate, seconds=seconds)
     finally:
         process.terminate()
         await process.wait()
-    latencies.sort()
-    return {"rate_per_s": rate, "requests": len(latencies), "errors": errors,
-            "p50_ms": round(statistics.median(latencies) * 1000, 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-            "max_ms": round(latencies[-1] * 1000, 2)}
+    return {"rate_per_s": rate, "requests": len(load.latencies), "errors": load.errors,
+            "statuses": {str(k): v for k, v in load.statuses.items()},
+            "p50_ms": round(load.percentile(50) * 1000, 2), "p99_ms": round(load.percentile(99) * 1000, 2),
+            "max_ms": round(max(load.latencies) * 1000, 2)}
 
 
 async def main() -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from prometheus_client import Counter, Gauge
 from sqlalchemy import BigInteger, Integer, LargeBinary, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from schemas.envelope import Envelope
 from services.bus.base import Bus, OutgoingMessage, Producer
@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Events the outbox relay published", ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Events waiting in the outbox after the last relay pass", ["service"])
 OUTBOX_FAILURES = Counter("outbox_publish_failures_total", "Relay passes the bus refused", ["service"])
+
+
+STAGED = "outbox_staged"
+POLL_S = 1.0  # fallback for rows committed by another process or left by a crash
 
 
 class OutboxMixin:
@@ -43,6 +47,7 @@ class OutboxMixin:
 
 def stage(session: AsyncSession, table: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
     """Add an event to the outbox inside the caller's transaction."""
+    session.info[STAGED] = True
     session.add(
         table(
             topic=topic,
@@ -73,6 +78,13 @@ class OutboxRelay:
         self.idle_s = idle_s
         self.wakeup = asyncio.Event()
         self.last_error: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        db.on_commit(self._committed)
+
+    def _committed(self, session: Session) -> None:
+        """Wake the relay as soon as a transaction that staged events commits (no polling delay)."""
+        if session.info.pop(STAGED, False) and self._loop is not None:
+            self._loop.call_soon(self.wakeup.set)
 
     async def relay_once(self) -> int:
         """One pass: publish up to `batch` rows; returns how many were published."""
@@ -101,6 +113,7 @@ class OutboxRelay:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Relay until stopping; back off while the bus or the database is away."""
+        self._loop = asyncio.get_running_loop()
         backoff = 0.1
         while not stopping.is_set():
             try:
@@ -115,8 +128,10 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if published < self.batch:
+                await _sleep_or_stop(stopping, POLL_S, self.wakeup)
                 self.wakeup.clear()
-                await _sleep_or_stop(stopping, self.idle_s, self.wakeup)
+                if self.idle_s:  # let a burst of commits gather into one batch
+                    await _sleep_or_stop(stopping, self.idle_s)
 
 
 def _advisory_lock(name: str):  # type: ignore[no-untyped-def]

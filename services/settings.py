@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     log_json: bool = True
     max_body_bytes: int = 256 * 1024
     outbox_batch: int = 500
-    outbox_idle_s: float = 0.05
+    outbox_idle_s: float = 0.005
     consumer_retries: int = 3
     consumer_stall_s: float = 60.0
     sla_scan_s: float = 5.0
