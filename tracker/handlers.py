@@ -179,31 +179,38 @@ async def close_case(case_id: str, deps: Deps, *, actor: str) -> CaseState:
         return state
 
 
-async def escalate_due(deps: Deps, *, now: datetime, limit: int = 200) -> int:
+async def escalate_due(deps: Deps, *, now: datetime, limit: int = 500) -> int:
     """The SLA clock: escalate each breach once, even with several tracker replicas scanning at once."""
     query = select(Case).where(Case.next_due_at <= now).order_by(Case.next_due_at).limit(limit)
     if not deps.db.sqlite:
         query = query.with_for_update(skip_locked=True)  # another replica has those rows: skip, not wait
-    raised = 0
     async with deps.db.transaction() as session:
-        for row in (await session.execute(query)).scalars().all():
-            state = state_of(row)
-            for breach in unescalated(state, now, calendar=deps.calendar):
-                if not await _claim_breach(session, deps, row, breach, now):
-                    continue  # raised before (by this or another replica): the database says so
-                state = await _change(session, deps, row, state, breach.command(), now=now, actor="sla-clock")
-                stage_escalation(session, deps.settings, row, breach, now)
-                metrics.escalations_total.labels(breach.kind.value).inc()
-                raised += 1
-            await save(session, row, state, now=now, calendar=deps.calendar)
-    return raised
+        rows = (await session.execute(query)).scalars().all()
+        found = [(row, state, breach) for row in rows for state in [state_of(row)]
+                 for breach in unescalated(state, now, calendar=deps.calendar)]
+        claimed = await _claim_breaches(session, deps, found, now)
+        states = {row.case_id: state for row, state, _ in found}
+        for row, _, breach in found:
+            if breach.key not in claimed:
+                continue  # raised before (by this or another replica): the database says so
+            states[row.case_id] = await _change(session, deps, row, states[row.case_id], breach.command(), now=now,
+                                                actor="sla-clock")
+            stage_escalation(session, deps.settings, row, breach, now)
+            metrics.escalations_total.labels(breach.kind.value).inc()
+        for row in rows:
+            await save(session, row, states.get(row.case_id, state_of(row)), now=now, calendar=deps.calendar)
+    return len(claimed)
 
 
-async def _claim_breach(session: AsyncSession, deps: Deps, row: Case, breach: Breach, now: datetime) -> bool:
+async def _claim_breaches(session: AsyncSession, deps: Deps, found: list[tuple[Case, CaseState, Breach]],
+                          now: datetime) -> set[str]:
+    """One INSERT for the whole batch; the breach keys that came back are ours to escalate."""
+    if not found:
+        return set()
     insert = sqlite_insert if deps.db.sqlite else pg_insert
-    result = await session.execute(insert(Escalation).values(
-        breach_key=breach.key, case_id=row.case_id, kind=breach.kind.value, attempt=breach.attempt,
-        department=row.department or "", due_at=breach.due_at, raised_at=now,
-    ).on_conflict_do_nothing(index_elements=["breach_key"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
+    statement = insert(Escalation).values([
+        {"breach_key": b.key, "case_id": row.case_id, "kind": b.kind.value, "attempt": b.attempt,
+         "department": row.department or "", "due_at": b.due_at, "raised_at": now}
+        for row, _, b in found
+    ]).on_conflict_do_nothing(index_elements=["breach_key"]).returning(Escalation.breach_key)
+    return set((await session.execute(statement)).scalars().all())
