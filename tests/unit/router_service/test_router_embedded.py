@@ -1,0 +1,74 @@
+"""The router service on the in-process bus and SQLite: preview, and no decision silently dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from router import bootstrap as router_service
+from schemas.envelope import Envelope
+from schemas.events import EventType, ReportAccepted
+from schemas.report import Report
+from services.bus.memory import MemoryBus
+from services.envelopes import envelope
+from services.settings import KafkaSettings, Settings
+from tests.conftest import dev_reports
+from tests.integration.harness import running
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", kafka=KafkaSettings(bootstrap=None),
+                    consumer_retries=1)
+
+
+async def test_preview_explains_without_creating_a_case(tmp_path: Path) -> None:
+    async with running(_settings(tmp_path), [router_service.build]) as app:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as client:
+            answer = await client.post("/v1/route:preview", json=dev_reports()[5])
+            bad = await client.post("/v1/route:preview", json={"external_id": "x"})
+        bus: MemoryBus = app.state.runtime.bus
+    assert answer.status_code == 200
+    decision = answer.json()
+    assert (decision["rule"], decision["primary"], decision["hazard"]) == ("R1", "police-baiyun", "fire")
+    assert decision["evidence"] and decision["catalogue_version"]
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert bus.messages("caseroute.routed.v1") == []
+
+
+async def test_an_exception_in_classification_dead_letters_the_report_with_the_reason(tmp_path: Path) -> None:
+    async with running(_settings(tmp_path), [router_service.build]) as app:
+        bus: MemoryBus = app.state.runtime.bus
+        engine = app.state.router.state["engine"]
+        real = engine.decide
+
+        def explode(report: Report):  # type: ignore[no-untyped-def]
+            if report.external_id == "BOOM":
+                raise RuntimeError("lexicon index corrupted")
+            return real(report)
+
+        engine.decide = explode
+        for case_id, external_id in (("C-1", "BOOM"), ("C-2", "FINE")):
+            report = Report.model_validate({**dev_reports()[0], "external_id": external_id})
+            event = envelope(source="test", event_type=EventType.report_accepted, subject=case_id,
+                             payload=ReportAccepted(case_id=case_id, report=report, accepted_at=datetime.now(UTC)))
+            await bus.producer().send_batch([_message(event)])
+        async with asyncio.timeout(20):
+            while not (bus.messages("caseroute.reports.v1.dlq") and bus.messages("caseroute.routed.v1")):
+                await asyncio.sleep(0.05)
+    (dead,) = bus.messages("caseroute.reports.v1.dlq")
+    assert "lexicon index corrupted" in (dead.header("dlq_reason") or "")
+    assert Envelope.from_bytes(dead.value).subject == "C-1"
+    assert [m.key for m in bus.messages("caseroute.routed.v1")] == ["C-2"]
+
+
+def _message(event: Envelope):  # type: ignore[no-untyped-def]
+    from services.bus.base import OutgoingMessage
+    from services.envelopes import headers_for
+
+    return OutgoingMessage("caseroute.reports.v1", event.subject, event.to_bytes(), headers_for(event.id, b""))
