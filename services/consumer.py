@@ -25,6 +25,7 @@ CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the end of the topic", ["g
 CONSUMER_RESTARTS = Counter("consumer_restarts_total", "Consumers restarted by the watchdog", ["group"])
 
 Handler = Callable[[Envelope, Message], Awaitable[None]]
+BatchHandler = Callable[[list[tuple[Envelope, Message]]], Awaitable[None]]
 MAX_MESSAGE_BYTES = 1024 * 1024
 
 
@@ -75,7 +76,8 @@ class ConsumerRunner:
 
     def __init__(self, *, group: str, bus: Bus, producer: Producer, topics: Sequence[str], handler: Handler,
                  pattern: str | None = None, decoder: Callable[[Message], Envelope] = decode,
-                 retries: int = 3, stall_s: float = 60.0, max_records: int = 200) -> None:
+                 retries: int = 3, stall_s: float = 60.0, max_records: int = 200,
+                 batch_handler: BatchHandler | None = None) -> None:
         self.group = group
         self.bus = bus
         self.producer = producer
@@ -86,6 +88,7 @@ class ConsumerRunner:
         self.retries = retries
         self.stall_s = stall_s
         self.max_records = max_records
+        self.batch_handler = batch_handler
         self.health = ConsumerHealth()
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -111,8 +114,11 @@ class ConsumerRunner:
             batch = await consumer.poll(0.5, self.max_records)
             now = time.monotonic()
             if batch:
-                for message in batch:
-                    await self._process(message, stopping)
+                if self.batch_handler is not None and len(batch) > 1:
+                    await self._process_batch(batch, stopping)
+                else:
+                    for message in batch:
+                        await self._process(message, stopping)
                 await consumer.commit(batch)
                 self.health.last_progress = time.monotonic()
             if now - last_check > min(5.0, self.stall_s / 2):
@@ -131,6 +137,32 @@ class ConsumerRunner:
             raise BusUnavailable(f"consumer {self.group} stalled with lag {self.health.lag}")
         if self.health.lag == 0:
             self.health.last_progress = now
+
+    async def _process_batch(self, batch: list[Message], stopping: asyncio.Event) -> None:
+        """One handler call (one transaction) for the whole poll; on a failure, message by message."""
+        assert self.batch_handler is not None
+        good: list[tuple[Envelope, Message]] = []
+        for message in batch:
+            try:
+                good.append((self.decoder(message), message))
+            except PoisonMessage as exc:
+                await self.dead_letter(message, str(exc))
+        while good:
+            try:
+                await self.batch_handler(good)
+                for _, message in good:
+                    MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
+                return
+            except Exception as exc:
+                if _transient(exc) and not stopping.is_set():
+                    log.warning("transient failure handling a batch of %d, retrying: %r", len(good), exc)
+                    await _sleep(stopping, 1.0)
+                    continue
+                # Find the culprit the slow way: each message alone, with retries and dead-lettering.
+                log.warning("batch of %d failed (%r); handling its messages one by one", len(good), exc)
+                for _, message in good:
+                    await self._process(message, stopping)
+                return
 
     async def _process(self, message: Message, stopping: asyncio.Event) -> None:
         attempt = 0

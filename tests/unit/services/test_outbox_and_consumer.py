@@ -132,3 +132,37 @@ async def test_transient_failures_are_retried_without_dead_lettering() -> None:
                             retries=0)
     await _run_until(runner, lambda: len(attempts) == 3)
     assert bus.messages("in.v1.dlq") == []
+
+
+async def test_a_batch_handler_takes_a_poll_at_once_and_a_bad_batch_falls_back_to_one_by_one() -> None:
+    bus = MemoryBus(partitions=1)
+    batches: list[list[int]] = []
+    singles: list[int] = []
+
+    async def batch_handler(items: list[tuple[Envelope, Message]]) -> None:
+        numbers = [event.data["n"] for event, _ in items]
+        if 3 in numbers:
+            raise ValueError("3 is poison")
+        batches.append(numbers)
+
+    async def handler(event: Envelope, message: Message) -> None:
+        if event.data["n"] == 3:
+            raise ValueError("3 is poison")
+        singles.append(event.data["n"])
+
+    await bus.producer().send_batch([OutgoingMessage("in.v1", "c", _event("c", n).to_bytes()) for n in range(3)])
+    runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler,
+                            batch_handler=batch_handler, retries=0)
+    stopping = asyncio.Event()
+    task = asyncio.create_task(runner.run(stopping))
+    async with asyncio.timeout(5):
+        while batches != [[0, 1, 2]]:
+            await asyncio.sleep(0.02)
+    await bus.producer().send_batch([OutgoingMessage("in.v1", "c", _event("c", n).to_bytes()) for n in (3, 4)])
+    async with asyncio.timeout(5):
+        while singles != [4]:
+            await asyncio.sleep(0.02)
+    stopping.set()
+    await task
+    (dead,) = bus.messages("in.v1.dlq")
+    assert Envelope.from_bytes(dead.value).data["n"] == 3
