@@ -9,7 +9,7 @@ from intake.handlers import accept_report
 from schemas.envelope import Envelope
 from schemas.report import HotlineCall
 from services.bus.base import Message
-from services.consumer import PoisonMessage, decode
+from services.consumer import Handler, PoisonMessage, decode
 from services.runtime import Runtime
 
 HOTLINE_CALL = "caseroute.hotline.call"
@@ -31,7 +31,7 @@ def decode_call(message: Message) -> Envelope:
                     dataschema="urn:caseroute:schema:caseroute.hotline.call:v1", data=call.model_dump(mode="json"))
 
 
-def make_hotline_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
+def make_hotline_handler(runtime: Runtime) -> Handler:
     """Each call becomes a report of source hotline, deduped by its call id like any report."""
 
     async def handle(event: Envelope, message: Message) -> None:

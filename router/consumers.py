@@ -10,7 +10,7 @@ from router.engine import Engine
 from router.handlers import follow_case_event, route_report
 from schemas.envelope import Envelope
 from services.bus.base import Message
-from services.consumer import ConsumerRunner
+from services.consumer import ConsumerRunner, Handler
 from services.runtime import Runtime
 
 
@@ -26,7 +26,7 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
     async def on_catalogue(event: Envelope, message: Message) -> None:
         take_into_force(event, engine)
 
-    def runner(topic: str, group: str, handler) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+    def runner(topic: str, group: str, handler: Handler) -> ConsumerRunner:
         return ConsumerRunner(group=group, bus=runtime.bus, producer=runtime.producer,
                               topics=[settings.topic(topic)], handler=handler,
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -18,6 +19,7 @@ HTTP_SECONDS = Histogram("http_request_seconds", "HTTP request latency", ["servi
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 class BodyLimit:
@@ -36,7 +38,7 @@ class BodyLimit:
             return await response(scope, receive, send)
         seen = 0
 
-        async def limited_receive() -> dict:  # type: ignore[type-arg]
+        async def limited_receive() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -91,7 +93,7 @@ class Measure:
 
 
 def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequence[ReadinessCheck],
-               max_body_bytes: int, lifespan=None, title: str | None = None) -> FastAPI:  # type: ignore[no-untyped-def]
+               max_body_bytes: int, lifespan: Lifespan | None = None, title: str | None = None) -> FastAPI:
     """A FastAPI app with the house conventions; `readiness` checks decide /readyz."""
     app = FastAPI(title=title or f"caseroute {service}", version="1", lifespan=lifespan,
                   default_response_class=JSONResponse)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, delete, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
@@ -48,15 +48,10 @@ class OutboxMixin:
 def stage(session: AsyncSession, table: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
     """Add an event to the outbox inside the caller's transaction."""
     session.info[STAGED] = True
-    session.add(
-        table(
-            topic=topic,
-            key=envelope.subject,
-            event_id=envelope.id,
-            value=envelope.to_bytes(),
-            created_at=datetime.now(UTC),
-        )
-    )
+    row = table()
+    row.topic, row.key, row.event_id = topic, envelope.subject, envelope.id
+    row.value, row.created_at = envelope.to_bytes(), datetime.now(UTC)
+    session.add(row)
 
 
 def to_messages(rows: Sequence[OutboxMixin]) -> list[OutgoingMessage]:
@@ -134,9 +129,7 @@ class OutboxRelay:
                     await _sleep_or_stop(stopping, self.idle_s)
 
 
-def _advisory_lock(name: str):  # type: ignore[no-untyped-def]
-    from sqlalchemy import func
-
+def _advisory_lock(name: str) -> ColumnElement[bool]:
     return func.pg_try_advisory_xact_lock(func.hashtext(name))
 
 

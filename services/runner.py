@@ -65,7 +65,8 @@ def build_app(runtime: Runtime, parts: Sequence[ServiceParts], name: str) -> Fas
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _migrate_when_reachable(runtime, parts)
-        tasks = [asyncio.create_task(task(runtime.stopping)) for p in parts for task in p.tasks]
+        tasks: list[asyncio.Future[None]] = [asyncio.ensure_future(task(runtime.stopping))
+                                             for p in parts for task in p.tasks]
         tasks.append(asyncio.create_task(_consume(runtime, parts)))
         # Start-up objects (modules, catalogue, models) live for the process: move them out of the
         # collector's way so its pauses stay short on the request path.

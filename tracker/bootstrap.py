@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.consumer import ConsumerRunner
+from services.consumer import ConsumerRunner, Handler
 from services.outbox import OutboxRelay
 from services.runtime import Runtime, ServiceParts
 from tracker.api import cases, replies, stats
@@ -21,7 +21,7 @@ def build(runtime: Runtime) -> ServiceParts:
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
 
-    def consumer(topic: str, handler) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+    def consumer(topic: str, handler: Handler) -> ConsumerRunner:
         return ConsumerRunner(group=f"caseroute-tracker-{topic.split('.')[0]}", bus=runtime.bus,
                               producer=runtime.producer, topics=[settings.topic(topic)], handler=handler,
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)

@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import date, timedelta
 
+from services.runtime import Task
 from services.settings import Settings
 from tracker import metrics
 from tracker.domain import figures
@@ -36,7 +37,7 @@ async def _every(seconds: float, stopping: asyncio.Event) -> bool:
     return False
 
 
-def sla_clock(deps: Deps):  # type: ignore[no-untyped-def]
+def sla_clock(deps: Deps) -> Task:
     async def run(stopping: asyncio.Event) -> None:
         while await _every(deps.settings.sla_scan_s, stopping):
             try:
@@ -48,7 +49,7 @@ def sla_clock(deps: Deps):  # type: ignore[no-untyped-def]
     return run
 
 
-def figures_refresher(deps: Deps):  # type: ignore[no-untyped-def]
+def figures_refresher(deps: Deps) -> Task:
     async def run(stopping: asyncio.Event) -> None:
         while await _every(deps.settings.figures_refresh_s, stopping):
             try:

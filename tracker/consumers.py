@@ -5,19 +5,19 @@ from __future__ import annotations
 from schemas.envelope import Envelope
 from schemas.events import DepartmentReply
 from services.bus.base import Message
-from services.consumer import PoisonMessage
+from services.consumer import Handler, PoisonMessage
 from tracker.domain.commands import IllegalTransition
 from tracker.handlers import Deps, handle_reply, record_routing
 
 
-def on_routed(deps: Deps):  # type: ignore[no-untyped-def]
+def on_routed(deps: Deps) -> Handler:
     async def handle(event: Envelope, message: Message) -> None:
         await record_routing(event, deps)
 
     return handle
 
 
-def on_reply(deps: Deps):  # type: ignore[no-untyped-def]
+def on_reply(deps: Deps) -> Handler:
     """A reply the state machine refuses is dead-lettered with the reason; an unknown case is retried
     (bounded) because a reply can overtake the routing that creates the case."""
 

@@ -138,7 +138,7 @@ class KafkaProducer:
             raise BusUnavailable(f"kafka did not acknowledge {len(messages)} messages: {exc!r}") from exc
 
 
-class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+class _CommitBeforeRevoke(ConsumerRebalanceListener):
     def __init__(self, consumer: KafkaConsumer) -> None:
         self._consumer = consumer
 

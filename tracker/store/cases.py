@@ -56,7 +56,7 @@ async def save(session: AsyncSession, row: Case, state: CaseState, *, now: datet
             "returned_at": attempt.returned_at, "return_reason": returned.reason.value if returned else None,
             "feedback_at": state.feedback_at if attempt is current else None,
         }
-        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
+        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
         statement = insert(DispatchAttempt).values(**values)
         await session.execute(statement.on_conflict_do_update(
             index_elements=["case_id", "attempt"],
