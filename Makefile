@@ -27,7 +27,7 @@ venv: $(VENV)/.installed
 run: venv
 	$(CASEROUTE) run --embedded
 
-test: venv
+test: venv lint
 	@bash deploy/local/with-infra.sh bash -c 'bash .ci/pytest.sh $(PYTEST_ARGS)'
 
 test-unit: venv
