@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from router.domain.catalogue import Catalogue
 from router.domain.loader import CatalogueError, parse_catalogue
@@ -52,3 +53,27 @@ def take_into_force(event: Envelope, engine: Engine) -> bool:
     except CatalogueError as exc:
         raise PoisonMessage(f"invalid catalogue {published.version}: {exc}") from exc
     return engine.swap(catalogue)
+
+
+def publish_command(file: Path, published_by: str, reason: str) -> None:
+    """`caseroute catalogue publish FILE`: validate, then send it to catalogue.v1 for every router replica."""
+    import asyncio
+
+    import typer
+
+    from router.domain.loader import load_catalogue
+    from services.bus.kafka import KafkaBus
+    from services.settings import get_settings
+
+    settings = get_settings()
+    if not settings.kafka.bootstrap:
+        typer.echo("set CASEROUTE_KAFKA_BOOTSTRAP: catalogue versions travel on Kafka", err=True)
+        raise typer.Exit(2)
+    try:
+        catalogue = load_catalogue(file)
+    except CatalogueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    event = catalogue_event(catalogue, published_by=published_by, reason=reason)
+    asyncio.run(publish_catalogue(KafkaBus(settings.kafka), settings, event))
+    typer.echo(f"published {catalogue.district} {catalogue.version} on {settings.topic('catalogue.v1')}")

@@ -71,7 +71,15 @@ def route(
 
 
 def _add_catalogue_app() -> None:
+    from router.catalogue_events import publish_command
     from router.cli import catalogue_app
+
+    @catalogue_app.command("publish")
+    def publish(file: Annotated[Path, typer.Argument(help="catalogue YAML file")],
+                by: Annotated[str, typer.Option(help="who publishes (audit)")] = "admin-cli",
+                reason: Annotated[str, typer.Option(help="why (audit)")] = "") -> None:
+        """Validate a catalogue and publish it on catalogue.v1; every router replica takes it into force."""
+        publish_command(file, by, reason)
 
     app.add_typer(catalogue_app, name="catalogue")
 
