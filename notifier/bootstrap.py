@@ -10,6 +10,7 @@ from notifier.channels import Channel
 from notifier.channels.webhook import WebhookChannel
 from notifier.handlers import take_in
 from notifier.signals import Broadcast
+from notifier.store.repo import SubscriptionCache
 from notifier.worker import DeliveryWorker
 from schemas.envelope import Envelope
 from services.bus.base import Message
@@ -26,15 +27,22 @@ def build(runtime: Runtime) -> ServiceParts:
     }
     worker = DeliveryWorker(db=runtime.db, settings=knobs, channels=channels)
     broadcast = Broadcast()
+    subscriptions = SubscriptionCache()
+
+    async def on_batch(batch: list[tuple[Envelope, Message]]) -> None:
+        # A whole poll in one transaction: per-message transactions capped take-in at a few dozen events/s.
+        await take_in(batch, db=runtime.db, settings=settings, subscriptions=subscriptions,
+                      on_deliveries=worker.wakeup)
+        broadcast.notify()
 
     async def on_event(event: Envelope, message: Message) -> None:
-        await take_in(event, message, db=runtime.db, settings=settings, on_deliveries=worker.wakeup)
-        broadcast.notify()
+        await on_batch([(event, message)])
 
     prefix = re.escape(settings.topic_prefix)
     events = ConsumerRunner(
         group="caseroute-notifier", bus=runtime.bus, producer=runtime.producer, topics=[],
         pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1)", handler=on_event,
+        batch_handler=on_batch,
         retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
     )
     return ServiceParts(
@@ -44,5 +52,5 @@ def build(runtime: Runtime) -> ServiceParts:
         tasks=[worker.run],
         consumers=[events],
         routers=routers,
-        state={"channels": channels, "worker": worker, "broadcast": broadcast},
+        state={"channels": channels, "worker": worker, "broadcast": broadcast, "subscriptions": subscriptions},
     )

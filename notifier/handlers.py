@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from notifier.domain.notices import supervision_notice
-from notifier.domain.recipients import Incoming, recipients
+from notifier.domain.recipients import CaseFacts, Incoming, recipients
 from notifier.domain.vocabulary import ESCALATED, event_type_of
 from notifier.store import repo
 from schemas.envelope import Envelope
@@ -28,42 +29,63 @@ def topic_kind(settings: Settings, topic: str) -> str:
     return "other"
 
 
-async def take_in(event: Envelope, message: Message, *, db: Database, settings: Settings,
-                  on_deliveries: Callable[[], None] | None = None) -> int:
-    """Store the event and its deliveries once; returns how many deliveries it created."""
-    kind = topic_kind(settings, message.topic)
+def _department(data: dict[str, Any]) -> str | None:
+    department = data.get("department")
+    return department if isinstance(department, str) else None
+
+
+async def take_in(batch: Sequence[tuple[Envelope, Message]], *, db: Database, settings: Settings,
+                  subscriptions: repo.SubscriptionCache, on_deliveries: Callable[[], None] | None = None) -> int:
+    """Store a poll's events and the deliveries they cause in one transaction; returns deliveries created."""
     now = datetime.now(UTC)
-    data = event.data
-    department = data.get("department") if isinstance(data.get("department"), str) else None
+    kinds = [topic_kind(settings, message.topic) for _, message in batch]
     async with db.transaction() as session:
-        if kind == "routed":
-            # Only the reporter's callback and source are kept: the report itself has personal data.
-            routed = CaseRouted.model_validate(data)
-            await repo.remember(session, routed.case_id, now, source=routed.report.source.value,
-                                callback_url=str(routed.report.callback_url) if routed.report.callback_url else None)
-            return 0
-        seq = await repo.store_event(session, event, topic=message.topic, department=department, now=now)
-        if seq is None:
-            return 0  # a redelivery: its deliveries were made with the first take-in
-        if kind == "dispatch":
-            dispatched = CaseDispatched.model_validate(data)
-            if dispatched.role == "primary":
-                await repo.remember(session, event.subject, now, department=dispatched.department,
-                                    dispatched_at=event.time, ack_hours=dispatched.ack_hours,
-                                    deadline_days=dispatched.deadline_days)
-        event_type = event_type_of(kind, event.type, data)
-        if event_type is None:
-            return 0
-        case = await repo.case_facts(session, event.subject)
-        raw_detail = data.get("detail")
-        detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
-        incoming = Incoming(event_type, event.subject, department, escalated_to=detail.get("to"))
-        owners = [o for o in (department, case.source if case else None) if o]
-        subscriptions = await repo.candidate_subscriptions(session, owners)
-        found = recipients(incoming, subscriptions, case)
-        payload = supervision_notice(event.model_dump(mode="json"), case) if event_type == ESCALATED else None
-        await repo.add_deliveries(session, seq=seq, event=event, event_type=event_type, recipients=found,
-                                  payload=payload, now=now)
-    if found and on_deliveries is not None:
+        seqs = await repo.store_events(session, [
+            {"event_id": event.id, "type": event.type, "case_id": event.subject, "department": _department(event.data),
+             "topic": message.topic, "envelope": event.model_dump(mode="json"), "received_at": now}
+            for (event, message), kind in zip(batch, kinds, strict=True) if kind != "routed"])
+        cases = await repo.case_facts(session, (event.subject for event, _ in batch))
+        active = await subscriptions.active(session)
+        remembered: dict[str, dict[str, Any]] = {}
+        rows: list[dict[str, Any]] = []
+
+        def remember(case_id: str, **facts: Any) -> None:
+            # Later events of the poll see these facts, as if each event had been taken in alone.
+            remembered.setdefault(case_id, {}).update(facts)
+            cases[case_id] = dataclasses.replace(cases.get(case_id) or CaseFacts(case_id), **facts)
+
+        for (event, _), kind in zip(batch, kinds, strict=True):
+            data = event.data
+            if kind == "routed":
+                # Only the reporter's callback and source are kept: the report itself has personal data.
+                routed = CaseRouted.model_validate(data)
+                callback = routed.report.callback_url
+                remember(routed.case_id, source=routed.report.source.value,
+                         callback_url=str(callback) if callback else None)
+                continue
+            seq = seqs.pop(event.id, None)  # popped: the same event twice in one poll is taken in once
+            if seq is None:
+                continue  # a redelivery: its deliveries were made with the first take-in
+            if kind == "dispatch":
+                dispatched = CaseDispatched.model_validate(data)
+                if dispatched.role == "primary":
+                    remember(event.subject, department=dispatched.department, dispatched_at=event.time,
+                             ack_hours=dispatched.ack_hours, deadline_days=dispatched.deadline_days)
+            event_type = event_type_of(kind, event.type, data)
+            if event_type is None:
+                continue
+            department = _department(data)
+            case = cases.get(event.subject)
+            raw_detail = data.get("detail")
+            detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
+            incoming = Incoming(event_type, event.subject, department, escalated_to=detail.get("to"))
+            owners = [o for o in (department, case.source if case else None) if o]
+            found = recipients(incoming, repo.candidates(active, owners), case)
+            payload = supervision_notice(event.model_dump(mode="json"), case) if event_type == ESCALATED else None
+            rows += repo.delivery_rows(seq=seq, event=event, event_type=event_type, recipients=found,
+                                       payload=payload, now=now)
+        await repo.remember(session, remembered, now)
+        await repo.add_deliveries(session, rows)
+    if rows and on_deliveries is not None:
         on_deliveries()
-    return len(found)
+    return len(rows)

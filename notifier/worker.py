@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-import orjson
 from prometheus_client import Counter, Gauge, Histogram
 
 from notifier.channels import Channel, Outcome, Outgoing
@@ -24,6 +23,7 @@ log = logging.getLogger(__name__)
 DELIVERIES = Counter("notifier_deliveries_total", "Delivery attempts by outcome", ["status"])
 DELIVERY_SECONDS = Histogram("notifier_delivery_seconds", "Time of one delivery attempt",
                              buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+RECORD_LINGER_S = 0.005
 PENDING = Gauge("notifier_deliveries_pending", "Deliveries not yet delivered or dead")
 
 
@@ -112,9 +112,8 @@ class DeliveryWorker:
             return Outcome(False, None, "subscription inactive or removed")
         if channel is None:
             return Outcome(False, None, f"no channel {item.channel!r} in this process")
-        body = orjson.dumps(item.body)
-        return await channel.send(Outgoing(item.id, item.event_id, item.event_type, item.url, item.secret, body,
-                                           item.attempts + 1))
+        return await channel.send(Outgoing(item.id, item.event_id, item.event_type, item.url, item.secret,
+                                           item.body, item.attempts + 1))
 
     def _result(self, item: queue.Claimed, outcome: Outcome) -> queue.Result:
         now = datetime.now(UTC)
@@ -136,6 +135,9 @@ class DeliveryWorker:
         """Batch outcomes into one transaction; keep them until the database takes them."""
         while True:
             batch = [await self._results.get()]
+            if self._results.qsize() < self.settings.concurrency // 4:
+                # Outcomes come a few at a time; a short wait makes one UPDATE cover many, not each a few.
+                await asyncio.sleep(RECORD_LINGER_S)
             while not self._results.empty() and len(batch) < 1000:
                 batch.append(self._results.get_nowait())
             backoff = 0.2

@@ -21,6 +21,11 @@ def _read(row: Subscription) -> SubscriptionRead:
     return SubscriptionRead.model_validate(row, from_attributes=True)
 
 
+def _changed(request: Request) -> None:
+    """Take-in caches subscriptions; this process hears its own writes at once (replicas within the TTL)."""
+    request.app.state.notifier.state["subscriptions"].invalidate()
+
+
 def _channels(request: Request) -> set[str]:
     return set(request.app.state.notifier.state["channels"])
 
@@ -37,6 +42,7 @@ async def create_subscription(body: SubscriptionCreate, request: Request, runtim
                        description=body.description, active=True, created_at=now, updated_at=now)
     async with runtime.db.transaction() as session:
         session.add(row)
+    _changed(request)
     return SubscriptionCreated(**_read(row).model_dump(), secret=secret)
 
 
@@ -65,7 +71,8 @@ async def get_subscription(subscription_id: str, runtime: RuntimeDep) -> Subscri
 
 
 @router.patch("/{subscription_id}", response_model=SubscriptionRead)
-async def update_subscription(subscription_id: str, body: SubscriptionUpdate, runtime: RuntimeDep) -> SubscriptionRead:
+async def update_subscription(subscription_id: str, body: SubscriptionUpdate, request: Request,
+                              runtime: RuntimeDep) -> SubscriptionRead:
     """Change URL, event types, secret, description or active; pending deliveries use the new values."""
     async with runtime.db.transaction() as session:
         row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
@@ -75,15 +82,17 @@ async def update_subscription(subscription_id: str, body: SubscriptionUpdate, ru
             if value is not None:
                 setattr(row, name, str(value) if name == "url" else value)
         row.updated_at = datetime.now(UTC)
+    _changed(request)
     return _read(row)
 
 
 @router.delete("/{subscription_id}", status_code=204)
-async def delete_subscription(subscription_id: str, runtime: RuntimeDep) -> Response:
+async def delete_subscription(subscription_id: str, request: Request, runtime: RuntimeDep) -> Response:
     """Deactivate: the row stays for the delivery log; its pending deliveries become dead letters."""
     async with runtime.db.transaction() as session:
         row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
         row.active, row.updated_at = False, datetime.now(UTC)
+    _changed(request)
     return Response(status_code=204)

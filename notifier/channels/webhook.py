@@ -1,11 +1,11 @@
-"""The webhook channel: a signed JSON POST over one pooled HTTP client."""
+"""The webhook channel: a signed JSON POST over one pooled keep-alive HTTP client (aiohttp)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-import httpx
+import aiohttp
 
 from notifier.channels import Outcome, Outgoing
 from notifier.domain.signature import (
@@ -18,6 +18,7 @@ from notifier.domain.signature import (
 )
 
 USER_AGENT = "caseroute-notifier/1"
+MAX_ANSWER_BYTES = 64 * 1024  # read at most this much of an answer; a longer one costs its connection
 
 
 def retry_after(value: str | None) -> float | None:
@@ -30,6 +31,18 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
+def failure(exc: BaseException) -> str:
+    """`last_error` of an attempt that got no answer; the first word is stable (WEBHOOKS.md)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        kind = "ConnectError"
+    elif isinstance(exc, TimeoutError):
+        kind = "Timeout"
+    else:
+        kind = type(exc).__name__
+    detail = str(exc)
+    return (f"{kind}: {detail}" if detail else kind)[:500]
+
+
 class WebhookChannel:
     """POSTs the body; 2xx is delivered, anything else (or no answer in time) is retried."""
 
@@ -39,22 +52,25 @@ class WebhookChannel:
         self.timeout_s = timeout_s
         self.max_connections = max_connections
         self.clock = clock
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        # One client for the process: a connection pool per receiver, every wait bounded.
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(self.timeout_s, connect=min(5.0, self.timeout_s)),
-            limits=httpx.Limits(max_connections=self.max_connections,
-                                max_keepalive_connections=self.max_connections),
-            follow_redirects=False,  # a redirect could carry a signed body somewhere unintended
+        if self._session is not None:
+            return
+        # One session for the process: keep-alive connections, at most one per delivery in flight.
+        connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=0, keepalive_timeout=30)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout_s, connect=min(5.0, self.timeout_s)),
             headers={"user-agent": USER_AGENT},
+            skip_auto_headers=("accept-encoding",),
+            auto_decompress=False,
         )
 
     async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def headers(self, item: Outgoing) -> dict[str, str]:
         headers = {
@@ -69,14 +85,24 @@ class WebhookChannel:
         return headers
 
     async def send(self, item: Outgoing) -> Outcome:
-        if self._client is None:
+        if self._session is None:
             await self.start()
-        assert self._client is not None
+        assert self._session is not None
         try:
-            response = await self._client.post(item.url, content=item.body, headers=self.headers(item))
-        except httpx.HTTPError as exc:
-            return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
-        if 200 <= response.status_code < 300:
-            return Outcome(True, response.status_code)
-        return Outcome(False, response.status_code, f"HTTP {response.status_code}: {response.text[:300]}",
-                       retry_after(response.headers.get("retry-after")))
+            # A redirect could carry a signed body somewhere unintended: not followed.
+            async with self._session.post(item.url, data=item.body, headers=self.headers(item),
+                                          allow_redirects=False) as response:
+                status = response.status
+                # Read a small answer whole so the connection is reused; errors keep a piece of it.
+                length = response.content_length
+                if length is not None and length <= MAX_ANSWER_BYTES:
+                    answer = await response.read()
+                else:
+                    answer = await response.content.read(MAX_ANSWER_BYTES)
+                if 200 <= status < 300:
+                    return Outcome(True, status)
+                text = answer[:300].decode("utf-8", "replace")
+                pause = retry_after(response.headers.get("retry-after"))
+                return Outcome(False, status, f"HTTP {status}: {text}", pause)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return Outcome(False, None, failure(exc))

@@ -1,12 +1,13 @@
-"""Take-in queries: the event row, what is remembered of cases, subscriptions, new delivery rows."""
+"""Take-in queries, a poll at a time: event rows, what is remembered of cases, subscriptions, delivery rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,53 +22,83 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return (sqlite_insert if dialect == "sqlite" else pg_insert)(table)
 
 
-async def store_event(session: AsyncSession, event: Envelope, *, topic: str, department: str | None,
-                      now: datetime) -> int | None:
-    """The event's seq, or None when this event id was taken in before (a redelivery)."""
-    statement = _insert(session, ReceivedEvent).values(
-        event_id=event.id, type=event.type, case_id=event.subject, department=department, topic=topic,
-        envelope=event.model_dump(mode="json"), received_at=now,
-    ).on_conflict_do_nothing(index_elements=["event_id"]).returning(ReceivedEvent.seq)
-    return (await session.execute(statement)).scalar()
+async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert the events once each; the seq of every event taken in now (redeliveries are not in it)."""
+    if not rows:
+        return {}
+    table = ReceivedEvent.__table__
+    statement = _insert(session, table).on_conflict_do_nothing(index_elements=["event_id"])
+    result = await session.execute(statement.returning(table.c.event_id, table.c.seq), list(rows))
+    return {event_id: seq for event_id, seq in result.all()}
 
 
-async def remember(session: AsyncSession, case_id: str, now: datetime, **facts: Any) -> None:
-    """Upsert the given facts of a case; facts not named keep their value."""
-    statement = _insert(session, CaseMemory).values(case_id=case_id, updated_at=now, **facts)
-    statement = statement.on_conflict_do_update(index_elements=["case_id"], set_={**facts, "updated_at": now})
-    await session.execute(statement)
+async def case_facts(session: AsyncSession, case_ids: Iterable[str]) -> dict[str, CaseFacts]:
+    """What is remembered of these cases, by case id."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    rows = (await session.execute(select(*CaseMemory.__table__.c).where(CaseMemory.case_id.in_(wanted)))).all()
+    return {row.case_id: CaseFacts(case_id=row.case_id, source=row.source, callback_url=row.callback_url,
+                                   department=row.department, dispatched_at=row.dispatched_at,
+                                   ack_hours=row.ack_hours, deadline_days=row.deadline_days) for row in rows}
 
 
-async def case_facts(session: AsyncSession, case_id: str) -> CaseFacts | None:
-    row = await session.get(CaseMemory, case_id)
-    if row is None:
-        return None
-    return CaseFacts(case_id=row.case_id, source=row.source, callback_url=row.callback_url,
-                     department=row.department, dispatched_at=row.dispatched_at, ack_hours=row.ack_hours,
-                     deadline_days=row.deadline_days)
+async def remember(session: AsyncSession, facts: Mapping[str, Mapping[str, Any]], now: datetime) -> None:
+    """Upsert the given facts of each case; facts not named keep their value."""
+    by_names: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for case_id, named in facts.items():
+        by_names.setdefault(tuple(sorted(named)), []).append({"case_id": case_id, "updated_at": now, **named})
+    table = CaseMemory.__table__
+    for names, rows in by_names.items():
+        statement = _insert(session, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["case_id"], set_={n: statement.excluded[n] for n in (*names, "updated_at")})
+        await session.execute(statement, rows)
 
 
-async def candidate_subscriptions(session: AsyncSession, owners: Sequence[str]) -> list[SubscriptionView]:
-    """Active subscriptions that could hear an event of these owners (department, report source)."""
-    query = select(Subscription.id, Subscription.kind, Subscription.owner, Subscription.event_types).where(
-        Subscription.active.is_(True),
-        or_(Subscription.kind == SubscriberKind.supervisor.value, Subscription.owner.in_(list(owners))),
-    ).order_by(Subscription.created_at, Subscription.id)
-    rows = (await session.execute(query)).all()
-    return [SubscriptionView(r.id, SubscriberKind(r.kind), r.owner, tuple(r.event_types)) for r in rows]
+class SubscriptionCache:
+    """Active subscriptions, read at most once per `ttl_s`; this process's admin API writes invalidate it."""
+
+    def __init__(self, ttl_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._views: list[SubscriptionView] = []
+        self._until = 0.0
+
+    def invalidate(self) -> None:
+        self._until = 0.0
+
+    async def active(self, session: AsyncSession) -> list[SubscriptionView]:
+        """Every active subscription, oldest first."""
+        if self.clock() >= self._until:
+            query = select(Subscription.id, Subscription.kind, Subscription.owner, Subscription.event_types).where(
+                Subscription.active.is_(True)).order_by(Subscription.created_at, Subscription.id)
+            rows = (await session.execute(query)).all()
+            self._views = [SubscriptionView(r.id, SubscriberKind(r.kind), r.owner, tuple(r.event_types)) for r in rows]
+            self._until = self.clock() + self.ttl_s
+        return self._views
 
 
-async def add_deliveries(session: AsyncSession, *, seq: int, event: Envelope, event_type: str,
-                         recipients: Sequence[Recipient], payload: dict[str, Any] | None, now: datetime) -> None:
-    """One pending row per recipient; the unique (event_id, recipient) makes a second take-in a no-op."""
-    if not recipients:
-        return
-    rows = [
+def candidates(subscriptions: Iterable[SubscriptionView], owners: Sequence[str]) -> list[SubscriptionView]:
+    """Subscriptions that could hear an event of these owners (department, report source), and supervisors."""
+    return [s for s in subscriptions if s.kind is SubscriberKind.supervisor or s.owner in owners]
+
+
+def delivery_rows(*, seq: int, event: Envelope, event_type: str, recipients: Sequence[Recipient],
+                  payload: dict[str, Any] | None, now: datetime) -> list[dict[str, Any]]:
+    """One pending row per recipient."""
+    return [
         {"event_seq": seq, "event_id": event.id, "event_type": event_type, "case_id": event.subject,
          "recipient": r.key, "subscription_id": r.subscription_id, "url": r.url, "lane": r.lane(event.subject),
          "payload": payload, "status": "pending", "attempts": 0, "next_attempt_at": now, "horizon_from": now,
          "created_at": now, "updated_at": now}
         for r in recipients
     ]
-    statement = _insert(session, Delivery).on_conflict_do_nothing(index_elements=["event_id", "recipient"])
-    await session.execute(statement, rows)
+
+
+async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert in the given order (ids follow it: the lane order); the unique (event_id, recipient) dedupes."""
+    if rows:
+        statement = _insert(session, Delivery.__table__)
+        statement = statement.on_conflict_do_nothing(index_elements=["event_id", "recipient"])
+        await session.execute(statement, list(rows))
