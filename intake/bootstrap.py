@@ -19,7 +19,7 @@ def build(runtime: Runtime) -> ServiceParts:
                         producer=runtime.producer,
                         batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
     hotline = ConsumerRunner(
-        group="caseroute-intake", bus=runtime.bus, producer=runtime.producer,
+        group=settings.group("intake"), bus=runtime.bus, producer=runtime.producer,
         topics=[settings.topic("hotline.calls.v1")], handler=make_hotline_handler(runtime),
         decoder=decode_call, retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
     )

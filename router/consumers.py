@@ -32,9 +32,9 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
 
     # Every replica must see every catalogue version, so each reads the compacted topic in a group of its own.
-    own_group = f"caseroute-router-catalogue-{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    own_group = settings.group(f"router-catalogue-{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     return [
-        runner("reports.v1", "caseroute-router", on_report),
-        runner("case-events.v1", "caseroute-router-case-events", on_case_event),
+        runner("reports.v1", settings.group("router"), on_report),
+        runner("case-events.v1", settings.group("router-case-events"), on_case_event),
         runner("catalogue.v1", own_group, on_catalogue),
     ]

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
         """Full topic name for a short name such as `reports.v1`."""
         return f"{self.topic_prefix}{name}"
 
+    def group(self, name: str) -> str:
+        """Consumer group id under the topic prefix, so two deployments on one cluster never share a group."""
+        return f"{self.topic_prefix}{name}"
+
     def dispatch_topic(self, department: str) -> str:
         return self.topic(f"dispatch.{department}.v1")
 

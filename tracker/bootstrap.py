@@ -22,7 +22,7 @@ def build(runtime: Runtime) -> ServiceParts:
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
 
     def consumer(topic: str, handler: Handler) -> ConsumerRunner:
-        return ConsumerRunner(group=f"caseroute-tracker-{topic.split('.')[0]}", bus=runtime.bus,
+        return ConsumerRunner(group=settings.group(f"tracker-{topic.split('.')[0]}"), bus=runtime.bus,
                               producer=runtime.producer, topics=[settings.topic(topic)], handler=handler,
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
 
