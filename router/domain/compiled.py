@@ -60,6 +60,7 @@ class CompiledCatalogue:
     venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
     unit_names: dict[str, str]
     industry_departments: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    fallbacks: dict[str, str] = field(default_factory=dict)  # per-unit template -> district fallback
 
     @property
     def version(self) -> str:
@@ -174,6 +175,7 @@ def compile_uncached(cat: Catalogue) -> CompiledCatalogue:
         venues=_venues(cat),
         unit_names={code: unit.name for code, unit in cat.units.items()},
         industry_departments=_industry_departments(cat),
+        fallbacks={t.template: t.fallback for t in cat.unit_departments.values()},
     )
 
 

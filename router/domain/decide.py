@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rules import HAZARD_RULES, UNIT, Route, first_match, route
@@ -9,6 +10,8 @@ from schemas.decision import Candidate, Decision, DecisionStatus, Evidence
 from schemas.report import Hazard, Report
 
 ALT_DISCOUNT = 0.6  # an alternative view is less likely than the one chosen
+for _model in (Decision, Evidence, Candidate):
+    check_trusted(_model)
 
 
 class _Binder:
@@ -16,7 +19,7 @@ class _Binder:
 
     def __init__(self, unit: str | None, cc: CompiledCatalogue) -> None:
         self.unit = unit
-        self.fallbacks = {t.template: t.fallback for t in cc.catalogue.unit_departments.values()}
+        self.fallbacks = cc.fallbacks
         self.fell_back = False
 
     def __call__(self, code: str) -> str:
@@ -75,7 +78,7 @@ def _alternatives(
             code = bind(dept)
             score = round(r.confidence * factor * (1.0 if rank == 0 else 0.5), 3)
             if code != primary and (code not in found or found[code].score < score):
-                found[code] = Candidate.model_construct(department=code, rule=r.rule, score=score)
+                found[code] = trusted(Candidate, {"department": code, "rule": r.rule, "score": score})
 
     offer(replaced, 1.0)
     for view in _alternative_views(c):
@@ -104,38 +107,44 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
         deadline = settings.deadlines.joint if chosen.joint else settings.deadlines.standard
     evidence = [
         *c.evidence,
-        Evidence.model_construct(kind="rule", what=f"{chosen.rule} {chosen.name}", source="router", words=[]),
+        trusted(Evidence, {"kind": "rule", "what": f"{chosen.rule} {chosen.name}", "source": "router", "words": []}),
     ]
     if replaced is not None:
         evidence.append(
-            Evidence(
-                kind="rule",
-                what=f"{replaced.rule} below confidence threshold",
-                source="router",
-                words=[f"{replaced.confidence:.2f}"],
+            trusted(
+                Evidence,
+                {
+                    "kind": "rule",
+                    "what": f"{replaced.rule} below confidence threshold",
+                    "source": "router",
+                    "words": [f"{replaced.confidence:.2f}"],
+                },
             )
         )
     alternatives = _alternatives(c, cc, chosen, replaced, bind, primary)
-    return Decision.model_construct(
-        external_id=report.external_id,
-        status=DecisionStatus.gap if chosen.rule == "R10" else DecisionStatus.routed,
-        rule=chosen.rule,
-        primary=primary,
-        cooperating=cooperating,
-        cc=cc_list,
-        feedback_to=feedback_to,
-        deadline_days=deadline,
-        ack_hours=settings.ack_hours.hazard if chosen.rule in HAZARD_RULES else settings.ack_hours.default,
-        hazard=c.hazard,
-        industry=c.industry,
-        matter=c.matter,
-        licensed=c.licensed,
-        unit=c.unit,
-        unit_fallback=bind.fell_back,
-        confidence=round(min(max(chosen.confidence, 0.0), 1.0), 3),
-        evidence=evidence,
-        alternatives=alternatives,
-        related=c.related,
-        duplicate_of=None,
-        catalogue_version=cat.version,
+    return trusted(
+        Decision,
+        {
+            "external_id": report.external_id,
+            "status": DecisionStatus.gap if chosen.rule == "R10" else DecisionStatus.routed,
+            "rule": chosen.rule,
+            "primary": primary,
+            "cooperating": cooperating,
+            "cc": cc_list,
+            "feedback_to": feedback_to,
+            "deadline_days": deadline,
+            "ack_hours": settings.ack_hours.hazard if chosen.rule in HAZARD_RULES else settings.ack_hours.default,
+            "hazard": c.hazard,
+            "industry": c.industry,
+            "matter": c.matter,
+            "licensed": c.licensed,
+            "unit": c.unit,
+            "unit_fallback": bind.fell_back,
+            "confidence": round(min(max(chosen.confidence, 0.0), 1.0), 3),
+            "evidence": evidence,
+            "alternatives": alternatives,
+            "related": c.related,
+            "duplicate_of": None,
+            "catalogue_version": cat.version,
+        },
     )
