@@ -43,11 +43,22 @@ class K(IntEnum):
 
 # (kind, target, weight, licensed flag, size flag, context industry)
 Payload = tuple[K, str, float, bool | None, str | None, str | None]
+# A lexicon word's subjects, pre-sorted for the scan: (bucket, key, weight, licensed flag, size flag),
+# bucket 0 = industry, 1 = matter, 2 = context with key (matter, industry).
+SubjectHit = tuple[int, "str | tuple[str, str]", float, bool | None, str | None]
+CueHit = tuple[K, float]
+# Main automaton value: (length, subjects, cues, kind bits); cues are the hazard and licence kinds.
+LexiconValue = tuple[int, tuple[SubjectHit, ...], tuple[CueHit, ...], int]
 
 
 def bits(*kinds: K) -> int:
     """The bitmask of some kinds, as stored with each word."""
     return sum(1 << k for k in kinds)
+
+
+HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO)
+LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER)
+CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +108,22 @@ class _Builder:
         auto.make_automaton()
         return auto
 
+    def lexicon_automaton(self) -> ahocorasick.Automaton:
+        """The main automaton: each word's payloads split ahead of time so the scan does no filtering."""
+        auto = ahocorasick.Automaton()
+        buckets = {K.INDUSTRY: 0, K.MATTER: 1, K.CONTEXT: 2}
+        for word, payloads in self.words.items():
+            subjects = tuple(
+                (buckets[k], (t, ctx or "") if k is K.CONTEXT else t, w, lic, size)
+                for k, t, w, lic, size, ctx in payloads
+                if k in buckets
+            )
+            cues = tuple((k, w) for k, _t, w, *_ in payloads if (1 << k) & CUE_KINDS)
+            flags = sum({1 << p[0] for p in payloads})
+            auto.add_word(word, (len(word), subjects, cues, flags))
+        auto.make_automaton()
+        return auto
+
 
 def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
     b = _Builder(cat.spelling)
@@ -135,7 +162,7 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
     # Venue words shadow the aliases inside them (自建房 is not 建房) in the exclusive scan.
     venue = cues.venue
     b.add((a for a in [*venue.large, *venue.small, *venue.residential] if a.w not in b.words), K.NEUTRAL)
-    return b.automaton()
+    return b.lexicon_automaton()
 
 
 def _venues(cat: Catalogue) -> ahocorasick.Automaton:
