@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
@@ -22,8 +23,10 @@ STRUCTURED = 1.0
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
 
+@lru_cache(maxsize=4096)
 def confidence(score: float) -> float:
     """Evidence weight to a 0..1 confidence: one plain word gives 0.5, two give 0.75."""
+    # Cached: scores are sums of a few catalogue weights, so they repeat, and round() is slow.
     return round(1.0 - 0.5 ** max(score, 0.0), 3)
 
 
@@ -51,6 +54,8 @@ class Classification:
 
 
 def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
+    if not subjects:
+        return []
     ranked = [(k, s) for k, s in subjects.items() if s.score >= MIN_SUBJECT]
     ranked.sort(key=lambda kv: (-kv[1].score, kv[1].first))
     return ranked

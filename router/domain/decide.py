@@ -69,22 +69,24 @@ def _alternatives(
     bind: _Binder,
     primary: str,
 ) -> list[Candidate]:
-    found: dict[str, Candidate] = {}
+    found: dict[str, tuple[float, str]] = {}  # department -> (score, rule); models built once at the end
 
     def offer(r: Route | None, factor: float) -> None:
         if r is None:
             return
-        for rank, dept in enumerate([r.primary, *r.cooperating]):
+        base = r.confidence * factor
+        for dept in (r.primary, *r.cooperating):
             code = bind(dept)
-            score = round(r.confidence * factor * (1.0 if rank == 0 else 0.5), 3)
-            if code != primary and (code not in found or found[code].score < score):
-                found[code] = trusted(Candidate, {"department": code, "rule": r.rule, "score": score})
+            score = round(base if dept is r.primary else base * 0.5, 3)
+            if code != primary and (code not in found or found[code][0] < score):
+                found[code] = (score, r.rule)
 
     offer(replaced, 1.0)
     for view in _alternative_views(c):
         offer(first_match(view, cc), ALT_DISCOUNT)
     offer(Route("R10", "gap", cc.catalogue.rules.gap_adjudicator, chosen.confidence), 0.2)
-    return sorted(found.values(), key=lambda cand: -cand.score)
+    ranked = sorted(found.items(), key=lambda kv: -kv[1][0])
+    return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 
 
 def decide(report: Report, cc: CompiledCatalogue) -> Decision:
