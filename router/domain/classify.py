@@ -13,6 +13,8 @@ from router.domain.units import resolve_unit
 from schemas.decision import Evidence
 from schemas.report import Hazard, Report
 
+_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
+
 
 def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Evidence:
     # Valid by construction: skip validation and model_construct's per-field bookkeeping.
@@ -152,11 +154,11 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
     factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
     fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
     if fire >= settings.hazard_threshold and not sig.fire_veto:
-        out.hazard, out.hazard_conf, words = Hazard.fire, confidence(fire), sig.fire_words
+        out.hazard, out.hazard_conf, words = _FIRE, confidence(fire), sig.fire_words
     elif safety >= settings.hazard_threshold and not sig.safety_veto:
-        out.hazard, out.hazard_conf, words = Hazard.safety, confidence(safety), sig.safety_words
+        out.hazard, out.hazard_conf, words = _SAFETY, confidence(safety), sig.safety_words
     elif out.matter and cc.catalogue.matters[out.matter].implies_hazard == "safety":
-        out.hazard, out.hazard_conf, words = Hazard.safety, out.matter_conf, []
+        out.hazard, out.hazard_conf, words = _SAFETY, out.matter_conf, []
     else:
         # No hazard: how sure we are is how far the strongest cue stays below the threshold.
         top = max(sig.fire, sig.safety)

@@ -72,6 +72,7 @@ class CompiledCatalogue:
     unit_names: dict[str, str]
     industry_departments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)  # per-unit template -> district fallback
+    bindings: dict[str, dict[str, str]] = field(default_factory=dict)  # unit -> template -> bound code
 
     @property
     def version(self) -> str:
@@ -203,6 +204,10 @@ def compile_uncached(cat: Catalogue) -> CompiledCatalogue:
         unit_names={code: unit.name for code, unit in cat.units.items()},
         industry_departments=_industry_departments(cat),
         fallbacks={t.template: t.fallback for t in cat.unit_departments.values()},
+        bindings={
+            unit: {t.template: t.template.replace("{unit}", unit) for t in cat.unit_departments.values()}
+            for unit in cat.units
+        },
     )
 
 

@@ -13,22 +13,27 @@ ALT_DISCOUNT = 0.6  # an alternative view is less likely than the one chosen
 for _model in (Decision, Evidence, Candidate):
     check_trusted(_model)
 
+_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
+
 
 class _Binder:
     """Replaces {unit} in department codes, or the template's district fallback when no unit is known."""
 
+    __slots__ = ("fell_back", "table", "unknown")
+
     def __init__(self, unit: str | None, cc: CompiledCatalogue) -> None:
-        self.unit = unit
-        self.fallbacks = cc.fallbacks
+        # Bound codes are precomputed per unit at compile time: binding is one dict lookup.
+        self.unknown = unit is None
+        self.table = cc.fallbacks if unit is None else cc.bindings.get(unit) or _bind_table(unit, cc)
         self.fell_back = False
 
     def __call__(self, code: str) -> str:
-        if UNIT not in code:
+        bound = self.table.get(code)
+        if bound is None:
             return code
-        if self.unit is not None:
-            return code.replace(UNIT, self.unit)
-        self.fell_back = True
-        return self.fallbacks[code]
+        if self.unknown:
+            self.fell_back = True
+        return bound
 
     def many(self, codes: list[str], exclude: set[str]) -> list[str]:
         out: list[str] = []
@@ -37,6 +42,10 @@ class _Binder:
             if bound not in exclude and bound not in out:
                 out.append(bound)
         return out
+
+
+def _bind_table(unit: str, cc: CompiledCatalogue) -> dict[str, str]:
+    return {template: template.replace(UNIT, unit) for template in cc.fallbacks}
 
 
 def _view(c: Classification, **changes: object) -> Classification:
@@ -48,12 +57,12 @@ def _view(c: Classification, **changes: object) -> Classification:
 
 def _alternative_views(c: Classification) -> list[Classification]:
     views: list[Classification] = []
-    if c.hazard is Hazard.fire:
+    if c.hazard is _FIRE:
         views.append(_view(c, residential=not c.residential, size="small" if c.size == "large" else "large"))
-    if c.hazard is not Hazard.none:
-        views.append(_view(c, hazard=Hazard.none))
+    if c.hazard is not _NONE:
+        views.append(_view(c, hazard=_NONE))
     if c.runner_up_matter:
-        views.append(_view(c, matter=c.runner_up_matter, hazard=Hazard.none, licence_is_main=False))
+        views.append(_view(c, matter=c.runner_up_matter, hazard=_NONE, licence_is_main=False))
     if c.runner_up_industry:
         views.append(_view(c, industry=c.runner_up_industry))
     if c.licensed is False:
@@ -70,21 +79,24 @@ def _alternatives(
     primary: str,
 ) -> list[Candidate]:
     found: dict[str, tuple[float, str]] = {}  # department -> (score, rule); models built once at the end
-
-    def offer(r: Route | None, factor: float) -> None:
+    offers = [(replaced, 1.0)] if replaced is not None else []
+    offers += [(first_match(view, cc), ALT_DISCOUNT) for view in _alternative_views(c)]
+    for r, factor in offers:
         if r is None:
-            return
+            continue
         base = r.confidence * factor
+        rank = 0
         for dept in (r.primary, *r.cooperating):
             code = bind(dept)
-            score = round(base if dept is r.primary else base * 0.5, 3)
+            score = round(base if rank == 0 else base * 0.5, 3)
+            rank = 1
             if code != primary and (code not in found or found[code][0] < score):
                 found[code] = (score, r.rule)
-
-    offer(replaced, 1.0)
-    for view in _alternative_views(c):
-        offer(first_match(view, cc), ALT_DISCOUNT)
-    offer(Route("R10", "gap", cc.catalogue.rules.gap_adjudicator, chosen.confidence), 0.2)
+    gap = cc.catalogue.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
+    gap_score = round(chosen.confidence * 0.2, 3)
+    code = bind(gap)
+    if code != primary and (code not in found or found[code][0] < gap_score):
+        found[code] = (gap_score, "R10")
     ranked = sorted(found.items(), key=lambda kv: -kv[1][0])
     return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 

@@ -23,7 +23,21 @@ _AREA_HINTS = ("平", "㎡", "m2")
 _NEG = bits(K.NEG)
 _BG = bits(K.BACKGROUND)
 _TURN = bits(K.TURN)
-_BUCKET_NAMES = ("industries", "matters", "context")
+# Enum members as module globals: a class attribute lookup on an Enum costs ~70 ns more, per comparison.
+_FIRE = K.FIRE
+_FIRE_EQUIP = K.FIRE_EQUIP
+_SAFETY = K.SAFETY
+_SAFETY_EQUIP = K.SAFETY_EQUIP
+_WEAK = K.WEAK
+_FIRE_VETO = K.FIRE_VETO
+_SAFETY_VETO = K.SAFETY_VETO
+_UNLICENSED = K.UNLICENSED
+_LICENSED = K.LICENSED
+_NOUN = K.NOUN
+_NEG_AFTER = K.NEG_AFTER
+_NEG_BEFORE = K.NEG_BEFORE
+_LARGE = K.LARGE
+_SMALL = K.SMALL
 
 
 class _Clauses:
@@ -122,30 +136,30 @@ def _cues(
     neg_after: list[int],
 ) -> None:
     for kind, weight in cues:
-        if kind is K.FIRE or kind is K.FIRE_EQUIP:
+        if kind is _FIRE or kind is _FIRE_EQUIP:
             # Equipment words signal by their absence (没有灭火器), so negation does not cancel them.
-            if (kind is K.FIRE_EQUIP or not negated) and word not in sig.fire_words:
+            if (kind is _FIRE_EQUIP or not negated) and word not in sig.fire_words:
                 sig.fire += weight
                 sig.fire_words.append(word)
-        elif kind is K.SAFETY or kind is K.SAFETY_EQUIP:
-            if (kind is K.SAFETY_EQUIP or not negated) and word not in sig.safety_words:
+        elif kind is _SAFETY or kind is _SAFETY_EQUIP:
+            if (kind is _SAFETY_EQUIP or not negated) and word not in sig.safety_words:
                 sig.safety += weight
                 sig.safety_words.append(word)
-        elif kind is K.WEAK:
+        elif kind is _WEAK:
             if not negated:
                 sig.weak_safety.append(word)
-        elif kind is K.FIRE_VETO:
+        elif kind is _FIRE_VETO:
             sig.fire_veto = True
-        elif kind is K.SAFETY_VETO:
+        elif kind is _SAFETY_VETO:
             sig.safety_veto = True
-        elif kind is K.UNLICENSED or kind is K.LICENSED:
+        elif kind is _UNLICENSED or kind is _LICENSED:
             # "不是无证" means licensed: a negation right before a licence cue flips it.
-            sig.licence((kind is K.LICENSED) != (negated and neg_gap <= 2), start, word, weight)
-        elif kind is K.NOUN:
+            sig.licence((kind is _LICENSED) != (negated and neg_gap <= 2), start, word, weight)
+        elif kind is _NOUN:
             nouns.append((start, end, word))
-        elif kind is K.NEG_AFTER:
+        elif kind is _NEG_AFTER:
             neg_after.append(start)
-        elif kind is K.NEG_BEFORE:
+        elif kind is _NEG_BEFORE:
             neg_before.append(end)
 
 
@@ -168,9 +182,9 @@ def _venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
     for end, (length, payloads, _flags) in cc.venues.iter(text):
         word = text[end - length + 1 : end + 1]
         for kind, _target, weight, _lic, _size, _ctx in payloads:
-            if kind is K.LARGE:
+            if kind is _LARGE:
                 sig.large += weight
-            elif kind is K.SMALL:
+            elif kind is _SMALL:
                 sig.small += weight
             else:
                 sig.residential += weight
