@@ -128,10 +128,15 @@ class _Builder:
 
 def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
     b = _Builder(cat.spelling)
+    owners: dict[str, int] = {}
+    for ind in cat.industries.values():
+        for p in ind.prerequisites:
+            owners[p.name] = owners.get(p.name, 0) + 1
     for code, ind in cat.industries.items():
         b.add(ind.aliases, K.INDUSTRY, code)
-        # Licence names (特种行业许可) hint at the trade weakly, and are licence nouns too.
-        names = [Alias(w=p.name, weight=0.4) for p in ind.prerequisites]
+        # Licence names are licence nouns too, and hint at the trade: fully when only one trade needs that
+        # licence (办学许可 is a school's), weakly when several share it (公共场所卫生许可).
+        names = [Alias(w=p.name, weight=1.0 if owners[p.name] == 1 else 0.4) for p in ind.prerequisites]
         b.add(names, K.INDUSTRY, code)
         b.add(names, K.NOUN)
     for code, matter in cat.matters.items():
