@@ -79,7 +79,7 @@ def _alternatives(
     primary: str,
 ) -> list[Candidate]:
     found: dict[str, tuple[float, str]] = {}  # department -> (score, rule); models built once at the end
-    offers = [(replaced, 1.0)] if replaced is not None else []
+    offers: list[tuple[Route | None, float]] = [(replaced, 1.0)] if replaced is not None else []
     offers += [(first_match(view, cc), ALT_DISCOUNT) for view in _alternative_views(c)]
     for r, factor in offers:
         if r is None:
