@@ -10,6 +10,15 @@ import zhconv
 SENTENCE_END = "。！？\n"
 CLAUSE_END = SENTENCE_END + "，；：、"
 _SENTENCE_RE = re.compile(r"[。！？\n]")
+# Hanzi by how common they are in Chinese text, most common first.
+COMMON_HANZI = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产"
+    "种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从"
+    "业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又"
+    "么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位"
+    "入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放"
+)
+COMMON_CHARS = "，。、！？：；\n0123456789" + COMMON_HANZI  # what report text is mostly made of
 _PUNCT = {",": "，", "!": "！", "?": "？", ";": "；", ":": "：", "(": "（", ")": "）"}
 
 
