@@ -85,17 +85,12 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
             (facts.industry if facts.industry in cat.industries else category),
             1.0,
         )
-        ev.append(
-            _ev(
-                kind="field",
-                what=f"industry={out.industry}",
-                source="facts.industry" if facts.industry == out.industry else "category",
-            )
-        )
+        source = "facts.industry" if facts.industry == out.industry else "category"
+        ev.append(_ev("field", f"industry={out.industry}", source))
     elif industries:
         code, subj = industries[0]
         out.industry, out.industry_conf = code, confidence(subj.score)
-        ev.append(_ev(kind="lexicon", what=f"industry={code}", source=_source(sig, subj), words=subj.words))
+        ev.append(_ev("lexicon", f"industry={code}", _source(sig, subj), subj.words))
     out.runner_up_industry = next((k for k, _ in industries if k != out.industry), None)
 
     for (matter, ind), subj in sig.context.items():
@@ -107,11 +102,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     matters = _ranked(sig.matters)
     if category in cat.matters:
         out.matter, out.matter_conf = category, 1.0
-        ev.append(_ev(kind="field", what=f"matter={category}", source="category"))
+        ev.append(_ev("field", f"matter={category}", "category"))
     elif matters:
         code, subj = matters[0]
         out.matter, out.matter_conf = code, confidence(subj.score)
-        ev.append(_ev(kind="lexicon", what=f"matter={code}", source=_source(sig, subj), words=subj.words))
+        ev.append(_ev("lexicon", f"matter={code}", _source(sig, subj), subj.words))
     out.runner_up_matter = next((k for k, _ in matters if k != out.matter), None)
     out.related = [k for k, _ in matters if k != out.matter] + [k for k, _ in industries if k != out.industry]
 
@@ -123,14 +118,14 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     out.unit = unit
     if unit is not None:
         kind = "field" if source == "location.unit" and words == unit else "gazetteer"
-        ev.append(_ev(kind=kind, what=f"unit={unit}", source=source, words=[words]))
+        ev.append(_ev(kind, f"unit={unit}", source, [words]))
     return out
 
 
 def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
     if given is not None:
         out.licensed, out.licence_conf = given, STRUCTURED
-        out.evidence.append(_ev(kind="field", what=f"licensed={given}", source="facts.licensed"))
+        out.evidence.append(_ev("field", f"licensed={given}", "facts.licensed"))
         return
     if out.matter == "licence-anomaly":
         out.licensed, out.licence_conf = True, 0.75
@@ -140,7 +135,7 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
         out.licensed, out.licence_conf = True, confidence(1 + sig.licensed - sig.unlicensed)
     if sig.licence_words:
         out.evidence.append(
-            _ev(kind="lexicon", what=f"licensed={out.licensed}", source="text", words=sig.licence_words)
+            _ev("lexicon", f"licensed={out.licensed}", "text", sig.licence_words)
         )
 
 
@@ -149,7 +144,7 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
     out.safety_cue = bool(sig.safety or sig.fire or sig.weak_safety)
     if given is not None:
         out.hazard, out.hazard_conf = given, STRUCTURED
-        out.evidence.append(_ev(kind="field", what=f"hazard={given.value}", source="facts.hazard"))
+        out.evidence.append(_ev("field", f"hazard={given.value}", "facts.hazard"))
         return
     factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
     fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
@@ -164,7 +159,7 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         top = max(sig.fire, sig.safety)
         out.hazard_conf = round(1.0 - 0.5 * top / settings.hazard_threshold, 3)
         return
-    out.evidence.append(_ev(kind="lexicon", what=f"hazard={out.hazard.value}", source="text", words=words))
+    out.evidence.append(_ev("lexicon", f"hazard={out.hazard.value}", "text", words))
 
 
 def _venue(out: Classification, sig: Signals, given: object) -> None:

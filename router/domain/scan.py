@@ -23,6 +23,7 @@ _AREA_HINTS = ("平", "㎡", "m2")
 _NEG = bits(K.NEG)
 _BG = bits(K.BACKGROUND)
 _TURN = bits(K.TURN)
+_STRUCTURE = _NEG | _BG | _TURN
 # Enum members as module globals: a class attribute lookup on an Enum costs ~70 ns more, per comparison.
 _FIRE = K.FIRE
 _FIRE_EQUIP = K.FIRE_EQUIP
@@ -87,6 +88,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             gap = start - last_neg
             negated = gap <= NEG_WINDOW and where.same_clause(last_neg, start)
             _cues(sig, text[start : end + 1], start, end + 1, cues, negated, gap, nouns, neg_before, neg_after)
+        if not flags & _STRUCTURE:
+            continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
             ends = where.sentence_ends
             sentence = bisect_left(ends, start)
