@@ -44,7 +44,7 @@ class CompiledCatalogue:
     catalogue: Catalogue
     automaton: ahocorasick.Automaton
     places: ahocorasick.Automaton
-    venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
+    venues: ahocorasick.Automaton  # over bytes, scanned with overlaps: 楼道 still counts inside 楼道堆放
     unit_names: dict[str, str]
     industry_departments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)  # per-unit template -> district fallback
@@ -108,7 +108,7 @@ def _venues(cat: Catalogue) -> ahocorasick.Automaton:
     b.add(venue.large, K.LARGE)
     b.add(venue.small, K.SMALL)
     b.add(venue.residential, K.RESIDENTIAL)
-    return b.automaton()
+    return b.automaton(over_bytes=True)
 
 
 def _places(cat: Catalogue) -> ahocorasick.Automaton:

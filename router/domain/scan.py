@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bits
 from router.domain.signals import Signals, Subject
@@ -20,6 +21,7 @@ _CLAUSE_RE = re.compile(r"[。！？\n，；：、]")
 _SENTENCE_RE = re.compile(r"[。！？\n]")
 _AREA_RE = re.compile(r"(\d+(?:\.\d+)?)(?:多|余)?(?:平方米|平米|平方|㎡|m2)")
 _AREA_HINTS = ("平", "㎡", "m2")
+_V = TypeVar("_V")
 _NEG = bits(K.NEG)
 _BG = bits(K.BACKGROUND)
 _TURN = bits(K.TURN)
@@ -80,7 +82,9 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     nouns: list[tuple[int, int, str]] = []
     neg_after: list[int] = []
     neg_before: list[int] = []
-    for end, (length, subj, cues, flags) in cc.automaton.iter_long(text):
+    raw = text.encode("utf-8", "surrogatepass")  # a lone surrogate from JSON must not fail the report
+    as_bytes = raw.decode("latin-1")
+    for end, (length, subj, cues, flags) in _in_characters(raw, cc.automaton.iter_long(as_bytes)):
         start = end - length + 1
         if subj:
             subjects.append((start, text[start : end + 1], subj))
@@ -122,8 +126,21 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 subject.size = size
     if nouns:
         _licence_nouns(sig, where, nouns, neg_before, neg_after)
-    _venues(sig, text, cc)
+    _venues(sig, text, raw, as_bytes, cc)
     return sig
+
+
+def _in_characters(raw: bytes, matches: Iterator[tuple[int, _V]]) -> Iterator[tuple[int, _V]]:
+    """Matches of an automaton over UTF-8 bytes, with the end position in characters."""
+    byte_end = char_end = 0  # just past the previous match, in bytes and in characters
+    for last_byte, value in matches:
+        # Matches come in text order, so each one's character position costs decoding only the bytes
+        # since the previous one.
+        if last_byte + 1 < byte_end:
+            byte_end = char_end = 0
+        char_end += len(raw[byte_end : last_byte + 1].decode("utf-8", "surrogatepass"))
+        byte_end = last_byte + 1
+        yield char_end - 1, value
 
 
 def _cues(
@@ -181,8 +198,8 @@ def _licence_nouns(
             sig.licence(False, start, word, 1.0)
 
 
-def _venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
-    for end, (length, payloads, _flags) in cc.venues.iter(text):
+def _venues(sig: Signals, text: str, raw: bytes, as_bytes: str, cc: CompiledCatalogue) -> None:
+    for end, (length, payloads, _flags) in _in_characters(raw, cc.venues.iter(as_bytes)):
         word = text[end - length + 1 : end + 1]
         for kind, _target, weight, _lic, _size, _ctx in payloads:
             if kind is _LARGE:
