@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
+
+_CLAUSE_RE = re.compile(r"[。！？\n，；：、]")
+_SENTENCE_RE = re.compile(r"[。！？\n]")
+
 
 class Subject:
     """Everything seen for one industry or matter."""
@@ -71,3 +77,29 @@ class Signals:
             if start < self.unlicensed_first:
                 self.unlicensed_first = start
         self.licence_words.append(word)
+
+
+class Clauses:
+    """Clause and sentence numbers of positions; the boundaries are found only if a rule asks."""
+
+    __slots__ = ("_clauses", "_sentences", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._clauses: list[int] | None = None
+        self._sentences: list[int] | None = None
+
+    @property
+    def sentence_ends(self) -> list[int]:
+        if self._sentences is None:
+            self._sentences = [m.start() for m in _SENTENCE_RE.finditer(self.text)]
+        return self._sentences
+
+    def same_clause(self, a: int, b: int) -> bool:
+        if self._clauses is None:
+            self._clauses = [m.start() for m in _CLAUSE_RE.finditer(self.text)]
+        return bisect_left(self._clauses, a) == bisect_left(self._clauses, b)
+
+    def same_sentence(self, a: int, b: int) -> bool:
+        ends = self.sentence_ends
+        return bisect_left(ends, a) == bisect_left(ends, b)
