@@ -10,9 +10,13 @@ import orjson
 import typer
 from pydantic import ValidationError
 
+from router.domain.catalogue import DuplicateSettings
 from router.domain.compiled import compile_catalogue
 from router.domain.decide import decide
+from router.domain.duplicates import OpenCase, find_duplicate, subject_of
 from router.domain.loader import CatalogueError, load_catalogue, write_json_schema
+from router.domain.text import normalise_address
+from schemas.decision import Decision, DecisionStatus
 from schemas.report import Report
 
 catalogue_app = typer.Typer(help="Check and describe responsibility catalogues.", no_args_is_help=True)
@@ -51,21 +55,68 @@ def _error_line(raw: bytes, error: str) -> bytes:
     return orjson.dumps({"external_id": external_id, "status": "error", "error": error})
 
 
-def route_stream(stdin: IO[bytes], stdout: IO[bytes], catalogue: Path | None = None) -> int:
+class _BatchCases:
+    """The routed decisions of this run, so later lines can be linked to earlier ones as duplicates."""
+
+    def __init__(self, settings: DuplicateSettings) -> None:
+        self.settings = settings
+        self.cases: list[OpenCase] = []
+
+    def link(self, report: Report, decision: Decision) -> Decision:
+        """The decision marked as a duplicate of an earlier routed line, or remembered as an open case."""
+        if decision.status is not DecisionStatus.routed:
+            return decision  # gaps have no subject to compare; each goes to the adjudicator
+        where = report.location
+        earlier = find_duplicate(
+            decision,
+            address=where.address,
+            lat=where.lat,
+            lon=where.lon,
+            reported_at=report.reported_at,
+            recent=self.cases,
+            settings=self.settings,
+        )
+        if earlier is not None:
+            return decision.model_copy(update={"status": DecisionStatus.duplicate, "duplicate_of": earlier})
+        self.cases.append(
+            OpenCase(
+                case_id=report.external_id,
+                unit=decision.unit,
+                address=normalise_address(where.address),
+                lat=where.lat,
+                lon=where.lon,
+                subject=subject_of(decision),
+                opened_at=report.reported_at,
+            )
+        )
+        return decision
+
+
+def route_stream(
+    stdin: IO[bytes], stdout: IO[bytes], catalogue: Path | None = None, link_duplicates: bool = False
+) -> int:
     """Route JSON lines of reports to JSON lines of decisions, one output per input line; returns errors."""
-    cc = compile_catalogue(load_catalogue(catalogue))
+    cat = load_catalogue(catalogue)
+    cc = compile_catalogue(cat)
+    batch = _BatchCases(cat.settings.duplicate) if link_duplicates else None
     errors = 0
     for raw in stdin:
         if not raw.strip():
             continue
         try:
             report = Report.model_validate_json(raw)
-            line = orjson.dumps(decide(report, cc).model_dump(mode="json"))
+            decision = decide(report, cc)
+            if batch is not None:
+                decision = batch.link(report, decision)
+            line = orjson.dumps(decision.model_dump(mode="json"))
         except ValidationError as exc:
             errors += 1
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "report"
             line = _error_line(raw, f"{where}: {first['msg']} ({exc.error_count()} error(s))")
+        except Exception as exc:  # one bad line must not lose the rest of the batch
+            errors += 1
+            line = _error_line(raw, f"internal error: {type(exc).__name__}: {exc}")
         stdout.write(line + b"\n")
     stdout.flush()
     return errors
@@ -73,10 +124,8 @@ def route_stream(stdin: IO[bytes], stdout: IO[bytes], catalogue: Path | None = N
 
 def route_command(catalogue: Path | None, link_duplicates: bool) -> None:
     """Read reports (JSON lines) on stdin and write decisions (JSON lines) on stdout, in order."""
-    # Duplicate linking needs the tracker's open cases; the batch command has none to compare with.
-    del link_duplicates
     try:
-        route_stream(sys.stdin.buffer, sys.stdout.buffer, catalogue)
+        route_stream(sys.stdin.buffer, sys.stdout.buffer, catalogue, link_duplicates)
     except CatalogueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

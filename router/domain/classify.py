@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
 from router.domain.scan import Signals, Subject, scan
 from router.domain.text import normalise
@@ -11,19 +13,22 @@ from router.domain.units import resolve_unit
 from schemas.decision import Evidence
 from schemas.report import Hazard, Report
 
+_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
+
 
 def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Evidence:
-    # Valid by construction, so skip validation; pass every field, since pydantic inspects
-    # default factories on each model_construct call, which costs more than validating.
-    return Evidence.model_construct(kind=kind, what=what, source=source, words=words or [])
+    # Valid by construction: skip validation and model_construct's per-field bookkeeping.
+    return trusted(Evidence, {"kind": kind, "what": what, "source": source, "words": words or []})
 
 
 STRUCTURED = 1.0
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
 
+@lru_cache(maxsize=4096)
 def confidence(score: float) -> float:
     """Evidence weight to a 0..1 confidence: one plain word gives 0.5, two give 0.75."""
+    # Cached: scores are sums of a few catalogue weights, so they repeat, and round() is slow.
     return round(1.0 - 0.5 ** max(score, 0.0), 3)
 
 
@@ -51,6 +56,8 @@ class Classification:
 
 
 def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
+    if not subjects:
+        return []
     ranked = [(k, s) for k, s in subjects.items() if s.score >= MIN_SUBJECT]
     ranked.sort(key=lambda kv: (-kv[1].score, kv[1].first))
     return ranked
@@ -78,17 +85,12 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
             (facts.industry if facts.industry in cat.industries else category),
             1.0,
         )
-        ev.append(
-            _ev(
-                kind="field",
-                what=f"industry={out.industry}",
-                source="facts.industry" if facts.industry == out.industry else "category",
-            )
-        )
+        source = "facts.industry" if facts.industry == out.industry else "category"
+        ev.append(_ev("field", f"industry={out.industry}", source))
     elif industries:
         code, subj = industries[0]
         out.industry, out.industry_conf = code, confidence(subj.score)
-        ev.append(_ev(kind="lexicon", what=f"industry={code}", source=_source(sig, subj), words=subj.words))
+        ev.append(_ev("lexicon", f"industry={code}", _source(sig, subj), subj.words))
     out.runner_up_industry = next((k for k, _ in industries if k != out.industry), None)
 
     for (matter, ind), subj in sig.context.items():
@@ -100,11 +102,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     matters = _ranked(sig.matters)
     if category in cat.matters:
         out.matter, out.matter_conf = category, 1.0
-        ev.append(_ev(kind="field", what=f"matter={category}", source="category"))
+        ev.append(_ev("field", f"matter={category}", "category"))
     elif matters:
         code, subj = matters[0]
         out.matter, out.matter_conf = code, confidence(subj.score)
-        ev.append(_ev(kind="lexicon", what=f"matter={code}", source=_source(sig, subj), words=subj.words))
+        ev.append(_ev("lexicon", f"matter={code}", _source(sig, subj), subj.words))
     out.runner_up_matter = next((k for k, _ in matters if k != out.matter), None)
     out.related = [k for k, _ in matters if k != out.matter] + [k for k, _ in industries if k != out.industry]
 
@@ -116,14 +118,14 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     out.unit = unit
     if unit is not None:
         kind = "field" if source == "location.unit" and words == unit else "gazetteer"
-        ev.append(_ev(kind=kind, what=f"unit={unit}", source=source, words=[words]))
+        ev.append(_ev(kind, f"unit={unit}", source, [words]))
     return out
 
 
 def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
     if given is not None:
         out.licensed, out.licence_conf = given, STRUCTURED
-        out.evidence.append(_ev(kind="field", what=f"licensed={given}", source="facts.licensed"))
+        out.evidence.append(_ev("field", f"licensed={given}", "facts.licensed"))
         return
     if out.matter == "licence-anomaly":
         out.licensed, out.licence_conf = True, 0.75
@@ -133,7 +135,7 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
         out.licensed, out.licence_conf = True, confidence(1 + sig.licensed - sig.unlicensed)
     if sig.licence_words:
         out.evidence.append(
-            _ev(kind="lexicon", what=f"licensed={out.licensed}", source="text", words=sig.licence_words)
+            _ev("lexicon", f"licensed={out.licensed}", "text", sig.licence_words)
         )
 
 
@@ -142,22 +144,22 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
     out.safety_cue = bool(sig.safety or sig.fire or sig.weak_safety)
     if given is not None:
         out.hazard, out.hazard_conf = given, STRUCTURED
-        out.evidence.append(_ev(kind="field", what=f"hazard={given.value}", source="facts.hazard"))
+        out.evidence.append(_ev("field", f"hazard={given.value}", "facts.hazard"))
         return
     factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
     fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
     if fire >= settings.hazard_threshold and not sig.fire_veto:
-        out.hazard, out.hazard_conf, words = Hazard.fire, confidence(fire), sig.fire_words
+        out.hazard, out.hazard_conf, words = _FIRE, confidence(fire), sig.fire_words
     elif safety >= settings.hazard_threshold and not sig.safety_veto:
-        out.hazard, out.hazard_conf, words = Hazard.safety, confidence(safety), sig.safety_words
+        out.hazard, out.hazard_conf, words = _SAFETY, confidence(safety), sig.safety_words
     elif out.matter and cc.catalogue.matters[out.matter].implies_hazard == "safety":
-        out.hazard, out.hazard_conf, words = Hazard.safety, out.matter_conf, []
+        out.hazard, out.hazard_conf, words = _SAFETY, out.matter_conf, []
     else:
         # No hazard: how sure we are is how far the strongest cue stays below the threshold.
         top = max(sig.fire, sig.safety)
         out.hazard_conf = round(1.0 - 0.5 * top / settings.hazard_threshold, 3)
         return
-    out.evidence.append(_ev(kind="lexicon", what=f"hazard={out.hazard.value}", source="text", words=words))
+    out.evidence.append(_ev("lexicon", f"hazard={out.hazard.value}", "text", words))
 
 
 def _venue(out: Classification, sig: Signals, given: object) -> None:

@@ -2,52 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from threading import Lock
 
 import ahocorasick
 
 from router.domain.catalogue import Alias, Catalogue
-from router.domain.text import normalise
+from router.domain.lexicon import (
+    CUE_KINDS,
+    HAZARD_KINDS,
+    LICENCE_KINDS,
+    Builder,
+    CueHit,
+    K,
+    LexiconValue,
+    Payload,
+    SubjectHit,
+    bits,
+)
 
-
-class K(IntEnum):
-    """What a matched word tells the classifier."""
-
-    INDUSTRY = 1
-    MATTER = 2
-    CONTEXT = 3  # a matter word that counts only with one industry
-    FIRE = 4
-    FIRE_EQUIP = 5
-    SAFETY = 6
-    SAFETY_EQUIP = 7
-    WEAK = 8
-    FIRE_VETO = 9
-    SAFETY_VETO = 10
-    UNLICENSED = 11
-    LICENSED = 12
-    NOUN = 13
-    NEG_BEFORE = 14
-    NEG_AFTER = 15
-    NEG = 16
-    NEUTRAL = 17
-    LARGE = 18
-    SMALL = 19
-    RESIDENTIAL = 20
-    BACKGROUND = 21
-    TURN = 22
-    PLACE = 23
-
-
-# (kind, target, weight, licensed flag, size flag, context industry)
-Payload = tuple[K, str, float, bool | None, str | None, str | None]
-
-
-def bits(*kinds: K) -> int:
-    """The bitmask of some kinds, as stored with each word."""
-    return sum(1 << k for k in kinds)
+__all__ = [
+    "CUE_KINDS",
+    "HAZARD_KINDS",
+    "LICENCE_KINDS",
+    "CompiledCatalogue",
+    "CueHit",
+    "K",
+    "LexiconValue",
+    "Payload",
+    "SubjectHit",
+    "bits",
+    "compile_catalogue",
+    "compile_uncached",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,52 +44,30 @@ class CompiledCatalogue:
     catalogue: Catalogue
     automaton: ahocorasick.Automaton
     places: ahocorasick.Automaton
-    venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
+    venues: ahocorasick.Automaton  # over bytes, scanned with overlaps: 楼道 still counts inside 楼道堆放
     unit_names: dict[str, str]
     industry_departments: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    fallbacks: dict[str, str] = field(default_factory=dict)  # per-unit template -> district fallback
+    bindings: dict[str, dict[str, str]] = field(default_factory=dict)  # unit -> template -> bound code
 
     @property
     def version(self) -> str:
         return self.catalogue.version
 
 
-def _variants(word: str, spelling: dict[str, list[str]]) -> Iterable[str]:
-    yield word
-    for canonical, heard in spelling.items():
-        if canonical in word:
-            for variant in heard:
-                yield word.replace(canonical, variant)
-
-
-class _Builder:
-    def __init__(self, spelling: dict[str, list[str]]) -> None:
-        self.words: dict[str, list[Payload]] = {}
-        self.spelling = spelling
-
-    def add(self, aliases: Iterable[Alias], kind: K, target: str = "", ctx: str | None = None) -> None:
-        for alias in aliases:
-            payload: Payload = (kind, target, alias.weight, alias.licensed, alias.size, ctx)
-            for word in _variants(normalise(alias.w), self.spelling):
-                bucket = self.words.setdefault(word, [])
-                if payload not in bucket:
-                    bucket.append(payload)
-
-    def automaton(self) -> ahocorasick.Automaton:
-        auto = ahocorasick.Automaton()
-        for word, payloads in self.words.items():
-            # The bitmask of kinds lets the scanner skip a word's payloads without looking at them.
-            flags = sum({1 << p[0] for p in payloads})
-            auto.add_word(word, (len(word), tuple(payloads), flags))
-        auto.make_automaton()
-        return auto
 
 
 def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
-    b = _Builder(cat.spelling)
+    b = Builder(cat.spelling)
+    owners: dict[str, int] = {}
+    for ind in cat.industries.values():
+        for p in ind.prerequisites:
+            owners[p.name] = owners.get(p.name, 0) + 1
     for code, ind in cat.industries.items():
         b.add(ind.aliases, K.INDUSTRY, code)
-        # Licence names (特种行业许可) hint at the trade weakly, and are licence nouns too.
-        names = [Alias(w=p.name, weight=0.4) for p in ind.prerequisites]
+        # Licence names are licence nouns too, and hint at the trade: fully when only one trade needs that
+        # licence (办学许可 is a school's), weakly when several share it (公共场所卫生许可).
+        names = [Alias(w=p.name, weight=1.0 if owners[p.name] == 1 else 0.4) for p in ind.prerequisites]
         b.add(names, K.INDUSTRY, code)
         b.add(names, K.NOUN)
     for code, matter in cat.matters.items():
@@ -134,20 +99,20 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
     # Venue words shadow the aliases inside them (自建房 is not 建房) in the exclusive scan.
     venue = cues.venue
     b.add((a for a in [*venue.large, *venue.small, *venue.residential] if a.w not in b.words), K.NEUTRAL)
-    return b.automaton()
+    return b.lexicon_automaton()
 
 
 def _venues(cat: Catalogue) -> ahocorasick.Automaton:
-    b = _Builder(cat.spelling)
+    b = Builder(cat.spelling)
     venue = cat.cues.venue
     b.add(venue.large, K.LARGE)
     b.add(venue.small, K.SMALL)
     b.add(venue.residential, K.RESIDENTIAL)
-    return b.automaton()
+    return b.automaton(over_bytes=True)
 
 
 def _places(cat: Catalogue) -> ahocorasick.Automaton:
-    b = _Builder(cat.spelling)
+    b = Builder(cat.spelling)
     for code, unit in cat.units.items():
         # The full name outranks aliases and gazetteer places when an address names both.
         b.add([Alias(w=unit.name, weight=3.0)], K.PLACE, code)
@@ -174,6 +139,11 @@ def compile_uncached(cat: Catalogue) -> CompiledCatalogue:
         venues=_venues(cat),
         unit_names={code: unit.name for code, unit in cat.units.items()},
         industry_departments=_industry_departments(cat),
+        fallbacks={t.template: t.fallback for t in cat.unit_departments.values()},
+        bindings={
+            unit: {t.template: t.template.replace("{unit}", unit) for t in cat.unit_departments.values()}
+            for unit in cat.units
+        },
     )
 
 

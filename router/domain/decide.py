@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rules import HAZARD_RULES, UNIT, Route, first_match, route
@@ -9,23 +10,31 @@ from schemas.decision import Candidate, Decision, DecisionStatus, Evidence
 from schemas.report import Hazard, Report
 
 ALT_DISCOUNT = 0.6  # an alternative view is less likely than the one chosen
+for _model in (Decision, Evidence, Candidate):
+    check_trusted(_model)
+
+_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
+_GAP, _ROUTED = DecisionStatus.gap, DecisionStatus.routed
 
 
 class _Binder:
     """Replaces {unit} in department codes, or the template's district fallback when no unit is known."""
 
+    __slots__ = ("fell_back", "table", "unknown")
+
     def __init__(self, unit: str | None, cc: CompiledCatalogue) -> None:
-        self.unit = unit
-        self.fallbacks = {t.template: t.fallback for t in cc.catalogue.unit_departments.values()}
+        # Bound codes are precomputed per unit at compile time: binding is one dict lookup.
+        self.unknown = unit is None
+        self.table = cc.fallbacks if unit is None else cc.bindings.get(unit) or _bind_table(unit, cc)
         self.fell_back = False
 
     def __call__(self, code: str) -> str:
-        if UNIT not in code:
+        bound = self.table.get(code)
+        if bound is None:
             return code
-        if self.unit is not None:
-            return code.replace(UNIT, self.unit)
-        self.fell_back = True
-        return self.fallbacks[code]
+        if self.unknown:
+            self.fell_back = True
+        return bound
 
     def many(self, codes: list[str], exclude: set[str]) -> list[str]:
         out: list[str] = []
@@ -36,26 +45,41 @@ class _Binder:
         return out
 
 
-def _view(c: Classification, **changes: object) -> Classification:
-    # dataclasses.replace re-runs __init__; a dict copy is ten times cheaper on the hot path.
-    clone = object.__new__(Classification)
-    clone.__dict__.update(c.__dict__, **changes)
-    return clone
+def _bind_table(unit: str, cc: CompiledCatalogue) -> dict[str, str]:
+    return {template: template.replace(UNIT, unit) for template in cc.fallbacks}
 
 
-def _alternative_views(c: Classification) -> list[Classification]:
-    views: list[Classification] = []
-    if c.hazard is Hazard.fire:
-        views.append(_view(c, residential=not c.residential, size="small" if c.size == "large" else "large"))
-    if c.hazard is not Hazard.none:
-        views.append(_view(c, hazard=Hazard.none))
-    if c.runner_up_matter:
-        views.append(_view(c, matter=c.runner_up_matter, hazard=Hazard.none, licence_is_main=False))
-    if c.runner_up_industry:
-        views.append(_view(c, industry=c.runner_up_industry))
-    if c.licensed is False:
-        views.append(_view(c, licensed=None))
-    return views
+def _alternative_routes(c: Classification, cc: CompiledCatalogue) -> list[Route | None]:
+    """Routes under the other readings of the report, each differing from `c` in a field or two."""
+    # Each reading is applied to `c` in place and undone (c is this call's own): cloning the
+    # classification for every reading cost more than the rules themselves.
+    hazard, residential, size, matter = c.hazard, c.residential, c.size, c.matter
+    main, industry, licensed = c.licence_is_main, c.industry, c.licensed
+    out: list[Route | None] = []
+    try:
+        if hazard is _FIRE:
+            c.residential, c.size = not residential, "small" if size == "large" else "large"
+            out.append(first_match(c, cc))
+            c.residential, c.size = residential, size
+        if hazard is not _NONE:
+            c.hazard = _NONE
+            out.append(first_match(c, cc))
+            c.hazard = hazard
+        if c.runner_up_matter:
+            c.matter, c.hazard, c.licence_is_main = c.runner_up_matter, _NONE, False
+            out.append(first_match(c, cc))
+            c.matter, c.hazard, c.licence_is_main = matter, hazard, main
+        if c.runner_up_industry:
+            c.industry = c.runner_up_industry
+            out.append(first_match(c, cc))
+            c.industry = industry
+        if licensed is False:
+            c.licensed = None
+            out.append(first_match(c, cc))
+    finally:
+        c.hazard, c.residential, c.size, c.matter = hazard, residential, size, matter
+        c.licence_is_main, c.industry, c.licensed = main, industry, licensed
+    return out
 
 
 def _alternatives(
@@ -66,22 +90,27 @@ def _alternatives(
     bind: _Binder,
     primary: str,
 ) -> list[Candidate]:
-    found: dict[str, Candidate] = {}
-
-    def offer(r: Route | None, factor: float) -> None:
+    found: dict[str, tuple[float, str]] = {}  # department -> (score, rule); models built once at the end
+    offers: list[tuple[Route | None, float]] = [(replaced, 1.0)] if replaced is not None else []
+    offers += [(r, ALT_DISCOUNT) for r in _alternative_routes(c, cc)]
+    for r, factor in offers:
         if r is None:
-            return
-        for rank, dept in enumerate([r.primary, *r.cooperating]):
+            continue
+        base = r.confidence * factor
+        rank = 0
+        for dept in (r.primary, *r.cooperating):
             code = bind(dept)
-            score = round(r.confidence * factor * (1.0 if rank == 0 else 0.5), 3)
-            if code != primary and (code not in found or found[code].score < score):
-                found[code] = Candidate.model_construct(department=code, rule=r.rule, score=score)
-
-    offer(replaced, 1.0)
-    for view in _alternative_views(c):
-        offer(first_match(view, cc), ALT_DISCOUNT)
-    offer(Route("R10", "gap", cc.catalogue.rules.gap_adjudicator, chosen.confidence), 0.2)
-    return sorted(found.values(), key=lambda cand: -cand.score)
+            score = round(base if rank == 0 else base * 0.5, 3)
+            rank = 1
+            if code != primary and (code not in found or found[code][0] < score):
+                found[code] = (score, r.rule)
+    gap = cc.catalogue.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
+    gap_score = round(chosen.confidence * 0.2, 3)
+    code = bind(gap)
+    if code != primary and (code not in found or found[code][0] < gap_score):
+        found[code] = (gap_score, "R10")
+    ranked = sorted(found.items(), key=lambda kv: -kv[1][0])
+    return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 
 
 def decide(report: Report, cc: CompiledCatalogue) -> Decision:
@@ -104,38 +133,44 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
         deadline = settings.deadlines.joint if chosen.joint else settings.deadlines.standard
     evidence = [
         *c.evidence,
-        Evidence.model_construct(kind="rule", what=f"{chosen.rule} {chosen.name}", source="router", words=[]),
+        trusted(Evidence, {"kind": "rule", "what": f"{chosen.rule} {chosen.name}", "source": "router", "words": []}),
     ]
     if replaced is not None:
         evidence.append(
-            Evidence(
-                kind="rule",
-                what=f"{replaced.rule} below confidence threshold",
-                source="router",
-                words=[f"{replaced.confidence:.2f}"],
+            trusted(
+                Evidence,
+                {
+                    "kind": "rule",
+                    "what": f"{replaced.rule} below confidence threshold",
+                    "source": "router",
+                    "words": [f"{replaced.confidence:.2f}"],
+                },
             )
         )
     alternatives = _alternatives(c, cc, chosen, replaced, bind, primary)
-    return Decision.model_construct(
-        external_id=report.external_id,
-        status=DecisionStatus.gap if chosen.rule == "R10" else DecisionStatus.routed,
-        rule=chosen.rule,
-        primary=primary,
-        cooperating=cooperating,
-        cc=cc_list,
-        feedback_to=feedback_to,
-        deadline_days=deadline,
-        ack_hours=settings.ack_hours.hazard if chosen.rule in HAZARD_RULES else settings.ack_hours.default,
-        hazard=c.hazard,
-        industry=c.industry,
-        matter=c.matter,
-        licensed=c.licensed,
-        unit=c.unit,
-        unit_fallback=bind.fell_back,
-        confidence=round(min(max(chosen.confidence, 0.0), 1.0), 3),
-        evidence=evidence,
-        alternatives=alternatives,
-        related=c.related,
-        duplicate_of=None,
-        catalogue_version=cat.version,
+    return trusted(
+        Decision,
+        {
+            "external_id": report.external_id,
+            "status": _GAP if chosen.rule == "R10" else _ROUTED,
+            "rule": chosen.rule,
+            "primary": primary,
+            "cooperating": cooperating,
+            "cc": cc_list,
+            "feedback_to": feedback_to,
+            "deadline_days": deadline,
+            "ack_hours": settings.ack_hours.hazard if chosen.rule in HAZARD_RULES else settings.ack_hours.default,
+            "hazard": c.hazard,
+            "industry": c.industry,
+            "matter": c.matter,
+            "licensed": c.licensed,
+            "unit": c.unit,
+            "unit_fallback": bind.fell_back,
+            "confidence": round(min(max(chosen.confidence, 0.0), 1.0), 3),
+            "evidence": evidence,
+            "alternatives": alternatives,
+            "related": c.related,
+            "duplicate_of": None,
+            "catalogue_version": cat.version,
+        },
     )

@@ -11,6 +11,8 @@ from schemas.report import Hazard
 UNIT = "{unit}"
 HAZARD_RULES = frozenset({"R1", "R2", "R3", "R4", "R5"})
 
+_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
+
 
 @dataclass(slots=True)
 class Route:
@@ -58,12 +60,12 @@ def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     rules = cc.catalogue.rules
     local = [rules.local_team]
     conf = c.hazard_conf
-    if c.hazard is Hazard.fire:
+    if c.hazard is _FIRE:
         dept = fire_supervisor(c, cc)
         if dept == rules.residential_fire:
             return Route("R1", "fire-small", dept, conf)
         return Route("R2", "fire", dept, conf)
-    if c.hazard is not Hazard.safety:
+    if c.hazard is not _SAFETY:
         return None
     if c.licensed is False:
         conf = min(conf, c.licence_conf)
@@ -112,7 +114,7 @@ def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
 def gap_route(c: Classification, cc: CompiledCatalogue, confidence: float) -> Route:
     """R10: the adjudication queue, or the safety office when any safety cue was seen."""
     rules = cc.catalogue.rules
-    dept = rules.gap_safety if c.safety_cue or c.hazard is not Hazard.none else rules.gap_adjudicator
+    dept = rules.gap_safety if c.safety_cue or c.hazard is not _NONE else rules.gap_adjudicator
     return Route("R10", "gap", dept, confidence)
 
 

@@ -6,11 +6,15 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from router.cli import catalogue_app, route_stream
+from router.domain.compiled import CompiledCatalogue
 from router.domain.loader import DEFAULT_CATALOGUE
+from schemas.decision import Decision
+from schemas.report import Report
 
 
 def test_validate_valid_catalogue_prints_a_summary() -> None:
@@ -50,3 +54,55 @@ def test_route_stream_keeps_order_and_reports_bad_lines() -> None:
     assert [d["external_id"] for d in decoded] == ["A", "B", None, "C"]
     assert [d["status"] for d in decoded] == ["routed", "error", "error", "routed"]
     assert errors == 2 and decoded[0]["rule"] == "R4" and "catalogue_version" in decoded[0]
+
+
+def _line(external_id: str, description: str, address: str, at: str = "2026-01-05T14:06:00+08:00") -> str:
+    return json.dumps(
+        {
+            "external_id": external_id,
+            "source": "hotline",
+            "reported_at": at,
+            "location": {"unit": "gulou", "address": address},
+            "description": description,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _run(lines: list[str], **kw: object) -> tuple[int, list[dict[str, object]]]:
+    out = io.BytesIO()
+    errors = route_stream(io.BytesIO(("\n".join(lines) + "\n").encode()), out, **kw)  # type: ignore[arg-type]
+    return errors, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_route_stream_links_repeats_within_the_batch() -> None:
+    lines = [
+        _line("A", "公园路18号门口有人占道经营，摆摊卖水果。", "公园路18号"),
+        _line("B", "公园路18号门口又有小贩摆摊，占了人行道。", "公园路18号", "2026-01-06T09:00:00+08:00"),
+        _line("C", "孝闻街3号门口有人摆摊占道。", "孝闻街3号", "2026-01-06T10:00:00+08:00"),
+        _line("D", "公园路18号门口摊贩占道，第三次反映了。", "公园路18号", "2026-01-20T10:00:00+08:00"),
+    ]
+    errors, out = _run(lines, link_duplicates=True)
+    assert errors == 0
+    assert [d["status"] for d in out] == ["routed", "duplicate", "routed", "routed"]  # D is past the 7-day window
+    assert out[1]["duplicate_of"] == "A" and out[0]["duplicate_of"] is None
+    _, unlinked = _run(lines)
+    assert all(d["status"] == "routed" for d in unlinked)
+
+
+def test_route_stream_turns_an_unexpected_failure_into_an_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import router.cli as cli
+
+    real = cli.decide
+
+    def flaky(report: Report, cc: CompiledCatalogue) -> Decision:
+        if report.external_id == "B":
+            raise KeyError("boom")
+        return real(report, cc)
+
+    monkeypatch.setattr(cli, "decide", flaky)
+    lines = [_line(x, "电梯困人。", "公园路1号") for x in ("A", "B", "C")]
+    errors, out = _run(lines)
+    assert errors == 1
+    assert [d["status"] for d in out] == ["routed", "error", "routed"]
+    assert out[1]["external_id"] == "B" and "KeyError" in out[1]["error"]

@@ -1,0 +1,32 @@
+"""Pydantic models from trusted values, without model_construct's per-field bookkeeping (~4x cheaper)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+# BaseModel keeps its state in four slots; their descriptors set them without __setattr__'s checks.
+_new = object.__new__
+_set_dict = object.__setattr__
+_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def trusted(cls: type[M], values: dict[str, Any]) -> M:
+    """An instance of `cls` holding `values`, which must name every field with a valid value."""
+    model = _new(cls)
+    _set_dict(model, "__dict__", values)
+    _set_fields(model, set(values))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
+
+
+def check_trusted(cls: type[BaseModel]) -> None:
+    """Fail early if a model grows what trusted() cannot honour (hooks, private attributes)."""
+    if cls.__pydantic_post_init__ or cls.__private_attributes__ or cls.model_config.get("extra") == "allow":
+        raise TypeError(f"{cls.__name__} needs model_construct, not trusted()")

@@ -1,0 +1,118 @@
+"""The words of a catalogue and what each tells the classifier, built into Aho-Corasick automata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+import ahocorasick
+
+from router.domain.catalogue import Alias
+from router.domain.text import normalise
+
+
+def as_bytes(text: str) -> str:
+    """The UTF-8 bytes of `text`, one latin-1 character each: what the main automaton reads."""
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
+class K(IntEnum):
+    """What a matched word tells the classifier."""
+
+    INDUSTRY = 1
+    MATTER = 2
+    CONTEXT = 3  # a matter word that counts only with one industry
+    FIRE = 4
+    FIRE_EQUIP = 5
+    SAFETY = 6
+    SAFETY_EQUIP = 7
+    WEAK = 8
+    FIRE_VETO = 9
+    SAFETY_VETO = 10
+    UNLICENSED = 11
+    LICENSED = 12
+    NOUN = 13
+    NEG_BEFORE = 14
+    NEG_AFTER = 15
+    NEG = 16
+    NEUTRAL = 17
+    LARGE = 18
+    SMALL = 19
+    RESIDENTIAL = 20
+    BACKGROUND = 21
+    TURN = 22
+    PLACE = 23
+
+
+# (kind, target, weight, licensed flag, size flag, context industry)
+Payload = tuple[K, str, float, bool | None, str | None, str | None]
+# A lexicon word's subjects, pre-sorted for the scan: (bucket, key, weight, licensed flag, size flag),
+# bucket 0 = industry, 1 = matter, 2 = context with key (matter, industry).
+SubjectHit = tuple[int, "str | tuple[str, str]", float, bool | None, str | None]
+CueHit = tuple[K, float]
+# Main automaton value: (length, subjects, cues, kind bits); cues are the hazard and licence kinds.
+LexiconValue = tuple[int, tuple[SubjectHit, ...], tuple[CueHit, ...], int]
+
+
+def bits(*kinds: K) -> int:
+    """The bitmask of some kinds, as stored with each word."""
+    return sum(1 << k for k in kinds)
+
+
+HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO)
+LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER)
+CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
+
+
+def _variants(word: str, spelling: dict[str, list[str]]) -> Iterable[str]:
+    yield word
+    for canonical, heard in spelling.items():
+        if canonical in word:
+            for variant in heard:
+                yield word.replace(canonical, variant)
+
+
+class Builder:
+    """Collects words with their payloads, then builds an automaton over them."""
+
+    def __init__(self, spelling: dict[str, list[str]]) -> None:
+        self.words: dict[str, list[Payload]] = {}
+        self.spelling = spelling
+
+    def add(self, aliases: Iterable[Alias], kind: K, target: str = "", ctx: str | None = None) -> None:
+        for alias in aliases:
+            payload: Payload = (kind, target, alias.weight, alias.licensed, alias.size, ctx)
+            for word in _variants(normalise(alias.w), self.spelling):
+                bucket = self.words.setdefault(word, [])
+                if payload not in bucket:
+                    bucket.append(payload)
+
+    def automaton(self, over_bytes: bool = False) -> ahocorasick.Automaton:
+        """An automaton over the words (over their UTF-8 bytes if asked, see lexicon_automaton)."""
+        auto = ahocorasick.Automaton()
+        for word, payloads in self.words.items():
+            # The bitmask of kinds lets the scanner skip a word's payloads without looking at them.
+            flags = sum({1 << p[0] for p in payloads})
+            auto.add_word(as_bytes(word) if over_bytes else word, (len(word), tuple(payloads), flags))
+        auto.make_automaton()
+        return auto
+
+    def lexicon_automaton(self) -> ahocorasick.Automaton:
+        """The main automaton: each word's payloads split ahead of time so the scan does no filtering."""
+        auto = ahocorasick.Automaton()
+        buckets = {K.INDUSTRY: 0, K.MATTER: 1, K.CONTEXT: 2}
+        # The automaton runs over UTF-8 bytes (as latin-1 characters): pyahocorasick finds a child by a
+        # linear scan, and over characters the root has hundreds of children; over bytes every node has
+        # at most 64, so the scan costs a tenth. UTF-8 lead and continuation bytes differ, so a match
+        # still starts and ends on whole characters: the matches are the same. Lengths stay in characters.
+        for word, payloads in self.words.items():
+            subjects = tuple(
+                (buckets[k], (t, ctx or "") if k is K.CONTEXT else t, w, lic, size)
+                for k, t, w, lic, size, ctx in payloads
+                if k in buckets
+            )
+            cues = tuple((k, w) for k, _t, w, *_ in payloads if (1 << k) & CUE_KINDS)
+            flags = sum({1 << p[0] for p in payloads})
+            auto.add_word(as_bytes(word), (len(word), subjects, cues, flags))
+        auto.make_automaton()
+        return auto

@@ -1,0 +1,105 @@
+"""What one scan of a report's text found: per-subject evidence and the cue totals the rules read."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+
+_CLAUSE_RE = re.compile(r"[。！？\n，；：、]")
+_SENTENCE_RE = re.compile(r"[。！？\n]")
+
+
+class Subject:
+    """Everything seen for one industry or matter."""
+
+    __slots__ = ("first", "licensed", "score", "size", "words")
+
+    def __init__(self) -> None:
+        self.score = 0.0
+        self.first = 1 << 30
+        self.words: list[str] = []
+        self.licensed: bool | None = None
+        self.size: str | None = None
+
+
+class Signals:
+    """What the text says, before any rule looks at it (a plain slotted class: built once per report)."""
+
+    __slots__ = (
+        "context",
+        "fire",
+        "fire_veto",
+        "fire_words",
+        "industries",
+        "large",
+        "licence_words",
+        "licensed",
+        "matters",
+        "residential",
+        "safety",
+        "safety_veto",
+        "safety_words",
+        "small",
+        "title_len",
+        "unlicensed",
+        "unlicensed_first",
+        "venue_words",
+        "weak_safety",
+    )
+
+    def __init__(self, title_len: int = 0) -> None:
+        self.industries: dict[str, Subject] = {}
+        self.matters: dict[str, Subject] = {}
+        self.context: dict[tuple[str, str], Subject] = {}
+        self.fire = 0.0
+        self.safety = 0.0
+        self.fire_words: list[str] = []
+        self.safety_words: list[str] = []
+        self.weak_safety: list[str] = []
+        self.fire_veto = False
+        self.safety_veto = False
+        self.unlicensed = 0.0
+        self.licensed = 0.0
+        self.unlicensed_first = 1 << 30
+        self.licence_words: list[str] = []
+        self.large = 0.0
+        self.small = 0.0
+        self.residential = 0.0
+        self.venue_words: list[str] = []
+        self.title_len = title_len
+
+    def licence(self, licensed: bool, start: int, word: str, weight: float) -> None:
+        """Count one licence cue."""
+        if licensed:
+            self.licensed += weight
+        else:
+            self.unlicensed += weight
+            if start < self.unlicensed_first:
+                self.unlicensed_first = start
+        self.licence_words.append(word)
+
+
+class Clauses:
+    """Clause and sentence numbers of positions; the boundaries are found only if a rule asks."""
+
+    __slots__ = ("_clauses", "_sentences", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._clauses: list[int] | None = None
+        self._sentences: list[int] | None = None
+
+    @property
+    def sentence_ends(self) -> list[int]:
+        if self._sentences is None:
+            self._sentences = [m.start() for m in _SENTENCE_RE.finditer(self.text)]
+        return self._sentences
+
+    def same_clause(self, a: int, b: int) -> bool:
+        if self._clauses is None:
+            self._clauses = [m.start() for m in _CLAUSE_RE.finditer(self.text)]
+        return bisect_left(self._clauses, a) == bisect_left(self._clauses, b)
+
+    def same_sentence(self, a: int, b: int) -> bool:
+        ends = self.sentence_ends
+        return bisect_left(ends, a) == bisect_left(ends, b)

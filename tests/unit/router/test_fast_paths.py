@@ -1,0 +1,70 @@
+"""The hot-path shortcuts give exactly what the plain code gives: tables, trusted models, byte automata."""
+
+from __future__ import annotations
+
+import random
+
+import ahocorasick
+import zhconv
+
+from router.domain.build import trusted
+from router.domain.compiled import CompiledCatalogue
+from router.domain.scan import _in_characters
+from router.domain.text import _full, normalise
+from schemas.decision import Candidate, Evidence
+
+SAMPLES = [
+    "南门街道一家饭店无证经营，厨房里堆着煤气罐。",
+    "ＫＴＶ包厢（三楼）没有灭火器!  Fire exit LOCKED",
+    "網格員巡查：長豐社區一沿街理髮店，店內滅火器已過期。",
+    "电瓶车 充电😀\u3000\u00a0\t大楼Σ",
+    "乾燥的天氣",
+]
+
+
+def test_normalise_matches_the_careful_path_on_every_kind_of_text() -> None:
+    rng = random.Random(5)
+    codes = [*range(0x20, 0x2FF), *range(0x3000, 0x3040), *range(0x4E00, 0x9FA5, 7), *range(0xFF01, 0xFF5F)]
+    pool = [chr(c) for c in codes]
+    texts = list(SAMPLES)
+    for base in SAMPLES * 200:
+        chars = list(base)
+        for _ in range(rng.randint(1, 5)):
+            chars.insert(rng.randint(0, len(chars)), rng.choice(pool))
+        text = "".join(chars)
+        texts.append(zhconv.convert(text, "zh-hant") if rng.random() < 0.2 else text)
+    for text in texts:
+        assert normalise(text) == _full(text), text
+
+
+def test_trusted_models_equal_validated_ones() -> None:
+    values = {"kind": "lexicon", "what": "industry=catering", "source": "title", "words": ["饭店"]}
+    built = trusted(Evidence, dict(values))
+    assert built == Evidence.model_validate(values)
+    assert built.model_dump() == values and built.model_fields_set == set(values)
+    candidate = trusted(Candidate, {"department": "amr", "rule": "R9", "score": 0.3})
+    assert candidate.model_dump_json() == Candidate(department="amr", rule="R9", score=0.3).model_dump_json()
+
+
+def _char_automaton(byte_automaton: ahocorasick.Automaton) -> ahocorasick.Automaton:
+    auto = ahocorasick.Automaton()
+    for key, value in byte_automaton.items():
+        auto.add_word(key.encode("latin-1").decode("utf-8"), value)
+    auto.make_automaton()
+    return auto
+
+
+def test_automata_over_bytes_find_what_automata_over_characters_find(cc: CompiledCatalogue) -> None:
+    lexicon, venues = _char_automaton(cc.automaton), _char_automaton(cc.venues)
+    words = [key.encode("latin-1").decode("utf-8") for key, _ in cc.automaton.items()]
+    alphabet = sorted({ch for word in words for ch in word}) + list("，。！\n的了是在有和a1😀")
+    rng = random.Random(11)
+    for i in range(3000):
+        if i % 2:  # glued fragments of real words make the overlapping, partial matches that matter
+            text = "".join(rng.choice(words)[: rng.randint(1, 4)] for _ in range(rng.randint(1, 25)))
+        else:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80)))
+        raw = text.encode("utf-8", "surrogatepass")
+        as_bytes = raw.decode("latin-1")
+        assert list(_in_characters(raw, cc.automaton.iter_long(as_bytes))) == list(lexicon.iter_long(text)), text
+        assert list(_in_characters(raw, cc.venues.iter(as_bytes))) == list(venues.iter(text)), text
