@@ -92,7 +92,7 @@ def _envelope_of(model: str, types: list[str]) -> dict[str, Any]:
 
 def asyncapi(prefix: str = "caseroute.") -> dict[str, Any]:
     """The AsyncAPI 3.0 document for topics under this prefix."""
-    models = [Envelope, HotlineCall, *(model for _, model, _ in MESSAGES.values())]
+    models: list[type[BaseModel]] = [Envelope, HotlineCall, *(model for _, model, _ in MESSAGES.values())]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     schemas: dict[str, Any] = dict(sorted(defs.get("$defs", {}).items()))
     messages: dict[str, Any] = {}
