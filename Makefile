@@ -7,7 +7,7 @@ CASEROUTE := $(VENV)/bin/caseroute
 export CASEROUTE_VAR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test test-unit lint typecheck stack stack-down up down bench schemas clean
+.PHONY: help venv run test test-unit lint typecheck stack stack-down up down bench schemas docs clean
 
 help:
 	@echo "make run    - all four services in one process: in-process bus, SQLite, http://127.0.0.1:8080"
@@ -51,6 +51,9 @@ down:
 
 schemas: venv
 	$(CASEROUTE) schemas export
+
+docs: venv
+	$(CASEROUTE) docs export
 
 clean:
 	rm -rf var build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,8 @@ app = typer.Typer(help="caseroute: route city-governance reports to the departme
                   no_args_is_help=True, add_completion=False)
 schemas_app = typer.Typer(help="Event and API schemas.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+docs_app = typer.Typer(help="API documents under docs/.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
 
 
 def _serve(names: list[str], settings: Settings) -> None:
@@ -97,6 +99,15 @@ def export_schemas(out: Annotated[Path, typer.Option(help="Folder for the JSON S
     for name, schema in json_schemas().items():
         (out / f"{name}.schema.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
         typer.echo(f"wrote {out / name}.schema.json")
+
+
+@docs_app.command("export")
+def export_docs(out: Annotated[Path, typer.Option(help="Folder for the documents")] = REPO_ROOT / "docs") -> None:
+    """Write OpenAPI of each service and AsyncAPI 3.0 of the topics (tests compare them with docs/)."""
+    from services.apidocs import export
+
+    for path in export(out):
+        typer.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from schemas.envelope import Envelope
 from services.bus.base import Bus, BusUnavailable, Consumer, Message, OutgoingMessage, Producer
-from services.logctx import case_id_var, trace_var
+from services.logctx import case_id_var
+from services.tracing import consuming
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +171,8 @@ class ConsumerRunner:
             try:
                 event = self.decoder(message)
                 case_id_var.set(event.subject)
-                trace_var.set(event.trace)
-                await self.handler(event, message)
+                with consuming(self.group, message, event):  # sets trace_var, as this line did before
+                    await self.handler(event, message)
                 MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
                 return
             except PoisonMessage as exc:

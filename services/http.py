@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.problems import install_problem_handlers, problem_response
+from services.tracing import TraceRequests
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "route", "method", "status"])
 HTTP_SECONDS = Histogram("http_request_seconds", "HTTP request latency", ["service", "route", "method"],
@@ -120,4 +121,5 @@ def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequenc
 
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(Measure, service=service, app_routes=app.router.routes)
+    app.add_middleware(TraceRequests, service=service)  # outermost: the span covers the whole request
     return app

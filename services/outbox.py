@@ -16,6 +16,7 @@ from schemas.envelope import Envelope
 from services.bus.base import Bus, OutgoingMessage, Producer
 from services.db import Database, UtcDateTime
 from services.envelopes import headers_for
+from services.tracing import publishing
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ class OutboxRelay:
                 return 0
             # Department topics appear with new departments; create them rather than rely on auto-create.
             await self.bus.ensure_topics(sorted({r.topic for r in rows}))
-            await self.producer.send_batch(to_messages(rows))
+            with publishing(self.service, to_messages(rows)) as messages:
+                await self.producer.send_batch(messages)
             # By id, not by range: a row with a lower id may commit after we read (sequence gaps).
             await session.execute(delete(self.table).where(self.table.id.in_([r.id for r in rows])))
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))

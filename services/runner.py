@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import uvicorn
 from fastapi import FastAPI
 
-from services import migrate
+from services import migrate, tracing
 from services.http import create_app
 from services.logctx import configure_logging
 from services.runtime import Runtime, ServiceParts
@@ -102,6 +102,7 @@ def build_app(runtime: Runtime, parts: Sequence[ServiceParts], name: str) -> Fas
 def serve(settings: Settings, builders: Sequence[Builder], name: str) -> None:
     """Run the given services in this process until SIGTERM or SIGINT."""
     configure_logging(name, settings.log_level, settings.log_json)
+    tracing.configure(settings, name)
 
     async def main() -> None:
         runtime = Runtime.create(settings)

@@ -61,7 +61,7 @@ def figures_refresher(deps: Deps) -> Task:
 
 
 async def refresh_gauges(deps: Deps) -> None:
-    """dispatch_success_ratio{window} and cases_overdue{department,kind} from the database."""
+    """dispatch_success_ratio, first_dispatch_accuracy_ratio{window} and cases_overdue{department,kind}."""
     now = deps.now()
     async with deps.db.sessions() as session:
         records = await dispatch_records(session, now - max(GAUGE_WINDOWS.values()))
@@ -70,6 +70,9 @@ async def refresh_gauges(deps: Deps) -> None:
         ratio = figures.dispatch_success(records, now - span, now + timedelta(seconds=1)).value
         if ratio is not None:
             metrics.dispatch_success_ratio.labels(name).set(ratio)
+        accuracy = figures.first_dispatch_accuracy(records, now - span, now + timedelta(seconds=1)).value
+        if accuracy is not None:  # no settled case in the window yet: leave the series absent, not 0
+            metrics.first_dispatch_accuracy_ratio.labels(name).set(accuracy)
     metrics.cases_overdue.clear()
     for (department, kind), count in overdue.items():
         metrics.cases_overdue.labels(department, kind).set(count)

@@ -12,6 +12,8 @@ case_gaps_total = Counter("case_gaps_total", "Cases no rule fitted (R10), sent f
 dispatch_returns_total = Counter("dispatch_returns_total", "Returns (退单) by department and reason",
                                  ["department", "reason"])
 dispatch_success_ratio = Gauge("dispatch_success_ratio", "First dispatches accepted ÷ dispatched", ["window"])
+first_dispatch_accuracy_ratio = Gauge("first_dispatch_accuracy_ratio",
+                                      "Settled cases handled by the first department dispatched to", ["window"])
 case_ack_seconds = Histogram("case_ack_seconds", "Dispatch to acknowledgement (报到)", ["department"],
                              buckets=LATENCY_BUCKETS)
 case_feedback_seconds = Histogram("case_feedback_seconds", "First dispatch to feedback (反馈)", ["department"],

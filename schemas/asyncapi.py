@@ -1,0 +1,135 @@
+"""The AsyncAPI 3.0 document of caseroute's topics, generated from the event models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from schemas.envelope import Envelope
+from schemas.events import (
+    CaseDispatched,
+    CaseRouted,
+    CaseTransition,
+    CataloguePublished,
+    DepartmentReply,
+    EscalationNotice,
+    EventType,
+    FeedbackNotice,
+    ReportAccepted,
+    dataschema,
+)
+from schemas.report import HotlineCall
+
+REF = "#/components/schemas/{model}"
+
+# message id → (event types, payload model, summary)
+MESSAGES: dict[str, tuple[list[str], type[BaseModel], str]] = {
+    "reportAccepted": ([EventType.report_accepted], ReportAccepted,
+                       "Intake accepted a report and gave it a case id."),
+    "caseRouted": ([EventType.case_routed], CaseRouted, "The router's decision with the report."),
+    "caseDispatched": ([EventType.case_dispatched], CaseDispatched,
+                       "A case for a department (primary, cooperating or cc)."),
+    "feedbackNotice": ([EventType.case_feedback], FeedbackNotice,
+                       "The outcome of a case, for the street, safety-office and cc."),
+    "escalationNotice": ([EventType.case_escalated], EscalationNotice,
+                         "A supervision notice (督办) for safety-office."),
+    "departmentReply": ([EventType.reply_ack, EventType.reply_feedback, EventType.reply_return], DepartmentReply,
+                        "A department's ack, feedback or return."),
+    "caseTransition": ([EventType.case_transition, EventType.case_escalated], CaseTransition,
+                       "A state change of a case."),
+    "cataloguePublished": ([EventType.catalogue_published], CataloguePublished,
+                           "A catalogue version (compacted topic)."),
+}
+
+# channel id → (address without prefix, messages, producer, consumers, description)
+CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
+    "reports": ("reports.v1", ["reportAccepted"], "intake", "router", "Accepted reports, key: case id."),
+    "hotlineCalls": ("hotline.calls.v1", ["hotlineCall"], "hotline system", "intake",
+                     "Calls of the 12345 hotline, bare JSON or in an envelope; key: call id."),
+    "routed": ("routed.v1", ["caseRouted"], "router", "tracker, notifier", "Routing decisions, key: case id."),
+    "dispatch": ("dispatch.{department}.v1", ["caseDispatched", "feedbackNotice", "escalationNotice"],
+                 "router (dispatches), tracker (feedback and supervision notices)", "that department, notifier",
+                 "One topic per department (catalogue code); key: case id."),
+    "replies": ("replies.v1", ["departmentReply"], "department systems, tracker API", "tracker",
+                "Departments' replies, key: case id."),
+    "caseEvents": ("case-events.v1", ["caseTransition"], "tracker", "router, notifier, anyone",
+                   "State changes of cases, key: case id."),
+    "catalogue": ("catalogue.v1", ["cataloguePublished"], "tracker (rulings), admin CLI", "router (every replica)",
+                  "Compacted: the latest catalogue version per catalogue id (key)."),
+    "deadLetters": ("{topic}.dlq", ["deadLetter"], "any consumer", "operators",
+                    "Messages a consumer could not process, unchanged, with the reason in headers."),
+}
+
+HEADERS = {
+    "type": "object",
+    "properties": {
+        "ce_id": {"type": "string", "description": "The event id, repeated: deduplicate on it."},
+        "traceparent": {"type": "string", "description": "W3C trace context of the span that published it."},
+    },
+}
+DLQ_HEADERS = {
+    "type": "object",
+    "properties": {name: {"type": "string", "description": text} for name, text in (
+        ("dlq_reason", "Why the message could not be processed"), ("dlq_topic", "Where it came from"),
+        ("dlq_partition", "Its partition there"), ("dlq_offset", "Its offset there"),
+        ("dlq_group", "The consumer group that gave up on it"))},
+}
+
+
+def _envelope_of(model: str, types: list[str]) -> dict[str, Any]:
+    """The envelope schema narrowed to these event types with `data` of this payload model."""
+    return {"allOf": [
+        {"$ref": REF.format(model="Envelope")},
+        {"type": "object", "properties": {
+            "type": {"enum": [str(t) for t in types]},
+            "dataschema": {"enum": [dataschema(str(t)) for t in types]},
+            "data": {"$ref": REF.format(model=model)},
+        }},
+    ]}
+
+
+def asyncapi(prefix: str = "caseroute.") -> dict[str, Any]:
+    """The AsyncAPI 3.0 document for topics under this prefix."""
+    models: list[type[BaseModel]] = [Envelope, HotlineCall, *(model for _, model, _ in MESSAGES.values())]
+    _, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
+    schemas: dict[str, Any] = dict(sorted(defs.get("$defs", {}).items()))
+    messages: dict[str, Any] = {}
+    for message_id, (types, model, summary) in MESSAGES.items():
+        messages[message_id] = {"name": message_id, "title": ", ".join(str(t) for t in types), "summary": summary,
+                                "contentType": "application/json", "headers": HEADERS,
+                                "payload": _envelope_of(model.__name__, types)}
+    messages["hotlineCall"] = {"name": "hotlineCall", "title": "hotline call", "contentType": "application/json",
+                               "summary": "A hotline call, as the hotline system publishes it.",
+                               "payload": {"oneOf": [{"$ref": REF.format(model="HotlineCall")},
+                                                     _envelope_of("HotlineCall", ["caseroute.hotline.call"])]}}
+    messages["deadLetter"] = {"name": "deadLetter", "title": "dead letter", "headers": DLQ_HEADERS,
+                              "summary": "The original message, byte for byte.", "payload": {}}
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for channel_id, (address, message_ids, producer, consumers, description) in CHANNELS.items():
+        channel: dict[str, Any] = {
+            "address": prefix + address, "description": f"{description} Producer: {producer}. Consumers: {consumers}.",
+            "messages": {m: {"$ref": f"#/components/messages/{m}"} for m in message_ids}}
+        if "{department}" in address:
+            channel["parameters"] = {"department": {"description": "Department code of the catalogue, e.g. amr"}}
+        if "{topic}" in address:
+            channel["address"] = "{topic}.dlq"
+            channel["parameters"] = {"topic": {"description": "The full name of the topic the message came from"}}
+        channels[channel_id] = channel
+        refs = [{"$ref": f"#/channels/{channel_id}/messages/{m}"} for m in message_ids]
+        for action, who in (("send", producer), ("receive", consumers)):
+            operations[f"{action}{channel_id[0].upper()}{channel_id[1:]}"] = {
+                "action": action, "channel": {"$ref": f"#/channels/{channel_id}"}, "summary": who, "messages": refs}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {"title": "caseroute events", "version": "1",
+                 "description": "Every topic of caseroute. Each message is one envelope (CloudEvents 1.0 attribute "
+                                "names); the key is the case id, so one case's events stay in order. Delivery is "
+                                "at least once: deduplicate on the event id. Generated by `caseroute docs export`."},
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
