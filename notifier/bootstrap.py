@@ -41,7 +41,7 @@ def build(runtime: Runtime) -> ServiceParts:
     prefix = re.escape(settings.topic_prefix)
     events = ConsumerRunner(
         group=settings.group("notifier"), bus=runtime.bus, producer=runtime.producer, topics=[],
-        pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1)", handler=on_event,
+        pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1)$", handler=on_event,
         batch_handler=on_batch,
         retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
     )

@@ -12,7 +12,7 @@ from notifier.domain.recipients import CaseFacts, Incoming, recipients
 from notifier.domain.vocabulary import ESCALATED, event_type_of
 from notifier.store import repo
 from schemas.envelope import Envelope
-from schemas.events import CaseDispatched, CaseRouted
+from schemas.events import CaseDispatched, CaseRouted, EventType
 from services.bus.base import Message
 from services.db import Database
 from services.settings import Settings
@@ -66,6 +66,8 @@ async def take_in(batch: Sequence[tuple[Envelope, Message]], *, db: Database, se
             seq = seqs.pop(event.id, None)  # popped: the same event twice in one poll is taken in once
             if seq is None:
                 continue  # a redelivery: its deliveries were made with the first take-in
+            if kind == "dispatch" and event.type != EventType.case_dispatched:
+                continue  # feedback and supervision notices share the department topics; case-events carry them
             if kind == "dispatch":
                 dispatched = CaseDispatched.model_validate(data)
                 if dispatched.role == "primary":

@@ -151,8 +151,11 @@ class ConsumerRunner:
         while good:
             try:
                 await self.batch_handler(good)
-                for _, message in good:
-                    MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
+                for event, message in good:
+                    # One span per message, so each case's trace shows where it was taken in; a batch
+                    # handler emits no events of its own, so no context needs to reach its outbox.
+                    with consuming(self.group, message, event):
+                        MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
                 return
             except Exception as exc:
                 if _transient(exc) and not stopping.is_set():

@@ -41,6 +41,11 @@ async def test_every_event_once_and_in_order_per_case_through_failures(tmp_path:
             by_case.setdefault(case, []).append(item.event_id)
         assert by_case == sent
         assert channel.attempts > 40  # failures happened and were retried
+        # Outcomes are recorded in batches just after the receiver answered: the log catches up.
+        async with asyncio.timeout(10):
+            while len((await h.client.get("/v1/deliveries", params={"subscriber": sub["id"], "status": "delivered",
+                                                                    "limit": 500}, headers=AUTH)).json()["items"]) < 40:
+                await asyncio.sleep(0.05)
         log = (await h.client.get("/v1/deliveries", params={"subscriber": sub["id"], "status": "delivered",
                                                                "limit": 500}, headers=AUTH)).json()
         assert len(log["items"]) == 40

@@ -38,7 +38,7 @@ def _service_of(span: ReadableSpan) -> str | None:
     if "caseroute.service" in attributes:
         return str(attributes["caseroute.service"])
     group = str(attributes.get("messaging.consumer.group.name", ""))
-    return group.removeprefix("caseroute-").split("-")[0] or None
+    return group.removeprefix("caseroute.").split("-")[0] or None
 
 
 async def test_a_report_is_one_trace_through_all_four_services(
