@@ -58,8 +58,11 @@ def test_consumers_scale_on_the_lag_of_the_groups_the_code_uses() -> None:
         for trigger in scaled_object["spec"]["triggers"]:
             assert trigger["type"] == "kafka"
             group = trigger["metadata"]["consumerGroup"]
-            # Groups are written whole or as caseroute-tracker-{first part of the topic} in the code.
-            assert group in code or f"caseroute-{name}-{{" in code, group
+            # Groups are settings.group("<name>") under the default topic prefix `caseroute.`; the
+            # tracker's are settings.group(f"tracker-{first part of the topic}").
+            assert group.startswith("caseroute."), group
+            part = group.removeprefix("caseroute.")
+            assert f'group("{part}")' in code or (part.startswith("tracker-") and 'group(f"tracker-{' in code), group
             if "topic" in trigger["metadata"]:
                 assert scaled_object["spec"]["maxReplicaCount"] <= topics[trigger["metadata"]["topic"]]
     assert of_kind("HorizontalPodAutoscaler")["intake"]["spec"]["scaleTargetRef"]["name"] == "intake"
