@@ -12,8 +12,9 @@ from notifier.handlers import take_in
 from notifier.signals import Broadcast
 from notifier.worker import DeliveryWorker
 from schemas.envelope import Envelope
+from schemas.events import CASE_EVENTS, DEPARTMENT_EVENTS, EventType
 from services.bus.base import Message
-from services.consumer import ConsumerRunner
+from services.consumer import ConsumerRunner, decoder_for
 from services.runtime import Runtime, ServiceParts
 
 
@@ -35,6 +36,7 @@ def build(runtime: Runtime) -> ServiceParts:
     events = ConsumerRunner(
         group="caseroute-notifier", bus=runtime.bus, producer=runtime.producer, topics=[],
         pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1)", handler=on_event,
+        decoder=decoder_for(EventType.case_routed, *DEPARTMENT_EVENTS, *CASE_EVENTS),
         retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
     )
     return ServiceParts(
