@@ -152,3 +152,14 @@ async def wait_cases(database_url: str, case_ids: set[str], timeout: float = 180
             if all(cases.get(c) in ("dispatched", "gap", "duplicate") for c in case_ids):
                 return cases
             await asyncio.sleep(1.0)
+
+
+async def pipeline_counts(database_url: str) -> dict[str, int]:
+    """Rows at each stage (intake outbox, router cases and outbox, tracker cases): where a stuck case sits."""
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}"))
+                for t in ("intake_reports", "intake_outbox", "router_cases", "router_outbox", "tracker_cases")}
+    finally:
+        await conn.close()
