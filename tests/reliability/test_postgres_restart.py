@@ -46,6 +46,7 @@ async def test_postgres_restart_mid_load(tmp_path: Path, tmp_path_factory: pytes
                 await asyncio.to_thread(pg, "stop")
                 down = time.monotonic()
                 answers.append(await _refused_while_down(intake.url))
+                await asyncio.sleep(5)  # hold the outage (not an assertion): pools must notice and reconnect
                 await asyncio.to_thread(pg, "start")
                 outage.append(time.monotonic() - down)
 
