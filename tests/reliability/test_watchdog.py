@@ -81,13 +81,13 @@ async def _noop(*_: object) -> None:
 
 
 def _runner(bus: FakeBus, stall_s: float) -> tuple[ConsumerRunner, ServiceParts]:
-    runner = ConsumerRunner(group="watchdog-test", bus=bus, producer=bus.producer(), topics=["in.v1"],  # type: ignore[arg-type]
+    runner = ConsumerRunner(group="watchdog-test", bus=bus, producer=bus.producer(), topics=["in.v1"],
                             handler=_noop, stall_s=stall_s)
     return runner, ServiceParts(name="svc", consumers=[runner])
 
 
 def _restarts() -> float:
-    return CONSUMER_RESTARTS.labels("watchdog-test")._value.get()  # type: ignore[attr-defined]
+    return CONSUMER_RESTARTS.labels("watchdog-test")._value.get()
 
 
 async def test_silent_consumer_with_lag_is_restarted_and_unready_meanwhile() -> None:
