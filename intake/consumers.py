@@ -9,26 +9,29 @@ from intake.handlers import accept_report
 from schemas.envelope import Envelope
 from schemas.report import HotlineCall
 from services.bus.base import Message
-from services.consumer import Handler, PoisonMessage, decode
+from services.consumer import MAX_MESSAGE_BYTES, Handler, PoisonMessage, decode
 from services.runtime import Runtime
 
 HOTLINE_CALL = "caseroute.hotline.call"
+HOTLINE_SCHEMA = f"urn:caseroute:schema:{HOTLINE_CALL}:v1"
 
 
 def decode_call(message: Message) -> Envelope:
     """The hotline system may send a bare call object or an envelope around one; both become envelopes."""
+    if len(message.value) > MAX_MESSAGE_BYTES:
+        return decode(message)  # refuses it as oversized before parsing a megabyte
     try:
         raw = orjson.loads(message.value)
     except orjson.JSONDecodeError as exc:
         raise PoisonMessage(f"not JSON: {exc}") from exc
     if isinstance(raw, dict) and "specversion" in raw:
-        return decode(message)
+        return decode(message, (HOTLINE_SCHEMA,))
     try:
         call = HotlineCall.model_validate(raw)
     except ValidationError as exc:
         raise PoisonMessage(f"not a hotline call: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
     return Envelope(source="hotline", type=HOTLINE_CALL, subject=call.call_id,
-                    dataschema="urn:caseroute:schema:caseroute.hotline.call:v1", data=call.model_dump(mode="json"))
+                    dataschema=HOTLINE_SCHEMA, data=call.model_dump(mode="json"))
 
 
 def make_hotline_handler(runtime: Runtime) -> Handler:

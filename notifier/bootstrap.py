@@ -13,8 +13,9 @@ from notifier.signals import Broadcast
 from notifier.store.repo import SubscriptionCache
 from notifier.worker import DeliveryWorker
 from schemas.envelope import Envelope
+from schemas.events import CASE_EVENTS, DEPARTMENT_EVENTS, EventType
 from services.bus.base import Message
-from services.consumer import ConsumerRunner
+from services.consumer import ConsumerRunner, decoder_for
 from services.runtime import Runtime, ServiceParts
 
 
@@ -42,7 +43,7 @@ def build(runtime: Runtime) -> ServiceParts:
     events = ConsumerRunner(
         group=settings.group("notifier"), bus=runtime.bus, producer=runtime.producer, topics=[],
         pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1)$", handler=on_event,
-        batch_handler=on_batch,
+        batch_handler=on_batch, decoder=decoder_for(EventType.case_routed, *DEPARTMENT_EVENTS, *CASE_EVENTS),
         retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
     )
     return ServiceParts(

@@ -9,8 +9,9 @@ from router.catalogue_events import take_into_force
 from router.engine import Engine
 from router.handlers import follow_case_event, route_report
 from schemas.envelope import Envelope
+from schemas.events import CASE_EVENTS, EventType
 from services.bus.base import Message
-from services.consumer import ConsumerRunner, Handler
+from services.consumer import ConsumerRunner, Handler, decoder_for
 from services.runtime import Runtime
 
 
@@ -26,15 +27,15 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
     async def on_catalogue(event: Envelope, message: Message) -> None:
         take_into_force(event, engine)
 
-    def runner(topic: str, group: str, handler: Handler) -> ConsumerRunner:
+    def runner(topic: str, group: str, handler: Handler, *types: str) -> ConsumerRunner:
         return ConsumerRunner(group=group, bus=runtime.bus, producer=runtime.producer,
-                              topics=[settings.topic(topic)], handler=handler,
+                              topics=[settings.topic(topic)], handler=handler, decoder=decoder_for(*types),
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
 
     # Every replica must see every catalogue version, so each reads the compacted topic in a group of its own.
     own_group = settings.group(f"router-catalogue-{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     return [
-        runner("reports.v1", settings.group("router"), on_report),
-        runner("case-events.v1", settings.group("router-case-events"), on_case_event),
-        runner("catalogue.v1", own_group, on_catalogue),
+        runner("reports.v1", settings.group("router"), on_report, EventType.report_accepted),
+        runner("case-events.v1", settings.group("router-case-events"), on_case_event, *CASE_EVENTS),
+        runner("catalogue.v1", own_group, on_catalogue, EventType.catalogue_published),
     ]

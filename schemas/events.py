@@ -32,6 +32,12 @@ class EventType(StrEnum):
     catalogue_published = "caseroute.catalogue.published"
 
 
+# What each topic carries, so its consumers refuse the rest (a payload version they were not written for).
+CASE_EVENTS = (EventType.case_transition, EventType.case_escalated)
+DEPARTMENT_EVENTS = (EventType.case_dispatched, EventType.case_feedback, EventType.case_escalated)
+REPLIES = (EventType.reply_ack, EventType.reply_feedback, EventType.reply_return)
+
+
 class ReportAccepted(BaseModel):
     """Intake accepted a report and gave it a case id (reports.v1)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -28,6 +28,7 @@ CONSUMER_RESTARTS = Counter("consumer_restarts_total", "Consumers restarted by t
 Handler = Callable[[Envelope, Message], Awaitable[None]]
 BatchHandler = Callable[[list[tuple[Envelope, Message]]], Awaitable[None]]
 MAX_MESSAGE_BYTES = 1024 * 1024
+DLQ_KEEP_BYTES = 64 * 1024  # of an oversized message, what its dead letter keeps
 
 
 class PoisonMessage(Exception):
@@ -44,7 +45,7 @@ class ConsumerHealth:
     stalled: bool = False
 
 
-def decode(message: Message, accepted_schemas: Sequence[str] | None = None) -> Envelope:
+def decode(message: Message, accepted_schemas: Collection[str] | None = None) -> Envelope:
     """Parse and check a message's envelope, or raise PoisonMessage with the reason."""
     if len(message.value) > MAX_MESSAGE_BYTES:
         raise PoisonMessage(f"oversized: {len(message.value)} bytes > {MAX_MESSAGE_BYTES}")
@@ -59,6 +60,14 @@ def decode(message: Message, accepted_schemas: Sequence[str] | None = None) -> E
     if accepted_schemas is not None and event.dataschema not in accepted_schemas:
         raise PoisonMessage(f"unsupported dataschema {event.dataschema!r}")
     return event
+
+
+def decoder_for(*event_types: str, version: int = 1) -> Callable[[Message], Envelope]:
+    """A decoder that dead-letters any payload version this consumer was not written for (e.g. a v2)."""
+    from schemas.events import dataschema
+
+    accepted = frozenset(dataschema(t, version) for t in event_types)
+    return lambda message: decode(message, accepted)
 
 
 def _short(exc: ValidationError) -> str:
@@ -210,9 +219,15 @@ class ConsumerRunner:
             ("dlq_offset", str(message.offset).encode()),
             ("dlq_group", self.group.encode()),
         )
+        value = message.value
+        if len(value) > MAX_MESSAGE_BYTES:
+            # It came in on a topic that allows it, but our producer cannot send it back out,
+            # and a failed dead-letter restarts the consumer on the same message forever. Park its head.
+            value = value[:DLQ_KEEP_BYTES]
+            headers = (*headers, ("dlq_truncated_from", str(len(message.value)).encode()))
         dlq = f"{message.topic}.dlq"
         await self.bus.ensure_topics([dlq])
-        await self.producer.send_batch([OutgoingMessage(dlq, message.key or "", message.value, headers)])
+        await self.producer.send_batch([OutgoingMessage(dlq, message.key or "", value, headers)])
 
 
 async def _sleep(stopping: asyncio.Event, seconds: float) -> None:

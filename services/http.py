@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
@@ -55,8 +55,11 @@ class BodyLimit:
             await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """An HTTPException, so FastAPI's body reading passes it on as 413 instead of wrapping it into a 400."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "Request body too large")
 
 
 class Measure:

@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -65,3 +67,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return problem_response(exc.status_code, str(exc.detail), instance=request.url.path,
                                 headers=dict(exc.headers or {}))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(ConnectionError)
+    async def _database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database being away or saturated is ours and temporary: 503 with a retry hint, never a bare 500.
+        return problem_response(503, "Database unavailable", "try again shortly", instance=request.url.path,
+                                headers={"Retry-After": "5"})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.consumer import ConsumerRunner, Handler
+from schemas.events import REPLIES, EventType
+from services.consumer import ConsumerRunner, Handler, decoder_for
 from services.outbox import OutboxRelay
 from services.runtime import Runtime, ServiceParts
 from tracker.api import cases, replies, stats
@@ -21,9 +22,10 @@ def build(runtime: Runtime) -> ServiceParts:
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
 
-    def consumer(topic: str, handler: Handler) -> ConsumerRunner:
+    def consumer(topic: str, handler: Handler, *types: str) -> ConsumerRunner:
         return ConsumerRunner(group=settings.group(f"tracker-{topic.split('.')[0]}"), bus=runtime.bus,
                               producer=runtime.producer, topics=[settings.topic(topic)], handler=handler,
+                              decoder=decoder_for(*types),
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
 
     return ServiceParts(
@@ -31,7 +33,8 @@ def build(runtime: Runtime) -> ServiceParts:
         migrations=Path(__file__).parent / "migrations",
         topics=[settings.topic(t) for t in ("routed.v1", "replies.v1", "case-events.v1")],
         tasks=[relay.run, sla_clock(deps), figures_refresher(deps)],
-        consumers=[consumer("routed.v1", on_routed(deps)), consumer("replies.v1", on_reply(deps))],
+        consumers=[consumer("routed.v1", on_routed(deps), EventType.case_routed),
+                   consumer("replies.v1", on_reply(deps), *REPLIES)],
         routers=[cases.router, replies.router, stats.router],
         state={"relay": relay, "deps": deps},
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from intake.handlers import accept_report
 from schemas.report import Report
@@ -37,7 +38,8 @@ async def post_report(report: Report, runtime: RuntimeDep, response: Response) -
     """Accept a report: 202 with its case id; the same (source, external_id) again gives the same case."""
     try:
         accepted = await accept_report(db=runtime.db, settings=runtime.settings, report=report)
-    except (OperationalError, DBAPIError, OSError) as exc:
+    # PoolTimeout: every connection busy (a burst, or the database slow to answer); the client may retry.
+    except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
         raise Problem(503, "Database unavailable", "the report was not stored; try again",
                       headers={"Retry-After": "5"}) from exc
     status_url = f"{runtime.settings.public_base_url}/v1/cases/{accepted.case_id}"

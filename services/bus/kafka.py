@@ -95,6 +95,13 @@ async def _bounded(awaitable: Any, timeout_s: float) -> None:
         await asyncio.wait_for(awaitable, timeout_s)
     except (TimeoutError, KafkaError, OSError) as exc:
         log.warning("kafka client close did not finish cleanly: %r", exc)
+    except asyncio.CancelledError:
+        # aiokafka's consumer stop() raises a CancelledError of its own while the broker is away; let through
+        # only a cancellation of us, or it ends the consumer runner's task silently (no restart, no log).
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning("kafka client close was cancelled from inside aiokafka; the client is dropped")
 
 
 class KafkaProducer:
@@ -183,7 +190,10 @@ class KafkaConsumer:
 
     async def stop(self) -> None:
         if self._consumer is not None:
-            await self.flush_pending()
+            try:
+                await self.flush_pending()
+            except (TimeoutError, KafkaError, OSError) as exc:  # uncommitted offsets are redelivered: safe
+                log.warning("could not commit before stopping %s: %r", self.group, exc)
             await _bounded(self._consumer.stop(), self.settings.send_timeout_s)
             self._consumer = None
 

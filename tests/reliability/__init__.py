@@ -1,0 +1,1 @@
+"""Failure tests: crashes, broker and database outages, poison messages, hostile HTTP input."""
