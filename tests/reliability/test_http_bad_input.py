@@ -50,7 +50,7 @@ async def _requests(url: str) -> tuple[int, int]:
 async def test_fuzzing_every_operation_finds_no_server_error(app_url: str, tmp_path: Path) -> None:
     before, errors_before = await _requests(app_url)
     command = [str(SCHEMATHESIS), "run", f"{app_url}/openapi.json", "--checks", "not_a_server_error",
-               "--max-examples", "60", "--seed", "7", "--workers", "2", "--request-timeout", "20",
+               "--max-examples", "80", "--seed", "7", "--workers", "2", "--request-timeout", "20",
                "--phases", "examples,coverage,fuzzing", "-H", "X-Caller: department:amr", "--no-shrink",
                "--suppress-health-check", "all", "--report-dir", str(tmp_path)]
     done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=240,
