@@ -19,7 +19,7 @@ DEV = REPO.parent / "shared" / "data" / "dev_cases.jsonl"  # the clone sits besi
 
 def _rows() -> list[dict[str, Any]]:
     if not DEV.exists():
-        pytest.skip(f"dev set not found at {DEV}")
+        pytest.fail(f"dev set not found at {DEV}: the repository must sit beside shared/, as in CI")
     return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
