@@ -27,7 +27,7 @@ def facts() -> dict[str, Any]:
                                 check=False).stdout.strip()
     except OSError:
         commit = ""
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_avg_1m": os.getloadavg()[0], "python": platform.python_version(),
             "platform": platform.platform(), "commit": commit, "at": datetime.now(UTC).isoformat()}
 
 

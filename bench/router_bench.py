@@ -9,17 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import zhconv
 
+from bench.machine import facts
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
 from router.domain.loader import load_catalogue
@@ -36,23 +35,8 @@ _OPENINGS = ("", "你好，我要反映个情况，", "喂，我想投诉一下�
 
 
 def machine() -> dict[str, Any]:
-    """The facts a throughput figure must be read against."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_avg_1m": os.getloadavg()[0],
-        "at": datetime.now(UTC).isoformat(),
-    }
+    """The facts a throughput figure must be read against, with the load it ran under."""
+    return {**facts(), "load_avg_1m": os.getloadavg()[0]}
 
 
 def reports(dev: Path) -> list[Report]:

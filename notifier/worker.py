@@ -17,6 +17,7 @@ from notifier.domain.backoff import RetryPolicy, after_failure
 from notifier.store import queue
 from services.db import Database
 from services.settings import NotifierSettings
+from services.waiting import wait_or_stop
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class DeliveryWorker:
                     backoff = 0.2
                 except Exception as exc:  # the database may be away: the leases keep rows safe meanwhile
                     log.warning("claiming deliveries failed, retrying in %.1fs: %r", backoff, exc)
-                    await _wait(stopping, None, backoff)
+                    await wait_or_stop(stopping, backoff, None)
                     backoff = min(backoff * 2, 5.0)
                     continue
             for item in claimed:
@@ -94,7 +95,7 @@ class DeliveryWorker:
                 task.add_done_callback(sends.discard)
             if claimed and len(claimed) == min(free, self.settings.claim_batch) and self._busy < concurrency:
                 continue  # more may be due right now
-            await _wait(stopping, self._event, self.settings.poll_s)
+            await wait_or_stop(stopping, self.settings.poll_s, self._event)
 
     async def _deliver(self, item: queue.Claimed) -> None:
         started = time.perf_counter()
@@ -160,13 +161,4 @@ class DeliveryWorker:
                 PENDING.set(await queue.pending_count(self.db))
             except Exception as exc:
                 log.debug("pending gauge not updated: %r", exc)
-            await _wait(stopping, None, 5.0)
-
-
-async def _wait(stopping: asyncio.Event, wakeup: asyncio.Event | None, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stopping.wait())]
-    if wakeup is not None:
-        waiters.append(asyncio.ensure_future(wakeup.wait()))
-    _done, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
+            await wait_or_stop(stopping, 5.0, None)

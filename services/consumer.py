@@ -17,6 +17,7 @@ from schemas.envelope import Envelope
 from services.bus.base import Bus, BusUnavailable, Consumer, Message, OutgoingMessage, Producer
 from services.logctx import case_id_var
 from services.tracing import consuming
+from services.waiting import wait_or_stop
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class ConsumerRunner:
                 await self._consume(consumer, stopping)
             except Exception as exc:  # the member restarts whatever failed; the offsets are safe
                 log.warning("consumer %s restarting after %r", self.group, exc)
-                await _sleep(stopping, backoff)
+                await wait_or_stop(stopping, backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
                 self.health.started = False
@@ -169,7 +170,7 @@ class ConsumerRunner:
             except Exception as exc:
                 if _transient(exc) and not stopping.is_set():
                     log.warning("transient failure handling a batch of %d, retrying: %r", len(good), exc)
-                    await _sleep(stopping, 1.0)
+                    await wait_or_stop(stopping, 1.0)
                     continue
                 # Find the culprit the slow way: each message alone, with retries and dead-lettering.
                 log.warning("batch of %d failed (%r); handling its messages one by one", len(good), exc)
@@ -196,13 +197,13 @@ class ConsumerRunner:
                     if stopping.is_set():
                         raise
                     log.warning("transient failure handling %s@%s, retrying: %r", message.topic, message.offset, exc)
-                    await _sleep(stopping, 1.0)
+                    await wait_or_stop(stopping, 1.0)
                     continue
                 attempt += 1
                 if attempt > self.retries:
                     log.exception("giving up on %s@%s after %d attempts", message.topic, message.offset, attempt)
                     return await self.dead_letter(message, f"handler failed: {exc!r}"[:1000])
-                await _sleep(stopping, 0.2 * 2**attempt)
+                await wait_or_stop(stopping, 0.2 * 2**attempt)
             finally:
                 case_id_var.set(None)
 
@@ -228,10 +229,3 @@ class ConsumerRunner:
         dlq = f"{message.topic}.dlq"
         await self.bus.ensure_topics([dlq])
         await self.producer.send_batch([OutgoingMessage(dlq, message.key or "", value, headers)])
-
-
-async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stopping.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -17,6 +17,7 @@ from services.bus.base import Bus, OutgoingMessage, Producer
 from services.db import Database, UtcDateTime
 from services.envelopes import headers_for
 from services.tracing import publishing
+from services.waiting import wait_or_stop
 
 log = logging.getLogger(__name__)
 
@@ -123,24 +124,15 @@ class OutboxRelay:
                 OUTBOX_FAILURES.labels(self.service).inc()
                 self.last_error = repr(exc)
                 log.warning("outbox relay pass failed, retrying in %.1fs: %r", backoff, exc)
-                await _sleep_or_stop(stopping, backoff)
+                await wait_or_stop(stopping, backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             if published < self.batch:
-                await _sleep_or_stop(stopping, POLL_S, self.wakeup)
+                await wait_or_stop(stopping, POLL_S, self.wakeup)
                 self.wakeup.clear()
                 if self.idle_s:  # let a burst of commits gather into one batch
-                    await _sleep_or_stop(stopping, self.idle_s)
+                    await wait_or_stop(stopping, self.idle_s)
 
 
 def _advisory_lock(name: str) -> ColumnElement[bool]:
     return func.pg_try_advisory_xact_lock(func.hashtext(name))
-
-
-async def _sleep_or_stop(stopping: asyncio.Event, seconds: float, wakeup: asyncio.Event | None = None) -> None:
-    waiters = [asyncio.ensure_future(stopping.wait())]
-    if wakeup is not None:
-        waiters.append(asyncio.ensure_future(wakeup.wait()))
-    _done, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
