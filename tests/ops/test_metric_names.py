@@ -26,6 +26,7 @@ from tests.conftest import REPO, dev_reports
 from tests.e2e.stack import ServiceProcess, running
 from tests.ops.promql import parse
 from tests.ops.test_compose_and_grafana import dashboard_panels
+from tests.support.credentials import auth_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(300)]
 PROMETHEUS = REPO / "deploy" / "prometheus"
@@ -144,7 +145,7 @@ async def _exercise(urls: dict[str, str], kafka_bootstrap: str, topic_prefix: st
         for case, kind, body in ((cases[0], "ack", {}), (cases[0], "feedback", {"outcome": "resolved"}),
                                  (cases[1], "return", {"reason": "not_our_remit", "text": "非本部门职责"})):
             answer = await tracker.post(f"/v1/cases/{case['case_id']}/{kind}", json=body,
-                                        headers={"X-Caller": f"department:{case['department']}"})
+                                        headers=auth_headers("department", case['department']))
             assert answer.status_code == 200, answer.text
         await tracker.aclose()
     producer = KafkaBus(KafkaSettings(bootstrap=kafka_bootstrap)).producer()

@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.stack import ServiceProcess
 from tests.reliability.load import unique_reports
+from tests.support.credentials import auth_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -47,11 +48,15 @@ async def _requests(url: str) -> tuple[int, int]:
     return total, errors
 
 
+def _header_args(headers: dict[str, str]) -> list[str]:
+    return [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
+
+
 async def test_fuzzing_every_operation_finds_no_server_error(app_url: str, tmp_path: Path) -> None:
     before, errors_before = await _requests(app_url)
     command = [str(SCHEMATHESIS), "run", f"{app_url}/openapi.json", "--checks", "not_a_server_error",
                "--max-examples", "80", "--seed", "7", "--workers", "2", "--request-timeout", "20",
-               "--phases", "examples,coverage,fuzzing", "-H", "X-Caller: department:amr", "--no-shrink",
+               "--phases", "examples,coverage,fuzzing", *_header_args(auth_headers("department", "amr")), "--no-shrink",
                "--suppress-health-check", "all", "--report-dir", str(tmp_path)]
     done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=240,
                                   cwd=tmp_path)  # its example database stays out of the checkout

@@ -17,6 +17,7 @@ from services.envelopes import envelope, headers_for
 from services.settings import KafkaSettings
 from tests.conftest import dev_reports
 from tests.e2e.stack import ServiceProcess, running
+from tests.support.credentials import auth_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(420)]
 THREE_DAYS = str(3 * 24 * 3600)
@@ -87,7 +88,7 @@ async def test_two_hundred_cases_through_every_path(
                                                            headers_for(event.id, b""))])
                 return
             answer = await tracker.post(f"/v1/cases/{case_id}/{'ack' if kind == 'ack' else kind}",
-                                        json=body, headers={"X-Caller": f"department:{department}"})
+                                        json=body, headers=auth_headers("department", department))
             assert answer.status_code == 200, answer.text
 
         for i, c in enumerate(finished):
@@ -110,10 +111,10 @@ async def test_two_hundred_cases_through_every_path(
             await wait_status(tracker, c, {"disputed"})
 
         # A department acts only on its own cases; illegal transitions are refused with the reason.
-        other = await tracker.post(f"/v1/cases/{finished[0]}/ack", headers={"X-Caller": "department:not-it"})
+        other = await tracker.post(f"/v1/cases/{finished[0]}/ack", headers=auth_headers("department", "not-it"))
         assert other.status_code == 403 and other.headers["content-type"] == "application/problem+json"
         late = await tracker.post(f"/v1/cases/{finished[0]}/return", json={"reason": "duplicate"},
-                                  headers={"X-Caller": f"department:{cases[finished[0]]['department']}"})
+                                  headers=auth_headers("department", cases[finished[0]]['department']))
         assert late.status_code == 409 and "feedback" in late.json()["detail"]
         for c in finished:
             await wait_status(tracker, c, {"feedback"})
