@@ -26,7 +26,8 @@ class Acceptance:
     created: bool
 
 
-async def accept_report(*, db: Database, settings: Settings, report: Report) -> Acceptance:
+async def accept_report(*, db: Database, settings: Settings, report: Report,
+                        submitted_by: str | None = None) -> Acceptance:
     """Store a new report with its reports.v1 event, or return the case it already became."""
     now = datetime.now(UTC)
     case_id = new_case_id(now)
@@ -40,7 +41,7 @@ async def accept_report(*, db: Database, settings: Settings, report: Report) -> 
             )
             assert existing is not None
             return Acceptance(existing, created=False)
-        payload = ReportAccepted(case_id=case_id, report=report, accepted_at=now)
+        payload = ReportAccepted(case_id=case_id, report=report, accepted_at=now, submitted_by=submitted_by)
         event = envelope(source="caseroute/intake", event_type=EventType.report_accepted,
                          subject=case_id, payload=payload)
         stage(session, IntakeOutbox, settings.topic("reports.v1"), event)

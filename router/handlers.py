@@ -19,6 +19,7 @@ from services.db import Database
 from services.envelopes import envelope
 from services.inbox import first_time
 from services.outbox import stage
+from services.pii import mask_text
 from services.settings import Settings
 
 SOURCE = "caseroute/router"
@@ -45,7 +46,7 @@ async def route_report(event: Envelope, *, db: Database, settings: Settings, eng
             open=duplicate_of is None and decision.status is DecisionStatus.routed, routed_at=report.reported_at,
         ))
         stage_decision(session, settings, accepted.case_id, report, decision, attempt=1,
-                       accepted_at=accepted.accepted_at)
+                       accepted_at=accepted.accepted_at, submitted_by=accepted.submitted_by)
 
 
 async def _duplicate_of(session: AsyncSession, engine: Engine, decision: Decision, report: Report) -> str | None:
@@ -66,10 +67,14 @@ async def _duplicate_of(session: AsyncSession, engine: Engine, decision: Decisio
 
 def stage_decision(session: AsyncSession, settings: Settings, case_id: str, report: Report,
                    decision: Decision, *, attempt: int, excluded: list[str] | None = None,
-                   accepted_at: datetime | None = None) -> None:
-    """routed.v1 for the tracker and notifier; a dispatch to the primary, cooperating and cc departments."""
+                   accepted_at: datetime | None = None, submitted_by: str | None = None) -> None:
+    """routed.v1 for the tracker and notifier; a dispatch to the primary, cooperating and cc departments.
+
+    Departments get the report's text with the reporter's name and phone numbers masked: they act on the
+    problem, not on the person; those who need the person read the case in the tracker (audited).
+    """
     routed = CaseRouted(case_id=case_id, attempt=attempt, decision=decision, excluded=excluded or [], report=report,
-                        accepted_at=accepted_at)
+                        accepted_at=accepted_at, submitted_by=submitted_by)
     stage(session, RouterOutbox, settings.topic("routed.v1"),
           envelope(source=SOURCE, event_type=EventType.case_routed, subject=case_id, payload=routed))
     if decision.status is DecisionStatus.duplicate:
@@ -77,11 +82,13 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
     roles = [(decision.primary, "primary")]
     roles += [(d, "cooperating") for d in decision.cooperating]
     roles += [(d, "cc") for d in decision.cc]
+    names = [report.reporter_name]
     for department, role in roles:
         dispatched = CaseDispatched(
             case_id=case_id, attempt=attempt, department=department, role=role, rule=decision.rule,
             deadline_days=decision.deadline_days, ack_hours=decision.ack_hours, unit=decision.unit,
-            title=report.title, description=report.description, address=report.location.address,
+            title=mask_text(report.title, names) if report.title else None,
+            description=mask_text(report.description, names), address=report.location.address,
             reported_at=report.reported_at, reply_url=f"{settings.public_base_url}/v1/cases/{case_id}",
         )
         stage(session, RouterOutbox, settings.dispatch_topic(department),

@@ -46,6 +46,7 @@ class ReportAccepted(BaseModel):
     case_id: str
     report: Report
     accepted_at: datetime
+    submitted_by: str | None = None  # the caller (role:name) who posted it; grid apps read their own cases
 
 
 class CaseRouted(BaseModel):
@@ -59,6 +60,7 @@ class CaseRouted(BaseModel):
     excluded: list[str] = Field(default_factory=list)
     report: Report
     accepted_at: datetime | None = None  # when intake accepted the report (the case's received time)
+    submitted_by: str | None = None  # as in ReportAccepted
 
 
 class CaseDispatched(BaseModel):

@@ -16,6 +16,8 @@ schemas_app = typer.Typer(help="Event and API schemas.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 docs_app = typer.Typer(help="API documents under docs/.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def _serve(names: list[str], settings: Settings) -> None:
@@ -54,6 +56,8 @@ def run(
     update: dict[str, object] = {"service": "caseroute"}
     if port is not None:
         update["http_port"] = port
+    if settings.auth.bootstrap_admin_file is None:
+        settings.auth.bootstrap_admin_file = REPO_ROOT / "var" / "admin.key"
     if embedded:
         settings.kafka.bootstrap = None
         if not settings.database_url.startswith("sqlite"):
@@ -108,6 +112,40 @@ def export_docs(out: Annotated[Path, typer.Option(help="Folder for the documents
 
     for path in export(out):
         typer.echo(f"wrote {path}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="department, grid-app, hotline, adjudicator, operator or admin")],
+    name: Annotated[str, typer.Option(help="who holds it; a department's code for departments (e.g. amr)")],
+    expires: Annotated[str | None, typer.Option(help="lifetime such as 90d, 12h, 30m (default: no expiry)")] = None,
+    description: Annotated[str, typer.Option(help="what the key is for")] = "",
+    rate_limit: Annotated[float | None, typer.Option(help="requests/s at intake (default: the role's)")] = None,
+) -> None:
+    """Create a key and print it once: it is stored hashed and cannot be shown again."""
+    from services.auth.cli import create
+
+    typer.echo(create(get_settings(), role, name, expires, description, rate_limit))
+
+
+@keys_app.command("list")
+def keys_list(all_keys: Annotated[bool, typer.Option("--all", help="include revoked keys")] = False) -> None:
+    """Keys with role, name, expiry, last use (never their secrets), one JSON object a line."""
+    from services.auth.cli import list_rows
+
+    for row in list_rows(get_settings(), all_keys):
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (crk_<id>_…)")]) -> None:
+    """Revoke a key; services stop accepting it within CASEROUTE_AUTH_CACHE_S seconds."""
+    from services.auth.cli import revoke
+
+    if not revoke(get_settings(), key_id):
+        typer.echo(f"no key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -31,7 +32,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+TlsOption = ssl.SSLContext | str | bool | None
+
+
+def postgres_tls(sslmode: str | None, rootcert: Path | None = None, cert: Path | None = None,
+                 key: Path | None = None) -> TlsOption:
+    """asyncpg's `ssl` argument for libpq-style settings: verify-ca/verify-full check the server's certificate."""
+    if sslmode is None:
+        return None
+    if sslmode == "disable":
+        return False
+    if sslmode in ("allow", "prefer", "require") and rootcert is None and cert is None:
+        return sslmode
+    if sslmode not in ("allow", "prefer", "require", "verify-ca", "verify-full"):
+        raise ValueError(f"unknown sslmode {sslmode!r}")
+    context = ssl.create_default_context(cafile=str(rootcert) if rootcert else None)
+    # verify-ca trusts the certificate chain but not the name in it; require checks neither (libpq semantics).
+    context.check_hostname = sslmode == "verify-full"
+    if sslmode in ("allow", "prefer", "require") and rootcert is None:
+        context.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        context.load_cert_chain(str(cert), str(key) if key else None)
+    return context
+
+
+def make_engine(url: str, *, pool_size: int = 10, tls: TlsOption = None) -> AsyncEngine:
     """Engine for a URL; SQLite files get their folder created and WAL mode."""
     if is_sqlite(url):
         database = make_url(url).database
@@ -47,16 +72,16 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
         pool_timeout=5,
-        connect_args={"timeout": 5, "command_timeout": 30},
+        connect_args={"timeout": 5, "command_timeout": 30, **({} if tls is None else {"ssl": tls})},
     )
 
 
 class Database:
     """One engine and session factory per process, made in the lifespan, never at import."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, tls: TlsOption = None) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
+        self.engine = make_engine(url, pool_size=pool_size, tls=tls)
         # A session class of our own, so commit listeners (the outbox relay's wake-up) stay per database.
         self.session_class: type[Session] = type("CaserouteSession", (Session,), {})
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=self.session_class)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
@@ -97,7 +98,8 @@ class Measure:
 
 
 def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequence[ReadinessCheck],
-               max_body_bytes: int, lifespan: Lifespan | None = None, title: str | None = None) -> FastAPI:
+               max_body_bytes: int, lifespan: Lifespan | None = None, title: str | None = None,
+               cors_origins: Sequence[str] = ()) -> FastAPI:
     """A FastAPI app with the house conventions; `readiness` checks decide /readyz."""
     app = FastAPI(title=title or f"caseroute {service}", version="1", lifespan=lifespan,
                   default_response_class=JSONResponse)
@@ -122,6 +124,10 @@ def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequenc
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    if cors_origins:  # closed by default: without the setting no browser page of another origin may call us
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "X-Api-Key", "Content-Type", "traceparent"])
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(Measure, service=service, app_routes=app.router.routes)
     app.add_middleware(TraceRequests, service=service)  # outermost: the span covers the whole request

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -12,16 +11,10 @@ from datetime import UTC, datetime
 import orjson
 
 from schemas.envelope import TraceContext
+from services.pii import mask_phone_numbers
 
 case_id_var: ContextVar[str | None] = ContextVar("case_id", default=None)
 trace_var: ContextVar[TraceContext | None] = ContextVar("trace", default=None)
-
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-
-
-def mask_personal(text: str) -> str:
-    """Mobile numbers never reach a log line whole."""
-    return _PHONE.sub(r"\1****\2", text)
 
 
 def new_traceparent() -> str:
@@ -55,21 +48,28 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "message": mask_personal(record.getMessage()),
+            "message": mask_phone_numbers(record.getMessage()),
         }
         if (case_id := case_id_var.get()) is not None:
             entry["case_id"] = case_id
         if (tid := trace_id()) is not None:
             entry["trace_id"] = tid
         if record.exc_info:
-            entry["error"] = mask_personal(self.formatException(record.exc_info))
+            entry["error"] = mask_phone_numbers(self.formatException(record.exc_info))
         return orjson.dumps(entry).decode()
+
+
+class PlainFormatter(logging.Formatter):
+    """Text log lines, masked like the JSON ones."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_phone_numbers(super().format(record))
 
 
 def configure_logging(service: str, level: str = "INFO", json_lines: bool = True) -> None:
     """Root logging for a service process: one JSON object per line on stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(service) if json_lines else logging.Formatter(
+    handler.setFormatter(JsonFormatter(service) if json_lines else PlainFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from services import migrate, tracing
+from services.auth.bootstrap import AUTH_MIGRATIONS, bootstrap_admin_key
 from services.http import create_app
 from services.logctx import configure_logging
 from services.runtime import Runtime, ServiceParts
@@ -26,6 +27,8 @@ async def _migrate_when_reachable(runtime: Runtime, parts: Sequence[ServiceParts
     """Start-up waits for the database (it may start after us) but not forever."""
     for attempt in range(60):
         try:
+            # Every service checks credentials against the shared key table, so each makes sure it exists.
+            await migrate.upgrade(runtime.db, "auth", AUTH_MIGRATIONS)
             for part in parts:
                 if part.migrations is not None:
                     await migrate.upgrade(runtime.db, part.name, part.migrations)
@@ -65,6 +68,7 @@ def build_app(runtime: Runtime, parts: Sequence[ServiceParts], name: str) -> Fas
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _migrate_when_reachable(runtime, parts)
+        await bootstrap_admin_key(runtime.db, runtime.settings.auth)
         tasks: list[asyncio.Future[None]] = [asyncio.ensure_future(task(runtime.stopping))
                                              for p in parts for task in p.tasks]
         tasks.append(asyncio.create_task(_consume(runtime, parts)))
@@ -91,6 +95,7 @@ def build_app(runtime: Runtime, parts: Sequence[ServiceParts], name: str) -> Fas
                    *(p.consumers_ready() for p in parts if p.consumers),
                    *([runtime.bus_ready] if not runtime.settings.embedded_bus else [])],
         max_body_bytes=runtime.settings.max_body_bytes,
+        cors_origins=runtime.settings.cors_origins,
         lifespan=lifespan,
     )
     app.state.runtime = runtime

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from services.auth.authenticator import Authenticator
+from services.auth.ratelimit import TokenBuckets
 from services.bus.base import Bus, Producer
 from services.bus.memory import MemoryBus
 from services.consumer import ConsumerRunner
-from services.db import Database
+from services.db import Database, postgres_tls
 from services.http import ReadinessCheck
 from services.settings import Settings
 
@@ -28,6 +30,8 @@ class Runtime:
     db: Database
     bus: Bus
     producer: Producer
+    auth: Authenticator
+    rate_limits: TokenBuckets
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _bus_ok: tuple[float, bool] = (0.0, False)
 
@@ -40,8 +44,11 @@ class Runtime:
                 from services.bus.kafka import KafkaBus
 
                 bus = KafkaBus(settings.kafka)
-        return cls(settings=settings, db=Database(settings.database_url, pool_size=settings.database_pool_size),
-                   bus=bus, producer=bus.producer())
+        tls = postgres_tls(settings.database_sslmode, settings.database_sslrootcert, settings.database_sslcert,
+                           settings.database_sslkey)
+        db = Database(settings.database_url, pool_size=settings.database_pool_size, tls=tls)
+        return cls(settings=settings, db=db, bus=bus, producer=bus.producer(),
+                   auth=Authenticator(settings.auth, db), rate_limits=TokenBuckets(settings.auth))
 
     async def database_ready(self) -> tuple[bool, str]:
         return await self.db.ping(), "database"

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class KafkaSettings(BaseSettings):
+class FileSecrets(BaseSettings):
+    """Any setting may come from a file instead: `<VARIABLE>_FILE=/run/secrets/x` (Kubernetes/Docker secrets).
+
+    Secrets are read from the environment or from files only, never from code or the command line.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        prefix = str(cls.model_config.get("env_prefix") or "").upper()
+        for name in cls.model_fields:
+            path = os.environ.get(f"{prefix}{name.upper()}_FILE")
+            if path and name not in data:
+                data[name] = Path(path).read_text(encoding="utf-8").strip()
+        return data
+
+
+class KafkaSettings(FileSecrets):
     """Kafka client settings; TLS and SASL are optional for sites that need them."""
 
     model_config = SettingsConfigDict(env_prefix="CASEROUTE_KAFKA_", extra="ignore")
@@ -22,12 +43,37 @@ class KafkaSettings(BaseSettings):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None  # client certificate (mutual TLS)
+    ssl_keyfile: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
     send_timeout_s: float = 10.0
     request_timeout_ms: int = 15_000
     partitions: int = 4
     replication_factor: int = 1
     linger_ms: int = 5
     max_poll_records: int = 500
+
+
+class AuthSettings(FileSecrets):
+    """Who may call the APIs (CASEROUTE_AUTH_*): API keys in the database, or JWTs of an identity provider."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEROUTE_AUTH_", extra="ignore")
+
+    cache_s: float = 5.0  # a verified credential is trusted this long: the bound on revocation taking effect
+    jwt_issuer: str | None = None  # JWTs are accepted only when an issuer is configured
+    jwt_audience: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_public_key: SecretStr | None = None  # PEM, for a provider without JWKS
+    jwt_hs_secret: SecretStr | None = None  # shared secret (HS256), for small sites and tests
+    jwt_role_claim: str = "caseroute_role"
+    jwt_name_claim: str = "caseroute_name"
+    jwt_leeway_s: float = 30.0
+    jwks_cache_s: float = 300.0
+    # Requests per second per key at intake, by role ("default" for the others); a burst of burst_s seconds.
+    rate_limits: dict[str, float] = Field(default_factory=lambda: {"default": 100.0})
+    rate_burst_s: float = 2.0
+    bootstrap_admin_file: Path | None = None  # `caseroute run`: first start writes an admin key here
 
 
 class NotifierSettings(BaseSettings):
@@ -46,7 +92,7 @@ class NotifierSettings(BaseSettings):
     sse_heartbeat_s: float = 15.0
 
 
-class Settings(BaseSettings):
+class Settings(FileSecrets):
     """Process settings shared by every service; `kafka.bootstrap` unset means the in-process bus."""
 
     model_config = SettingsConfigDict(
@@ -56,6 +102,10 @@ class Settings(BaseSettings):
     service: str = "caseroute"
     database_url: str = Field(default=f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'caseroute.db'}")
     database_pool_size: int = 10
+    database_sslmode: str | None = None  # disable | require | verify-ca | verify-full (PostgreSQL TLS)
+    database_sslrootcert: Path | None = None
+    database_sslcert: Path | None = None
+    database_sslkey: Path | None = None
     topic_prefix: str = "caseroute."
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -73,9 +123,12 @@ class Settings(BaseSettings):
     sla_working_days: bool = False
     sla_holidays_file: Path | None = None  # JSON {"holidays": [dates], "makeup_days": [dates]}
     figures_refresh_s: float = 15.0
-    admin_token: SecretStr | None = None
+    cors_origins: list[str] = Field(default_factory=list)  # closed by default: no browser origin may call
+    pii_retention_days: float | None = None  # personal fields of cases closed longer ago are purged; unset: kept
+    pii_purge_interval_s: float = 3600.0
     otlp_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no tracing
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
 
     @property

@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 from services.settings import KafkaSettings, Settings
+from tests.support.credentials import TEST_AUTH_ENV
+
+# Services started in this process or as child processes accept the test credentials (and only those).
+os.environ.update(TEST_AUTH_ENV)
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CASES = REPO.parent / "shared" / "data" / "dev_cases.jsonl"

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from datetime import datetime
 from pathlib import Path
 
 from schemas.events import REPLIES, EventType
 from services.consumer import ConsumerRunner, Handler, decoder_for
 from services.outbox import OutboxRelay
+from services.retention import purge_reports, retention_task
 from services.runtime import Runtime, ServiceParts
 from tracker.api import cases, replies, stats
 from tracker.clock import calendar_from, figures_refresher, sla_clock
 from tracker.consumers import on_reply, on_routed
 from tracker.handlers import Deps
-from tracker.store.models import TrackerOutbox
+from tracker.store.models import Case, TrackerOutbox
 
 
 def build(runtime: Runtime) -> ServiceParts:
     """Tracker's parts: routed and replies consumers, the SLA clock, the outbox relay, the case API."""
     settings = runtime.settings
     deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings))
+    def purge_closed(cutoff: datetime) -> Awaitable[int]:
+        """Closed longer than the retention (a closed case's last change is its closing)."""
+        return purge_reports(runtime.db, Case, old_enough=(Case.status == "closed") & (Case.updated_at < cutoff))
+
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
 
@@ -32,7 +39,8 @@ def build(runtime: Runtime) -> ServiceParts:
         name="tracker",
         migrations=Path(__file__).parent / "migrations",
         topics=[settings.topic(t) for t in ("routed.v1", "replies.v1", "case-events.v1")],
-        tasks=[relay.run, sla_clock(deps), figures_refresher(deps)],
+        tasks=[relay.run, sla_clock(deps), figures_refresher(deps),
+               retention_task(settings, "tracker", purge_closed, now=deps.now)],
         consumers=[consumer("routed.v1", on_routed(deps), EventType.case_routed),
                    consumer("replies.v1", on_reply(deps), *REPLIES)],
         routers=[cases.router, replies.router, stats.router],

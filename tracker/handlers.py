@@ -80,7 +80,8 @@ def _new_row(routed: CaseRouted, now: datetime) -> Case:
     state = new_case(routed.case_id, received_at=now)
     return Case(case_id=routed.case_id, status=state.status.value, source=routed.report.source.value,
                 unit=routed.decision.unit, attempt=0, report=routed.report.model_dump(mode="json"),
-                state=codec.dump(state), received_at=now, updated_at=now, overdue=False)
+                state=codec.dump(state), received_at=now, updated_at=now, overdue=False,
+                submitted_by=routed.submitted_by)
 
 
 async def _apply_decision(session: AsyncSession, deps: Deps, row: Case, state: CaseState, routed: CaseRouted,

@@ -11,6 +11,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from intake.handlers import accept_report
 from schemas.report import Report
+from services.auth.ratelimit import rate_limited
+from services.caller import Caller
 from services.problems import Problem
 from services.runtime import Runtime
 
@@ -23,6 +25,8 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+# Who may submit, each within its key's rate (429 with Retry-After beyond it).
+Submitter = Annotated[Caller, Depends(rate_limited("grid-app", "hotline", "operator", "admin"))]
 
 
 class ReportAcceptedResponse(BaseModel):
@@ -33,11 +37,15 @@ class ReportAcceptedResponse(BaseModel):
 
 
 @router.post("/v1/reports", status_code=202, response_model=ReportAcceptedResponse,
-             responses={422: {"description": "invalid report"}, 503: {"description": "database unavailable"}})
-async def post_report(report: Report, runtime: RuntimeDep, response: Response) -> ReportAcceptedResponse:
+             responses={401: {"description": "not authenticated"}, 403: {"description": "role may not submit"},
+                        422: {"description": "invalid report"}, 429: {"description": "over the key's rate"},
+                        503: {"description": "database unavailable"}})
+async def post_report(report: Report, runtime: RuntimeDep, response: Response, caller: Submitter
+                      ) -> ReportAcceptedResponse:
     """Accept a report: 202 with its case id; the same (source, external_id) again gives the same case."""
     try:
-        accepted = await accept_report(db=runtime.db, settings=runtime.settings, report=report)
+        accepted = await accept_report(db=runtime.db, settings=runtime.settings, report=report,
+                                       submitted_by=caller.actor)
     # PoolTimeout: every connection busy (a burst, or the database slow to answer); the client may retry.
     except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
         raise Problem(503, "Database unavailable", "the report was not stored; try again",

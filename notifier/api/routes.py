@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from notifier.api import deliveries, stream, subscriptions
 from notifier.store.models import ReceivedEvent
+from services.caller import OVERSEERS, require_roles
 from services.runtime import Runtime
 
 router = APIRouter(tags=["notifier"])
@@ -27,7 +28,8 @@ class ReceivedEventRead(BaseModel):
     envelope: dict[str, Any]
 
 
-@router.get("/v1/notifier/events", response_model=list[ReceivedEventRead])
+@router.get("/v1/notifier/events", response_model=list[ReceivedEventRead],
+            dependencies=[Depends(require_roles(*OVERSEERS))])
 async def events_of_case(case_id: str, request: Request) -> list[ReceivedEventRead]:
     """Events the notifier took in for one case, in arrival order."""
     runtime: Runtime = request.app.state.runtime

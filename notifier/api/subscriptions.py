@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
-from notifier.api.auth import AdminDep, RuntimeDep
+from notifier.api.auth import AdminCaller, AdminDep, RuntimeDep
 from notifier.api.models import SubscriptionCreate, SubscriptionCreated, SubscriptionRead, SubscriptionUpdate
-from notifier.store.models import Subscription
+from notifier.store.models import NotifierAudit, Subscription
+from services.audit import record
 from services.problems import Problem
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], dependencies=[AdminDep])
@@ -31,7 +32,8 @@ def _channels(request: Request) -> set[str]:
 
 
 @router.post("", status_code=201, response_model=SubscriptionCreated)
-async def create_subscription(body: SubscriptionCreate, request: Request, runtime: RuntimeDep) -> SubscriptionCreated:
+async def create_subscription(body: SubscriptionCreate, request: Request, runtime: RuntimeDep,
+                              caller: AdminCaller) -> SubscriptionCreated:
     """Create a subscription; the answer carries the signing secret, which is never shown again."""
     if body.channel not in _channels(request):
         raise Problem(422, "Unknown channel", f"channels: {sorted(_channels(request))}")
@@ -42,6 +44,8 @@ async def create_subscription(body: SubscriptionCreate, request: Request, runtim
                        description=body.description, active=True, created_at=now, updated_at=now)
     async with runtime.db.transaction() as session:
         session.add(row)
+        record(session, NotifierAudit, caller, "subscription.create", row.id,
+               {"kind": row.kind, "owner": row.owner, "channel": row.channel, "url": row.url})
     _changed(request)
     return SubscriptionCreated(**_read(row).model_dump(), secret=secret)
 
@@ -72,27 +76,32 @@ async def get_subscription(subscription_id: str, runtime: RuntimeDep) -> Subscri
 
 @router.patch("/{subscription_id}", response_model=SubscriptionRead)
 async def update_subscription(subscription_id: str, body: SubscriptionUpdate, request: Request,
-                              runtime: RuntimeDep) -> SubscriptionRead:
+                              runtime: RuntimeDep, caller: AdminCaller) -> SubscriptionRead:
     """Change URL, event types, secret, description or active; pending deliveries use the new values."""
     async with runtime.db.transaction() as session:
         row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
+        changed = []
         for name, value in body.model_dump(exclude_unset=True).items():
             if value is not None:
                 setattr(row, name, str(value) if name == "url" else value)
+                changed.append(name)
         row.updated_at = datetime.now(UTC)
+        record(session, NotifierAudit, caller, "subscription.update", row.id, {"changed": sorted(changed)})
     _changed(request)
     return _read(row)
 
 
 @router.delete("/{subscription_id}", status_code=204)
-async def delete_subscription(subscription_id: str, request: Request, runtime: RuntimeDep) -> Response:
+async def delete_subscription(subscription_id: str, request: Request, runtime: RuntimeDep,
+                              caller: AdminCaller) -> Response:
     """Deactivate: the row stays for the delivery log; its pending deliveries become dead letters."""
     async with runtime.db.transaction() as session:
         row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
         row.active, row.updated_at = False, datetime.now(UTC)
+        record(session, NotifierAudit, caller, "subscription.deactivate", row.id, {"owner": row.owner})
     _changed(request)
     return Response(status_code=204)

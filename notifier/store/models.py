@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.audit import AuditMixin
 from services.db import Base, UtcDateTime, json_type
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -93,3 +94,9 @@ class CaseMemory(Base):
     ack_hours: Mapped[float | None] = mapped_column(Float)
     deadline_days: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class NotifierAudit(AuditMixin, Base):
+    """Who changed which subscription (creation, change, deactivation)."""
+
+    __tablename__ = "notifier_audit"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from router.engine import Engine
 from schemas.decision import Decision
 from schemas.report import Report
+from services.caller import OVERSEERS, require_roles
 
 router = APIRouter(tags=["router"])
 
 
-@router.post("/v1/route:preview", response_model=Decision)
+# Grid apps and the hotline preview before submitting; adjudicators, operators and admins when ruling.
+@router.post("/v1/route:preview", response_model=Decision,
+             dependencies=[Depends(require_roles("grid-app", "hotline", *OVERSEERS))])
 async def preview(report: Report, request: Request) -> Decision:
     """The decision the router would take for this report now, with its trace; nothing is stored."""
     engine: Engine = request.app.state.router.state["engine"]

@@ -27,9 +27,14 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
         "request_timeout_ms": settings.request_timeout_ms,
     }
     if settings.security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context(
-            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
-        )
+        context = ssl.create_default_context(cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None)
+        context.check_hostname = settings.ssl_check_hostname
+        if settings.ssl_certfile:  # mutual TLS: the broker knows us by our certificate
+            context.load_cert_chain(str(settings.ssl_certfile),
+                                    str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+                                    settings.ssl_key_password.get_secret_value() if settings.ssl_key_password
+                                    else None)
+        options["ssl_context"] = context
     if settings.sasl_mechanism:
         options["sasl_mechanism"] = settings.sasl_mechanism
         options["sasl_plain_username"] = settings.sasl_username

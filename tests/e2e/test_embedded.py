@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import dev_reports
 from tests.e2e.stack import ServiceProcess, running
+from tests.support.credentials import OPERATOR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -19,7 +20,7 @@ async def test_embedded_mode_accepts_a_report_and_shows_the_dispatched_case(tmp_
     app = ServiceProcess("embedded", env, tmp_path / "embedded.log", args=["run", "--embedded"])
     with running([app]):
         await app.wait_ready()
-        async with httpx.AsyncClient(base_url=app.url, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=app.url, headers=OPERATOR, timeout=10) as client:
             answer = await client.post("/v1/reports", json=dev_reports()[0])
             assert answer.status_code == 202
             body = answer.json()

@@ -12,6 +12,7 @@ from services.bus.kafka import KafkaBus
 from services.settings import KafkaSettings
 from tests.conftest import dev_reports
 from tests.e2e.stack import ServiceProcess, running
+from tests.support.credentials import OPERATOR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(300)]
 
@@ -51,7 +52,7 @@ async def test_fifty_reports_become_fifty_cases_each_dispatched_once(
     reports = dev_reports()[:50]
     with running(_stack(tmp_path, env)) as (intake, router, tracker, notifier):
         await asyncio.gather(*(s.wait_ready() for s in (intake, router, tracker, notifier)))
-        async with httpx.AsyncClient(base_url=intake.url, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=intake.url, headers=OPERATOR, timeout=10) as client:
             answers = [await client.post("/v1/reports", json=r) for r in reports]
             repeats = [await client.post("/v1/reports", json=r) for r in reports[:10]]
         assert {a.status_code for a in answers + repeats} == {202}
@@ -64,7 +65,7 @@ async def test_fifty_reports_become_fifty_cases_each_dispatched_once(
         assert set(dispatches) == set(case_ids)
         assert all(len(ids) == 1 for ids in dispatches.values()), "a case was dispatched twice"
 
-        async with httpx.AsyncClient(base_url=tracker.url, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=tracker.url, headers=OPERATOR, timeout=10) as client:
             async with asyncio.timeout(60):
                 while True:
                     cases = [(await client.get(f"/v1/cases/{c}")) for c in case_ids]
@@ -77,7 +78,7 @@ async def test_fifty_reports_become_fifty_cases_each_dispatched_once(
         assert first["timeline"][0]["to_status"] == "received"
         assert first["decision"]["catalogue_version"]
 
-        async with httpx.AsyncClient(base_url=notifier.url, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=notifier.url, headers=OPERATOR, timeout=10) as client:
             async with asyncio.timeout(30):
                 while not (await client.get("/v1/notifier/events", params={"case_id": case_ids[0]})).json():
                     await asyncio.sleep(0.5)

@@ -26,7 +26,7 @@ from tests.conftest import REPO, dev_reports
 from tests.e2e.stack import ServiceProcess, running
 from tests.ops.promql import parse
 from tests.ops.test_compose_and_grafana import dashboard_panels
-from tests.support.credentials import auth_headers
+from tests.support.credentials import OPERATOR, auth_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(300)]
 PROMETHEUS = REPO / "deploy" / "prometheus"
@@ -35,7 +35,7 @@ ADDED_BY_PROMETHEUS = {"job", "instance"}  # target labels on every scraped seri
 # breaking the stack (a relay pass refused by Kafka, a stalled consumer): their label names are
 # checked against the declaration in the code instead of a sample.
 UNPROVOKED = {"outbox_publish_failures_total", "consumer_restarts_total"}
-ADMIN = {"Authorization": "Bearer metric-names-admin-token"}
+ADMIN = auth_headers("admin", "tests")
 
 Labels = dict[str, dict[str, set[str]]]  # sample name → label → values seen
 
@@ -134,13 +134,13 @@ async def _wait_status(client: httpx.AsyncClient, case_id: str, wanted: set[str]
 
 async def _exercise(urls: dict[str, str], kafka_bootstrap: str, topic_prefix: str) -> None:
     """Reports, a webhook that fails, an ack and feedback, a return and a message that is not JSON."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(headers=OPERATOR, timeout=10) as client:
         subscribed = await client.post(f"{urls['notifier']}/v1/subscriptions", headers=ADMIN, json={
             "kind": "reporter", "owner": "grid", "url": "http://127.0.0.1:9/refused", "event_types": ["*"]})
         assert subscribed.status_code == 201, subscribed.text
         reports = [r for r in dev_reports() if r["source"] == "grid"][:4]
         case_ids = [(await client.post(f"{urls['intake']}/v1/reports", json=r)).json()["case_id"] for r in reports]
-        tracker = httpx.AsyncClient(base_url=urls["tracker"], timeout=10)
+        tracker = httpx.AsyncClient(base_url=urls["tracker"], headers=OPERATOR, timeout=10)
         cases = [await _wait_status(tracker, c, {"dispatched"}) for c in case_ids[:2]]
         for case, kind, body in ((cases[0], "ack", {}), (cases[0], "feedback", {"outcome": "resolved"}),
                                  (cases[1], "return", {"reason": "not_our_remit", "text": "非本部门职责"})):
@@ -157,8 +157,7 @@ async def test_every_panel_and_alert_uses_exposed_metrics_and_labels(
         tmp_path: Path, kafka_bootstrap: str, fresh_postgres: str, topic_prefix: str) -> None:
     env = {"CASEROUTE_KAFKA_BOOTSTRAP": kafka_bootstrap, "CASEROUTE_DATABASE_URL": fresh_postgres,
            "CASEROUTE_TOPIC_PREFIX": topic_prefix, "CASEROUTE_KAFKA__PARTITIONS": "2",
-           "CASEROUTE_FIGURES_REFRESH_S": "1", "CASEROUTE_SLA_SCAN_S": "0.5",
-           "CASEROUTE_ADMIN_TOKEN": ADMIN["Authorization"].split()[1]}
+           "CASEROUTE_FIGURES_REFRESH_S": "1", "CASEROUTE_SLA_SCAN_S": "0.5"}
     services = [ServiceProcess(n, env, tmp_path / f"{n}.log") for n in ("intake", "router", "tracker", "notifier")]
     with running(services):
         await asyncio.gather(*(s.wait_ready() for s in services))

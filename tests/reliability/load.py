@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from services.bus.kafka import KafkaBus
 from services.settings import KafkaSettings
 from tests.conftest import dev_reports
+from tests.support.credentials import OPERATOR
 
 
 def unique_reports(n: int, tag: str) -> list[dict[str, object]]:
@@ -74,7 +75,7 @@ async def post_reports(url: Callable[[], str], reports: list[dict[str, object]],
                 progress(done)
 
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+    async with httpx.AsyncClient(headers=OPERATOR, timeout=timeout, limits=limits) as client:
         await asyncio.gather(*(worker(client) for _ in range(in_flight)))
     result.seconds = time.monotonic() - started
     return result

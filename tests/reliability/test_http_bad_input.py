@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.stack import ServiceProcess
 from tests.reliability.load import unique_reports
-from tests.support.credentials import auth_headers
+from tests.support.credentials import OPERATOR, auth_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -56,7 +56,7 @@ async def test_fuzzing_every_operation_finds_no_server_error(app_url: str, tmp_p
     before, errors_before = await _requests(app_url)
     command = [str(SCHEMATHESIS), "run", f"{app_url}/openapi.json", "--checks", "not_a_server_error",
                "--max-examples", "80", "--seed", "7", "--workers", "2", "--request-timeout", "20",
-               "--phases", "examples,coverage,fuzzing", *_header_args(auth_headers("department", "amr")), "--no-shrink",
+               "--phases", "examples,coverage,fuzzing", *_header_args(auth_headers("admin", "fuzzer")), "--no-shrink",
                "--suppress-health-check", "all", "--report-dir", str(tmp_path)]
     done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=240,
                                   cwd=tmp_path)  # its example database stays out of the checkout
@@ -95,7 +95,7 @@ async def _chunks(size: int) -> AsyncIterator[bytes]:
 async def test_sql_and_html_text_is_stored_verbatim(app_url: str) -> None:
     hostile = "'; DROP TABLE intake_reports;-- <script>alert(1)</script> \" \\ \u2028 ％ 𝕏"
     report = {**unique_reports(1, "HOSTILE")[0], "title": hostile[:100], "description": hostile}
-    async with httpx.AsyncClient(base_url=app_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=app_url, headers=OPERATOR, timeout=30) as client:
         accepted = await client.post("/v1/reports", json=report)
         assert accepted.status_code == 202
         case_url = f"/v1/cases/{accepted.json()['case_id']}"

@@ -20,6 +20,7 @@ from services.envelopes import envelope
 from tests.conftest import dev_reports, kafka_settings
 from tests.integration.harness import TopicReader, running
 from tests.reliability.load import tracker_cases, wait_cases
+from tests.support.credentials import OPERATOR
 from tracker.bootstrap import build as tracker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(180)]
@@ -66,7 +67,8 @@ async def test_poison_on_every_topic_is_dead_lettered_and_good_messages_still_fl
                 await producer.send_and_wait(topic_prefix + topic, value, key=b"C-POISON")
                 sent += 1
         async with running(settings, [intake, router, tracker, notifier]) as app:
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30)
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=OPERATOR,
+                                       timeout=30)
             # Good messages after the poison: a report by HTTP and a hotline call on the topic.
             accepted = await client.post("/v1/reports", json={**dev_reports()[0], "external_id": "POISON-GOOD"})
             assert accepted.status_code == 202

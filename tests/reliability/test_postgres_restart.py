@@ -12,6 +12,7 @@ import pytest
 from tests.e2e.stack import ServiceProcess, running
 from tests.reliability.infra import postgres_server
 from tests.reliability.load import post_reports, read_dispatches, unique_reports, wait_cases
+from tests.support.credentials import OPERATOR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.timeout(300)]
 SERVICES = ("intake", "router", "tracker", "notifier")
@@ -20,7 +21,7 @@ SERVICES = ("intake", "router", "tracker", "notifier")
 async def _refused_while_down(url: str, timeout: float = 30) -> httpx.Response:
     """A POST while the database is away: the first non-202 answer."""
     report = unique_reports(1, "PGDOWN-PROBE")[0]
-    async with httpx.AsyncClient(timeout=15) as client, asyncio.timeout(timeout):
+    async with httpx.AsyncClient(headers=OPERATOR, timeout=15) as client, asyncio.timeout(timeout):
         while True:
             response = await client.post(f"{url}/v1/reports", json=report)
             if response.status_code != 202:

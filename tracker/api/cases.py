@@ -9,11 +9,15 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, false, or_, select, true, tuple_
 
+from services.audit import record
+from services.caller import Caller, CallerDep
+from services.pii import has_personal_data, masked_report
 from services.problems import Problem
 from tracker.api.deps import DepsDep
-from tracker.store.models import Case, TimelineEntry
+from tracker.domain.access import may_read, parties
+from tracker.store.models import Case, TimelineEntry, TrackerAudit
 
 router = APIRouter(tags=["cases"])
 
@@ -65,18 +69,59 @@ def _summary(case: Case) -> dict[str, Any]:
     return {name: getattr(case, name) for name in CaseSummary.model_fields}
 
 
-@router.get("/v1/cases/{case_id}", response_model=CaseRead, responses={404: {"description": "no such case"}})
-async def get_case(case_id: str, deps: DepsDep) -> Response:
-    """One case with its timeline, returns and decision trace."""
+def _readable(caller: Caller, case: Case) -> bool:
+    decision = case.decision or {}
+    return may_read(caller, parties(
+        case.department, case.unit, case.source, case.submitted_by,
+        (str(a.get("department", "")) for a in case.state.get("attempts", [])),
+        (str(d) for d in (*decision.get("cooperating", []), *decision.get("cc", []))),
+    ))
+
+
+def _visible(caller: Caller) -> ColumnElement[bool]:
+    """The listing filter matching `may_read`, for the roles that see only some cases."""
+    if caller.oversees:
+        return true()
+    if caller.role == "department":
+        street = [Case.unit == caller.name.removeprefix("street-")] if caller.name.startswith("street-") else []
+        return or_(Case.department == caller.name, *street)
+    if caller.role in ("grid-app", "hotline"):
+        hotline = [Case.source == "hotline"] if caller.role == "hotline" else []
+        return or_(Case.submitted_by == caller.actor, *hotline)
+    return false()
+
+
+NOT_FOUND: dict[int | str, dict[str, str]] = {
+    401: {"description": "not authenticated"},
+    404: {"description": "no such case, or not one the caller may see"},
+}
+
+
+@router.get("/v1/cases/{case_id}", response_model=CaseRead, responses=NOT_FOUND)
+async def get_case(case_id: str, deps: DepsDep, caller: CallerDep) -> Response:
+    """One case with its timeline, returns and decision trace.
+
+    Departments see the cases dispatched to them (any attempt, cooperating or cc) and street teams those of
+    their unit, with the reporter's name and phone masked; grid apps what they submitted. Adjudicators,
+    operators and admins see every case whole, and each read of personal data lands in the audit log.
+    """
     async with deps.db.sessions() as session:
         case = await session.get(Case, case_id)
-        if case is None:
+        if case is None or not _readable(caller, case):
             raise Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
         rows = (await session.execute(
             select(*TIMELINE_COLUMNS).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
         )).mappings().all()
+    report = case.report
+    if report is not None and has_personal_data(report):
+        if caller.oversees:
+            async with deps.db.transaction() as session:
+                record(session, TrackerAudit, caller, "case.read_personal", case_id,
+                       {"fields": sorted(k for k in ("reporter_name", "reporter_phone") if report.get(k))})
+        else:
+            report = masked_report(report)
     attempts = case.state.get("attempts", [])
-    body = {**_summary(case), "report": case.report, "decision": case.decision,
+    body = {**_summary(case), "report": report, "decision": case.decision,
             "returns": case.state.get("returns", []), "transfers": max(0, len(attempts) - 1),
             "timeline": [dict(r) for r in rows]}
     # The most frequent read: built from columns already in CaseRead's shape and written by orjson, without a
@@ -96,9 +141,10 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         raise Problem(422, "Invalid cursor", "pass back next_cursor exactly as given") from exc
 
 
-@router.get("/v1/cases", response_model=CasePage)
+@router.get("/v1/cases", response_model=CasePage, responses={401: {"description": "not authenticated"}})
 async def list_cases(
     deps: DepsDep,
+    caller: CallerDep,
     department: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=24)] = None,
     unit: Annotated[str | None, Query(max_length=64)] = None,
@@ -107,8 +153,12 @@ async def list_cases(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> CasePage:
-    """Cases newest first, filtered; pass `next_cursor` back as `cursor` for the next page."""
-    query = select(Case).order_by(Case.received_at.desc(), Case.case_id.desc()).limit(limit + 1)
+    """Cases newest first, filtered; pass `next_cursor` back as `cursor` for the next page.
+
+    A department lists the cases it holds (a street team those of its unit), a grid app what it submitted.
+    """
+    query = (select(Case).where(_visible(caller)).order_by(Case.received_at.desc(), Case.case_id.desc())
+             .limit(limit + 1))
     if department:
         query = query.where(Case.department == department)
     if status:

@@ -6,9 +6,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from services.caller import get_caller
 from services.problems import Problem
 from tracker.api.deps import DepsDep
 from tracker.domain import figures
@@ -54,7 +55,7 @@ def _percentiles(values: list[timedelta]) -> dict[str, float]:
     return {f"p{int(q)}": v.total_seconds() for q, v in figures.latency_percentiles(values, (50, 90, 99)).items()}
 
 
-@router.get("/v1/stats", response_model=Stats)
+@router.get("/v1/stats", response_model=Stats, dependencies=[Depends(get_caller)])
 async def stats(deps: DepsDep, window: Annotated[str, Query(description="e.g. 24h, 7d, 30d")] = "7d") -> Stats:
     """Figures over the window (ROUTING.md §6 for dispatch success), computed from the case records."""
     now = deps.now()

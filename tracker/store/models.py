@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.audit import AuditMixin
 from services.db import Base, UtcDateTime, json_type
 from services.inbox import InboxMixin
 from services.outbox import OutboxMixin
@@ -41,6 +42,7 @@ class Case(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_by: Mapped[str | None] = mapped_column(String(160), index=True)  # role:name of the submitter
 
 
 class TimelineEntry(Base):
@@ -95,3 +97,9 @@ class TrackerInbox(InboxMixin, Base):
 
 class TrackerOutbox(OutboxMixin, Base):
     __tablename__ = "tracker_outbox"
+
+
+class TrackerAudit(AuditMixin, Base):
+    """Privileged actions in the tracker: reads of a case's personal data."""
+
+    __tablename__ = "tracker_audit"

@@ -10,7 +10,7 @@ import pytest
 from services.settings import KafkaSettings, Settings
 from tests.e2e.stack import ServiceProcess, running
 from tests.integration.notifier.receiver import Receiver
-from tests.integration.notifier.support import AUTH, TOKEN, Feeder, eventually
+from tests.integration.notifier.support import AUTH, Feeder, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(240)]
 
@@ -22,7 +22,7 @@ async def test_notifier_killed_mid_delivery_resumes_and_every_event_arrives_in_o
         tmp_path: Path, kafka_bootstrap: str, fresh_postgres: str, topic_prefix: str) -> None:
     env = {"CASEROUTE_KAFKA_BOOTSTRAP": kafka_bootstrap, "CASEROUTE_DATABASE_URL": fresh_postgres,
            "CASEROUTE_TOPIC_PREFIX": topic_prefix, "CASEROUTE_KAFKA__PARTITIONS": "2",
-           "CASEROUTE_ADMIN_TOKEN": TOKEN, "CASEROUTE_NOTIFIER_CONCURRENCY": str(CONCURRENCY),
+           "CASEROUTE_NOTIFIER_CONCURRENCY": str(CONCURRENCY),
            "CASEROUTE_NOTIFIER_LEASE_S": "4", "CASEROUTE_NOTIFIER_HTTP_TIMEOUT_S": "2",
            "CASEROUTE_NOTIFIER_BACKOFF_BASE_S": "0.05", "CASEROUTE_NOTIFIER_BACKOFF_CAP_S": "0.5",
            "CASEROUTE_NOTIFIER_POLL_S": "0.1"}

@@ -17,7 +17,7 @@ from services.envelopes import envelope, headers_for
 from services.settings import KafkaSettings
 from tests.conftest import dev_reports
 from tests.e2e.stack import ServiceProcess, running
-from tests.support.credentials import auth_headers
+from tests.support.credentials import OPERATOR, auth_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(420)]
 THREE_DAYS = str(3 * 24 * 3600)
@@ -59,8 +59,8 @@ async def test_two_hundred_cases_through_every_path(
     services = {n: ServiceProcess(n, env, tmp_path / f"{n}.log") for n in ("intake", "router", "tracker")}
     with running(list(services.values())):
         await asyncio.gather(*(s.wait_ready() for s in services.values()))
-        tracker = httpx.AsyncClient(base_url=services["tracker"].url, timeout=10)
-        async with httpx.AsyncClient(base_url=services["intake"].url, timeout=10) as intake:
+        tracker = httpx.AsyncClient(base_url=services["tracker"].url, headers=OPERATOR, timeout=10)
+        async with httpx.AsyncClient(base_url=services["intake"].url, headers=OPERATOR, timeout=10) as intake:
             case_ids = [(await intake.post("/v1/reports", json=r)).json()["case_id"] for r in two_hundred_reports()]
         assert len(set(case_ids)) == 200
         cases = {c: await wait_status(tracker, c, {"dispatched", "gap", "duplicate"}) for c in case_ids}
@@ -145,7 +145,7 @@ async def test_two_hundred_cases_through_every_path(
         with running(replicas):
             await asyncio.gather(*(r.wait_ready() for r in replicas))
             waiting_ack = [c for c in untouched] + [c for c in rerouted if c not in returned_twice]
-            async with httpx.AsyncClient(base_url=replicas[0].url, timeout=10) as client:
+            async with httpx.AsyncClient(base_url=replicas[0].url, headers=OPERATOR, timeout=10) as client:
                 async with asyncio.timeout(60):
                     while sum(x.get("ack_overdue", 0) for x in
                               (await client.get("/v1/stats", params={"window": "1d"})).json()[
@@ -156,7 +156,7 @@ async def test_two_hundred_cases_through_every_path(
                 overdue = await client.get("/v1/cases", params={"overdue": "true", "limit": 500})
             raised = 0.0
             for replica in replicas:
-                async with httpx.AsyncClient(base_url=replica.url, timeout=10) as client:
+                async with httpx.AsyncClient(base_url=replica.url, headers=OPERATOR, timeout=10) as client:
                     raised += metric_sum((await client.get("/metrics")).text, "escalations_total", kind="ack_overdue")
         assert sum(x.get("ack_overdue", 0) for x in stats["overdue_by_department"].values()) == len(waiting_ack)
         assert raised == len(waiting_ack)

@@ -19,14 +19,14 @@ from services.runner import build_app
 from services.runtime import Runtime
 from services.settings import KafkaSettings, NotifierSettings, Settings
 from tests.e2e.stack import free_port
+from tests.support.credentials import auth_headers
 
-TOKEN = "integration-admin-token-0123"
-AUTH = {"authorization": f"Bearer {TOKEN}"}
+AUTH = auth_headers("admin", "notifier-tests")
 FAST = {"backoff_base_s": 0.05, "backoff_cap_s": 0.5, "poll_s": 0.1, "lease_s": 30.0, "http_timeout_s": 3.0}
 
 
 def notifier_settings(bootstrap: str, prefix: str, database_url: str, **knobs: float) -> Settings:
-    return Settings(topic_prefix=prefix, database_url=database_url, admin_token=TOKEN,  # type: ignore[arg-type]
+    return Settings(topic_prefix=prefix, database_url=database_url,  # type: ignore[arg-type]
                     kafka=KafkaSettings(bootstrap=bootstrap, partitions=2),
                     notifier=NotifierSettings(**{**FAST, **knobs}))
 

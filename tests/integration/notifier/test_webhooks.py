@@ -28,7 +28,8 @@ async def _subscribe(client: httpx.AsyncClient, url: str, **body: object) -> dic
 async def _wait_taken_in(client: httpx.AsyncClient, case_ids: list[str], count: int) -> None:
     for case_id in case_ids:
         async def taken_in(case_id: str = case_id) -> bool:
-            return len((await client.get("/v1/notifier/events", params={"case_id": case_id})).json()) >= count
+            events = await client.get("/v1/notifier/events", params={"case_id": case_id}, headers=AUTH)
+            return len(events.json()) >= count
 
         await eventually(taken_in, 60)
 

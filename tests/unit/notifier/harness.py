@@ -23,9 +23,9 @@ from services.envelopes import envelope, headers_for
 from services.runner import build_app
 from services.runtime import Runtime, ServiceParts
 from services.settings import NotifierSettings, Settings
+from tests.support.credentials import auth_headers
 
-TOKEN = "unit-admin-token-0123456789"
-AUTH = {"authorization": f"Bearer {TOKEN}"}
+AUTH = auth_headers("admin", "notifier-tests")
 
 
 @dataclass
@@ -103,7 +103,7 @@ async def harness(tmp_path: Path, channel: FakeChannel, **knobs: float) -> Async
     """The notifier's consumer and worker running, its API reachable through `client`."""
     notifier = NotifierSettings(**{"backoff_base_s": 0.01, "backoff_cap_s": 0.05, "poll_s": 0.05,
                                    "lease_s": 30.0, "http_timeout_s": 2.0, **knobs})
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}", admin_token=TOKEN,  # type: ignore[arg-type]
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
                         topic_prefix="u.", notifier=notifier)
     runtime = Runtime.create(settings, bus=MemoryBus(partitions=2))
     parts = build(runtime)

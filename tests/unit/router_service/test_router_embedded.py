@@ -18,6 +18,7 @@ from services.envelopes import envelope
 from services.settings import KafkaSettings, Settings
 from tests.conftest import dev_reports
 from tests.integration.harness import running
+from tests.support.credentials import OPERATOR
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -29,7 +30,8 @@ def _settings(tmp_path: Path) -> Settings:
 
 async def test_preview_explains_without_creating_a_case(tmp_path: Path) -> None:
     async with running(_settings(tmp_path), [router_service.build]) as app:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router",
+                                     headers=OPERATOR) as client:
             answer = await client.post("/v1/route:preview", json=dev_reports()[5])
             bad = await client.post("/v1/route:preview", json={"external_id": "x"})
         bus: MemoryBus = app.state.runtime.bus

@@ -19,6 +19,7 @@ from services.runner import build_app
 from services.runtime import Runtime
 from services.settings import KafkaSettings, Settings
 from tests.conftest import dev_reports
+from tests.support.credentials import auth_headers
 
 CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -52,7 +53,8 @@ async def test_a_report_is_one_trace_through_all_four_services(
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         answer = await client.post("/v1/reports", json=dev_reports()[0],
-                                   headers={"traceparent": f"00-{CALLER_TRACE}-b7ad6b7169203331-01"})
+                                   headers={"traceparent": f"00-{CALLER_TRACE}-b7ad6b7169203331-01",
+                                            **auth_headers("grid-app", "tests")})
         assert answer.status_code == 202
         async with asyncio.timeout(30):
             while {"router", "tracker", "notifier"} - {_service_of(s) for s in spans.get_finished_spans()
