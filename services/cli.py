@@ -125,7 +125,10 @@ def keys_create(
     """Create a key and print it once: it is stored hashed and cannot be shown again."""
     from services.auth.cli import create
 
-    typer.echo(create(get_settings(), role, name, expires, description, rate_limit))
+    try:
+        typer.echo(create(get_settings(), role, name, expires, description, rate_limit))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @keys_app.command("list")
