@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from intake.api.routes import router
 from intake.consumers import decode_call, make_hotline_handler
 from intake.store.models import AcceptedReport, IntakeOutbox
 from services.consumer import ConsumerRunner
+from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
 from services.runtime import Runtime, ServiceParts
@@ -18,10 +19,6 @@ from services.runtime import Runtime, ServiceParts
 def build(runtime: Runtime) -> ServiceParts:
     """Intake's parts: the reports API, the hotline consumer and the outbox relay."""
     settings = runtime.settings
-    def purge_old(cutoff: datetime) -> Awaitable[int]:
-        """Intake keeps reports only to deduplicate resubmissions: retention counts from acceptance."""
-        return purge_reports(runtime.db, AcceptedReport, old_enough=AcceptedReport.accepted_at < cutoff)
-
     relay = OutboxRelay(service="intake", db=runtime.db, table=IntakeOutbox, bus=runtime.bus,
                         producer=runtime.producer,
                         batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
@@ -34,8 +31,13 @@ def build(runtime: Runtime) -> ServiceParts:
         name="intake",
         migrations=Path(__file__).parent / "migrations",
         topics=[settings.topic("reports.v1"), settings.topic("hotline.calls.v1")],
-        tasks=[relay.run, retention_task(settings, "intake", purge_old)],
+        tasks=[relay.run, retention_task(settings, "intake", partial(purge_personal_data, runtime.db))],
         consumers=[hotline],
         routers=[router],
         state={"relay": relay},
     )
+
+
+async def purge_personal_data(db: Database, cutoff: datetime) -> int:
+    """Intake keeps reports only to deduplicate resubmissions: retention counts from acceptance."""
+    return await purge_reports(db, AcceptedReport, old_enough=AcceptedReport.accepted_at < cutoff)

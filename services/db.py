@@ -81,6 +81,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10, tls: TlsOption = None) -> None:
         self.url = url
+        self.tls = tls
         self.engine = make_engine(url, pool_size=pool_size, tls=tls)
         # A session class of our own, so commit listeners (the outbox relay's wake-up) stay per database.
         self.session_class: type[Session] = type("CaserouteSession", (Session,), {})

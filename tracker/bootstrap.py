@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from schemas.events import REPLIES, EventType
 from services.consumer import ConsumerRunner, Handler, decoder_for
+from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
 from services.runtime import Runtime, ServiceParts
@@ -22,10 +23,6 @@ def build(runtime: Runtime) -> ServiceParts:
     """Tracker's parts: routed and replies consumers, the SLA clock, the outbox relay, the case API."""
     settings = runtime.settings
     deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings))
-    def purge_closed(cutoff: datetime) -> Awaitable[int]:
-        """Closed longer than the retention (a closed case's last change is its closing)."""
-        return purge_reports(runtime.db, Case, old_enough=(Case.status == "closed") & (Case.updated_at < cutoff))
-
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
 
@@ -40,9 +37,14 @@ def build(runtime: Runtime) -> ServiceParts:
         migrations=Path(__file__).parent / "migrations",
         topics=[settings.topic(t) for t in ("routed.v1", "replies.v1", "case-events.v1")],
         tasks=[relay.run, sla_clock(deps), figures_refresher(deps),
-               retention_task(settings, "tracker", purge_closed, now=deps.now)],
+               retention_task(settings, "tracker", partial(purge_personal_data, runtime.db), now=deps.now)],
         consumers=[consumer("routed.v1", on_routed(deps), EventType.case_routed),
                    consumer("replies.v1", on_reply(deps), *REPLIES)],
         routers=[cases.router, replies.router, stats.router],
         state={"relay": relay, "deps": deps},
     )
+
+
+async def purge_personal_data(db: Database, cutoff: datetime) -> int:
+    """Closed longer than the retention (a closed case's last change is its closing)."""
+    return await purge_reports(db, Case, old_enough=(Case.status == "closed") & (Case.updated_at < cutoff))

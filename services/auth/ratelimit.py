@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable
+
 from fastapi import Request
 
 from services.caller import Caller, CallerDep, require_roles
