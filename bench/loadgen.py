@@ -50,12 +50,16 @@ class _Connection:
             self.writer.close()
 
 
-def get(path: str, host: str = "127.0.0.1") -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+def _lines(headers: dict[str, str] | None) -> str:
+    return "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
 
 
-def post_json(path: str, body: bytes, host: str = "127.0.0.1") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+def get(path: str, host: str = "127.0.0.1", headers: dict[str, str] | None = None) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{_lines(headers)}\r\n".encode()
+
+
+def post_json(path: str, body: bytes, host: str = "127.0.0.1", headers: dict[str, str] | None = None) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{_lines(headers)}"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 

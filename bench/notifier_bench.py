@@ -38,8 +38,8 @@ from services.bus.kafka import KafkaBus  # noqa: E402
 from services.envelopes import envelope, headers_for  # noqa: E402
 from services.settings import KafkaSettings  # noqa: E402
 from tests.e2e.stack import ServiceProcess, free_port  # noqa: E402
+from tests.support.credentials import TEST_AUTH_ENV, auth_headers  # noqa: E402
 
-TOKEN = "bench-admin-token-0123456789"
 # A raw ASGI app on uvicorn (httptools, uvloop): as light a receiver as Python serves. Only /hook counts.
 RECEIVER = """
 import sys, uvicorn
@@ -200,7 +200,7 @@ async def main(events: int, cases: int, concurrency: int, e2e: int) -> dict[str,
     port = free_port()
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER, str(port)])  # noqa: ASYNC220  (once, at start)
     env = {"CASEROUTE_KAFKA_BOOTSTRAP": bootstrap, "CASEROUTE_DATABASE_URL": database,
-           "CASEROUTE_TOPIC_PREFIX": prefix, "CASEROUTE_ADMIN_TOKEN": TOKEN, "CASEROUTE_LOG_LEVEL": "WARNING",
+           "CASEROUTE_TOPIC_PREFIX": prefix, **TEST_AUTH_ENV, "CASEROUTE_LOG_LEVEL": "WARNING",
            "CASEROUTE_NOTIFIER_CONCURRENCY": str(concurrency)}
     notifier = ServiceProcess("notifier", env, var / "bench-notifier.log")
     try:
@@ -212,7 +212,7 @@ async def main(events: int, cases: int, concurrency: int, e2e: int) -> dict[str,
         notifier.start()
         await notifier.wait_ready(120)
         async with httpx.AsyncClient(base_url=notifier.url, timeout=30,
-                                     headers={"authorization": f"Bearer {TOKEN}"}) as client:
+                                     headers=auth_headers("admin", "bench")) as client:
             created = await client.post("/v1/subscriptions", json={
                 "kind": "department", "owner": "bench", "url": f"http://127.0.0.1:{port}/hook",
                 "secret": "bench-secret-0123456789", "event_types": ["*"]})

@@ -25,6 +25,7 @@ from bench.machine import write
 from services.db import Database
 from services.migrate import upgrade
 from services.settings import Settings
+from tests.support.credentials import OPERATOR, TEST_AUTH_ENV
 from tracker.domain.commands import Dispatch, Route
 from tracker.domain.sla import CALENDAR_DAYS
 from tracker.domain.state import apply, new_case
@@ -108,7 +109,8 @@ async def _scan(url: str, now: datetime) -> dict[str, float]:
 async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[str, float]:
     """Open loop: requests start on schedule whether or not earlier ones returned (no coordinated omission)."""
     port = 18931
-    env = {**os.environ, "CASEROUTE_DATABASE_URL": url, "CASEROUTE_HTTP_PORT": str(port),
+    # Authenticated as the API is used: a JWT checked once, then served from the verification cache.
+    env = {**os.environ, **TEST_AUTH_ENV, "CASEROUTE_DATABASE_URL": url, "CASEROUTE_HTTP_PORT": str(port),
            "CASEROUTE_KAFKA_BOOTSTRAP": os.environ.get("CASEROUTE_KAFKA_BOOTSTRAP", ""), "CASEROUTE_SLA_SCAN_S": "3600"}
     log = tempfile.NamedTemporaryFile(prefix="tracker-bench-", suffix=".log", delete=False)
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.cli", "tracker", env=env,
@@ -123,10 +125,11 @@ async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[st
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.3)
-        await open_loop("127.0.0.1", port, lambda i: get(f"/v1/cases/B{random.randrange(CASES):09d}"),
-                        rate=rate, seconds=2)  # warm-up: connections, caches
-        load = await open_loop("127.0.0.1", port, lambda i: get(f"/v1/cases/B{random.randrange(CASES):09d}"),
-                               rate=rate, seconds=seconds)
+        def request(i: int) -> bytes:
+            return get(f"/v1/cases/B{random.randrange(CASES):09d}", headers=OPERATOR)
+
+        await open_loop("127.0.0.1", port, request, rate=rate, seconds=2)  # warm-up: connections, caches
+        load = await open_loop("127.0.0.1", port, request, rate=rate, seconds=seconds)
     finally:
         process.terminate()
         await process.wait()
