@@ -15,7 +15,7 @@ help:
 	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL"
 	@echo "make up     - docker compose (for machines with a Docker engine)"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - router, tracker and notifier benchmarks on local Kafka and PostgreSQL"
+	@echo "make bench  - router, intake, tracker and notifier benchmarks on local Kafka and PostgreSQL"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ down:
 
 # Benchmarks (not in CI): JSON results under bench/results/, each with the machine's facts.
 bench: venv
-	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.tracker_bench \
+	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.intake_bench && $(PY) -m bench.tracker_bench \
 		&& $(PY) -m bench.notifier_bench --events 100000'
 
 schemas: venv

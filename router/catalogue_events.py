@@ -55,13 +55,18 @@ def take_into_force(event: Envelope, engine: Engine) -> bool:
     return engine.swap(catalogue)
 
 
-def publish_command(file: Path, published_by: str, reason: str) -> None:
-    """`caseroute catalogue publish FILE`: validate, then send it to catalogue.v1 for every router replica."""
+def publish_command(file: Path, credential: str | None, reason: str) -> None:
+    """`caseroute catalogue publish FILE`: validate, then send it to catalogue.v1 for every router replica.
+
+    A catalogue change needs the admin role: the credential is checked like an API call's, the caller
+    becomes `published_by`, and the publication is written to auth_audit.
+    """
     import asyncio
 
     import typer
 
     from router.domain.loader import load_catalogue
+    from services.auth.cli import audit, authorised
     from services.bus.kafka import KafkaBus
     from services.settings import get_settings
 
@@ -74,6 +79,13 @@ def publish_command(file: Path, published_by: str, reason: str) -> None:
     except CatalogueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    event = catalogue_event(catalogue, published_by=published_by, reason=reason)
+    try:
+        caller = authorised(settings, credential, "admin")
+    except ValueError as exc:
+        typer.echo(f"not allowed: {exc}", err=True)
+        raise typer.Exit(3) from None
+    event = catalogue_event(catalogue, published_by=caller.actor, reason=reason)
     asyncio.run(publish_catalogue(KafkaBus(settings.kafka), settings, event))
+    audit(settings, caller, "catalogue.publish", catalogue.district,
+          {"version": catalogue.version, "event_id": event.id, "reason": reason})
     typer.echo(f"published {catalogue.district} {catalogue.version} on {settings.topic('catalogue.v1')}")

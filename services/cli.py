@@ -82,10 +82,11 @@ def _add_catalogue_app() -> None:
 
     @catalogue_app.command("publish")
     def publish(file: Annotated[Path, typer.Argument(help="catalogue YAML file")],
-                by: Annotated[str, typer.Option(help="who publishes (audit)")] = "admin-cli",
+                key: Annotated[str | None, typer.Option(envvar="CASEROUTE_API_KEY",
+                                                        help="an admin's API key or token")] = None,
                 reason: Annotated[str, typer.Option(help="why (audit)")] = "") -> None:
-        """Validate a catalogue and publish it on catalogue.v1; every router replica takes it into force."""
-        publish_command(file, by, reason)
+        """Validate a catalogue and publish it on catalogue.v1 (role admin; audited as the key's holder)."""
+        publish_command(file, key, reason)
 
     app.add_typer(catalogue_app, name="catalogue")
 

@@ -55,3 +55,35 @@ def revoke(settings: Settings, key_id: str) -> bool:
     if key_id.startswith(f"{keys.PREFIX}_"):
         key_id = key_id.split("_", 2)[1]  # a whole key pasted: its id part
     return _on_database(settings, lambda db: keys.revoke_key(db, key_id, by=_cli_caller()))
+
+
+def authorised(settings: Settings, credential: str | None, *roles: str) -> Caller:
+    """The caller of a command-line credential (API key or JWT), if it has one of `roles`; else ValueError."""
+    from services.auth.authenticator import Authenticator
+    from services.problems import Problem
+
+    if not credential:
+        raise ValueError("give a credential: --key or CASEROUTE_API_KEY")
+
+    async def check(db: Database) -> Caller:
+        return await Authenticator(settings.auth, db).verify(credential.strip())
+
+    try:
+        caller = _on_database(settings, check)
+    except Problem as exc:
+        raise ValueError(f"{exc.title}: {exc.detail}") from exc
+    if caller.role not in roles:
+        raise ValueError(f"this needs the role {' or '.join(roles)}, not {caller.role}")
+    return caller
+
+
+def audit(settings: Settings, caller: Caller, action: str, target: str, detail: dict[str, Any]) -> None:
+    """An audit row in auth_audit for an administrative command run from the command line."""
+    from services.audit import record
+    from services.auth.models import AuthAudit
+
+    async def write(db: Database) -> None:
+        async with db.transaction() as session:
+            record(session, AuthAudit, caller, action, target, detail)
+
+    _on_database(settings, write)

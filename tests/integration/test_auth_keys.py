@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from intake.bootstrap import build as intake
+from schemas.envelope import Envelope
+from services import migrate
 from services.auth import keys
+from services.auth.bootstrap import AUTH_MIGRATIONS
 from services.auth.models import AuthAudit
 from services.caller import Caller
+from services.db import Database
 from services.settings import AuthSettings, KafkaSettings, Settings
-from tests.conftest import dev_reports
-from tests.integration.harness import running
+from tests.conftest import REPO, dev_reports
+from tests.integration.harness import TopicReader, running
 from tracker.bootstrap import build as tracker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(90)]
@@ -41,3 +48,34 @@ async def test_a_key_works_in_every_service_until_revoked(fresh_postgres: str) -
     assert [r.status_code for r in refused] == [401, 401]
     assert all("revoked" in r.json()["detail"] for r in refused)
     assert sorted(tuple(a) for a in audit) == [("key.create", "admin:ops"), ("key.revoke", "admin:ops")]
+
+
+@pytest.mark.kafka
+async def test_publishing_a_catalogue_needs_an_admin_and_is_audited(fresh_postgres: str, kafka_bootstrap: str,
+                                                                   topic_prefix: str) -> None:
+    db = Database(fresh_postgres)
+    await migrate.upgrade(db, "auth", AUTH_MIGRATIONS)
+    admin = await keys.create_key(db, role="admin", name="catalogue-keeper", by=Caller("admin", "ops"))
+    department = await keys.create_key(db, role="department", name="amr", by=Caller("admin", "ops"))
+    env = {**os.environ, "CASEROUTE_DATABASE_URL": fresh_postgres, "CASEROUTE_KAFKA_BOOTSTRAP": kafka_bootstrap,
+           "CASEROUTE_TOPIC_PREFIX": topic_prefix}
+
+    def publish(key: str | None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "services.cli", "catalogue", "publish",
+                               "router/catalogues/haishu.yaml", "--reason", "test",
+                               *(["--key", key] if key else [])],
+                              env=env, cwd=REPO, capture_output=True, text=True, timeout=90)
+
+    refused = [await asyncio.to_thread(publish, k) for k in (department.secret, None, "crk_nope_nope")]
+    published = await asyncio.to_thread(publish, admin.secret)
+    assert [r.returncode for r in refused] == [3, 3, 3], [r.stderr for r in refused]
+    assert "role admin" in refused[0].stderr
+    assert published.returncode == 0, published.stderr
+    async with TopicReader(kafka_bootstrap, [f"{topic_prefix}catalogue.v1"]) as reader:
+        (message,) = await reader.until(lambda m: len(m) >= 1)
+    assert Envelope.from_bytes(message.value).data["published_by"] == "admin:catalogue-keeper"
+    async with db.sessions() as session:
+        rows = (await session.execute(select(AuthAudit).where(AuthAudit.action == "catalogue.publish"))).scalars()
+        (row,) = list(rows)
+    await db.dispose()
+    assert row.actor == "admin:catalogue-keeper" and row.target == "海曙区" and row.detail["reason"] == "test"
