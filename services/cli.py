@@ -56,13 +56,23 @@ def run(
     update: dict[str, object] = {"service": "caseroute"}
     if port is not None:
         update["http_port"] = port
-    if settings.auth.bootstrap_admin_file is None:
-        settings.auth.bootstrap_admin_file = REPO_ROOT / "var" / "admin.key"
     if embedded:
         settings.kafka.bootstrap = None
         if not settings.database_url.startswith("sqlite"):
             update["database_url"] = Settings.model_fields["database_url"].default
+    if settings.auth.bootstrap_admin_file is None:
+        settings.auth.bootstrap_admin_file = _admin_key_file(str(update.get("database_url", settings.database_url)))
     _serve(["intake", "router", "tracker", "notifier"], settings.model_copy(update=update))
+
+
+def _admin_key_file(database_url: str) -> Path:
+    """Beside an SQLite file (its install's key), else var/admin.key."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / "admin.key"
+    return REPO_ROOT / "var" / "admin.key"
 
 
 @app.command()

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 
 from notifier.api.auth import AdminDep, RuntimeDep
 from notifier.api.models import DeliveryPage, DeliveryRead
 from notifier.store.models import Delivery
 from services.problems import Problem
+
+# Delivery ids are BIGINT: a larger number is a 422, not a database overflow (found by fuzzing as admin).
+DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], dependencies=[AdminDep])
 
@@ -22,7 +25,7 @@ async def list_deliveries(
     subscriber: Annotated[str | None, Query(description="subscription id, or `callback`")] = None,
     status: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
     case_id: str | None = None,
-    cursor: int | None = None,
+    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DeliveryPage:
     """Deliveries newest first; `next_cursor` continues the listing."""
@@ -44,7 +47,7 @@ async def list_deliveries(
 
 
 @router.get("/{delivery_id}", response_model=DeliveryRead)
-async def get_delivery(delivery_id: int, runtime: RuntimeDep) -> DeliveryRead:
+async def get_delivery(delivery_id: DeliveryId, runtime: RuntimeDep) -> DeliveryRead:
     async with runtime.db.sessions() as session:
         row = await session.get(Delivery, delivery_id)
     if row is None:
@@ -53,7 +56,7 @@ async def get_delivery(delivery_id: int, runtime: RuntimeDep) -> DeliveryRead:
 
 
 @router.post("/{delivery_id}/redeliver", status_code=202, response_model=DeliveryRead)
-async def redeliver(delivery_id: int, request: Request, runtime: RuntimeDep) -> DeliveryRead:
+async def redeliver(delivery_id: DeliveryId, request: Request, runtime: RuntimeDep) -> DeliveryRead:
     """Send a dead letter again, with a fresh horizon; it keeps its event id, so receivers can dedupe."""
     now = datetime.now(UTC)
     async with runtime.db.transaction() as session:
