@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 
-from notifier.api.auth import AdminDep, RuntimeDep
+from notifier.api.auth import AdminCaller, AdminDep, RuntimeDep
 from notifier.api.models import DeliveryPage, DeliveryRead
-from notifier.store.models import Delivery
+from notifier.store.models import Delivery, NotifierAudit
+from services.audit import record
 from services.problems import Problem
 
 # Delivery ids are BIGINT: a larger number is a 422, not a database overflow (found by fuzzing as admin).
@@ -56,7 +57,8 @@ async def get_delivery(delivery_id: DeliveryId, runtime: RuntimeDep) -> Delivery
 
 
 @router.post("/{delivery_id}/redeliver", status_code=202, response_model=DeliveryRead)
-async def redeliver(delivery_id: DeliveryId, request: Request, runtime: RuntimeDep) -> DeliveryRead:
+async def redeliver(delivery_id: DeliveryId, request: Request, runtime: RuntimeDep,
+                    caller: AdminCaller) -> DeliveryRead:
     """Send a dead letter again, with a fresh horizon; it keeps its event id, so receivers can dedupe."""
     now = datetime.now(UTC)
     async with runtime.db.transaction() as session:
@@ -67,5 +69,7 @@ async def redeliver(delivery_id: DeliveryId, request: Request, runtime: RuntimeD
             raise Problem(409, "Not a dead letter", f"delivery {delivery_id} is {row.status}")
         row.status, row.attempts, row.next_attempt_at, row.horizon_from = "pending", 0, now, now
         row.locked_until, row.lease_owner, row.updated_at = None, None, now
+        record(session, NotifierAudit, caller, "delivery.redeliver", str(delivery_id),
+               {"subscription_id": row.subscription_id, "event_id": row.event_id})
     request.app.state.notifier.state["worker"].wakeup()
     return DeliveryRead.model_validate(row, from_attributes=True)

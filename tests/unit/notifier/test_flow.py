@@ -7,7 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from notifier.store.models import NotifierAudit
 from schemas.decision import Decision, DecisionStatus
 from schemas.events import CaseRouted, EventType
 from schemas.report import Hazard, Report, Source
@@ -75,6 +77,10 @@ async def test_past_the_horizon_a_delivery_is_dead_with_its_error_and_can_be_red
         conflict = await h.client.post(f"/v1/deliveries/{dead[0]['id']}/redeliver", headers=AUTH)
         assert conflict.status_code == 409
         assert conflict.headers["content-type"] == "application/problem+json"
+        async with h.runtime.db.sessions() as session:
+            audit = (await session.execute(select(NotifierAudit.action, NotifierAudit.actor,
+                                                  NotifierAudit.target))).all()
+        assert ("delivery.redeliver", "admin:notifier-tests", str(dead[0]["id"])) in [tuple(a) for a in audit]
 
 
 async def test_reporter_callback_and_supervision_notice(tmp_path: Path) -> None:
