@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     sla_holidays_file: Path | None = None  # JSON {"holidays": [dates], "makeup_days": [dates]}
     figures_refresh_s: float = 15.0
     admin_token: SecretStr | None = None
+    console_secret: SecretStr | None = None  # signs the console's session cookie; unset: a key per process
     otlp_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no tracing
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)

@@ -8,15 +8,17 @@ from schemas.events import REPLIES, EventType
 from services.consumer import ConsumerRunner, Handler, decoder_for
 from services.outbox import OutboxRelay
 from services.runtime import Runtime, ServiceParts
-from tracker.api import cases, replies, stats
+from tracker.api import adjudication, cases, catalogue, replies, stats
 from tracker.clock import calendar_from, figures_refresher, sla_clock
-from tracker.consumers import on_reply, on_routed
+from tracker.console import routes as console
+from tracker.consumers import on_catalogue, on_reply, on_routed
 from tracker.handlers import Deps
 from tracker.store.models import TrackerOutbox
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    """Tracker's parts: routed and replies consumers, the SLA clock, the outbox relay, the case API."""
+    """Tracker's parts: routed, replies and catalogue consumers, the SLA clock, the outbox relay, the case,
+    adjudication and catalogue APIs, and the operations console."""
     settings = runtime.settings
     deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings))
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
@@ -34,7 +36,10 @@ def build(runtime: Runtime) -> ServiceParts:
         topics=[settings.topic(t) for t in ("routed.v1", "replies.v1", "case-events.v1")],
         tasks=[relay.run, sla_clock(deps), figures_refresher(deps)],
         consumers=[consumer("routed.v1", on_routed(deps), EventType.case_routed),
-                   consumer("replies.v1", on_reply(deps), *REPLIES)],
-        routers=[cases.router, replies.router, stats.router],
+                   consumer("replies.v1", on_reply(deps), *REPLIES),
+                   consumer("catalogue.v1", on_catalogue(deps), EventType.catalogue_published)],
+        compacted_topics=[settings.topic("catalogue.v1")],
+        routers=[cases.router, replies.router, stats.router, adjudication.router, catalogue.router,
+                 console.router],
         state={"relay": relay, "deps": deps},
     )

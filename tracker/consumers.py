@@ -1,13 +1,14 @@
-"""Topic → handler wiring of the tracker: routed.v1 and replies.v1."""
+"""Topic → handler wiring of the tracker: routed.v1, replies.v1 and catalogue.v1."""
 
 from __future__ import annotations
 
 from schemas.envelope import Envelope
-from schemas.events import DepartmentReply
+from schemas.events import CataloguePublished, DepartmentReply
 from services.bus.base import Message
 from services.consumer import Handler, PoisonMessage
 from tracker.domain.commands import IllegalTransition
 from tracker.handlers import Deps, handle_reply, record_routing
+from tracker.store.catalogue import record_seen
 
 
 def on_routed(deps: Deps) -> Handler:
@@ -29,5 +30,18 @@ def on_reply(deps: Deps) -> Handler:
             await handle_reply(reply, deps, actor=f"department:{reply.department}", event_id=event.id)
         except IllegalTransition as exc:
             raise PoisonMessage(f"refused: {exc.reason}") from exc
+
+    return handle
+
+
+def on_catalogue(deps: Deps) -> Handler:
+    """catalogue.v1: a version published elsewhere (the admin CLI) joins the tracker's history."""
+
+    async def handle(event: Envelope, message: Message) -> None:
+        published = CataloguePublished.model_validate(event.data)
+        async with deps.db.transaction() as session:
+            await record_seen(session, catalogue_id=published.catalogue_id, version=published.version,
+                              document=published.document, author=published.published_by, reason=published.reason,
+                              from_case=published.from_case, published_at=published.published_at)
 
     return handle
