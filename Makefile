@@ -29,6 +29,7 @@ run: venv
 	$(CASEROUTE) run --embedded
 
 test: venv lint
+	@bash deploy/local/chromium.sh install
 	@bash deploy/local/with-infra.sh bash -c 'bash .ci/pytest.sh $(PYTEST_ARGS)'
 
 test-unit: venv

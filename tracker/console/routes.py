@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -32,6 +33,8 @@ HERE = Path(__file__).parent
 router = APIRouter(prefix="/console", include_in_schema=False)
 # Autoescape on for every template: report text is whatever a caller typed (HTML- and SQL-like included).
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+templates.filters["local"] = lambda at, fmt="%Y-%m-%d %H:%M": at.astimezone(SHANGHAI).strftime(fmt) if at else "—"
 
 PRINCIPLES = {"competent": "谁主管谁牵头", "main": "谁为主谁牵头", "nearest": "谁靠近谁牵头",
               "legal": "有法可循", "no_basis": "无据可依"}
@@ -240,7 +243,8 @@ async def figures_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
                        days: Annotated[int, Query(ge=1, le=180)] = 30) -> HTMLResponse:
     """分拨成效: dispatch success and first-dispatch accuracy per day."""
     now = deps.now()
-    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    # Days as the district counts them: from midnight in Asia/Shanghai.
+    start = (now.astimezone(SHANGHAI) - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     async with deps.db.sessions() as s:
         records = await dispatch_records(s, start)
     success = figures.daily(records, start, days, figures.dispatch_success)
