@@ -54,7 +54,7 @@ down:
 # Benchmarks (not in CI): JSON results under bench/results/, each with the machine's facts.
 bench: venv
 	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.tracker_bench \
-		&& $(PY) -m bench.notifier_bench --events 100000'
+		&& $(PY) -m bench.notifier_bench --events 100000 && $(PY) -m bench.adjudication_replay'
 
 schemas: venv
 	$(CASEROUTE) schemas export
