@@ -5,8 +5,9 @@ diff and rollback; the console's login and pages."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from tests.conftest import kafka_settings
 from tests.integration.harness import TopicReader, running
 from tests.support.credentials import auth_headers, credential_for
 from tracker import bootstrap as tracker_service
+from tracker.handlers import escalate_due
 from tracker.store.models import TrackerAudit
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(300)]
@@ -203,6 +205,11 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
                      "/console/figures"):
             page = await client.get(path)
             assert page.status_code == 200, (path, page.text[:300])
+        # The SLA clock, run a month ahead, escalates the ruled cases: the board highlights them.
+        deps = app.state.tracker.state["deps"]
+        assert await escalate_due(deps, now=deps.now() + timedelta(days=40)) >= 3
+        board = (await client.get("/console")).text
+        assert re.search(r'<tr class="overdue">\s*<td><a href="/console/cases/C-G1">', board), board[:2000]
         shown = (await client.get("/console/cases/C-G4")).text
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in shown and "<script>alert" not in shown
         assert (await client.post("/console/adjudications/C-G4/ruling", data={"lead": "amr", "principle": "main"})
