@@ -23,10 +23,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench.machine import write
-from tests.e2e.stack import ServiceProcess, running
+from bench.scratch import scratch_database
+from tests.e2e.stack import ServiceProcess, running, wait_status
 from tests.support.credentials import auth_headers
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev_cases.jsonl"
@@ -37,18 +37,9 @@ def dev_rows() -> list[dict[str, Any]]:
     return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-async def wait(client: httpx.AsyncClient, case_id: str, statuses: set[str], timeout: float = 120) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            answer = await client.get(f"/v1/cases/{case_id}")
-            if answer.status_code == 200 and answer.json()["status"] in statuses:
-                return dict(answer.json())
-            await asyncio.sleep(0.2)
-
-
 async def finish(tracker: httpx.AsyncClient, case_id: str) -> None:
     """The holding department acknowledges and reports back, so the case is closed for duplicate linking."""
-    case = await wait(tracker, case_id, {"dispatched", "acknowledged"})
+    case = await wait_status(tracker, case_id, {"dispatched", "acknowledged"})
     who = auth_headers("department", case["department"])
     await tracker.post(f"/v1/cases/{case_id}/ack", headers=who)
     await tracker.post(f"/v1/cases/{case_id}/feedback", json={"outcome": "resolved", "text": "done"}, headers=who)
@@ -63,7 +54,7 @@ async def replay(intake: httpx.AsyncClient, tracker: httpx.AsyncClient, rows: li
         answer = await intake.post("/v1/reports", json=report)
         answer.raise_for_status()
         ids.append(answer.json()["case_id"])
-    cases = {cid: await wait(tracker, cid, {"dispatched", "gap", "duplicate"}) for cid in ids}
+    cases = {cid: await wait_status(tracker, cid, {"dispatched", "gap", "duplicate"}) for cid in ids}
     outcome: dict[str, Any] = {"ids": ids, "rules": Counter(), "gaps": [], "returned": []}
     for cid, row in zip(ids, rows, strict=True):
         case = cases[cid]
@@ -115,20 +106,12 @@ async def rule_on_gaps(tracker: httpx.AsyncClient, labels: dict[str, str]) -> li
 
 
 async def main() -> None:
-    base = make_url(os.environ["CASEROUTE_DATABASE_URL"])
-    name = f"bench_adj_{uuid.uuid4().hex[:8]}"
-    admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    dsn = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
     rows = dev_rows()
-    env = {"CASEROUTE_KAFKA_BOOTSTRAP": os.environ["CASEROUTE_KAFKA_BOOTSTRAP"], "CASEROUTE_DATABASE_URL": url,
-           "CASEROUTE_TOPIC_PREFIX": f"adj{uuid.uuid4().hex[:8]}.", "CASEROUTE_LOG_LEVEL": "WARNING"}
     logs = Path(tempfile.mkdtemp(prefix="adjudication-replay-"))
-    services = {n: ServiceProcess(n, env, logs / f"{n}.log") for n in ("intake", "router", "tracker")}
-    try:
+    async with scratch_database("bench_adj") as (url, dsn):
+        env = {"CASEROUTE_KAFKA_BOOTSTRAP": os.environ["CASEROUTE_KAFKA_BOOTSTRAP"], "CASEROUTE_DATABASE_URL": url,
+               "CASEROUTE_TOPIC_PREFIX": f"adj{uuid.uuid4().hex[:8]}.", "CASEROUTE_LOG_LEVEL": "WARNING"}
+        services = {n: ServiceProcess(n, env, logs / f"{n}.log") for n in ("intake", "router", "tracker")}
         with running(list(services.values())):
             await asyncio.gather(*(s.wait_ready() for s in services.values()))
             async with httpx.AsyncClient(base_url=services["intake"].url, timeout=30) as intake, \
@@ -143,12 +126,8 @@ async def main() -> None:
                 await asyncio.sleep(2.0)  # the router takes the last catalogue version
                 after = await replay(intake, tracker, rows, "p2")
                 figures_after = await first_dispatch_figures(dsn, after["ids"])
-        gap_rows = [i for i, row in enumerate(rows) if row["expect"]["rule"] == "R10"]
-        ruled_after = sum(1 for i in gap_rows if after["ids"][i] not in after["gaps"])
-    finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    gap_rows = [i for i, row in enumerate(rows) if row["expect"]["rule"] == "R10"]
+    ruled_after = sum(1 for i in gap_rows if after["ids"][i] not in after["gaps"])
     result = {
         "dev_set": str(DEV.name), "reports": len(rows), "gap_reports": len(gap_rows),
         "rulings": rulings, "rulings_count": len(rulings),

@@ -297,7 +297,7 @@ async def queue(deps: Deps, *, kind: str | None = None, limit: int = 50, case_id
     statuses = {"gap": ("gap",), "dispute": ("disputed",)}.get(kind or "", PENDING)
     query = select(Case).where(Case.status.in_(statuses)).order_by(Case.received_at, Case.case_id).limit(limit)
     if case_id is not None:
-        query = select(Case).where(Case.case_id == case_id)
+        query = select(Case).where(Case.case_id == case_id, Case.status.in_(PENDING))
     async with deps.db.sessions() as session:
         rows = (await session.execute(query)).scalars().all()
         cat = versions.parsed(await versions.in_force(session, deps.settings))

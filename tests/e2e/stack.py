@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -95,3 +96,14 @@ def running(services: list[ServiceProcess]) -> Iterator[list[ServiceProcess]]:
             code = service.stop()
             if failed or code not in (0, None, -signal.SIGKILL):
                 sys.stderr.write(f"\n----- {service.name} (exit {code}) -----\n{service.tail()}\n")
+
+
+async def wait_status(client: httpx.AsyncClient, case_id: str, wanted: set[str], timeout: float = 60
+                      ) -> dict[str, Any]:
+    """The tracker's view of a case once its status is one of `wanted` (polls GET /v1/cases/{id})."""
+    async with asyncio.timeout(timeout):
+        while True:
+            response = await client.get(f"/v1/cases/{case_id}")
+            if response.status_code == 200 and response.json()["status"] in wanted:
+                return dict(response.json())
+            await asyncio.sleep(0.2)

@@ -129,7 +129,7 @@ async def one(case_id: str, deps: DepsDep, _: Reader) -> dict[str, Any]:
     """One case of the queue with its context."""
     items = await adj.queue(deps, case_id=case_id)
     if not items:
-        raise Problem(404, "Case not found", f"no case {case_id!r}")
+        raise Problem(404, "Not in the queue", f"no case {case_id!r} waits for a ruling")
     return items[0]
 
 

@@ -153,7 +153,7 @@ async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: Con
     """The ruling form for one case (and, from a gap cluster, the other cases of the cluster)."""
     items = await adj.queue(deps, case_id=case_id)
     if not items:
-        raise Problem(404, "Case not found", f"no case {case_id!r}")
+        raise Problem(404, "Not in the queue", f"no case {case_id!r} waits for a ruling")
     cat = await _catalogue(deps)
     others = [c for c in also.split(",") if c.strip() and c != case_id]
     async with deps.db.sessions() as s:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import REPO, ServiceProcess, running
+from tests.e2e.stack import REPO, ServiceProcess, running, wait_status
 from tests.support.credentials import auth_headers, credential_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(300)]
@@ -28,6 +28,8 @@ def report(external_id: str, description: str, unit: str, title: str | None = No
 
 GAP = report("E2E-1", "华兴社区多家商户反映，共享充电宝运营商单方面撤走店内机柜，要求恢复或赔偿，"
              "分成也没结清。", "baiyun", "共享充电宝运营商与商户合作纠纷")
+ALSO_PENDING = report("E2E-3", "江厦街道开明街文具店反映：共享充电宝公司撤走店里的机柜，几个月的分成一分钱没给。",
+                      "jiangxia")
 SAME_KIND = report("E2E-2", "我店里的共享充电宝机柜被运营商撤走了，说好的分成一直没给，这事找谁管？", "nanmen")
 DRONES = [  # two gap reports of another kind, for the gap clusters page
     report("E2E-D0", "高桥村附近空地有一家无人机表演公司每晚组织数百架无人机编队表演，村民询问该类经营活动由哪个部门"
@@ -35,16 +37,6 @@ DRONES = [  # two gap reports of another kind, for the gap clusters page
     report("E2E-D1", "喂，最近西门街道西河街那边的空地上，每天晚上都有人在放无人机，好几百架在天上排队形、拼字，"
            "说是一个表演公司在练习。我就想知道这种是不是要报批的？到底是谁在管？", "ximen"),
 ]
-
-
-async def wait_case(client: httpx.AsyncClient, case_id: str, statuses: set[str], timeout: float = 60
-                    ) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            answer = await client.get(f"/v1/cases/{case_id}")
-            if answer.status_code == 200 and answer.json()["status"] in statuses:
-                return dict(answer.json())
-            await asyncio.sleep(0.25)
 
 
 async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
@@ -61,9 +53,10 @@ async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
         tracker = httpx.AsyncClient(base_url=services["tracker"].url, timeout=10)
         async with httpx.AsyncClient(base_url=services["intake"].url, timeout=10) as intake:
             gap_id = (await intake.post("/v1/reports", json=GAP)).json()["case_id"]
+            pending_id = (await intake.post("/v1/reports", json=ALSO_PENDING)).json()["case_id"]
             drone_ids = [(await intake.post("/v1/reports", json=d)).json()["case_id"] for d in DRONES]
-            for cid in (gap_id, *drone_ids):
-                assert (await wait_case(tracker, cid, {"gap"}))["rule"] == "R10"
+            for cid in (gap_id, pending_id, *drone_ids):
+                assert (await wait_status(tracker, cid, {"gap"}))["rule"] == "R10"
 
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -100,14 +93,22 @@ async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
                 published = await page.inner_text("#published")
                 assert "+r1" in published and "ruling-" in published
                 await shot("ruled")
+                # The pending gap case of the same kind is offered; re-routed in bulk (htmx swaps the answer in).
+                assert await page.locator(f"#reroute-form input[value='{pending_id}']").count() == 1
+                await page.click("#reroute-form button[type=submit]")
+                await page.wait_for_selector("#rerouted")
+                assert "已改派 1 件" in await page.inner_text("#rerouted")
+                assert page.url.endswith("/ruling")  # swapped in place, no navigation
+                await shot("rerouted")
+                assert (await wait_status(tracker, pending_id, {"dispatched"}))["rule"] == "RULING"
 
-                ruled = await wait_case(tracker, gap_id, {"dispatched"})
+                ruled = await wait_status(tracker, gap_id, {"dispatched"})
                 assert ruled["department"] == "amr"
 
                 # A new report of the same kind: routed by the rule, never through the gap queue.
                 await asyncio.sleep(1.5)  # the router replica takes catalogue.v1
                 new_id = (await intake.post("/v1/reports", json=SAME_KIND)).json()["case_id"]
-                routed = await wait_case(tracker, new_id, {"dispatched", "gap"})
+                routed = await wait_status(tracker, new_id, {"dispatched", "gap"})
                 assert routed["status"] == "dispatched" and routed["rule"] == "RULING"
                 assert routed["department"] == "amr"
                 assert "gap" not in [t["to_status"] for t in routed["timeline"]]
@@ -133,6 +134,6 @@ async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
                 await shot("board-after")
                 await browser.close()
         await tracker.aclose()
-    for name in ("login", "board", "clusters", "queue", "ruling-form", "ruled", "case", "catalogue", "diff",
-                 "figures"):
+    for name in ("login", "board", "clusters", "queue", "ruling-form", "ruled", "rerouted", "case", "catalogue",
+                 "diff", "figures"):
         assert (ARTIFACTS / f"console-{name}.png").stat().st_size > 1000

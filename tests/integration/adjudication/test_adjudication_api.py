@@ -187,6 +187,7 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
         item = (await client.get("/v1/adjudications/C-G4", headers=OPERATOR)).json()
         assert item["similar"] and item["similar"][0]["ruling"]["lead"] == "amr"
         assert {s["case_id"] for s in item["similar"]} <= {"C-G1", "C-G2", "C-G3", "C-R1"}
+        assert (await client.get("/v1/adjudications/C-G1", headers=OPERATOR)).status_code == 404  # ruled
 
         async with app.state.tracker.state["deps"].db.sessions() as session:
             actions = (await session.execute(select(TrackerAudit.action).order_by(TrackerAudit.id))).scalars().all()
