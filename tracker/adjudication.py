@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain.catalogue import Catalogue, CatalogueRuling, RulingMatch
 from router.domain.compiled import compile_catalogue
-from router.domain.decide import RULING, decide
+from router.domain.decide import RULING, decide, ruling_of
 from router.domain.validation import department_exists
 from schemas.decision import Decision
 from schemas.report import Report
@@ -205,10 +205,8 @@ async def rule(deps: Deps, case_id: str, data: RulingInput, caller: Caller) -> R
 
 
 def _ruled_by(decision: Decision, rule_id: str | None) -> bool:
-    if decision.rule != RULING:
-        return False
-    return rule_id is None or any(e.kind == "ruling" and e.what.startswith(f"ruling {rule_id}:")
-                                  for e in decision.evidence)
+    found = ruling_of(decision)
+    return found is not None and (rule_id is None or found == rule_id)
 
 
 async def covered_gaps(deps: Deps, rule_id: str | None = None, limit: int = 1000) -> list[str]:
@@ -244,10 +242,11 @@ async def reroute(deps: Deps, case_ids: Sequence[str], caller: Caller) -> Rerout
                 out.skipped[cid] = f"case is {row.status}, not a gap"
                 continue
             decision = decide(Report.model_validate(row.report), compiled)
-            if not _ruled_by(decision, None):
+            rule_id = ruling_of(decision)
+            if rule_id is None:
                 out.skipped[cid] = f"no saved rule covers it (catalogue {cat.version})"
                 continue
-            ruling = by_id[next(e.what for e in decision.evidence if e.kind == "ruling").split(":")[0].split()[1]]
+            ruling = by_id[rule_id]
             data = RulingInput(lead=ruling.lead, principle=Principle(ruling.principle),
                                cooperating=tuple(ruling.cooperating), basis=ruling.basis,
                                note=f"re-routed by rule {ruling.id}")

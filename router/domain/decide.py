@@ -132,6 +132,16 @@ def _ruled(report: Report, c: Classification, cc: CompiledCatalogue) -> tuple[Ro
     return route_, found
 
 
+def ruling_of(decision: Decision) -> str | None:
+    """The id of the saved ruling a decision was made by (its evidence names it), or None."""
+    if decision.rule != RULING:
+        return None
+    for e in decision.evidence:
+        if e.kind == "ruling" and e.what.startswith("ruling "):
+            return e.what[len("ruling "):].split(":", 1)[0]
+    return None
+
+
 def _ruling_evidence(found: RulingMatch) -> Evidence:
     r = found.ruling
     origin = f" from case {r.from_case}" if r.from_case else ""

@@ -17,8 +17,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from router import bootstrap as router_service
+from router.catalogue_events import catalogue_event, publish_catalogue
 from router.cli import catalogue_app
-from schemas.events import EventType, ReportAccepted
+from router.domain.loader import load_catalogue
+from schemas.events import CataloguePublished, EventType, ReportAccepted
 from schemas.report import Report
 from services.bus.base import OutgoingMessage
 from services.bus.kafka import KafkaBus
@@ -107,6 +109,8 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
         assert dispute["decision"]["evidence"] and dispute["report"]["description"]
         gaps = (await client.get("/v1/adjudications?kind=gap", headers=OPERATOR)).json()
         assert {i["case_id"] for i in gaps} == {"C-G1", "C-G2"}
+        disputes = (await client.get("/v1/adjudications?kind=dispute", headers=OPERATOR)).json()
+        assert [i["case_id"] for i in disputes] == ["C-R1"]
 
         clusters = (await client.get("/v1/adjudications/clusters", headers=OPERATOR)).json()
         assert clusters[0]["size"] == 2 and set(clusters[0]["case_ids"]) == {"C-G1", "C-G2"}
@@ -172,6 +176,13 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
         diff = (await client.get(f"/v1/catalogue/versions/{history[0]['version']}/diff", headers=OPERATOR)).json()
         assert any(c["path"] == "rulings.ruling-c-g1" and c["kind"] == "added" for c in diff["changes"])
         assert "+ rulings.ruling-c-g1: amr (competent)" in diff["text"]
+        one = (await client.get(f"/v1/catalogue/versions/{history[0]['version']}", headers=OPERATOR)).json()
+        assert one["document"]["rulings"][0]["from_case"] == "C-G1" and one["rulings"] == 1
+        assert one["document"]["rulings"][0]["ruled_by"] == "adjudicator:wang"
+        assert (await client.get("/v1/catalogue/versions/nope", headers=OPERATOR)).status_code == 404
+        reverse = (await client.get(f"/v1/catalogue/versions/{history[1]['version']}/diff",
+                                    params={"against": history[0]["version"]}, headers=OPERATOR)).json()
+        assert any(c["path"] == "rulings.ruling-c-g1" and c["kind"] == "removed" for c in reverse["changes"])
         assert (await client.post(f"/v1/catalogue/versions/{history[1]['version']}/rollback",
                                   json={"reason": "x"}, headers=OPERATOR)).status_code == 403
         back = await client.post(f"/v1/catalogue/versions/{history[1]['version']}/rollback",
@@ -228,3 +239,30 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
             get_settings.cache_clear()
         assert result.exit_code == 0, result.output
         assert "+ rulings.ruling-c-g1: amr" in result.output
+
+
+async def test_versions_published_by_the_admin_cli_join_the_history_and_broken_ones_are_refused(
+        kafka_bootstrap: str, fresh_postgres: str, topic_prefix: str) -> None:
+    settings = kafka_settings(kafka_bootstrap, topic_prefix, fresh_postgres)
+    bus = KafkaBus(KafkaSettings(bootstrap=kafka_bootstrap))
+    catalogue = load_catalogue()
+    newer = catalogue.model_copy(update={"version": "haishu-2026.02.1"})
+    async with running(settings, [tracker_service.build]) as app, client_of(app) as client, \
+            TopicReader(kafka_bootstrap, [settings.topic("catalogue.v1.dlq")]) as dead:
+        await publish_catalogue(bus, settings, catalogue_event(newer, published_by="admin:ops", reason="新增事项"))
+        broken = CataloguePublished(catalogue_id=catalogue.district, version="broken-1", document={"version": "x"},
+                                    published_by="admin:ops", published_at=datetime.now(UTC))
+        await publish_catalogue(bus, settings, envelope(source="test", event_type=EventType.catalogue_published,
+                                                        subject=catalogue.district, payload=broken))
+        parked = await dead.until(lambda ms: len(ms) >= 1)
+        assert parked[0].header("dlq_group") == settings.group("tracker-catalogue")
+        assert "invalid catalogue broken-1" in (parked[0].header("dlq_reason") or "")
+        async with asyncio.timeout(30):
+            while True:
+                versions = (await client.get("/v1/catalogue/versions", headers=OPERATOR)).json()
+                if any(v["version"] == "haishu-2026.02.1" for v in versions):
+                    break
+                await asyncio.sleep(0.2)
+        assert [v["version"] for v in versions] == ["haishu-2026.02.1", catalogue.version]
+        assert versions[0]["author"] == "admin:ops" and versions[0]["parent"] == catalogue.version
+        assert versions[0]["reason"] == "新增事项" and versions[0]["in_force"]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from router.cli import catalogue_app
 from router.domain.compiled import compile_catalogue
-from router.domain.decide import RULING, decide
+from router.domain.decide import RULING, decide, ruling_of
 from router.domain.diff import diff_catalogues
 from router.domain.loader import CatalogueError, load_catalogue, parse_catalogue
 from schemas.report import Report
@@ -55,6 +55,8 @@ def test_a_saved_ruling_routes_later_reports_of_the_kind_to_its_lead() -> None:
     assert len(trace) == 1 and "ruling-1" in trace[0].what and "C20260201-0001" in trace[0].what
     assert set(trace[0].words) == {"共享充电宝", "机柜", "分成"}
     assert decision.deadline_days == cc.catalogue.settings.deadlines.joint
+    assert ruling_of(decision) == "ruling-1"
+    assert ruling_of(decide(POWER_BANK, compile_catalogue(load_catalogue()))) is None
 
 
 def test_too_few_terms_or_another_unit_is_not_covered() -> None:
