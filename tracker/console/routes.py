@@ -10,14 +10,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from router.domain.catalogue import Catalogue
 from services.caller import authenticate
 from services.problems import Problem
 from tracker import adjudication as adj
+from tracker.api.catalogue import RollbackBody, history
 from tracker.api.catalogue import diff as catalogue_diff
-from tracker.api.catalogue import history
+from tracker.api.catalogue import rollback as api_rollback
 from tracker.api.deps import DepsDep
 from tracker.console import session
 from tracker.console.chart import Series, line_chart
@@ -112,13 +113,14 @@ async def board(request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLR
         rows = (await s.execute(select(Case).where(Case.status.in_(OPEN))
                                 .order_by(Case.department, Case.overdue.desc(), Case.received_at).limit(2000)
                                 )).scalars().all()
-        pending = (await s.execute(select(Case.status).where(Case.status.in_(adj.PENDING)))).scalars().all()
+        pending = int(await s.scalar(select(func.count()).select_from(Case).where(Case.status.in_(adj.PENDING)))
+                      or 0)
     names = department_names(await _catalogue(deps))
     by_dept: dict[str, list[Case]] = {}
     for row in rows:
         by_dept.setdefault(row.department or "—", []).append(row)
     columns = sorted(by_dept.items(), key=lambda kv: (-sum(r.overdue for r in kv[1]), -len(kv[1]), kv[0]))
-    return page("board.html", request, caller, columns=columns, names=names, pending=len(pending),
+    return page("board.html", request, caller, columns=columns, names=names, pending=pending,
                 overdue=sum(r.overdue for r in rows), now=deps.now())
 
 
@@ -230,9 +232,6 @@ async def rollback(version: str, request: Request, deps: DepsDep, caller: Consol
                    reason: Annotated[str, Form(min_length=1, max_length=2000)]) -> HTMLResponse:
     if caller.role not in ("adjudicator", "admin"):
         raise Problem(403, "Forbidden", f"rollback needs the role adjudicator or admin, not {caller.role}")
-    from tracker.api.catalogue import RollbackBody
-    from tracker.api.catalogue import rollback as api_rollback
-
     row = await api_rollback(version, RollbackBody(reason=reason), deps, caller)
     return page("catalogue.html", request, caller, rows=await history(deps),
                 message=f"已回滚：{version} 的内容作为新版本 {row['version']} 发布")
