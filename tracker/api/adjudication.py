@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.caller import Caller, require_roles
 from services.problems import Problem
 from tracker import adjudication as adj
+from tracker import adjudication_queue as adjq
 from tracker.api.deps import DepsDep
 from tracker.domain.commands import Principle
 from tracker.handlers import CaseNotFound
@@ -114,20 +115,20 @@ def refused(exc: adj.Refused) -> Problem:
 async def list_queue(deps: DepsDep, _: Reader, kind: Literal["gap", "dispute"] | None = None,
                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
     """Gaps (R10) and disputes waiting for a ruling: report, decision trace, returns, similar earlier rulings."""
-    return await adj.queue(deps, kind=kind, limit=limit)
+    return await adjq.queue(deps, kind=kind, limit=limit)
 
 
 @router.get("/v1/adjudications/clusters", response_model=list[GapCluster], responses=ERRORS)
 async def clusters(deps: DepsDep, _: Reader, days: Annotated[int, Query(ge=1, le=366)] = 30,
                    threshold: Annotated[float, Query(gt=0, le=1)] = 0.15) -> list[dict[str, Any]]:
     """Recent gap cases clustered by similar text and place (发现空白), largest first, with suggested terms."""
-    return await adj.gap_clusters(deps, days=days, threshold=threshold)
+    return await adjq.gap_clusters(deps, days=days, threshold=threshold)
 
 
 @router.get("/v1/adjudications/{case_id}", response_model=QueueItem, responses=ERRORS)
 async def one(case_id: str, deps: DepsDep, _: Reader) -> dict[str, Any]:
     """One case of the queue with its context."""
-    items = await adj.queue(deps, case_id=case_id)
+    items = await adjq.queue(deps, case_id=case_id)
     if not items:
         raise Problem(404, "Not in the queue", f"no case {case_id!r} waits for a ruling")
     return items[0]

@@ -16,6 +16,7 @@ from router.domain.catalogue import Catalogue
 from services.caller import authenticate
 from services.problems import Problem
 from tracker import adjudication as adj
+from tracker import adjudication_queue as adjq
 from tracker.api.catalogue import RollbackBody, history
 from tracker.api.catalogue import diff as catalogue_diff
 from tracker.api.catalogue import rollback as api_rollback
@@ -144,7 +145,7 @@ async def case_page(case_id: str, request: Request, deps: DepsDep, caller: Conso
 async def queue_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
                      kind: Annotated[str | None, Query(pattern="^(gap|dispute)$")] = None) -> HTMLResponse:
     """裁决队列: gaps and disputes with their context."""
-    items = await adj.queue(deps, kind=kind, limit=100)
+    items = await adjq.queue(deps, kind=kind, limit=100)
     names = department_names(await _catalogue(deps))
     return page("queue.html", request, caller, items=items, names=names, kind=kind)
 
@@ -153,7 +154,7 @@ async def queue_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
 async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
                       also: Annotated[str, Query(max_length=20000)] = "") -> HTMLResponse:
     """The ruling form for one case (and, from a gap cluster, the other cases of the cluster)."""
-    items = await adj.queue(deps, case_id=case_id)
+    items = await adjq.queue(deps, case_id=case_id)
     if not items:
         raise Problem(404, "Not in the queue", f"no case {case_id!r} waits for a ruling")
     cat = await _catalogue(deps)
@@ -210,7 +211,7 @@ async def reroute(request: Request, deps: DepsDep, caller: ConsoleCaller,
 async def clusters_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
                         days: Annotated[int, Query(ge=1, le=366)] = 30) -> HTMLResponse:
     """空白发现: recent gap cases grouped by what they are about and where."""
-    found = await adj.gap_clusters(deps, days=days)
+    found = await adjq.gap_clusters(deps, days=days)
     names = department_names(await _catalogue(deps))
     return page("clusters.html", request, caller, clusters=found, days=days, names=names)
 
