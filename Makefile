@@ -29,6 +29,7 @@ run: venv
 	$(CASEROUTE) run --embedded
 
 test: venv lint
+	@bash deploy/local/chromium.sh install
 	@bash deploy/local/with-infra.sh bash -c 'bash .ci/pytest.sh $(PYTEST_ARGS)'
 
 test-unit: venv
@@ -53,7 +54,7 @@ down:
 # Benchmarks (not in CI): JSON results under bench/results/, each with the machine's facts.
 bench: venv
 	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.intake_bench && $(PY) -m bench.tracker_bench \
-		&& $(PY) -m bench.notifier_bench --events 100000'
+		&& $(PY) -m bench.notifier_bench --events 100000 && $(PY) -m bench.adjudication_replay'
 
 schemas: venv
 	$(CASEROUTE) schemas export

@@ -12,16 +12,15 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench.loadgen import get, open_loop
 from bench.machine import write
+from bench.scratch import scratch_database
 from services.db import Database
 from services.migrate import upgrade
 from services.settings import Settings
@@ -140,26 +139,14 @@ async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[st
 
 
 async def main() -> None:
-    base = make_url(os.environ["CASEROUTE_DATABASE_URL"])
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    async with scratch_database("bench") as (url, dsn):
         db = Database(url)
         await upgrade(db, "tracker", REPO / "tracker" / "migrations")
         await db.dispose()
         now = datetime.now(UTC)
-        load_seconds = await _load(base.set(drivername="postgresql", database=name)
-                                   .render_as_string(hide_password=False), now)
+        load_seconds = await _load(dsn, now)
         scan = await _scan(url, now)
         get = await _get_load(url)
-    finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
     result = {"open_cases": CASES, "load_seconds": round(load_seconds, 1), "overdue_scan": scan,
               "get_case": get,
               "targets": {"scan_seconds_max": 2.0, "get_case_p99_ms_max": 20.0},

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from router.domain.catalogue import Catalogue
 from router.domain.loader import CatalogueError, parse_catalogue
-from router.engine import Engine
 from schemas.envelope import Envelope
 from schemas.events import CataloguePublished, EventType
 from services.bus.base import Bus, OutgoingMessage
 from services.consumer import PoisonMessage
 from services.envelopes import envelope, headers_for
 from services.settings import Settings
+
+if TYPE_CHECKING:  # not at run time: the tracker stages catalogue events without the router's engine
+    from router.engine import Engine
 
 log = logging.getLogger(__name__)
 SOURCE = "caseroute/catalogue"

@@ -38,6 +38,39 @@ def validate_command(file: Annotated[Path, typer.Argument(help="catalogue YAML f
     )
 
 
+def _document(ref: str) -> dict[str, object]:
+    """A catalogue file, or else a version the tracker published (read from its database)."""
+    if Path(ref).is_file():
+        return load_catalogue(Path(ref)).model_dump(mode="json")
+    import asyncio
+
+    from services.settings import get_settings
+    from tracker.store.catalogue import version_document
+
+    document = asyncio.run(version_document(get_settings(), ref))
+    if document is None:
+        typer.echo(f"{ref}: neither a catalogue file nor a published version", err=True)
+        raise typer.Exit(2)
+    return document
+
+
+@catalogue_app.command("diff")
+def diff_command(
+    before: Annotated[str, typer.Argument(help="catalogue file or published version id")],
+    after: Annotated[str, typer.Argument(help="catalogue file or published version id")],
+    as_json: Annotated[bool, typer.Option("--json", help="the structured diff as JSON")] = False,
+) -> None:
+    """What changed from one catalogue version to another: rulings, matters, aliases, rules, settings."""
+    from router.domain.diff import diff_catalogues
+
+    try:
+        diff = diff_catalogues(_document(before), _document(after))
+    except CatalogueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(orjson.dumps(diff.as_dict()).decode() if as_json else diff.text())
+
+
 @catalogue_app.command("schema")
 def schema_command(out: Annotated[Path | None, typer.Option(help="where to write")] = None) -> None:
     """Write the catalogue JSON Schema generated from the models."""

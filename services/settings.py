@@ -126,6 +126,7 @@ class Settings(FileSecrets):
     cors_origins: list[str] = Field(default_factory=list)  # closed by default: no browser origin may call
     pii_retention_days: float | None = None  # personal fields of cases closed longer ago are purged; unset: kept
     pii_purge_interval_s: float = 3600.0
+    console_secret: SecretStr | None = None  # signs the console's session cookie; unset: a key per process
     otlp_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no tracing
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -12,15 +12,17 @@ from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
 from services.runtime import Runtime, ServiceParts
-from tracker.api import cases, replies, stats
+from tracker.api import adjudication, cases, catalogue, replies, stats
 from tracker.clock import calendar_from, figures_refresher, sla_clock
-from tracker.consumers import on_reply, on_routed
+from tracker.console import routes as console
+from tracker.consumers import on_catalogue, on_reply, on_routed
 from tracker.handlers import Deps
 from tracker.store.models import Case, TrackerOutbox
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    """Tracker's parts: routed and replies consumers, the SLA clock, the outbox relay, the case API."""
+    """Tracker's parts: routed, replies and catalogue consumers, the SLA clock, the outbox relay, the case,
+    adjudication and catalogue APIs, and the operations console."""
     settings = runtime.settings
     deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings))
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
@@ -39,8 +41,11 @@ def build(runtime: Runtime) -> ServiceParts:
         tasks=[relay.run, sla_clock(deps), figures_refresher(deps),
                retention_task(settings, "tracker", partial(purge_personal_data, runtime.db), now=deps.now)],
         consumers=[consumer("routed.v1", on_routed(deps), EventType.case_routed),
-                   consumer("replies.v1", on_reply(deps), *REPLIES)],
-        routers=[cases.router, replies.router, stats.router],
+                   consumer("replies.v1", on_reply(deps), *REPLIES),
+                   consumer("catalogue.v1", on_catalogue(deps), EventType.catalogue_published)],
+        compacted_topics=[settings.topic("catalogue.v1")],
+        routers=[cases.router, replies.router, stats.router, adjudication.router, catalogue.router,
+                 console.router],
         state={"relay": relay, "deps": deps},
     )
 

@@ -6,7 +6,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.events import CaseTransition, DepartmentReply, EscalationNotice, EventType, FeedbackNotice
+from schemas.events import (
+    CaseDispatched,
+    CaseTransition,
+    DepartmentReply,
+    EscalationNotice,
+    EventType,
+    FeedbackNotice,
+)
 from services.envelopes import envelope
 from services.outbox import stage
 from services.settings import Settings
@@ -60,3 +67,20 @@ def stage_escalation(session: AsyncSession, settings: Settings, row: Case, breac
                               overdue_seconds=breach.overdue_by.total_seconds(), at=now)
     stage(session, TrackerOutbox, settings.dispatch_topic(SUPERVISOR),
           envelope(source=SOURCE, event_type=EventType.case_escalated, subject=row.case_id, payload=notice))
+
+
+def stage_dispatch(session: AsyncSession, settings: Settings, row: Case, *, attempt: int, rule: str,
+                   primary: str, cooperating: list[str], ack_hours: float, deadline_days: int) -> None:
+    """A ruled case goes to its lead (and cooperating departments) on their topics, as the router dispatches."""
+    report = row.report or {}
+    location = report.get("location") or {}
+    for department, role in [(primary, "primary"), *((d, "cooperating") for d in cooperating)]:
+        dispatched = CaseDispatched(
+            case_id=row.case_id, attempt=attempt, department=department, role=role, rule=rule,
+            deadline_days=deadline_days, ack_hours=ack_hours, unit=row.unit, title=report.get("title"),
+            description=report.get("description") or "", address=location.get("address"),
+            reported_at=report.get("reported_at") or row.received_at,
+            reply_url=f"{settings.public_base_url}/v1/cases/{row.case_id}",
+        )
+        stage(session, TrackerOutbox, settings.dispatch_topic(department),
+              envelope(source=SOURCE, event_type=EventType.case_dispatched, subject=row.case_id, payload=dispatched))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -153,6 +154,46 @@ class Settings(_Strict):
     working_days: bool = False
 
 
+PRINCIPLES = ("competent", "main", "nearest", "legal", "no_basis")
+Principle = Literal["competent", "main", "nearest", "legal", "no_basis"]  # 谁主管 谁为主 谁靠近 有法可循 无据可依
+
+
+class RulingMatch(_Strict):
+    """Which later reports a ruling covers: at least `min_terms` of its words, optionally only in some units."""
+
+    terms: Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]], Field(min_length=1, max_length=20)]
+    min_terms: Annotated[int, Field(ge=1, le=20)] = 1
+    units: list[Code] = Field(default_factory=list)  # empty: anywhere in the district
+
+    @model_validator(mode="after")
+    def _reachable(self) -> RulingMatch:
+        if self.min_terms > len(self.terms):
+            raise ValueError(f"min_terms {self.min_terms} exceeds the {len(self.terms)} term(s) given")
+        return self
+
+
+class CatalogueRuling(_Strict):
+    """An adjudicator's ruling saved as a rule (裁决入库): applies where R1-R9 found nothing (before R10)."""
+
+    id: Code
+    match: RulingMatch
+    lead: Code
+    cooperating: list[Code] = Field(default_factory=list)
+    principle: Principle
+    basis: str = ""  # the legal basis; required for `legal`
+    note: str = ""
+    ruled_by: str  # who (role:name)
+    ruled_at: datetime  # when
+    reason: str = ""  # why
+    from_case: str | None = None  # from which case
+
+    @model_validator(mode="after")
+    def _basis(self) -> CatalogueRuling:
+        if self.principle == "legal" and not self.basis.strip():
+            raise ValueError("a ruling by law (有法可循) needs its legal basis")
+        return self
+
+
 class Catalogue(_Strict):
     """One version of a district's catalogue."""
 
@@ -168,3 +209,4 @@ class Catalogue(_Strict):
     matters: dict[Code, Matter]
     cues: Cues
     spelling: dict[str, list[str]] = Field(default_factory=dict)  # canonical -> heard/typed variants
+    rulings: list[CatalogueRuling] = Field(default_factory=list)  # newest last; the newest matching one wins

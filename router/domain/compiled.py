@@ -20,6 +20,7 @@ from router.domain.lexicon import (
     SubjectHit,
     bits,
 )
+from router.domain.rulings import CompiledRuling, compile_rulings
 
 __all__ = [
     "CUE_KINDS",
@@ -49,6 +50,7 @@ class CompiledCatalogue:
     industry_departments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)  # per-unit template -> district fallback
     bindings: dict[str, dict[str, str]] = field(default_factory=dict)  # unit -> template -> bound code
+    rulings: tuple[CompiledRuling, ...] = ()  # newest first
 
     @property
     def version(self) -> str:
@@ -144,6 +146,7 @@ def compile_uncached(cat: Catalogue) -> CompiledCatalogue:
             unit: {t.template: t.template.replace("{unit}", unit) for t in cat.unit_departments.values()}
             for unit in cat.units
         },
+        rulings=compile_rulings(cat),
     )
 
 

@@ -6,6 +6,8 @@ from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rules import HAZARD_RULES, UNIT, Route, first_match, route
+from router.domain.rulings import RulingMatch, matching_ruling
+from router.domain.text import normalise
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence
 from schemas.report import Hazard, Report
 
@@ -113,11 +115,49 @@ def _alternatives(
     return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 
 
+RULING = "RULING"  # the rule name of a decision made by a saved ruling (ROUTING §6), never R10
+
+
+def _ruled(report: Report, c: Classification, cc: CompiledCatalogue) -> tuple[Route, RulingMatch] | None:
+    """A saved ruling that covers a report R1-R9 left to R10 (only then: rulings close gaps, nothing else)."""
+    if not cc.rulings:
+        return None
+    text = normalise(f"{report.title}\n{report.description}" if report.title else report.description)
+    found = matching_ruling(text, c.unit, cc.rulings)
+    if found is None:
+        return None
+    ruling = found.ruling
+    confidence = round(0.5 + 0.5 * len(found.words) / len(ruling.match.terms), 3)
+    route_ = Route(RULING, ruling.id, ruling.lead, confidence, list(ruling.cooperating), joint=bool(ruling.cooperating))
+    return route_, found
+
+
+def ruling_of(decision: Decision) -> str | None:
+    """The id of the saved ruling a decision was made by (its evidence names it), or None."""
+    if decision.rule != RULING:
+        return None
+    for e in decision.evidence:
+        if e.kind == "ruling" and e.what.startswith("ruling "):
+            return e.what[len("ruling "):].split(":", 1)[0]
+    return None
+
+
+def _ruling_evidence(found: RulingMatch) -> Evidence:
+    r = found.ruling
+    origin = f" from case {r.from_case}" if r.from_case else ""
+    what = (f"ruling {r.id}: lead {r.lead} by {r.principle}{origin}, "
+            f"ruled by {r.ruled_by} at {r.ruled_at.isoformat()}")
+    return trusted(Evidence, {"kind": "ruling", "what": what, "source": "catalogue", "words": found.words})
+
+
 def decide(report: Report, cc: CompiledCatalogue) -> Decision:
     """Route one report: which department, by which rule, how sure, and why (pure)."""
     cat = cc.catalogue
     c = classify(report, cc)
     chosen, replaced = route(c, cc)
+    ruled = _ruled(report, c, cc) if chosen.rule == "R10" else None
+    if ruled is not None:
+        chosen = ruled[0]
     bind = _Binder(c.unit, cc)
     primary = bind(chosen.primary)
     cooperating = bind.many(chosen.cooperating, {primary})
@@ -133,6 +173,7 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
         deadline = settings.deadlines.joint if chosen.joint else settings.deadlines.standard
     evidence = [
         *c.evidence,
+        *([_ruling_evidence(ruled[1])] if ruled is not None else []),
         trusted(Evidence, {"kind": "rule", "what": f"{chosen.rule} {chosen.name}", "source": "router", "words": []}),
     ]
     if replaced is not None:

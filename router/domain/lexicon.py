@@ -64,7 +64,7 @@ LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER
 CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
 
 
-def _variants(word: str, spelling: dict[str, list[str]]) -> Iterable[str]:
+def variants(word: str, spelling: dict[str, list[str]]) -> Iterable[str]:
     yield word
     for canonical, heard in spelling.items():
         if canonical in word:
@@ -82,7 +82,7 @@ class Builder:
     def add(self, aliases: Iterable[Alias], kind: K, target: str = "", ctx: str | None = None) -> None:
         for alias in aliases:
             payload: Payload = (kind, target, alias.weight, alias.licensed, alias.size, ctx)
-            for word in _variants(normalise(alias.w), self.spelling):
+            for word in variants(normalise(alias.w), self.spelling):
                 bucket = self.words.setdefault(word, [])
                 if payload not in bucket:
                     bucket.append(payload)

@@ -29,7 +29,7 @@ def department_exists(cat: Catalogue, code: str) -> bool:
 
 def check_catalogue(cat: Catalogue) -> list[Problem]:
     """All cross-reference problems of a parsed catalogue, in document order."""
-    return [*_departments(cat), *_units(cat), *_aliases(cat), *_industries(cat), *_matters(cat)]
+    return [*_departments(cat), *_units(cat), *_aliases(cat), *_industries(cat), *_matters(cat), *_rulings(cat)]
 
 
 def _dept(cat: Catalogue, path: str, code: str | None) -> Iterator[Problem]:
@@ -136,3 +136,20 @@ def _matters(cat: Catalogue) -> Iterator[Problem]:
                 yield Problem(f"{base}.context.{ind}", f"unknown industry {ind!r}")
         if code in cat.industries:
             yield Problem(base, f"code {code!r} is both an industry and a matter")
+
+
+def _rulings(cat: Catalogue) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for i, ruling in enumerate(cat.rulings):
+        base = f"rulings[{i}]"
+        if ruling.id in seen:
+            yield Problem(f"{base}.id", f"ruling id {ruling.id!r} is used twice")
+        seen.add(ruling.id)
+        yield from _dept(cat, f"{base}.lead", ruling.lead)
+        for j, code in enumerate(ruling.cooperating):
+            yield from _dept(cat, f"{base}.cooperating[{j}]", code)
+        if ruling.lead in ruling.cooperating:
+            yield Problem(f"{base}.cooperating", "the lead cannot also be a cooperating department")
+        for j, unit in enumerate(ruling.match.units):
+            if unit not in cat.units:
+                yield Problem(f"{base}.match.units[{j}]", f"unknown unit {unit!r}")

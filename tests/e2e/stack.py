@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from tests.support.credentials import auth_headers
 
 CASEROUTE = [sys.executable, "-m", "services.cli"]
 REPO = Path(__file__).resolve().parents[2]
@@ -95,3 +98,14 @@ def running(services: list[ServiceProcess]) -> Iterator[list[ServiceProcess]]:
             code = service.stop()
             if failed or code not in (0, None, -signal.SIGKILL):
                 sys.stderr.write(f"\n----- {service.name} (exit {code}) -----\n{service.tail()}\n")
+
+
+async def wait_status(client: httpx.AsyncClient, case_id: str, wanted: set[str], timeout: float = 60
+                      ) -> dict[str, Any]:
+    """The tracker's view of a case once its status is one of `wanted` (polls GET /v1/cases/{id} as an operator)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            response = await client.get(f"/v1/cases/{case_id}", headers=auth_headers("operator", "test-watcher"))
+            if response.status_code == 200 and response.json()["status"] in wanted:
+                return dict(response.json())
+            await asyncio.sleep(0.2)

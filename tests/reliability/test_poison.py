@@ -26,7 +26,7 @@ from tracker.bootstrap import build as tracker
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(180)]
 # Topic → how many consumer groups read it (each parks its own copy of a poison message, named in dlq_group).
 GROUPS = {"reports.v1": 1, "routed.v1": 2, "replies.v1": 1, "case-events.v1": 2, "hotline.calls.v1": 1,
-          "dispatch.amr.v1": 1, "catalogue.v1": 1}
+          "dispatch.amr.v1": 1, "catalogue.v1": 2}  # catalogue.v1: every router replica, and the tracker (history)
 TOPICS = tuple(GROUPS)
 BIG = 3 * 1024 * 1024  # topics and our producer take up to 3 MiB, so an over-1-MiB message reaches the consumers
 

@@ -34,6 +34,7 @@ class Principle(StrEnum):
     main = "main"  # 谁为主谁牵头
     nearest = "nearest"  # 谁靠近谁牵头
     legal = "legal"  # 有法可循: the ruling cites a legal basis
+    no_basis = "no_basis"  # 无据可依: no rule or law fits; the adjudicator assigns by judgement
 
 
 def _need(value: str, what: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -160,3 +160,10 @@ def returns_by_reason(
         r.return_reason for r in records if r.return_reason is not None and _within(r.returned_at, start, end)
     )
     return {reason: counted[reason] for reason in ReturnReason}
+
+
+def daily(records: Sequence[DispatchRecord], start: datetime, days: int,
+          ratio: Callable[[Iterable[DispatchRecord], datetime, datetime], Ratio]) -> list[tuple[datetime, Ratio]]:
+    """A ratio (dispatch success, first-dispatch accuracy) per day from `start`, for the figures chart."""
+    return [(start + timedelta(days=i), ratio(records, start + timedelta(days=i), start + timedelta(days=i + 1)))
+            for i in range(days)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.audit import AuditMixin
@@ -100,6 +100,45 @@ class TrackerOutbox(OutboxMixin, Base):
 
 
 class TrackerAudit(AuditMixin, Base):
-    """Privileged actions in the tracker: reads of a case's personal data."""
+    """Rulings, catalogue publications, rollbacks and reads of personal data: who, when, what."""
 
     __tablename__ = "tracker_audit"
+
+
+class CatalogueVersion(Base):
+    """Each catalogue version the tracker published or saw on catalogue.v1; rollback publishes an old one anew."""
+
+    __tablename__ = "tracker_catalogue_versions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    catalogue_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(120), unique=True)
+    parent: Mapped[str | None] = mapped_column(String(120))
+    author: Mapped[str] = mapped_column(String(160))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    from_case: Mapped[str | None] = mapped_column(String(32))
+    document: Mapped[dict[str, Any]] = mapped_column(json_type())
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RulingRecord(Base):
+    """One ruling on one case, with the report text, so later cases can be shown similar earlier rulings."""
+
+    __tablename__ = "tracker_rulings"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("tracker_cases.case_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # gap | dispute
+    lead: Mapped[str] = mapped_column(String(64))
+    cooperating: Mapped[list[str]] = mapped_column(json_type())
+    principle: Mapped[str] = mapped_column(String(16))
+    basis: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    adjudicator: Mapped[str] = mapped_column(String(160))
+    rule_id: Mapped[str | None] = mapped_column(String(80))
+    catalogue_version: Mapped[str | None] = mapped_column(String(120))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -16,7 +16,7 @@ from services.bus.kafka import KafkaBus
 from services.envelopes import envelope, headers_for
 from services.settings import KafkaSettings
 from tests.conftest import dev_reports
-from tests.e2e.stack import ServiceProcess, running
+from tests.e2e.stack import ServiceProcess, running, wait_status
 from tests.support.credentials import OPERATOR, auth_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(420)]
@@ -31,15 +31,6 @@ def two_hundred_reports() -> list[dict]:  # type: ignore[type-arg]
         location["address"] = f"{location.get('address') or ''}东侧{i + 1}号"
         extra.append({**report, "external_id": f"{report['external_id']}-B", "location": location})
     return base + extra
-
-
-async def wait_status(client: httpx.AsyncClient, case_id: str, wanted: set[str], timeout: float = 60) -> dict:  # type: ignore[type-arg]
-    async with asyncio.timeout(timeout):
-        while True:
-            response = await client.get(f"/v1/cases/{case_id}")
-            if response.status_code == 200 and response.json()["status"] in wanted:
-                return response.json()
-            await asyncio.sleep(0.2)
 
 
 def metric_sum(text: str, name: str, **labels: str) -> float:

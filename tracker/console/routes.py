@@ -1,0 +1,258 @@
+"""Console pages: dispatch board, case, adjudication queue and ruling form, gap clusters, catalogue, figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import func, select
+
+from router.domain.catalogue import Catalogue
+from services.caller import authenticate
+from services.problems import Problem
+from tracker import adjudication as adj
+from tracker import adjudication_queue as adjq
+from tracker.api.catalogue import RollbackBody, history
+from tracker.api.catalogue import diff as catalogue_diff
+from tracker.api.catalogue import rollback as api_rollback
+from tracker.api.deps import DepsDep
+from tracker.console import session
+from tracker.console.chart import Series, line_chart
+from tracker.console.session import ConsoleCaller
+from tracker.domain import figures
+from tracker.domain.commands import Principle
+from tracker.handlers import CaseNotFound, Deps
+from tracker.store import catalogue as versions
+from tracker.store.figures import dispatch_records
+from tracker.store.models import Case, RulingRecord, TimelineEntry
+
+HERE = Path(__file__).parent
+router = APIRouter(prefix="/console", include_in_schema=False)
+# Autoescape on for every template: report text is whatever a caller typed (HTML- and SQL-like included).
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+templates.filters["local"] = lambda at, fmt="%Y-%m-%d %H:%M": at.astimezone(SHANGHAI).strftime(fmt) if at else "—"
+
+PRINCIPLES = {"competent": "谁主管谁牵头", "main": "谁为主谁牵头", "nearest": "谁靠近谁牵头",
+              "legal": "有法可循", "no_basis": "无据可依"}
+STATUSES = {"received": "已接收", "routed": "已分拨", "gap": "空白待裁决", "dispatched": "已派单",
+            "acknowledged": "已报到", "feedback": "已反馈", "closed": "已办结", "returned": "已退单",
+            "disputed": "争议待裁决",
+            "adjudicated": "已裁决", "duplicate": "重复件"}
+REASONS = {"wrong_unit": "属地不符", "not_our_remit": "职能不符", "overlapping_remits": "职能交叉",
+           "insufficient_information": "信息不全", "duplicate": "重复"}
+OPEN = ("dispatched", "acknowledged", "adjudicated")
+SUCCESS_TARGET = 0.988
+
+
+def department_names(cat: Catalogue) -> dict[str, str]:
+    """Department code → name, per-unit departments bound to every unit (police-nanmen → 南门派出所)."""
+    names = {code: d.name for code, d in cat.departments.items()}
+    for template in cat.unit_departments.values():
+        for unit, u in cat.units.items():
+            names[template.template.replace("{unit}", unit)] = template.name.replace("{unit_name}", u.name)
+    return names
+
+
+async def _catalogue(deps: Deps) -> Catalogue:
+    async with deps.db.transaction() as s:
+        return versions.parsed(await versions.in_force(s, deps.settings))
+
+
+def page(name: str, request: Request, caller: Any, **context: Any) -> HTMLResponse:
+    html = templates.get_template(name).render(request=request, caller=caller, principles=PRINCIPLES,
+                                               statuses=STATUSES, reasons=REASONS, **context)
+    return HTMLResponse(html)
+
+
+@router.get("/static/htmx.min.js")
+async def htmx() -> FileResponse:
+    return FileResponse(HERE / "static" / "htmx.min.js", media_type="text/javascript")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return page("login.html", request, None, error=None)
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request, deps: DepsDep, credential: Annotated[str, Form(max_length=400)]) -> Response:
+    """The same credential as the API; only adjudicators, operators and administrators may enter."""
+    try:
+        caller = await authenticate(request, credential.strip())
+    except Problem:
+        return _login_refused(request, "凭据无效")
+    if caller.role not in session.CONSOLE_ROLES:
+        return _login_refused(request, "此角色无权使用控制台（仅裁决员、运营人员、管理员）")
+    response = RedirectResponse("/console", status_code=303)
+    session.start(response, request, deps.settings, caller)
+    return response
+
+
+def _login_refused(request: Request, error: str) -> HTMLResponse:
+    response = page("login.html", request, None, error=error)
+    response.status_code = 401
+    return response
+
+
+@router.post("/logout")
+async def logout() -> RedirectResponse:
+    response = RedirectResponse("/console/login", status_code=303)
+    session.end(response)
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+async def board(request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLResponse:
+    """调度看板: open cases by department, overdue ones first and highlighted."""
+    async with deps.db.sessions() as s:
+        rows = (await s.execute(select(Case).where(Case.status.in_(OPEN))
+                                .order_by(Case.department, Case.overdue.desc(), Case.received_at).limit(2000)
+                                )).scalars().all()
+        pending = int(await s.scalar(select(func.count()).select_from(Case).where(Case.status.in_(adj.PENDING)))
+                      or 0)
+    names = department_names(await _catalogue(deps))
+    by_dept: dict[str, list[Case]] = {}
+    for row in rows:
+        by_dept.setdefault(row.department or "—", []).append(row)
+    columns = sorted(by_dept.items(), key=lambda kv: (-sum(r.overdue for r in kv[1]), -len(kv[1]), kv[0]))
+    return page("board.html", request, caller, columns=columns, names=names, pending=pending,
+                overdue=sum(r.overdue for r in rows), now=deps.now())
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(case_id: str, request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLResponse:
+    """案件详情: report, timeline, decision trace, returns, ruling."""
+    async with deps.db.sessions() as s:
+        row = await s.get(Case, case_id)
+        if row is None:
+            raise Problem(404, "Case not found", f"no case {case_id!r}")
+        timeline = (await s.execute(select(TimelineEntry).where(TimelineEntry.case_id == case_id)
+                                    .order_by(TimelineEntry.id))).scalars().all()
+        rulings = (await s.execute(select(RulingRecord).where(RulingRecord.case_id == case_id)
+                                   .order_by(RulingRecord.id))).scalars().all()
+    names = department_names(await _catalogue(deps))
+    return page("case.html", request, caller, case=row, timeline=timeline, rulings=rulings, names=names,
+                decision=row.decision or {}, report=row.report or {}, returns=(row.state or {}).get("returns", []))
+
+
+@router.get("/adjudications", response_class=HTMLResponse)
+async def queue_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
+                     kind: Annotated[str | None, Query(pattern="^(gap|dispute)$")] = None) -> HTMLResponse:
+    """裁决队列: gaps and disputes with their context."""
+    items = await adjq.queue(deps, kind=kind, limit=100)
+    names = department_names(await _catalogue(deps))
+    return page("queue.html", request, caller, items=items, names=names, kind=kind)
+
+
+@router.get("/adjudications/{case_id}", response_class=HTMLResponse)
+async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
+                      also: Annotated[str, Query(max_length=20000)] = "") -> HTMLResponse:
+    """The ruling form for one case (and, from a gap cluster, the other cases of the cluster)."""
+    items = await adjq.queue(deps, case_id=case_id)
+    if not items:
+        raise Problem(404, "Not in the queue", f"no case {case_id!r} waits for a ruling")
+    cat = await _catalogue(deps)
+    others = [c for c in also.split(",") if c.strip() and c != case_id]
+    async with deps.db.sessions() as s:
+        rows = (await s.execute(select(Case).where(Case.case_id.in_([case_id, *others])))).scalars().all()
+        suggested = await adj.suggest_terms(s, rows, cat)
+    return page("ruling.html", request, caller, item=items[0], names=department_names(cat),
+                departments=sorted(cat.departments.items()), templates=cat.unit_departments.values(),
+                suggested=suggested, also=others, result=None, error=None)
+
+
+@router.post("/adjudications/{case_id}/ruling", response_class=HTMLResponse)
+async def rule(case_id: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
+               lead: Annotated[str, Form(max_length=64)], principle: Annotated[Principle, Form()],
+               cooperating: Annotated[str, Form(max_length=600)] = "",
+               basis: Annotated[str, Form(max_length=2000)] = "",
+               note: Annotated[str, Form(max_length=4000)] = "", save_as_rule: Annotated[bool, Form()] = False,
+               terms: Annotated[str, Form(max_length=800)] = "", also: Annotated[str, Form(max_length=20000)] = "",
+               ) -> HTMLResponse:
+    """Rule from the console: the same ruling as POST /v1/adjudications/{id}/ruling."""
+    if caller.role != "adjudicator":
+        raise Problem(403, "Forbidden", f"rulings need the role adjudicator, not {caller.role}")
+    data = adj.RulingInput(
+        lead=lead.strip(), principle=principle, basis=basis.strip(), note=note.strip(), save_as_rule=save_as_rule,
+        cooperating=tuple(c.strip() for c in cooperating.replace("，", ",").split(",") if c.strip()),
+        terms=tuple(t.strip() for t in terms.replace("，", ",").replace("、", ",").split(",") if t.strip()),
+        also=tuple(c.strip() for c in also.split(",") if c.strip()),
+    )
+    cat = await _catalogue(deps)
+    try:
+        result = await adj.rule(deps, case_id, data, caller)
+    except (adj.Refused, CaseNotFound) as exc:
+        error = exc.detail if isinstance(exc, adj.Refused) else f"no case {case_id}"
+        response = page("ruling.html", request, caller, item=None, names=department_names(cat), departments=[],
+                        templates=[], suggested=[], also=[], result=None, error=error)
+        response.status_code = exc.status if isinstance(exc, adj.Refused) else 404
+        return response
+    return page("ruled.html", request, caller, result=result, names=department_names(cat), case_id=case_id)
+
+
+@router.post("/adjudications/reroute", response_class=HTMLResponse)
+async def reroute(request: Request, deps: DepsDep, caller: ConsoleCaller,
+                  case_ids: Annotated[list[str], Form()]) -> HTMLResponse:
+    """批量改派: the pending gap cases a new rule covers."""
+    if caller.role != "adjudicator":
+        raise Problem(403, "Forbidden", f"re-routing needs the role adjudicator, not {caller.role}")
+    out = await adj.reroute(deps, case_ids[:1000], caller)
+    names = department_names(await _catalogue(deps))
+    return page("rerouted.html", request, caller, out=out, names=names)
+
+
+@router.get("/clusters", response_class=HTMLResponse)
+async def clusters_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
+                        days: Annotated[int, Query(ge=1, le=366)] = 30) -> HTMLResponse:
+    """空白发现: recent gap cases grouped by what they are about and where."""
+    found = await adjq.gap_clusters(deps, days=days)
+    names = department_names(await _catalogue(deps))
+    return page("clusters.html", request, caller, clusters=found, days=days, names=names)
+
+
+@router.get("/catalogue", response_class=HTMLResponse)
+async def catalogue_page(request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLResponse:
+    """目录版本: versions with who, when, why; diffs; rollback."""
+    return page("catalogue.html", request, caller, rows=await history(deps), message=None)
+
+
+@router.get("/catalogue/{version}/diff", response_class=HTMLResponse)
+async def diff_page(version: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
+                    against: Annotated[str | None, Query(max_length=120)] = None) -> HTMLResponse:
+    return page("diff.html", request, caller, diff=await catalogue_diff(deps, version, against))
+
+
+@router.post("/catalogue/{version}/rollback", response_class=HTMLResponse)
+async def rollback(version: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
+                   reason: Annotated[str, Form(min_length=1, max_length=2000)]) -> HTMLResponse:
+    if caller.role not in ("adjudicator", "admin"):
+        raise Problem(403, "Forbidden", f"rollback needs the role adjudicator or admin, not {caller.role}")
+    row = await api_rollback(version, RollbackBody(reason=reason), deps, caller)
+    return page("catalogue.html", request, caller, rows=await history(deps),
+                message=f"已回滚：{version} 的内容作为新版本 {row['version']} 发布")
+
+
+@router.get("/figures", response_class=HTMLResponse)
+async def figures_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
+                       days: Annotated[int, Query(ge=1, le=180)] = 30) -> HTMLResponse:
+    """分拨成效: dispatch success and first-dispatch accuracy per day."""
+    now = deps.now()
+    # Days as the district counts them: from midnight in Asia/Shanghai.
+    start = (now.astimezone(SHANGHAI) - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    async with deps.db.sessions() as s:
+        records = await dispatch_records(s, start)
+    success = figures.daily(records, start, days, figures.dispatch_success)
+    accuracy = figures.daily(records, start, days, figures.first_dispatch_accuracy)
+    chart = line_chart([Series("分拨成功率", "#1565c0", [(d, r.value) for d, r in success]),
+                        Series("首次分拨准确率", "#2e7d32", [(d, r.value) for d, r in accuracy])],
+                       target=SUCCESS_TARGET, target_label="目标 98.8%")
+    total_success = figures.dispatch_success(records, start, now + timedelta(seconds=1))
+    total_accuracy = figures.first_dispatch_accuracy(records, start, now + timedelta(seconds=1))
+    return page("figures.html", request, caller, chart=chart, days=days, success=total_success,
+                accuracy=total_accuracy, rows=list(zip(success, accuracy, strict=True)))

@@ -1,0 +1,118 @@
+"""Catalogue versions the tracker keeps: the one in force, publishing a new one (outbox → catalogue.v1), history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from router.catalogue_events import catalogue_event
+from router.domain.catalogue import Catalogue
+from router.domain.loader import load_catalogue, parse_catalogue
+from services.caller import Caller
+from services.db import Database
+from services.outbox import stage
+from services.settings import Settings
+from tracker.store.models import CatalogueVersion, TrackerOutbox
+
+LOCK = "tracker-catalogue-versions"
+
+
+@lru_cache(maxsize=16)
+def _parsed(version: str, document: str) -> Catalogue:
+    import orjson
+
+    return parse_catalogue(orjson.loads(document), f"catalogue {version}")
+
+
+def parsed(row: CatalogueVersion) -> Catalogue:
+    """The version's document as a validated Catalogue (parsed once per version)."""
+    import orjson
+
+    return _parsed(row.version, orjson.dumps(row.document, option=orjson.OPT_SORT_KEYS).decode())
+
+
+async def _lock(session: AsyncSession) -> None:
+    # One publisher at a time, so two rulings never both build on the same version and lose one rule.
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(LOCK))))
+
+
+async def latest(session: AsyncSession) -> CatalogueVersion | None:
+    return (await session.execute(select(CatalogueVersion).order_by(CatalogueVersion.id.desc()).limit(1))
+            ).scalar_one_or_none()
+
+
+async def in_force(session: AsyncSession, settings: Settings) -> CatalogueVersion:
+    """The newest version; the first call records the catalogue file the router starts from."""
+    row = await latest(session)
+    if row is not None:
+        return row
+    await _lock(session)
+    row = await latest(session)
+    if row is None:
+        catalogue = load_catalogue(settings.catalogue)
+        row = CatalogueVersion(catalogue_id=catalogue.district, version=catalogue.version, parent=None,
+                               author="system:catalogue-file", reason="the catalogue file the router starts from",
+                               from_case=None, document=catalogue.model_dump(mode="json"),
+                               published_at=datetime.now(UTC))
+        session.add(row)
+        await session.flush()
+    return row
+
+
+def next_version(root: str, sequence: int) -> str:
+    """haishu-2026.01.1 → haishu-2026.01.1+r3: the file's version and how many versions came after it."""
+    return f"{root.split('+', 1)[0]}+r{sequence}"
+
+
+async def publish(session: AsyncSession, settings: Settings, document: dict[str, Any], *, caller: Caller,
+                  reason: str, from_case: str | None = None) -> CatalogueVersion:
+    """Validate and record a new version built on the one in force, and stage it for catalogue.v1."""
+    await _lock(session)
+    parent = await in_force(session, settings)
+    count = (await session.execute(select(func.count()).select_from(CatalogueVersion))).scalar_one()
+    version = next_version(parent.version, int(count))
+    catalogue = parse_catalogue({**document, "version": version}, f"catalogue {version}")
+    row = CatalogueVersion(catalogue_id=catalogue.district, version=version, parent=parent.version,
+                           author=caller.actor, reason=reason, from_case=from_case,
+                           document=catalogue.model_dump(mode="json"), published_at=datetime.now(UTC))
+    session.add(row)
+    await session.flush()
+    stage(session, TrackerOutbox, settings.topic("catalogue.v1"),
+          catalogue_event(catalogue, published_by=caller.actor, reason=reason, from_case=from_case))
+    return row
+
+
+async def record_seen(session: AsyncSession, *, catalogue_id: str, version: str, document: dict[str, Any],
+                      author: str, reason: str, from_case: str | None, published_at: datetime) -> bool:
+    """A version published by someone else (the admin CLI) joins the history; False when already known."""
+    known = (await session.execute(select(CatalogueVersion.id).where(CatalogueVersion.version == version))
+             ).scalar_one_or_none()
+    if known is not None:
+        return False
+    await _lock(session)
+    parent = await latest(session)
+    session.add(CatalogueVersion(catalogue_id=catalogue_id, version=version,
+                                 parent=parent.version if parent else None, author=author, reason=reason,
+                                 from_case=from_case, document=document, published_at=published_at))
+    return True
+
+
+async def by_version(session: AsyncSession, version: str) -> CatalogueVersion | None:
+    return (await session.execute(select(CatalogueVersion).where(CatalogueVersion.version == version))
+            ).scalar_one_or_none()
+
+
+async def version_document(settings: Settings, version: str) -> dict[str, Any] | None:
+    """`caseroute catalogue diff` with version ids: the document from the tracker's database."""
+    db = Database(settings.database_url)
+    try:
+        async with db.sessions() as session:
+            row = await by_version(session, version)
+            return dict(row.document) if row is not None else None
+    finally:
+        await db.dispose()
