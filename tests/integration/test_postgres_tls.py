@@ -49,16 +49,28 @@ def _pem(tmp_path: Path, name: str, host: str) -> tuple[Path, Path, Path]:
     return paths
 
 
+async def _superuser(postgres_url: str) -> asyncpg.Connection:
+    """A connection allowed to change the server's settings: the URL's own role, or the cluster's `postgres`
+    (the local test cluster trusts loopback connections; its application role is deliberately no superuser)."""
+    url = make_url(postgres_url).set(drivername="postgresql")
+    for candidate in (url, url.set(username="postgres", password=None)):
+        try:
+            conn = await asyncpg.connect(candidate.render_as_string(hide_password=False))
+        except (OSError, asyncpg.PostgresError):
+            continue
+        if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+            return conn
+        await conn.close()
+    pytest.fail("this test switches the server's TLS on: it needs a superuser (the URL's role or `postgres`)")
+
+
 @pytest.fixture
 async def tls_server(postgres_url: str) -> AsyncIterator[Path]:
     """Turns TLS on in the test server (reloaded, no restart) for the test; off again afterwards."""
     host = make_url(postgres_url).host or "127.0.0.1"
-    dsn = make_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
+    conn = await _superuser(postgres_url)
     where = Path(tempfile.mkdtemp(prefix="caseroute-pg-tls-"))
     try:
-        if not await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
-            pytest.fail("this test switches the server's TLS on: it needs a superuser in CASEROUTE_DATABASE_URL")
         # The server process must read the key: a folder it can enter, files owned by its user.
         where.chmod(0o755)
         ca, cert, key = _pem(where, "caseroute", host)
