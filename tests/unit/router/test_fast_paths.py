@@ -10,7 +10,7 @@ import zhconv
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
 from router.domain.scan import _in_characters
-from router.domain.text import _full, normalise
+from router.domain.text import _full, _simplified, _table, normalise
 from schemas.decision import Candidate, Evidence
 
 SAMPLES = [
@@ -35,6 +35,21 @@ def test_normalise_matches_the_careful_path_on_every_kind_of_text() -> None:
         texts.append(zhconv.convert(text, "zh-hant") if rng.random() < 0.2 else text)
     for text in texts:
         assert normalise(text) == _full(text), text
+
+
+def test_simplification_matches_zhconv_also_where_phrases_convert_otherwise_than_characters() -> None:
+    rng = random.Random(9)
+    table = zhconv.zhconv.getdict("zh-hans")
+    phrases = [trad for trad in table if len(trad) > 1]  # regular and irregular (乾燥, 後面) alike
+    chars = [trad for trad, simp in table.items() if len(trad) == 1 and trad != simp]
+    texts = [zhconv.convert(sample, "zh-hant") for sample in SAMPLES]
+    for _ in range(3000):
+        parts = [rng.choice(phrases) if rng.random() < 0.3 else rng.choice(chars) for _ in range(rng.randint(1, 12))]
+        texts.append("".join(parts) + rng.choice(SAMPLES))
+    for text in texts:
+        assert _simplified(text) == zhconv.convert(text, "zh-hans"), text
+        careful = zhconv.convert(text, "zh-hans").translate(_table()).lower()
+        assert normalise(text) == _full(text) == careful, text
 
 
 def test_trusted_models_equal_validated_ones() -> None:
