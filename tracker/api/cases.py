@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import select, tuple_
 
+from services.db import Database
 from services.problems import Problem
 from tracker.api.deps import DepsDep
 from tracker.store.models import Case, TimelineEntry
@@ -59,29 +60,68 @@ class CasePage(BaseModel):
 
 
 TIMELINE_COLUMNS = tuple(getattr(TimelineEntry, name) for name in TimelineRead.model_fields)
+_PLAIN_TIMELINE_FIELDS = tuple(name for name in TimelineRead.model_fields if name != "detail")  # detail is JSON
+# The same answer in one statement for the driver: JSON documents come back as text and go out as they are
+# (orjson.Fragment), the timeline as one array of rows. Built from the models, so the columns stay theirs.
+CASE_SQL = f"""
+SELECT {", ".join(f"c.{name}" for name in CaseSummary.model_fields)},
+       c.report::text AS report, c.decision::text AS decision,
+       coalesce(c.state->'returns', '[]'::jsonb)::text AS returns,
+       greatest(0, coalesce(jsonb_array_length(c.state->'attempts'), 0) - 1) AS transfers,
+       (SELECT array_agg(ROW({", ".join(f"t.{name}" for name in _PLAIN_TIMELINE_FIELDS)}, t.detail::text) ORDER BY t.id)
+          FROM {TimelineEntry.__tablename__} t WHERE t.case_id = c.case_id) AS timeline
+  FROM {Case.__tablename__} c WHERE c.case_id = $1
+"""
 
 
 def _summary(case: Case) -> dict[str, Any]:
     return {name: getattr(case, name) for name in CaseSummary.model_fields}
 
 
-@router.get("/v1/cases/{case_id}", response_model=CaseRead, responses={404: {"description": "no such case"}})
-async def get_case(case_id: str, deps: DepsDep) -> Response:
-    """One case with its timeline, returns and decision trace."""
-    async with deps.db.sessions() as session:
+def _not_found(case_id: str) -> Problem:
+    return Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
+
+
+def _json(text: str | None) -> orjson.Fragment | None:
+    return None if text is None else orjson.Fragment(text)
+
+
+async def _case_from_driver(db: Database, case_id: str) -> dict[str, Any]:
+    """The most frequent read, on PostgreSQL: one round trip, and none of SQLAlchemy's ~1.5 ms of CPU."""
+    async with db.driver() as conn:
+        row = await conn.fetchrow(CASE_SQL, case_id)
+    if row is None:
+        raise _not_found(case_id)
+    body = dict(row)
+    for name in ("report", "decision", "returns"):
+        body[name] = _json(body[name])
+    body["timeline"] = [{**dict(zip(_PLAIN_TIMELINE_FIELDS, entry[:-1], strict=True)), "detail": _json(entry[-1])}
+                        for entry in row["timeline"] or ()]
+    return body
+
+
+async def _case_from_session(db: Database, case_id: str) -> dict[str, Any]:
+    """The same answer through the ORM, for SQLite (the embedded mode)."""
+    async with db.sessions() as session:
         case = await session.get(Case, case_id)
         if case is None:
-            raise Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
+            raise _not_found(case_id)
         rows = (await session.execute(
             select(*TIMELINE_COLUMNS).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
         )).mappings().all()
     attempts = case.state.get("attempts", [])
-    body = {**_summary(case), "report": case.report, "decision": case.decision,
+    return {**_summary(case), "report": case.report, "decision": case.decision,
             "returns": case.state.get("returns", []), "transfers": max(0, len(attempts) - 1),
             "timeline": [dict(r) for r in rows]}
-    # The most frequent read: built from columns already in CaseRead's shape and written by orjson, without a
-    # second validation of what the database handed back (the response_model documents the shape).
-    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/v1/cases/{case_id}", response_model=CaseRead, responses={404: {"description": "no such case"}})
+async def get_case(case_id: str, deps: DepsDep) -> Response:
+    """One case with its timeline, returns and decision trace."""
+    read = _case_from_session if deps.db.sqlite else _case_from_driver
+    # Written by orjson from what the database handed back, without a second validation (the response_model
+    # documents the shape).
+    return Response(orjson.dumps(await read(deps.db, case_id)), media_type="application/json")
 
 
 def _encode(case: Case) -> str:
