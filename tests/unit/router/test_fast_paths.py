@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
+from typing import Any
 
 import ahocorasick
 import zhconv
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
-from router.domain.scan import _in_characters
+from router.domain.scan import _chars_within
 from router.domain.text import _full, _simplified, _table, normalise
 from schemas.decision import Candidate, Evidence
 
@@ -69,8 +71,13 @@ def _char_automaton(byte_automaton: ahocorasick.Automaton) -> ahocorasick.Automa
     return auto
 
 
+def _in_characters(raw: bytes, matches: Iterable[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """Byte-automaton matches with their end offsets turned into character offsets."""
+    return [(len(raw[: last_byte + 1].decode("utf-8", "surrogatepass")) - 1, value) for last_byte, value in matches]
+
+
 def test_automata_over_bytes_find_what_automata_over_characters_find(cc: CompiledCatalogue) -> None:
-    lexicon, venues = _char_automaton(cc.automaton), _char_automaton(cc.venues)
+    lexicon, venues, places = _char_automaton(cc.automaton), _char_automaton(cc.venues), _char_automaton(cc.places)
     words = [key.encode("latin-1").decode("utf-8") for key, _ in cc.automaton.items()]
     alphabet = sorted({ch for word in words for ch in word}) + list("，。！\n的了是在有和a1😀")
     rng = random.Random(11)
@@ -81,5 +88,22 @@ def test_automata_over_bytes_find_what_automata_over_characters_find(cc: Compile
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80)))
         raw = text.encode("utf-8", "surrogatepass")
         as_bytes = raw.decode("latin-1")
-        assert list(_in_characters(raw, cc.automaton.iter_long(as_bytes))) == list(lexicon.iter_long(text)), text
-        assert list(_in_characters(raw, cc.venues.iter(as_bytes))) == list(venues.iter(text)), text
+        assert _in_characters(raw, cc.automaton.iter_long(as_bytes)) == list(lexicon.iter_long(text)), text
+        assert _in_characters(raw, cc.venues.iter(as_bytes)) == list(venues.iter(text)), text
+        assert _in_characters(raw, cc.places.iter_long(as_bytes)) == list(places.iter_long(text)), text
+        for end, (length, word, *_) in lexicon.iter(text):  # the value names the word and its bytes
+            assert text[end - len(word) + 1 : end + 1] == word and len(word.encode()) == length
+
+
+def test_character_distances_from_byte_offsets() -> None:
+    text = "没有a😀营业执照，也没"
+    raw = text.encode("utf-8")
+
+    def at(i: int) -> int:
+        return len(text[:i].encode("utf-8"))
+
+    for a in range(len(text) + 1):
+        for b in range(len(text) + 1):
+            for most in (0, 2, 4, 6):
+                expected = b - a if 0 <= b - a <= most else None
+                assert _chars_within(raw, at(a), at(b), most) == expected, (a, b, most)
