@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import text
 
 from schemas.events import DepartmentReply, ReturnReason
 from services.problems import Problem
@@ -41,3 +42,15 @@ async def test_driver_read_of_a_missing_case_is_404(deps: Deps) -> None:  # noqa
     with pytest.raises(Problem) as raised:
         await _case_from_driver(deps.db, "NOPE")
     assert raised.value.status == 404
+
+
+async def test_driver_read_outlives_its_connections_being_cut(deps: Deps) -> None:  # noqa: F811
+    await route(deps, "R4", decision("amr"))
+    for _ in range(8):  # the read right after a cut races asyncpg noticing it: try the race a few times
+        assert (await _case_from_driver(deps.db, "R4"))["case_id"] == "R4"  # the read pool is open now
+        async with deps.db.sessions() as session:  # as a database restart would: every other connection ends
+            cut = (await session.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"))).scalar_one()
+        assert cut >= 1
+        assert (await _case_from_driver(deps.db, "R4"))["case_id"] == "R4"
