@@ -42,6 +42,23 @@ def _table() -> dict[int, str | None]:
     return table
 
 
+def _listed(table: dict[int, str | None]) -> list[int | str | None]:
+    """A translate table as a list by code point: no KeyError raised and cleared per unmapped character.
+
+    For text without astral characters only: the list stops at U+FFFF (past it translate leaves a character).
+    """
+    out: list[int | str | None] = list(range(0x10000))
+    for code, mapped in table.items():
+        if code < 0x10000:
+            out[code] = ord(mapped) if mapped is not None and len(mapped) == 1 else mapped
+    return out
+
+
+@cache
+def _table_listed() -> list[int | str | None]:
+    return _listed(_table())
+
+
 @cache
 def _traditional() -> frozenset[str]:
     return frozenset(
@@ -88,7 +105,7 @@ def _changing() -> re.Pattern[str]:
 
 
 @cache
-def _simplifier() -> tuple[dict[int, str], ahocorasick.Automaton]:
+def _simplifier() -> tuple[dict[int, str], list[int | str | None], ahocorasick.Automaton]:
     """zhconv's character table, and an automaton of the phrases it converts otherwise than by character."""
     # zhconv takes the longest dictionary phrase at each position; where every phrase in the text converts
     # as its characters do, that is the character-by-character result, whatever the phrasing.
@@ -99,21 +116,21 @@ def _simplifier() -> tuple[dict[int, str], ahocorasick.Automaton]:
         if len(trad) > 1 and simp != trad.translate(chars):
             phrases.add_word(trad.encode("utf-8", "surrogatepass").decode("latin-1"), trad)
     phrases.make_automaton()
-    return chars, phrases
+    return chars, _listed(dict(chars)), phrases
 
 
 def _simplified(text: str) -> str:
     """zhconv.convert(text, "zh-hans"), by one translate unless the text holds a phrase (乾燥→干燥)."""
-    chars, phrases = _simplifier()
+    chars, listed, phrases = _simplifier()
     if next(phrases.iter(text.encode("utf-8", "surrogatepass").decode("latin-1")), None) is not None:
         return zhconv.convert(text, "zh-hans")  # pure Python, ~70 µs a report: only for these phrases
-    return text.translate(chars)
+    return text.translate(chars if _ASTRAL.search(text) else listed)
 
 
 def _full(text: str) -> str:
     if not _traditional().isdisjoint(text):
         text = _simplified(text)  # traditional text (rare)
-    return text.translate(_table()).lower()
+    return text.translate(_table() if _ASTRAL.search(text) else _table_listed()).lower()
 
 
 def normalise(text: str) -> str:
