@@ -17,7 +17,6 @@ NEG_WINDOW = 4
 LICENCE_WINDOW = 6
 _SENTENCE_RE = re.compile(r"[。！？\n]")
 _AREA_RE = re.compile(r"(\d+(?:\.\d+)?)(?:多|余)?(?:平方米|平米|平方|㎡|m2)")
-_AREA_HINTS = ("平", "㎡", "m2")
 _NEG = bits(K.NEG)
 _BG = bits(K.BACKGROUND)
 _TURN = bits(K.TURN)
@@ -162,12 +161,19 @@ def _licence_nouns(
 ) -> None:
     # "营业执照也没有", "未向文旅部门备案": a licence noun with a negation close by, in one sentence.
     for start, end, word in nouns:
-        before = any(_chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
-                     for e in neg_before)
-        after = any(_chars_within(raw, end, s, LICENCE_WINDOW + 2) is not None and where.same_sentence(end, s)
-                    for s in neg_after)
-        if before or after:
+        if _negated_near(raw, where, start, end, neg_before, neg_after):
             sig.licence(False, start, word, 1.0)
+
+
+def _negated_near(raw: bytes, where: Clauses, start: int, end: int, neg_before: list[int],
+                  neg_after: list[int]) -> bool:
+    for e in neg_before:
+        if _chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start):
+            return True
+    for s in neg_after:
+        if _chars_within(raw, end, s, LICENCE_WINDOW + 2) is not None and where.same_sentence(end, s):
+            return True
+    return False
 
 
 def _venues(sig: Signals, text: str, as_bytes: str, cc: CompiledCatalogue) -> None:
@@ -180,8 +186,8 @@ def _venues(sig: Signals, text: str, as_bytes: str, cc: CompiledCatalogue) -> No
             else:
                 sig.residential += weight
             sig.venue_words.append(word)
-    if not any(hint in text for hint in _AREA_HINTS):
-        return  # the area pattern needs one of these; most reports give no area
+    if "平" not in text and "㎡" not in text and "m2" not in text:
+        return  # the area pattern needs one of these; most reports give no area (no generator: hot)
     threshold = cc.catalogue.settings.large_venue_area_m2
     for m in _AREA_RE.finditer(text):
         if float(m.group(1)) >= threshold:
