@@ -12,20 +12,27 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+import uvloop
 
 from bench.loadgen import get, open_loop
 from bench.machine import write
 from bench.scratch import scratch_database
+from router.domain.compiled import compile_catalogue
+from router.domain.decide import decide
+from router.domain.loader import load_catalogue
+from schemas.report import Report
 from services.db import Database
 from services.migrate import upgrade
 from services.settings import Settings
 from tests.support.credentials import OPERATOR, TEST_AUTH_ENV
-from tracker.domain.commands import Dispatch, Route
+from tracker.domain.commands import Dispatch, Route, Transition
 from tracker.domain.sla import CALENDAR_DAYS
 from tracker.domain.state import apply, new_case
 from tracker.handlers import Deps, escalate_due
@@ -37,15 +44,31 @@ DUE = 1000  # cases whose ack window has passed when the scan runs
 DEPARTMENTS = ["amr", "ecology", "urban-mgmt", "fire-brigade", "police-nanmen", "safety-office", "culture"]
 
 
-def _state_template(now: datetime) -> dict:  # type: ignore[type-arg]
+def _state_template(now: datetime) -> tuple[dict[str, Any], list[Transition]]:
     state = new_case("X", received_at=now)
-    state, _ = apply(state, Route("amr", 24, 20), now=now)
-    state, _ = apply(state, Dispatch("amr"), now=now)
-    return codec.dump(state)
+    state, routed = apply(state, Route("amr", 24, 20), now=now)
+    state, dispatched = apply(state, Dispatch("amr"), now=now)
+    return codec.dump(state), [*routed, *dispatched]
 
 
-def _rows(now: datetime):  # type: ignore[no-untyped-def]
-    template = _state_template(now)
+def _documents() -> tuple[str, str]:
+    """A real report and the router's decision for it: what a stored case carries (a few kB of JSONB)."""
+    report = Report.model_validate({
+        "external_id": "BENCH-1", "source": "hotline", "reported_at": "2026-02-01T10:00:00+08:00",
+        "location": {"address": "海曙区南门街道解放南路88号"},
+        "description": "你好，我要反映个情况，解放南路一家饭店没有营业执照，厨房里堆着好几个煤气罐，"
+                       "灭火器也过期了，晚上还在楼道里烧烤，邻居都很担心。"})
+    decision = decide(report, compile_catalogue(load_catalogue()))
+    return report.model_dump_json(), decision.model_dump_json()
+
+
+Row = tuple[Any, ...]
+
+
+def _rows(now: datetime, timeline: list[Row], dispatches: list[Row]) -> Iterator[Row]:
+    """Case rows; each case's timeline rows go into `timeline` and its dispatch record into `dispatches`."""
+    template, transitions = _state_template(now)
+    report, decision = _documents()
     for i in range(CASES):
         case_id = f"B{i:09d}"
         department = DEPARTMENTS[i % len(DEPARTMENTS)]
@@ -54,7 +77,10 @@ def _rows(now: datetime):  # type: ignore[no-untyped-def]
         state = dict(template, case_id=case_id, department=department,
                      attempts=[dict(template["attempts"][0], department=department,
                                     dispatched_at=dispatched.isoformat())])
-        yield (case_id, "dispatched", "grid", "nanmen", department, "R9", "none", 1, "{}", "{}",
+        timeline.extend((case_id, dispatched, t.kind, t.from_status or None, t.to_status, "tracker", department,
+                         json.dumps(t.detail)) for t in transitions)
+        dispatches.append((case_id, 1, department, dispatched, False))  # what the figures count
+        yield (case_id, "dispatched", "grid", "nanmen", department, "R9", "none", 1, report, decision,
                json.dumps(state), dispatched, dispatched, due, dispatched + timedelta(days=20), due, False, dispatched)
 
 
@@ -65,15 +91,28 @@ async def _load(dsn: str, now: datetime) -> float:
         columns = ["case_id", "status", "source", "unit", "department", "rule", "hazard", "attempt", "report",
                    "decision", "state", "received_at", "dispatched_at", "ack_due_at", "feedback_due_at",
                    "next_due_at", "overdue", "updated_at"]
-        batch: list[tuple] = []  # type: ignore[type-arg]
-        for row in _rows(now):
+        timeline_columns = ["case_id", "at", "kind", "from_status", "to_status", "actor", "department", "detail"]
+        dispatch_columns = ["case_id", "attempt", "department", "dispatched_at", "ack_implied"]
+        batch: list[Row] = []
+        timeline: list[Row] = []
+        dispatches: list[Row] = []
+
+        async def flush() -> None:
+            await conn.copy_records_to_table("tracker_cases", records=batch, columns=columns)
+            await conn.copy_records_to_table("tracker_timeline", records=timeline, columns=timeline_columns)
+            await conn.copy_records_to_table("tracker_dispatches", records=dispatches, columns=dispatch_columns)
+            for rows in (batch, timeline, dispatches):
+                rows.clear()
+
+        for row in _rows(now, timeline, dispatches):
             batch.append(row)
             if len(batch) == 50_000:
-                await conn.copy_records_to_table("tracker_cases", records=batch, columns=columns)
-                batch.clear()
+                await flush()
                 print(f"\rloaded {int(row[0][1:]) + 1:>9,} cases", end="", file=sys.stderr)
         if batch:
-            await conn.copy_records_to_table("tracker_cases", records=batch, columns=columns)
+            await flush()
+        for table in ("tracker_timeline", "tracker_dispatches"):
+            await conn.execute(f"VACUUM (ANALYZE) {table}")
         # Measure the steady state, not the load's aftermath: vacuum and analyse now, and flush the dirty
         # pages, rather than let autovacuum and a checkpoint run during the timed part.
         await conn.execute("VACUUM (ANALYZE) tracker_cases")
@@ -105,15 +144,38 @@ async def _scan(url: str, now: datetime) -> dict[str, float]:
             "scan_nothing_due_seconds": round(idle, 4)}
 
 
-async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[str, float]:
+def _server_histogram(metrics: str, route: str = "/v1/cases/{case_id}") -> dict[str, float]:
+    """Cumulative counts by bucket bound of the server's own latency histogram for one route."""
+    out: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("http_request_seconds_bucket{") and f'route="{route}"' in line:
+            out[line.split('le="', 1)[1].split('"', 1)[0]] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+async def _loop_lag(stopping: asyncio.Event, lags: list[float], period: float = 0.005) -> None:
+    """How late the load generator's own loop wakes up: a late generator sends late and counts it as latency."""
+    while not stopping.is_set():
+        started = time.perf_counter()
+        await asyncio.sleep(period)
+        lags.append(time.perf_counter() - started - period)
+
+
+async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[str, Any]:
     """Open loop: requests start on schedule whether or not earlier ones returned (no coordinated omission)."""
     port = 18931
-    # Authenticated as the API is used: a JWT checked once, then served from the verification cache.
+    # Authenticated as the API is used (a JWT checked once, then served from the verification cache), with
+    # the settings as deployed.
     env = {**os.environ, **TEST_AUTH_ENV, "CASEROUTE_DATABASE_URL": url, "CASEROUTE_HTTP_PORT": str(port),
-           "CASEROUTE_KAFKA_BOOTSTRAP": os.environ.get("CASEROUTE_KAFKA_BOOTSTRAP", ""), "CASEROUTE_SLA_SCAN_S": "3600"}
+           "CASEROUTE_KAFKA_BOOTSTRAP": os.environ.get("CASEROUTE_KAFKA_BOOTSTRAP", "")}
     log = tempfile.NamedTemporaryFile(prefix="tracker-bench-", suffix=".log", delete=False)
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.cli", "tracker", env=env,
                                                    cwd=REPO, stdout=log, stderr=log)
+    lags: list[float] = []
+
+    def request(i: int) -> bytes:
+        return get(f"/v1/cases/B{random.randrange(CASES):09d}", headers=OPERATOR)
+
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
             async with asyncio.timeout(60):
@@ -124,18 +186,32 @@ async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[st
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.3)
-        def request(i: int) -> bytes:
-            return get(f"/v1/cases/B{random.randrange(CASES):09d}", headers=OPERATOR)
-
-        await open_loop("127.0.0.1", port, request, rate=rate, seconds=2)  # warm-up: connections, caches
-        load = await open_loop("127.0.0.1", port, request, rate=rate, seconds=seconds)
+            await open_loop("127.0.0.1", port, request,
+                            rate=rate, seconds=2)  # warm-up: connections, caches
+            before = _server_histogram((await client.get("/metrics")).text)
+            load_before = os.getloadavg()[0]
+            stopping = asyncio.Event()
+            lag_probe = asyncio.create_task(_loop_lag(stopping, lags))
+            load = await open_loop("127.0.0.1", port, request,
+                                   rate=rate, seconds=seconds)
+            stopping.set()
+            await lag_probe
+            after = _server_histogram((await client.get("/metrics")).text)
     finally:
         process.terminate()
         await process.wait()
+    served = after["+Inf"] - before["+Inf"]
+    lags.sort()
     return {"rate_per_s": rate, "requests": len(load.latencies), "errors": load.errors,
             "statuses": {str(k): v for k, v in load.statuses.items()},
             "p50_ms": round(load.percentile(50) * 1000, 2), "p99_ms": round(load.percentile(99) * 1000, 2),
-            "max_ms": round(max(load.latencies) * 1000, 2)}
+            "max_ms": round(max(load.latencies) * 1000, 2),
+            # Where a tail comes from: the server's own histogram (time inside the app), and the generator's lag.
+            "server_share_within_s": {le: round((after[le] - before[le]) / served, 4)
+                                      for le in ("0.005", "0.01", "0.025", "0.05")},
+            "generator_lag_p99_ms": round(lags[int(len(lags) * 0.99)] * 1000, 2),
+            "generator_lag_max_ms": round(lags[-1] * 1000, 2),
+            "load_avg_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}}
 
 
 async def main() -> None:
@@ -157,4 +233,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # The load generator on the loop the services run on: its own overhead is not the server's latency.
+    uvloop.run(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import DateTime, Dialect, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -76,13 +78,22 @@ def make_engine(url: str, *, pool_size: int = 10, tls: TlsOption = None) -> Asyn
     )
 
 
+# What a pooled connection raises once the server has gone away under it (InternalClientError: used before
+# asyncpg noticed the loss, "cannot switch to state ...").
+_CONNECTION_LOST = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+                    asyncpg.OperatorInterventionError, asyncpg.exceptions.InternalClientError)
+
+
 class Database:
     """One engine and session factory per process, made in the lifespan, never at import."""
 
     def __init__(self, url: str, *, pool_size: int = 10, tls: TlsOption = None) -> None:
         self.url = url
         self.tls = tls
+        self.pool_size = pool_size
         self.engine = make_engine(url, pool_size=pool_size, tls=tls)
+        self._reads: asyncpg.Pool | None = None  # fetchrow()'s pool, opened on first use
+        self._reads_lock = asyncio.Lock()
         # A session class of our own, so commit listeners (the outbox relay's wake-up) stay per database.
         self.session_class: type[Session] = type("CaserouteSession", (Session,), {})
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=self.session_class)
@@ -101,6 +112,35 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    async def fetchrow(self, query: str, *args: Any) -> Any:
+        """One row (an asyncpg Record, or None) of a hot read, straight on asyncpg (PostgreSQL only).
+
+        For the few reads whose cost is SQLAlchemy rather than the query: its execution layer (~0.7 ms of
+        CPU a statement), BEGIN/ROLLBACK and the checkout's pre-ping are three round trips and most of the
+        CPU of a one-row read. A small asyncpg pool of its own, outside any transaction; a connection lost
+        (a database restart) is replaced and the read tried once more, as the pre-ping would have done.
+        """
+        for attempt in (1, 2):
+            pool = self._reads or await self._open_reads()
+            try:
+                return await pool.fetchrow(query, *args)
+            except _CONNECTION_LOST:
+                if attempt == 2:
+                    raise
+                await pool.expire_connections()  # the others were cut too: open new ones as they are needed
+        raise AssertionError("unreachable")
+
+    async def _open_reads(self) -> asyncpg.Pool:
+        if self.sqlite:
+            raise RuntimeError("fetchrow() is for PostgreSQL; read through sessions() on SQLite")
+        async with self._reads_lock:
+            if self._reads is None:
+                dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+                self._reads = await asyncpg.create_pool(dsn, min_size=1, max_size=self.pool_size, timeout=5,
+                                                        command_timeout=30,
+                                                        **({} if self.tls is None else {"ssl": self.tls}))
+        return self._reads
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
@@ -110,6 +150,9 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        if self._reads is not None:
+            await self._reads.close()
+            self._reads = None
         await self.engine.dispose()
 
 

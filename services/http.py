@@ -81,7 +81,7 @@ class Measure:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        route, method = self._route(scope), scope["method"]
+        method = scope["method"]
         status = [500]
 
         async def send_status(message: Message) -> None:
@@ -93,6 +93,9 @@ class Measure:
         try:
             await self.app(scope, receive, send_status)
         finally:
+            # The router leaves the route it chose in the scope; routes of included routers (FastAPI wraps
+            # them) have no path of their own, so matching the app's route list would name them "other".
+            route = getattr(scope.get("route"), "path", None) or self._route(scope)
             HTTP_SECONDS.labels(self.service, route, method).observe(time.perf_counter() - started)
             HTTP_REQUESTS.labels(self.service, route, method, str(status[0])).inc()
 

@@ -10,10 +10,9 @@ from datetime import date, timedelta
 from services.runtime import Task
 from services.settings import Settings
 from tracker import metrics
-from tracker.domain import figures
 from tracker.domain.sla import CALENDAR_DAYS, Calendar
 from tracker.handlers import Deps, escalate_due
-from tracker.store.figures import dispatch_records, open_overdue
+from tracker.store.figures import gauge_ratios, open_overdue
 
 log = logging.getLogger(__name__)
 GAUGE_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -64,15 +63,14 @@ async def refresh_gauges(deps: Deps) -> None:
     """dispatch_success_ratio, first_dispatch_accuracy_ratio{window} and cases_overdue{department,kind}."""
     now = deps.now()
     async with deps.db.sessions() as session:
-        records = await dispatch_records(session, now - max(GAUGE_WINDOWS.values()))
+        ratios = await gauge_ratios(session, {name: now - span for name, span in GAUGE_WINDOWS.items()},
+                                    now + timedelta(seconds=1))
         overdue = await open_overdue(session)
-    for name, span in GAUGE_WINDOWS.items():
-        ratio = figures.dispatch_success(records, now - span, now + timedelta(seconds=1)).value
-        if ratio is not None:
-            metrics.dispatch_success_ratio.labels(name).set(ratio)
-        accuracy = figures.first_dispatch_accuracy(records, now - span, now + timedelta(seconds=1)).value
-        if accuracy is not None:  # no settled case in the window yet: leave the series absent, not 0
-            metrics.first_dispatch_accuracy_ratio.labels(name).set(accuracy)
+    for name, (success, accuracy) in ratios.items():
+        if success.value is not None:
+            metrics.dispatch_success_ratio.labels(name).set(success.value)
+        if accuracy.value is not None:  # no settled case in the window yet: leave the series absent, not 0
+            metrics.first_dispatch_accuracy_ratio.labels(name).set(accuracy.value)
     metrics.cases_overdue.clear()
     for (department, kind), count in overdue.items():
         metrics.cases_overdue.labels(department, kind).set(count)

@@ -64,7 +64,7 @@ def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
 
 
 def _source(sig: Signals, subj: Subject) -> str:
-    return "title" if subj.first < sig.title_len else "description"
+    return "title" if subj.first < sig.title_end else "description"
 
 
 def classify(report: Report, cc: CompiledCatalogue) -> Classification:

@@ -1,4 +1,4 @@
-"""A catalogue compiled once per version: one Aho-Corasick automaton over every word, plus indexes."""
+"""A catalogue compiled once per version: Aho-Corasick automata over UTF-8 bytes of every word, plus indexes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from router.domain.lexicon import (
     LexiconValue,
     Payload,
     SubjectHit,
+    WordValue,
     bits,
 )
 from router.domain.rulings import CompiledRuling, compile_rulings
@@ -32,6 +33,7 @@ __all__ = [
     "LexiconValue",
     "Payload",
     "SubjectHit",
+    "WordValue",
     "bits",
     "compile_catalogue",
     "compile_uncached",
@@ -45,7 +47,7 @@ class CompiledCatalogue:
     catalogue: Catalogue
     automaton: ahocorasick.Automaton
     places: ahocorasick.Automaton
-    venues: ahocorasick.Automaton  # over bytes, scanned with overlaps: 楼道 still counts inside 楼道堆放
+    venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
     unit_names: dict[str, str]
     industry_departments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)  # per-unit template -> district fallback
@@ -110,7 +112,7 @@ def _venues(cat: Catalogue) -> ahocorasick.Automaton:
     b.add(venue.large, K.LARGE)
     b.add(venue.small, K.SMALL)
     b.add(venue.residential, K.RESIDENTIAL)
-    return b.automaton(over_bytes=True)
+    return b.automaton()
 
 
 def _places(cat: Catalogue) -> ahocorasick.Automaton:

@@ -50,8 +50,12 @@ Payload = tuple[K, str, float, bool | None, str | None, str | None]
 # bucket 0 = industry, 1 = matter, 2 = context with key (matter, industry).
 SubjectHit = tuple[int, "str | tuple[str, str]", float, bool | None, str | None]
 CueHit = tuple[K, float]
-# Main automaton value: (length, subjects, cues, kind bits); cues are the hazard and licence kinds.
-LexiconValue = tuple[int, tuple[SubjectHit, ...], tuple[CueHit, ...], int]
+# Every automaton runs over UTF-8 bytes and its values start with the word's length in bytes and the word:
+# a match's place is a byte offset, and the scan needs no text slice to know what matched.
+# Automaton value: (byte length, word, payloads, kind bits).
+WordValue = tuple[int, str, tuple[Payload, ...], int]
+# Main automaton value: (byte length, word, subjects, cues, kind bits); cues are the hazard and licence kinds.
+LexiconValue = tuple[int, str, tuple[SubjectHit, ...], tuple[CueHit, ...], int]
 
 
 def bits(*kinds: K) -> int:
@@ -87,13 +91,14 @@ class Builder:
                 if payload not in bucket:
                     bucket.append(payload)
 
-    def automaton(self, over_bytes: bool = False) -> ahocorasick.Automaton:
-        """An automaton over the words (over their UTF-8 bytes if asked, see lexicon_automaton)."""
+    def automaton(self) -> ahocorasick.Automaton:
+        """An automaton over the words' UTF-8 bytes (see lexicon_automaton), valued WordValue."""
         auto = ahocorasick.Automaton()
         for word, payloads in self.words.items():
             # The bitmask of kinds lets the scanner skip a word's payloads without looking at them.
             flags = sum({1 << p[0] for p in payloads})
-            auto.add_word(as_bytes(word) if over_bytes else word, (len(word), tuple(payloads), flags))
+            key = as_bytes(word)
+            auto.add_word(key, (len(key), word, tuple(payloads), flags))
         auto.make_automaton()
         return auto
 
@@ -104,7 +109,7 @@ class Builder:
         # The automaton runs over UTF-8 bytes (as latin-1 characters): pyahocorasick finds a child by a
         # linear scan, and over characters the root has hundreds of children; over bytes every node has
         # at most 64, so the scan costs a tenth. UTF-8 lead and continuation bytes differ, so a match
-        # still starts and ends on whole characters: the matches are the same. Lengths stay in characters.
+        # still starts and ends on whole characters: the matches are the same.
         for word, payloads in self.words.items():
             subjects = tuple(
                 (buckets[k], (t, ctx or "") if k is K.CONTEXT else t, w, lic, size)
@@ -113,6 +118,7 @@ class Builder:
             )
             cues = tuple((k, w) for k, _t, w, *_ in payloads if (1 << k) & CUE_KINDS)
             flags = sum({1 << p[0] for p in payloads})
-            auto.add_word(as_bytes(word), (len(word), subjects, cues, flags))
+            key = as_bytes(word)
+            auto.add_word(key, (len(key), word, subjects, cues, flags))
         auto.make_automaton()
         return auto

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bits
 from router.domain.signals import Clauses, Signals, Subject
@@ -19,8 +17,6 @@ NEG_WINDOW = 4
 LICENCE_WINDOW = 6
 _SENTENCE_RE = re.compile(r"[。！？\n]")
 _AREA_RE = re.compile(r"(\d+(?:\.\d+)?)(?:多|余)?(?:平方米|平米|平方|㎡|m2)")
-_AREA_HINTS = ("平", "㎡", "m2")
-_V = TypeVar("_V")
 _NEG = bits(K.NEG)
 _BG = bits(K.BACKGROUND)
 _TURN = bits(K.TURN)
@@ -44,48 +40,44 @@ _SMALL = K.SMALL
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     """Weighted signals of a normalised text whose first `title_len` characters are the title."""
-    sig = Signals(title_len)
-    where = Clauses(text)
+    # Positions are byte offsets into the UTF-8 text, where the automaton reports them: they order as
+    # character offsets do, and the few character distances the rules ask for are counted when asked.
+    raw = text.encode("utf-8", "surrogatepass")  # a lone surrogate from JSON must not fail the report
+    as_bytes = raw.decode("latin-1")
+    title_end = len(text[:title_len].encode("utf-8", "surrogatepass"))
+    sig = Signals(title_end)
+    where = Clauses(as_bytes)
     found = _SENTENCE_RE.search(text, (title_len + 1 if title_len else 0) + 1)
-    first_end = found.start() if found else len(text)
+    first_end = len(text[: found.start()].encode("utf-8", "surrogatepass")) if found else len(raw)
     subjects: list[tuple[int, str, tuple[SubjectHit, ...]]] = []
     background: list[tuple[int, int]] = []
     opened = -1
-    last_neg = -100
+    last_neg = -1  # just past the last negation word; -1: none yet
     nouns: list[tuple[int, int, str]] = []
     neg_after: list[int] = []
     neg_before: list[int] = []
-    raw = text.encode("utf-8", "surrogatepass")  # a lone surrogate from JSON must not fail the report
-    as_bytes = raw.decode("latin-1")
-    byte_end = char_end = 0  # as in _in_characters, inlined: this loop is the hottest in the router
-    for last_byte, (length, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
-        if last_byte + 1 < byte_end:
-            byte_end = char_end = 0
-        char_end += len(raw[byte_end : last_byte + 1].decode("utf-8", "surrogatepass"))
-        byte_end = last_byte + 1
-        end = char_end - 1
-        start = end - length + 1
+    for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
+        end = last_byte + 1
+        start = end - length
         if subj:
-            subjects.append((start, text[start : end + 1], subj))
+            subjects.append((start, word, subj))
         if cues:
-            gap = start - last_neg
-            negated = gap <= NEG_WINDOW and where.same_clause(last_neg, start)
-            _cues(sig, text[start : end + 1], start, end + 1, cues, negated, gap, nouns, neg_before, neg_after)
+            gap = _chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
+            negated = gap is not None and where.same_clause(last_neg, start)
+            _cues(sig, word, start, end, cues, gap if negated else None, nouns, neg_before, neg_after)
         if not flags & _STRUCTURE:
             continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
-            ends = where.sentence_ends
-            sentence = bisect_left(ends, start)
-            opened = ends[sentence - 1] + 1 if sentence else 0
+            opened = where.sentence_start(start)
         elif flags & _TURN and opened >= 0:
             if where.same_sentence(opened, start):
                 background.append((opened, start))
             opened = -1
         if flags & _NEG:
-            last_neg = end + 1
+            last_neg = end
     buckets = (sig.industries, sig.matters, sig.context)
     for start, word, hits in subjects:
-        factor = TITLE_FACTOR if start < title_len else FIRST_SENTENCE_FACTOR if start < first_end else 1.0
+        factor = TITLE_FACTOR if start < title_end else FIRST_SENTENCE_FACTOR if start < first_end else 1.0
         if background and any(a <= start < b for a, b in background):
             factor *= BACKGROUND_FACTOR
         for bucket, key, weight, lic, size in hits:
@@ -104,22 +96,18 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             if size is not None and bucket != 2:
                 subject.size = size
     if nouns:
-        _licence_nouns(sig, where, nouns, neg_before, neg_after)
-    _venues(sig, text, raw, as_bytes, cc)
+        _licence_nouns(sig, raw, where, nouns, neg_before, neg_after)
+    _venues(sig, text, as_bytes, cc)
     return sig
 
 
-def _in_characters(raw: bytes, matches: Iterator[tuple[int, _V]]) -> Iterator[tuple[int, _V]]:
-    """Matches of an automaton over UTF-8 bytes, with the end position in characters."""
-    byte_end = char_end = 0  # just past the previous match, in bytes and in characters
-    for last_byte, value in matches:
-        # Matches come in text order, so each one's character position costs decoding only the bytes
-        # since the previous one.
-        if last_byte + 1 < byte_end:
-            byte_end = char_end = 0
-        char_end += len(raw[byte_end : last_byte + 1].decode("utf-8", "surrogatepass"))
-        byte_end = last_byte + 1
-        yield char_end - 1, value
+def _chars_within(raw: bytes, a: int, b: int, most: int) -> int | None:
+    """How many characters lie between byte offsets a <= b, if at most `most`; else None."""
+    span = b - a
+    if span < 0 or span > 4 * most:  # a character takes one to four bytes: no need to count
+        return None
+    n = len(raw[a:b].decode("utf-8", "surrogatepass"))
+    return n if n <= most else None
 
 
 def _cues(
@@ -128,12 +116,13 @@ def _cues(
     start: int,
     end: int,
     cues: tuple[CueHit, ...],
-    negated: bool,
-    neg_gap: int,
+    neg_gap: int | None,
     nouns: list[tuple[int, int, str]],
     neg_before: list[int],
     neg_after: list[int],
 ) -> None:
+    """Count a word's hazard and licence cues; neg_gap: characters since a negation in its clause, if negated."""
+    negated = neg_gap is not None
     for kind, weight in cues:
         if kind is _FIRE or kind is _FIRE_EQUIP:
             # Equipment words signal by their absence (没有灭火器), so negation does not cancel them.
@@ -153,7 +142,7 @@ def _cues(
             sig.safety_veto = True
         elif kind is _UNLICENSED or kind is _LICENSED:
             # "不是无证" means licensed: a negation right before a licence cue flips it.
-            sig.licence((kind is _LICENSED) != (negated and neg_gap <= 2), start, word, weight)
+            sig.licence((kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2), start, word, weight)
         elif kind is _NOUN:
             nouns.append((start, end, word))
         elif kind is _NEG_AFTER:
@@ -164,6 +153,7 @@ def _cues(
 
 def _licence_nouns(
     sig: Signals,
+    raw: bytes,
     where: Clauses,
     nouns: list[tuple[int, int, str]],
     neg_before: list[int],
@@ -171,15 +161,23 @@ def _licence_nouns(
 ) -> None:
     # "营业执照也没有", "未向文旅部门备案": a licence noun with a negation close by, in one sentence.
     for start, end, word in nouns:
-        before = any(0 <= start - e <= LICENCE_WINDOW and where.same_clause(e, start) for e in neg_before)
-        after = any(0 <= s - end <= LICENCE_WINDOW + 2 and where.same_sentence(end, s) for s in neg_after)
-        if before or after:
+        if _negated_near(raw, where, start, end, neg_before, neg_after):
             sig.licence(False, start, word, 1.0)
 
 
-def _venues(sig: Signals, text: str, raw: bytes, as_bytes: str, cc: CompiledCatalogue) -> None:
-    for end, (length, payloads, _flags) in _in_characters(raw, cc.venues.iter(as_bytes)):
-        word = text[end - length + 1 : end + 1]
+def _negated_near(raw: bytes, where: Clauses, start: int, end: int, neg_before: list[int],
+                  neg_after: list[int]) -> bool:
+    for e in neg_before:
+        if _chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start):
+            return True
+    for s in neg_after:
+        if _chars_within(raw, end, s, LICENCE_WINDOW + 2) is not None and where.same_sentence(end, s):
+            return True
+    return False
+
+
+def _venues(sig: Signals, text: str, as_bytes: str, cc: CompiledCatalogue) -> None:
+    for _end, (_length, word, payloads, _flags) in cc.venues.iter(as_bytes):
         for kind, _target, weight, _lic, _size, _ctx in payloads:
             if kind is _LARGE:
                 sig.large += weight
@@ -188,8 +186,8 @@ def _venues(sig: Signals, text: str, raw: bytes, as_bytes: str, cc: CompiledCata
             else:
                 sig.residential += weight
             sig.venue_words.append(word)
-    if not any(hint in text for hint in _AREA_HINTS):
-        return  # the area pattern needs one of these; most reports give no area
+    if "平" not in text and "㎡" not in text and "m2" not in text:
+        return  # the area pattern needs one of these; most reports give no area (no generator: hot)
     threshold = cc.catalogue.settings.large_venue_area_m2
     for m in _AREA_RE.finditer(text):
         if float(m.group(1)) >= threshold:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-_CLAUSE_RE = re.compile(r"[。！？\n，；：、]")
-_SENTENCE_RE = re.compile(r"[。！？\n]")
-
+# Over the UTF-8 bytes of a text (as latin-1 characters), where the scan's positions are.
+_SENTENCE_ENDS = "。！？\n"
+_CLAUSE_RE = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS + "，；：、"))
+_SENTENCE_RE = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS))
 
 class Subject:
     """Everything seen for one industry or matter."""
@@ -40,14 +41,14 @@ class Signals:
         "safety_veto",
         "safety_words",
         "small",
-        "title_len",
+        "title_end",
         "unlicensed",
         "unlicensed_first",
         "venue_words",
         "weak_safety",
     )
 
-    def __init__(self, title_len: int = 0) -> None:
+    def __init__(self, title_end: int = 0) -> None:
         self.industries: dict[str, Subject] = {}
         self.matters: dict[str, Subject] = {}
         self.context: dict[tuple[str, str], Subject] = {}
@@ -66,7 +67,7 @@ class Signals:
         self.small = 0.0
         self.residential = 0.0
         self.venue_words: list[str] = []
-        self.title_len = title_len
+        self.title_end = title_end  # where the title ends, as the positions below: a byte offset
 
     def licence(self, licensed: bool, start: int, word: str, weight: float) -> None:
         """Count one licence cue."""
@@ -80,20 +81,28 @@ class Signals:
 
 
 class Clauses:
-    """Clause and sentence numbers of positions; the boundaries are found only if a rule asks."""
+    """Clause and sentence numbers of byte offsets; the boundaries are found only if a rule asks."""
 
-    __slots__ = ("_clauses", "_sentences", "text")
+    __slots__ = ("_clauses", "_sentence_after", "_sentences", "text")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, as_bytes: str) -> None:
+        self.text = as_bytes
         self._clauses: list[int] | None = None
         self._sentences: list[int] | None = None
+        self._sentence_after: list[int] = []
 
     @property
     def sentence_ends(self) -> list[int]:
         if self._sentences is None:
-            self._sentences = [m.start() for m in _SENTENCE_RE.finditer(self.text)]
+            found = list(_SENTENCE_RE.finditer(self.text))
+            self._sentences = [m.start() for m in found]
+            self._sentence_after = [m.end() for m in found]
         return self._sentences
+
+    def sentence_start(self, pos: int) -> int:
+        """Where the sentence holding `pos` starts: just past the previous terminator."""
+        sentence = bisect_left(self.sentence_ends, pos)
+        return self._sentence_after[sentence - 1] if sentence else 0
 
     def same_clause(self, a: int, b: int) -> bool:
         if self._clauses is None:

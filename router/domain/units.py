@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from router.domain.compiled import CompiledCatalogue
+from router.domain.lexicon import as_bytes
 from router.domain.text import normalise
 from schemas.report import Location
 
 
 def _best_place(text: str, cc: CompiledCatalogue) -> tuple[str, str] | None:
+    """The heaviest place named, the first of equals: (unit, the place's words)."""
     best: tuple[float, int, str, str] | None = None
-    for end, (length, payloads, _flags) in cc.places.iter_long(text):
+    for end, (_length, word, payloads, _flags) in cc.places.iter_long(as_bytes(text)):
         for _kind, unit, weight, *_ in payloads:
-            key = (-weight, end)
+            key = (-weight, end)  # byte offsets order matches as character offsets would
             if best is None or key < best[:2]:
-                best = (-weight, end, unit, text[end - length + 1 : end + 1])
+                best = (-weight, end, unit, word)
     return (best[2], best[3]) if best else None
 
 

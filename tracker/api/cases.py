@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,10 +14,11 @@ from sqlalchemy import ColumnElement, false, or_, select, true, tuple_
 
 from services.audit import record
 from services.caller import Caller, CallerDep
-from services.pii import has_personal_data, masked_report
+from services.db import Database
+from services.pii import PERSONAL_FIELDS, has_personal_data, masked_report
 from services.problems import Problem
 from tracker.api.deps import DepsDep
-from tracker.domain.access import may_read, parties
+from tracker.domain.access import CaseParties, may_read, parties
 from tracker.store.models import Case, TimelineEntry, TrackerAudit
 
 router = APIRouter(tags=["cases"])
@@ -63,19 +65,31 @@ class CasePage(BaseModel):
 
 
 TIMELINE_COLUMNS = tuple(getattr(TimelineEntry, name) for name in TimelineRead.model_fields)
+_PLAIN_TIMELINE_FIELDS = tuple(name for name in TimelineRead.model_fields if name != "detail")  # detail is JSON
+_PERSONAL = " OR ".join(f"coalesce(c.report->>'{field}', '') <> ''" for field in PERSONAL_FIELDS)
+# The same answer in one statement for the driver: JSON documents come back as text and go out as they are
+# (orjson.Fragment), the timeline as one array of rows; with them what access and masking need (who was
+# involved, whether the report holds personal data), so a report is parsed only when it must be masked.
+# Built from the models, so the columns stay theirs.
+CASE_SQL = f"""
+SELECT {", ".join(f"c.{name}" for name in CaseSummary.model_fields)},
+       c.report::text AS report, c.decision::text AS decision,
+       coalesce(c.state->'returns', '[]'::jsonb)::text AS returns,
+       greatest(0, coalesce(jsonb_array_length(c.state->'attempts'), 0) - 1) AS transfers,
+       (SELECT array_agg(ROW({", ".join(f"t.{name}" for name in _PLAIN_TIMELINE_FIELDS)}, t.detail::text) ORDER BY t.id)
+          FROM {TimelineEntry.__tablename__} t WHERE t.case_id = c.case_id) AS timeline,
+       c.submitted_by,
+       ARRAY(SELECT a->>'department' FROM jsonb_array_elements(coalesce(c.state->'attempts', '[]'::jsonb)) a)
+         AS attempt_departments,
+       ARRAY(SELECT jsonb_array_elements_text(coalesce(c.decision->'cooperating', '[]'::jsonb)
+                                              || coalesce(c.decision->'cc', '[]'::jsonb))) AS decision_departments,
+       ({_PERSONAL}) AS personal
+  FROM {Case.__tablename__} c WHERE c.case_id = $1
+"""
 
 
 def _summary(case: Case) -> dict[str, Any]:
     return {name: getattr(case, name) for name in CaseSummary.model_fields}
-
-
-def _readable(caller: Caller, case: Case) -> bool:
-    decision = case.decision or {}
-    return may_read(caller, parties(
-        case.department, case.unit, case.source, case.submitted_by,
-        (str(a.get("department", "")) for a in case.state.get("attempts", [])),
-        (str(d) for d in (*decision.get("cooperating", []), *decision.get("cc", []))),
-    ))
 
 
 def _visible(caller: Caller) -> ColumnElement[bool]:
@@ -97,6 +111,55 @@ NOT_FOUND: dict[int | str, dict[str, str]] = {
 }
 
 
+@dataclass
+class _Stored:
+    """A case as read for GET: the answer's body, who may read it, and its report when it holds personal data."""
+
+    body: dict[str, Any]
+    parties: CaseParties
+    personal_report: dict[str, Any] | None
+
+
+def _json(text: str | None) -> orjson.Fragment | None:
+    return None if text is None else orjson.Fragment(text)
+
+
+async def _case_from_driver(db: Database, case_id: str) -> _Stored | None:
+    """The most frequent read, on PostgreSQL: one round trip, and none of SQLAlchemy's ~1.5 ms of CPU."""
+    row = await db.fetchrow(CASE_SQL, case_id)
+    if row is None:
+        return None
+    body = {name: row[name] for name in (*CaseSummary.model_fields, "transfers")}
+    personal = orjson.loads(row["report"]) if row["personal"] else None
+    body["report"] = personal if personal is not None else _json(row["report"])
+    body["decision"], body["returns"] = _json(row["decision"]), _json(row["returns"])
+    body["timeline"] = [{**dict(zip(_PLAIN_TIMELINE_FIELDS, entry[:-1], strict=True)), "detail": _json(entry[-1])}
+                        for entry in row["timeline"] or ()]
+    who = parties(row["department"], row["unit"], row["source"], row["submitted_by"],
+                  (d or "" for d in row["attempt_departments"]), row["decision_departments"])
+    return _Stored(body, who, personal)
+
+
+async def _case_from_session(db: Database, case_id: str) -> _Stored | None:
+    """The same answer through the ORM, for SQLite (the embedded mode)."""
+    async with db.sessions() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            return None
+        rows = (await session.execute(
+            select(*TIMELINE_COLUMNS).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
+        )).mappings().all()
+    attempts = case.state.get("attempts", [])
+    decision = case.decision or {}
+    who = parties(case.department, case.unit, case.source, case.submitted_by,
+                  (str(a.get("department", "")) for a in attempts),
+                  (str(d) for d in (*decision.get("cooperating", []), *decision.get("cc", []))))
+    body = {**_summary(case), "report": case.report, "decision": case.decision,
+            "returns": case.state.get("returns", []), "transfers": max(0, len(attempts) - 1),
+            "timeline": [dict(r) for r in rows]}
+    return _Stored(body, who, case.report if has_personal_data(case.report) else None)
+
+
 @router.get("/v1/cases/{case_id}", response_model=CaseRead, responses=NOT_FOUND)
 async def get_case(case_id: str, deps: DepsDep, caller: CallerDep) -> Response:
     """One case with its timeline, returns and decision trace.
@@ -105,28 +168,21 @@ async def get_case(case_id: str, deps: DepsDep, caller: CallerDep) -> Response:
     their unit, with the reporter's name and phone masked; grid apps what they submitted. Adjudicators,
     operators and admins see every case whole, and each read of personal data lands in the audit log.
     """
-    async with deps.db.sessions() as session:
-        case = await session.get(Case, case_id)
-        if case is None or not _readable(caller, case):
-            raise Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
-        rows = (await session.execute(
-            select(*TIMELINE_COLUMNS).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
-        )).mappings().all()
-    report = case.report
-    if report is not None and has_personal_data(report):
+    read = _case_from_session if deps.db.sqlite else _case_from_driver
+    stored = await read(deps.db, case_id)
+    if stored is None or not may_read(caller, stored.parties):
+        raise Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
+    report = stored.personal_report
+    if report is not None:
         if caller.oversees:
             async with deps.db.transaction() as session:
                 record(session, TrackerAudit, caller, "case.read_personal", case_id,
-                       {"fields": sorted(k for k in ("reporter_name", "reporter_phone") if report.get(k))})
+                       {"fields": sorted(k for k in PERSONAL_FIELDS if report.get(k))})
         else:
-            report = masked_report(report)
-    attempts = case.state.get("attempts", [])
-    body = {**_summary(case), "report": report, "decision": case.decision,
-            "returns": case.state.get("returns", []), "transfers": max(0, len(attempts) - 1),
-            "timeline": [dict(r) for r in rows]}
-    # The most frequent read: built from columns already in CaseRead's shape and written by orjson, without a
-    # second validation of what the database handed back (the response_model documents the shape).
-    return Response(orjson.dumps(body), media_type="application/json")
+            stored.body["report"] = masked_report(report)
+    # Written by orjson from what the database handed back, without a second validation (the response_model
+    # documents the shape).
+    return Response(orjson.dumps(stored.body), media_type="application/json")
 
 
 def _encode(case: Case) -> str:

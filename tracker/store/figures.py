@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from schemas.events import ReturnReason
 from tracker.domain.commands import EscalationKind
-from tracker.domain.figures import DispatchRecord, EscalationRecord
+from tracker.domain.figures import DispatchRecord, EscalationRecord, Ratio
 from tracker.store.models import Case, DispatchAttempt, Escalation, TimelineEntry
 
 
@@ -23,6 +24,38 @@ async def dispatch_records(session: AsyncSession, start: datetime) -> list[Dispa
                        r.returned_at, ReturnReason(r.return_reason) if r.return_reason else None, r.feedback_at)
         for r in rows
     ]
+
+
+async def gauge_ratios(session: AsyncSession, starts: dict[str, datetime],
+                       end: datetime) -> dict[str, tuple[Ratio, Ratio]]:
+    """figures.dispatch_success and figures.first_dispatch_accuracy over [start, end) for each named start.
+
+    Counted by the database, each in one pass over the widest window: the gauges read this every 15 s, and
+    at a million cases building the records in Python took ~20 s of CPU, stalling every request meanwhile.
+    """
+    widest = min(starts.values())
+    first = aliased(DispatchAttempt)
+    in_window = (first.attempt == 1) & (first.dispatched_at >= widest) & (first.dispatched_at < end)
+    accepted = first.acked_at.is_not(None) & first.returned_at.is_(None)
+    pending = first.acked_at.is_(None) & first.returned_at.is_(None)
+    success = select(*(count for start in starts.values() for count in (
+        func.count().filter(first.dispatched_at >= start),
+        func.count().filter((first.dispatched_at >= start) & accepted),
+        func.count().filter((first.dispatched_at >= start) & pending)))).where(in_window)
+    # The department that gave feedback (one attempt of a case holds it, the current one).
+    handler = aliased(DispatchAttempt)
+    accuracy = select(*(count for start in starts.values() for count in (
+        func.count().filter(first.dispatched_at >= start),
+        func.count().filter((first.dispatched_at >= start) & (handler.department == first.department))))).join(
+        handler, (handler.case_id == first.case_id) & handler.feedback_at.is_not(None)).where(in_window)
+    counts = (await session.execute(success)).one()
+    settled = (await session.execute(accuracy)).one()
+    out: dict[str, tuple[Ratio, Ratio]] = {}
+    for i, name in enumerate(starts):
+        total, right, waiting = counts[3 * i : 3 * i + 3]
+        handled, handled_right = settled[2 * i : 2 * i + 2]
+        out[name] = (Ratio(int(right), int(total), int(waiting)), Ratio(int(handled_right), int(handled)))
+    return out
 
 
 async def escalation_records(session: AsyncSession, start: datetime) -> list[EscalationRecord]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
+from typing import Any
 
 import ahocorasick
 import zhconv
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
-from router.domain.scan import _in_characters
-from router.domain.text import _full, normalise
+from router.domain.scan import _chars_within
+from router.domain.text import _full, _simplified, _table, normalise
 from schemas.decision import Candidate, Evidence
 
 SAMPLES = [
@@ -37,6 +39,21 @@ def test_normalise_matches_the_careful_path_on_every_kind_of_text() -> None:
         assert normalise(text) == _full(text), text
 
 
+def test_simplification_matches_zhconv_also_where_phrases_convert_otherwise_than_characters() -> None:
+    rng = random.Random(9)
+    table = zhconv.zhconv.getdict("zh-hans")
+    phrases = [trad for trad in table if len(trad) > 1]  # regular and irregular (乾燥, 後面) alike
+    chars = [trad for trad, simp in table.items() if len(trad) == 1 and trad != simp]
+    texts = [zhconv.convert(sample, "zh-hant") for sample in SAMPLES]
+    for _ in range(3000):
+        parts = [rng.choice(phrases) if rng.random() < 0.3 else rng.choice(chars) for _ in range(rng.randint(1, 12))]
+        texts.append("".join(parts) + rng.choice(SAMPLES))
+    for text in texts:
+        assert _simplified(text) == zhconv.convert(text, "zh-hans"), text
+        careful = zhconv.convert(text, "zh-hans").translate(_table()).lower()
+        assert normalise(text) == _full(text) == careful, text
+
+
 def test_trusted_models_equal_validated_ones() -> None:
     values = {"kind": "lexicon", "what": "industry=catering", "source": "title", "words": ["饭店"]}
     built = trusted(Evidence, dict(values))
@@ -54,8 +71,13 @@ def _char_automaton(byte_automaton: ahocorasick.Automaton) -> ahocorasick.Automa
     return auto
 
 
+def _in_characters(raw: bytes, matches: Iterable[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """Byte-automaton matches with their end offsets turned into character offsets."""
+    return [(len(raw[: last_byte + 1].decode("utf-8", "surrogatepass")) - 1, value) for last_byte, value in matches]
+
+
 def test_automata_over_bytes_find_what_automata_over_characters_find(cc: CompiledCatalogue) -> None:
-    lexicon, venues = _char_automaton(cc.automaton), _char_automaton(cc.venues)
+    lexicon, venues, places = _char_automaton(cc.automaton), _char_automaton(cc.venues), _char_automaton(cc.places)
     words = [key.encode("latin-1").decode("utf-8") for key, _ in cc.automaton.items()]
     alphabet = sorted({ch for word in words for ch in word}) + list("，。！\n的了是在有和a1😀")
     rng = random.Random(11)
@@ -66,5 +88,22 @@ def test_automata_over_bytes_find_what_automata_over_characters_find(cc: Compile
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80)))
         raw = text.encode("utf-8", "surrogatepass")
         as_bytes = raw.decode("latin-1")
-        assert list(_in_characters(raw, cc.automaton.iter_long(as_bytes))) == list(lexicon.iter_long(text)), text
-        assert list(_in_characters(raw, cc.venues.iter(as_bytes))) == list(venues.iter(text)), text
+        assert _in_characters(raw, cc.automaton.iter_long(as_bytes)) == list(lexicon.iter_long(text)), text
+        assert _in_characters(raw, cc.venues.iter(as_bytes)) == list(venues.iter(text)), text
+        assert _in_characters(raw, cc.places.iter_long(as_bytes)) == list(places.iter_long(text)), text
+        for end, (length, word, *_) in lexicon.iter(text):  # the value names the word and its bytes
+            assert text[end - len(word) + 1 : end + 1] == word and len(word.encode()) == length
+
+
+def test_character_distances_from_byte_offsets() -> None:
+    text = "没有a😀营业执照，也没"
+    raw = text.encode("utf-8")
+
+    def at(i: int) -> int:
+        return len(text[:i].encode("utf-8"))
+
+    for a in range(len(text) + 1):
+        for b in range(len(text) + 1):
+            for most in (0, 2, 4, 6):
+                expected = b - a if 0 <= b - a <= most else None
+                assert _chars_within(raw, at(a), at(b), most) == expected, (a, b, most)
