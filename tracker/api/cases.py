@@ -129,10 +129,11 @@ async def _case_from_driver(db: Database, case_id: str) -> _Stored | None:
     row = await db.fetchrow(CASE_SQL, case_id)
     if row is None:
         return None
-    body = {name: row[name] for name in (*CaseSummary.model_fields, "transfers")}
     personal = orjson.loads(row["report"]) if row["personal"] else None
+    body = {name: row[name] for name in CaseSummary.model_fields}
     body["report"] = personal if personal is not None else _json(row["report"])
     body["decision"], body["returns"] = _json(row["decision"]), _json(row["returns"])
+    body["transfers"] = row["transfers"]
     body["timeline"] = [{**dict(zip(_PLAIN_TIMELINE_FIELDS, entry[:-1], strict=True)), "detail": _json(entry[-1])}
                         for entry in row["timeline"] or ()]
     who = parties(row["department"], row["unit"], row["source"], row["submitted_by"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -9,12 +10,18 @@ import pytest
 from sqlalchemy import text
 
 from schemas.events import DepartmentReply, ReturnReason
-from services.problems import Problem
+from services.db import Database
 from tests.integration.tracker.test_tracker_on_postgres import decision, deps, route  # noqa: F401 (fixture)
-from tracker.api.cases import _case_from_driver, _case_from_session
+from tracker.api.cases import _case_from_driver, _case_from_session, _Stored
 from tracker.handlers import Deps, handle_reply
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
+
+
+async def _read(read: Callable[[Database, str], Awaitable[_Stored | None]], on: Deps, case_id: str) -> _Stored:
+    stored = await read(on.db, case_id)
+    assert stored is not None
+    return stored
 
 
 def _as_client_sees(body: dict[str, Any]) -> Any:
@@ -28,29 +35,39 @@ async def test_driver_read_answers_what_the_orm_read_answers(deps: Deps) -> None
                                        reason=ReturnReason.not_our_remit, text="非本部门职责"), deps, actor="t")
     await route(deps, "R2", decision("ecology"), attempt=2)  # rerouted: a return, a transfer, a longer timeline
     await handle_reply(DepartmentReply(case_id="R2", department="ecology", kind="ack"), deps, actor="t")
-    for case_id in ("R1", "R2"):
-        driver = _as_client_sees(await _case_from_driver(deps.db, case_id))
-        assert driver == _as_client_sees(await _case_from_session(deps.db, case_id))
-        assert list(driver) == list(_as_client_sees(await _case_from_session(deps.db, case_id)))  # field order too
-    r2 = _as_client_sees(await _case_from_driver(deps.db, "R2"))
+    await route(deps, "R3", decision("amr", hazard=True))  # cc amr; a report naming its reporter
+    async with deps.db.transaction() as session:
+        await session.execute(text("UPDATE tracker_cases SET report = report || :personal WHERE case_id = 'R3'"),
+                              {"personal": orjson.dumps({"reporter_name": "张三", "reporter_phone": "13812345678"})
+                               .decode()})
+    for case_id in ("R1", "R2", "R3"):
+        driver, session_read = await _read(_case_from_driver, deps, case_id), await _read(_case_from_session, deps,
+                                                                                          case_id)
+        assert _as_client_sees(driver.body) == _as_client_sees(session_read.body)
+        assert list(_as_client_sees(driver.body)) == list(_as_client_sees(session_read.body))  # field order too
+        assert driver.parties == session_read.parties  # who may read it: the same from both reads
+        assert driver.personal_report == session_read.personal_report
+    r3 = await _read(_case_from_driver, deps, "R3")
+    assert r3.personal_report is not None and r3.personal_report["reporter_name"] == "张三"
+    assert {"amr", "street-nanmen"} & r3.parties.involved == {"amr"}
+    assert (await _read(_case_from_driver, deps, "R1")).personal_report is None
+    r2 = _as_client_sees((await _read(_case_from_driver, deps, "R2")).body)
     assert r2["transfers"] == 1 and r2["returns"][0]["department"] == "amr"
     assert len(r2["timeline"]) >= 4 and r2["timeline"][-1]["kind"] == "acknowledged"
     assert r2["report"]["external_id"] and r2["decision"]["primary"] == "ecology"
 
 
-async def test_driver_read_of_a_missing_case_is_404(deps: Deps) -> None:  # noqa: F811
-    with pytest.raises(Problem) as raised:
-        await _case_from_driver(deps.db, "NOPE")
-    assert raised.value.status == 404
+async def test_driver_read_of_a_missing_case_is_none(deps: Deps) -> None:  # noqa: F811
+    assert await _case_from_driver(deps.db, "NOPE") is None
 
 
 async def test_driver_read_outlives_its_connections_being_cut(deps: Deps) -> None:  # noqa: F811
     await route(deps, "R4", decision("amr"))
     for _ in range(8):  # the read right after a cut races asyncpg noticing it: try the race a few times
-        assert (await _case_from_driver(deps.db, "R4"))["case_id"] == "R4"  # the read pool is open now
+        assert (await _read(_case_from_driver, deps, "R4")).body["case_id"] == "R4"  # the read pool is open now
         async with deps.db.sessions() as session:  # as a database restart would: every other connection ends
             cut = (await session.execute(text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"))).scalar_one()
         assert cut >= 1
-        assert (await _case_from_driver(deps.db, "R4"))["case_id"] == "R4"
+        assert (await _read(_case_from_driver, deps, "R4")).body["case_id"] == "R4"
