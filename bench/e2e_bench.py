@@ -172,6 +172,22 @@ class Stack:
             service.stop()
         self.processes.clear()
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each service process used so far, by service name (replicas summed).
+
+        Read against the cases handled, it is a figure a busy machine disturbs far less than latency."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        used: dict[str, float] = {}
+        for s in self.processes:
+            if s.process is None:
+                continue
+            try:
+                fields = Path(f"/proc/{s.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used[s.name] = used.get(s.name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        return used
+
     def find(self, name: str) -> ServiceProcess:
         return next(s for s in self.processes if s.name == name)
 
@@ -370,6 +386,7 @@ class Bench:
                 ramp = []
                 for rate in self.args.rates:
                     self.say(f"end to end at {rate:,.0f}/s")
+                    cpu = stack.cpu_seconds()
                     with profiling(stack, self.args.step_seconds,
                                    self.args.profile_dir if rate == self.args.profile_rate else None,
                                    self.args.profile_format):
@@ -377,7 +394,7 @@ class Bench:
                     self.say(f"end to end at {rate:,.0f}/s: draining")
                     await watcher.wait(set(step.posted), "t", self.args.drain_seconds)
                     await watcher.wait(set(step.posted), "d", 2)
-                    ramp.append(summarise(step, watcher))
+                    ramp.append({**summarise(step, watcher), "cpu_ms_per_case": cpu_per_case(cpu, stack, step)})
                     if not ramp[-1]["sustained"]:
                         break
                     await asyncio.sleep(1)
@@ -431,6 +448,7 @@ class Bench:
                     self.say(f"scaling ×{n}: {n} router(s) and {n} tracker(s) drain it")
                     started = time.time()
                     await stack.start(*(["router"] * n), *(["tracker"] * n))
+                    cpu = stack.cpu_seconds()
                     ready = time.time()
                     await watcher.wait(set(step.posted), "t", 300)
                     done = sorted(watcher.seen["t"][c] for c in step.posted if c in watcher.seen["t"])
@@ -440,11 +458,18 @@ class Bench:
                                 "start_seconds": round(ready - started, 1),
                                 "drain_per_s": round((len(done) * 0.8) / (hi - lo), 1) if hi > lo else None,
                                 "all_drained_seconds": round(done[-1] - ready, 1) if done else None,
+                                "cpu_ms_per_case": cpu_per_case(cpu, stack, step),
                                 "load_avg_1m": round(os.getloadavg()[0], 2)})
                 finally:
                     stack.stop()
                     watcher.stop()
         return out
+
+
+def cpu_per_case(before: dict[str, float], stack: Stack, step: Step) -> dict[str, float]:
+    after = stack.cpu_seconds()
+    cases = max(1, len(step.posted))
+    return {name: round((after[name] - before.get(name, 0.0)) * 1000 / cases, 3) for name in after}
 
 
 async def wait_outbox_empty(url: str, table: str, timeout: float = 120) -> None:

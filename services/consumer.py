@@ -162,8 +162,8 @@ class ConsumerRunner:
             try:
                 await self.batch_handler(good)
                 for event, message in good:
-                    # One span per message, so each case's trace shows where it was taken in; a batch
-                    # handler emits no events of its own, so no context needs to reach its outbox.
+                    # One span per message, so each case's trace shows where it was taken in; a batch handler
+                    # that stages events sets each case's trace context itself (its events continue it).
                     with consuming(self.group, message, event):
                         MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
                 return
