@@ -6,6 +6,7 @@ from pathlib import Path
 
 from intake.api.routes import router
 from intake.consumers import decode_call, make_hotline_handler
+from intake.handlers import Acceptor
 from intake.store.models import IntakeOutbox
 from services.consumer import ConsumerRunner
 from services.outbox import OutboxRelay
@@ -30,5 +31,5 @@ def build(runtime: Runtime) -> ServiceParts:
         tasks=[relay.run],
         consumers=[hotline],
         routers=[router],
-        state={"relay": relay},
+        state={"relay": relay, "acceptor": Acceptor(db=runtime.db, settings=settings)},
     )

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from intake.handlers import accept_report
+from intake.handlers import Acceptor
 from schemas.report import Report
 from services.problems import Problem
 from services.runtime import Runtime
@@ -34,10 +34,12 @@ class ReportAcceptedResponse(BaseModel):
 
 @router.post("/v1/reports", status_code=202, response_model=ReportAcceptedResponse,
              responses={422: {"description": "invalid report"}, 503: {"description": "database unavailable"}})
-async def post_report(report: Report, runtime: RuntimeDep, response: Response) -> ReportAcceptedResponse:
+async def post_report(report: Report, runtime: RuntimeDep, request: Request, response: Response
+                      ) -> ReportAcceptedResponse:
     """Accept a report: 202 with its case id; the same (source, external_id) again gives the same case."""
+    acceptor: Acceptor = request.app.state.intake.state["acceptor"]
     try:
-        accepted = await accept_report(db=runtime.db, settings=runtime.settings, report=report)
+        accepted = await acceptor.accept(report)
     # PoolTimeout: every connection busy (a burst, or the database slow to answer); the client may retry.
     except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
         raise Problem(503, "Database unavailable", "the report was not stored; try again",
