@@ -420,8 +420,8 @@ class Bench:
             if size > stored:
                 self.say(f"seeding stored cases to {size:,}")
                 now = datetime.now(UTC)
-                # due=0: the seeded cases must not start SLA escalations in the middle of the measurement.
-                seconds = await seed_cases(dsn, now, first=stored, count=size - stored, due=0)
+                # overdue=0: the seeded cases must not start SLA escalations in the middle of the measurement.
+                seconds = await seed_cases(dsn, now, first=stored, count=size - stored, overdue=0)
                 seconds += await seed_router_cases(dsn, now, first=stored, count=size - stored)
                 stored = size
             else:

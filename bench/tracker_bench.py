@@ -44,12 +44,12 @@ def _state_template(now: datetime) -> dict:  # type: ignore[type-arg]
     return codec.dump(state)
 
 
-def _rows(now: datetime, first: int, count: int, due: int):  # type: ignore[no-untyped-def]
+def _rows(now: datetime, first: int, count: int, overdue: int):  # type: ignore[no-untyped-def]
     template = _state_template(now)
     for i in range(first, first + count):
         case_id = f"B{i:09d}"
         department = DEPARTMENTS[i % len(DEPARTMENTS)]
-        due = now - timedelta(hours=1) if i < due else now + timedelta(hours=random.randint(2, 240))
+        due = now - timedelta(hours=1) if i < overdue else now + timedelta(hours=random.randint(2, 240))
         dispatched = due - timedelta(hours=24)
         state = dict(template, case_id=case_id, department=department,
                      attempts=[dict(template["attempts"][0], department=department,
@@ -58,8 +58,8 @@ def _rows(now: datetime, first: int, count: int, due: int):  # type: ignore[no-u
                json.dumps(state), dispatched, dispatched, due, dispatched + timedelta(days=20), due, False, dispatched)
 
 
-async def seed_cases(dsn: str, now: datetime, *, first: int = 0, count: int = CASES, due: int = DUE) -> float:
-    """COPY `count` dispatched cases (ids B<first>…) into tracker_cases, `due` of them past their ack window;
+async def seed_cases(dsn: str, now: datetime, *, first: int = 0, count: int = CASES, overdue: int = DUE) -> float:
+    """COPY `count` dispatched cases (ids B<first>…) into tracker_cases, `overdue` of them past their ack window;
     vacuumed and checkpointed afterwards. Returns the seconds it took."""
     started = time.perf_counter()
     conn = await asyncpg.connect(dsn)
@@ -68,7 +68,7 @@ async def seed_cases(dsn: str, now: datetime, *, first: int = 0, count: int = CA
                    "decision", "state", "received_at", "dispatched_at", "ack_due_at", "feedback_due_at",
                    "next_due_at", "overdue", "updated_at"]
         batch: list[tuple] = []  # type: ignore[type-arg]
-        for row in _rows(now, first, count, due):
+        for row in _rows(now, first, count, overdue):
             batch.append(row)
             if len(batch) == 50_000:
                 await conn.copy_records_to_table("tracker_cases", records=batch, columns=columns)
