@@ -12,7 +12,7 @@ ratio), intake alone, 1/2/4 router and tracker replicas draining a backlog, and 
 
     make bench-e2e                                 # needs only the venv; starts Kafka and PostgreSQL
     python -m bench.e2e_bench --quick              # with CASEROUTE_KAFKA_BOOTSTRAP / _DATABASE_URL set
-    python -m bench.e2e_bench --profile            # py-spy flame graphs of each service at the top step
+    python -m bench.e2e_bench --profile            # py-spy flame graphs of each service at each step
 
 Writes bench/results/e2e.json (with the machine's facts and load average) and bench/results/e2e.png.
 """
@@ -387,9 +387,8 @@ class Bench:
                 for rate in self.args.rates:
                     self.say(f"end to end at {rate:,.0f}/s")
                     cpu = stack.cpu_seconds()
-                    with profiling(stack, self.args.step_seconds,
-                                   self.args.profile_dir if rate == self.args.profile_rate else None,
-                                   self.args.profile_format):
+                    folder = self.args.profile_dir / f"{rate:g}" if self.args.profile_dir else None
+                    with profiling(stack, self.args.step_seconds, folder, self.args.profile_format):
                         step, _ = await self.timed_step(intake.port, rate, self.args.step_seconds)
                     self.say(f"end to end at {rate:,.0f}/s: draining")
                     await watcher.wait(set(step.posted), "t", self.args.drain_seconds)
@@ -401,7 +400,8 @@ class Bench:
                 # Whatever is left of an overloaded step must drain before the growth measurement starts.
                 self.say("draining the backlog")
                 await watcher.wait(set(step.posted), "t", 120)
-                growth = await self.growth(stack, watcher, url)
+                best = max((s["offered_per_s"] for s in ramp if s["sustained"]), default=0.0)
+                growth = await self.growth(stack, watcher, url, best)
             finally:
                 stack.stop()
                 watcher.stop()
@@ -410,8 +410,9 @@ class Bench:
                 "sustained_per_s": max((s["offered_per_s"] for s in sustained), default=0),
                 "sustained_completed_per_s": max((s.get("completed_per_s") or 0 for s in sustained), default=0)}
 
-    async def growth(self, stack: Stack, watcher: Watcher, url: str) -> list[dict[str, Any]]:
+    async def growth(self, stack: Stack, watcher: Watcher, url: str, sustained: float) -> list[dict[str, Any]]:
         """Seed the tracker's and the router's tables toward the target, measuring at each size."""
+        rate = self.args.growth_rate or max(25.0, sustained / 2)
         out = []
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         stored = 0
@@ -426,8 +427,8 @@ class Bench:
                 stored = size
             else:
                 seconds = 0.0
-            self.say(f"end to end at {self.args.growth_rate:,.0f}/s with {size:,} stored cases")
-            step, _ = await self.timed_step(intake.port, self.args.growth_rate, self.args.step_seconds)
+            self.say(f"end to end at {rate:,.0f}/s with {size:,} stored cases")
+            step, _ = await self.timed_step(intake.port, rate, self.args.step_seconds)
             await watcher.wait(set(step.posted), "t", self.args.drain_seconds)
             out.append({"stored_cases": size, "seed_seconds": round(seconds, 1), **summarise(step, watcher)})
         return out
@@ -584,7 +585,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     def ints(text: str) -> list[int]:
         return [int(float(x)) for x in text.split(",") if x]
 
-    parser.add_argument("--rates", type=floats, default=floats("100,200,400,600,800,1000,1250,1500"),
+    parser.add_argument("--rates", type=floats, default=floats("50,100,200,400,600,800,1000,1250,1500"),
                         help="offered rates of the end-to-end ramp (reports/s); stops after the first unsustained")
     parser.add_argument("--step-seconds", type=float, default=15)
     parser.add_argument("--drain-seconds", type=float, default=10, help="how long after a step cases may arrive")
@@ -592,11 +593,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--intake-seconds", type=float, default=5)
     parser.add_argument("--stored-cases", type=ints, default=ints("100000,1000000"),
                         help="stored-case counts at which the latency is measured again")
-    parser.add_argument("--growth-rate", type=float, default=200)
+    parser.add_argument("--growth-rate", type=float, default=None,
+                        help="rate of the stored-cases steps; default: half the ramp's sustained rate (at least 25)")
     parser.add_argument("--replicas", type=ints, default=ints("1,2,4"))
     parser.add_argument("--backlog", type=int, default=5000, help="reports the replicas drain in the scaling part")
-    parser.add_argument("--profile", action="store_true", help="py-spy flame graphs at --profile-rate")
-    parser.add_argument("--profile-rate", type=float, default=None, help="default: the ramp's last rate")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy flame graphs of every service at every ramp step (profiles/<rate>/)")
     parser.add_argument("--profile-dir", type=Path, default=RESULTS / "profiles")
     parser.add_argument("--profile-format", choices=sorted(_EXTENSION), default="flamegraph")
     parser.add_argument("--skip", default="", help="comma-separated parts to leave out: intake,scaling,growth")
@@ -615,8 +617,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.intake_rates = []
     if not args.profile:
         args.profile_dir = None
-    elif args.profile_rate is None:
-        args.profile_rate = args.rates[-1]
     return args
 
 
