@@ -65,7 +65,9 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
     decided = [(event, CaseRouted.model_validate(event.data)) for event in events]
     async with deps.db.transaction() as session:
         fresh = await first_times(session, TrackerInbox, [event.id for event in events])
-        decided = [(event, routed) for event, routed in decided if event.id in fresh]
+        # Each new event once: an event twice in one poll is a redelivery, as it would be in the next poll.
+        decided = list({event.id: (event, routed) for event, routed in reversed(decided) if event.id in fresh}
+                       .values())[::-1]
         if not decided:
             return
         rows = await load_many_for_update(session, {r.case_id for _, r in decided}, lock=not deps.db.sqlite)

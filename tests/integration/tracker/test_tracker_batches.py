@@ -36,9 +36,9 @@ def routed(case_id: str, primary: str, *, attempt: int = 1, gap: bool = False) -
 
 def poll(tag: str) -> list[Envelope]:
     """One poll's worth: a redelivery inside the poll, one decision under two event ids, a gap."""
-    first = routed(f"{tag}1", "amr")
-    return [first, routed(f"{tag}2", "x", gap=True), first, routed(f"{tag}3", "ecology"),
-            routed(f"{tag}3", "ecology"), routed(f"{tag}4", "culture")]
+    first, gap = routed(f"{tag}1", "amr"), routed(f"{tag}2", "x", gap=True)
+    return [first, gap, first, routed(f"{tag}3", "ecology"), gap, routed(f"{tag}3", "ecology"),
+            routed(f"{tag}4", "culture")]
 
 
 async def _picture(db: Database, tag: str) -> dict[str, object]:
