@@ -52,9 +52,10 @@ async def accept_reports(*, db: Database, settings: Settings, reports: Sequence[
     insert = sqlite_insert if db.sqlite else pg_insert
     async with db.transaction() as session:
         # Concurrent duplicates wait on the unique key, then do nothing: the select below finds their case.
+        # The rows as parameters of one cached statement (inlined values would be compiled anew per batch size).
         created = {(r.source, r.external_id): r.case_id for r in (await session.execute(
-            insert(AcceptedReport).values(values).on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(AcceptedReport.case_id, AcceptedReport.source, AcceptedReport.external_id)
+            insert(AcceptedReport).on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(AcceptedReport.case_id, AcceptedReport.source, AcceptedReport.external_id), values
         )).all()}
         existing = {}
         if len(created) < len(first):

@@ -38,5 +38,6 @@ async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids:
     now = datetime.now(UTC)
     rows = [{"event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table).values(rows).on_conflict_do_nothing().returning(table.event_id)
-    return set((await session.execute(statement)).scalars().all())
+    # One statement with the rows as parameters (not inlined): compiled once and cached, whatever the batch size.
+    statement = insert(table).on_conflict_do_nothing().returning(table.event_id)
+    return set((await session.execute(statement, rows)).scalars().all())

@@ -82,8 +82,8 @@ async def upsert_attempts(session: AsyncSession, attempts: list[dict[str, Any]])
     if not latest:
         return
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(DispatchAttempt).values(list(latest.values()))
+    statement = insert(DispatchAttempt)
     await session.execute(statement.on_conflict_do_update(
         index_elements=["case_id", "attempt"],
         set_={k: statement.excluded[k] for k in next(iter(latest.values())) if k not in ("case_id", "attempt")},
-    ))
+    ), list(latest.values()))  # the rows as parameters: one cached statement whatever the batch size
