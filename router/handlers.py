@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain.duplicates import OpenCase, find_duplicate, subject_of
@@ -86,8 +86,10 @@ async def _open_cases(session: AsyncSession, engine: Engine, decided: list[tuple
     candidates = (
         select(RoutedCase.case_id, RoutedCase.unit, RoutedCase.address, RoutedCase.lat, RoutedCase.lon,
                RoutedCase.subject, RoutedCase.routed_at, rank.label("rank"))
-        .where(RoutedCase.open.is_(True),
-               or_(*(and_(RoutedCase.subject == s, RoutedCase.routed_at >= t) for s, t in since.items())))
+        # One shape whatever the subjects (an IN list is a cached statement); each report then keeps the cases
+        # of its own window (_duplicate_of), and the newest 200 of a subject are the newest whatever the window.
+        .where(RoutedCase.open.is_(True), RoutedCase.subject.in_(sorted(since)),
+               RoutedCase.routed_at >= min(since.values()))
         .subquery()
     )
     rows = (await session.execute(select(candidates).where(candidates.c.rank <= 200))).all()
