@@ -7,7 +7,7 @@ CASEROUTE := $(VENV)/bin/caseroute
 export CASEROUTE_VAR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test test-unit lint typecheck stack stack-down up down bench schemas docs clean
+.PHONY: help venv run test test-unit lint typecheck stack stack-down up down bench bench-e2e bench-tools schemas docs clean
 
 help:
 	@echo "make run    - all four services in one process: in-process bus, SQLite, http://127.0.0.1:8080"
@@ -15,7 +15,8 @@ help:
 	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL"
 	@echo "make up     - docker compose (for machines with a Docker engine)"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - router, intake, tracker and notifier benchmarks on local Kafka and PostgreSQL"
+	@echo "make bench  - router, intake, tracker, notifier, adjudication-replay and end-to-end benchmarks on local Kafka and PostgreSQL"
+	@echo "make bench-e2e - the end-to-end bench alone (BENCH_ARGS='--quick' for a short run)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,9 +53,21 @@ down:
 	docker compose down
 
 # Benchmarks (not in CI): JSON results under bench/results/, each with the machine's facts.
-bench: venv
+BENCH_ARGS ?=
+$(VENV)/.bench-tools: $(VENV)/.installed pyproject.toml
+	$(VENV)/bin/pip install -q -e '.[bench]'
+	touch $@
+
+bench-tools: $(VENV)/.bench-tools
+
+bench: bench-tools
 	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.intake_bench && $(PY) -m bench.tracker_bench \
-		&& $(PY) -m bench.notifier_bench --events 100000 && $(PY) -m bench.adjudication_replay'
+		&& $(PY) -m bench.notifier_bench --events 100000 && $(PY) -m bench.adjudication_replay \
+		&& $(PY) -m bench.e2e_bench $(BENCH_ARGS)'
+
+# End to end: four services as processes, open-loop ramp, raw-Kafka baseline, replicas, 1M stored cases.
+bench-e2e: bench-tools
+	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.e2e_bench $(BENCH_ARGS)'
 
 schemas: venv
 	$(CASEROUTE) schemas export

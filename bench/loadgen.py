@@ -29,8 +29,10 @@ class _Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.body = b""
 
     async def request(self, raw: bytes) -> int:
+        """Send one request and read its answer; the status is returned, the body kept in `self.body`."""
         if self.writer is None or self.writer.is_closing():
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -41,8 +43,7 @@ class _Connection:
         for line in head.split(b"\r\n"):
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
-        if length:
-            await self.reader.readexactly(length)
+        self.body = await self.reader.readexactly(length) if length else b""
         return status
 
     def close(self) -> None:
@@ -64,8 +65,12 @@ def post_json(path: str, body: bytes, host: str = "127.0.0.1", headers: dict[str
 
 
 async def open_loop(host: str, port: int, make_request: Callable[[int], bytes], *, rate: float, seconds: float,
-                    connections: int = 64, on_done: Callable[[int, int, float], None] | None = None) -> LoadResult:
-    """Send rate × seconds requests at a fixed rate over a pool of keep-alive connections."""
+                    connections: int = 64,
+                    on_done: Callable[[int, int, float, bytes], None] | None = None) -> LoadResult:
+    """Send rate × seconds requests at a fixed rate over a pool of keep-alive connections.
+
+    `on_done(index, status, latency, body)` sees each answer as it arrives (e.g. to take a case id from it).
+    """
     result = LoadResult()
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
     for _ in range(connections):
@@ -73,8 +78,10 @@ async def open_loop(host: str, port: int, make_request: Callable[[int], bytes], 
 
     async def one(index: int, due: float) -> None:
         connection = await pool.get()  # waiting here is queueing, and it counts
+        body = b""
         try:
             status = await connection.request(make_request(index))
+            body = connection.body
             result.statuses[status] = result.statuses.get(status, 0) + 1
         except (OSError, asyncio.IncompleteReadError, ValueError):
             result.errors += 1
@@ -86,7 +93,7 @@ async def open_loop(host: str, port: int, make_request: Callable[[int], bytes], 
         latency = time.perf_counter() - due
         result.latencies.append(latency)
         if on_done is not None:
-            on_done(index, status, latency)
+            on_done(index, status, latency, body)
 
     total = int(rate * seconds)
     start = time.perf_counter()

@@ -65,14 +65,15 @@ def _documents() -> tuple[str, str]:
 Row = tuple[Any, ...]
 
 
-def _rows(now: datetime, timeline: list[Row], dispatches: list[Row]) -> Iterator[Row]:
+def _rows(now: datetime, first: int, count: int, overdue: int, timeline: list[Row], dispatches: list[Row]
+          ) -> Iterator[Row]:
     """Case rows; each case's timeline rows go into `timeline` and its dispatch record into `dispatches`."""
     template, transitions = _state_template(now)
     report, decision = _documents()
-    for i in range(CASES):
+    for i in range(first, first + count):
         case_id = f"B{i:09d}"
         department = DEPARTMENTS[i % len(DEPARTMENTS)]
-        due = now - timedelta(hours=1) if i < DUE else now + timedelta(hours=random.randint(2, 240))
+        due = now - timedelta(hours=1) if i < overdue else now + timedelta(hours=random.randint(2, 240))
         dispatched = due - timedelta(hours=24)
         state = dict(template, case_id=case_id, department=department,
                      attempts=[dict(template["attempts"][0], department=department,
@@ -84,7 +85,9 @@ def _rows(now: datetime, timeline: list[Row], dispatches: list[Row]) -> Iterator
                json.dumps(state), dispatched, dispatched, due, dispatched + timedelta(days=20), due, False, dispatched)
 
 
-async def _load(dsn: str, now: datetime) -> float:
+async def seed_cases(dsn: str, now: datetime, *, first: int = 0, count: int = CASES, overdue: int = DUE) -> float:
+    """COPY `count` dispatched cases (ids B<first>…) into tracker_cases, `overdue` of them past their ack window;
+    vacuumed and checkpointed afterwards. Returns the seconds it took."""
     started = time.perf_counter()
     conn = await asyncpg.connect(dsn)
     try:
@@ -104,7 +107,7 @@ async def _load(dsn: str, now: datetime) -> float:
             for rows in (batch, timeline, dispatches):
                 rows.clear()
 
-        for row in _rows(now, timeline, dispatches):
+        for row in _rows(now, first, count, overdue, timeline, dispatches):
             batch.append(row)
             if len(batch) == 50_000:
                 await flush()
@@ -220,7 +223,7 @@ async def main() -> None:
         await upgrade(db, "tracker", REPO / "tracker" / "migrations")
         await db.dispose()
         now = datetime.now(UTC)
-        load_seconds = await _load(dsn, now)
+        load_seconds = await seed_cases(dsn, now)
         scan = await _scan(url, now)
         get = await _get_load(url)
     result = {"open_cases": CASES, "load_seconds": round(load_seconds, 1), "overdue_scan": scan,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from intake.api.routes import router
 from intake.consumers import decode_call, make_hotline_handler
+from intake.handlers import Acceptor
 from intake.store.models import AcceptedReport, IntakeOutbox
 from services.consumer import ConsumerRunner
 from services.db import Database
@@ -34,7 +35,7 @@ def build(runtime: Runtime) -> ServiceParts:
         tasks=[relay.run, retention_task(settings, "intake", partial(purge_personal_data, runtime.db))],
         consumers=[hotline],
         routers=[router],
-        state={"relay": relay},
+        state={"relay": relay, "acceptor": Acceptor(db=runtime.db, settings=settings)},
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain.duplicates import OpenCase, find_duplicate, subject_of
@@ -17,7 +18,8 @@ from schemas.events import CaseDispatched, CaseRouted, CaseTransition, EventType
 from schemas.report import Report
 from services.db import Database
 from services.envelopes import envelope
-from services.inbox import first_time
+from services.inbox import first_time, first_times
+from services.logctx import trace_var
 from services.outbox import stage
 from services.pii import mask_text
 from services.settings import Settings
@@ -28,41 +30,87 @@ ADJUDICATION = "establishment-office"
 
 async def route_report(event: Envelope, *, db: Database, settings: Settings, engine: Engine) -> None:
     """reports.v1 → decision stored, routed.v1 and the dispatches staged, once per case."""
-    accepted = ReportAccepted.model_validate(event.data)
-    report = accepted.report
-    decision = engine.decide(report)
+    await route_reports([event], db=db, settings=settings, engine=engine)
+
+
+async def route_reports(events: Sequence[Envelope], *, db: Database, settings: Settings, engine: Engine) -> None:
+    """A poll of reports.v1 in one transaction: a handful of statements for the batch, not a few per case.
+
+    Per case the outcome is route_report's: decided once (inbox by event id, and by case id), linked to an
+    open case on the same subject and place, the earlier reports of the same batch included."""
+    accepted = [ReportAccepted.model_validate(event.data) for event in events]
+    decisions = [engine.decide(a.report) for a in accepted]
     async with db.transaction() as session:
-        if not await first_time(session, RouterInbox, event.id):
-            return
-        if await session.get(RoutedCase, accepted.case_id) is not None:
-            return  # the same case under another event id: decided already
-        duplicate_of = await _duplicate_of(session, engine, decision, report)
-        if duplicate_of is not None:
-            decision = decision.model_copy(update={"status": DecisionStatus.duplicate, "duplicate_of": duplicate_of})
-        session.add(RoutedCase(
-            case_id=accepted.case_id, report=report.model_dump(mode="json"), decision=decision.model_dump(mode="json"),
-            attempt=1, excluded=[], unit=decision.unit, subject=subject_of(decision),
-            address=normalise_address(report.location.address), lat=report.location.lat, lon=report.location.lon,
-            open=duplicate_of is None and decision.status is DecisionStatus.routed, routed_at=report.reported_at,
-        ))
-        stage_decision(session, settings, accepted.case_id, report, decision, attempt=1,
-                       accepted_at=accepted.accepted_at, submitted_by=accepted.submitted_by)
+        fresh = await first_times(session, RouterInbox, [event.id for event in events])
+        decided = set((await session.execute(
+            select(RoutedCase.case_id).where(RoutedCase.case_id.in_({a.case_id for a in accepted}))
+        )).scalars().all())
+        recent = await _open_cases(session, engine, [(d, a.report) for d, a in zip(decisions, accepted, strict=True)])
+        for event, taken, decision in zip(events, accepted, decisions, strict=True):
+            if event.id not in fresh or taken.case_id in decided:
+                continue  # a redelivery, or the same case under another event id: decided already
+            decided.add(taken.case_id)
+            if len(events) > 1:  # alone, it is handled inside the consumer's span, whose context is set
+                trace_var.set(event.trace)  # the events staged for this case continue its trace
+            report, subject = taken.report, subject_of(decision)
+            duplicate_of = _duplicate_of(engine, decision, report, recent.get(subject or "", []))
+            if duplicate_of is not None:
+                decision = decision.model_copy(update={"status": DecisionStatus.duplicate,
+                                                       "duplicate_of": duplicate_of})
+            row = RoutedCase(
+                case_id=taken.case_id, report=report.model_dump(mode="json"),
+                decision=decision.model_dump(mode="json"), attempt=1, excluded=[], unit=decision.unit,
+                subject=subject, address=normalise_address(report.location.address), lat=report.location.lat,
+                lon=report.location.lon, open=duplicate_of is None and decision.status is DecisionStatus.routed,
+                routed_at=report.reported_at,
+            )
+            session.add(row)
+            if row.open and subject is not None:  # later reports of this batch may duplicate it
+                recent.setdefault(subject, []).append(
+                    OpenCase(row.case_id, row.unit, row.address, row.lat, row.lon, subject, row.routed_at))
+            stage_decision(session, settings, taken.case_id, report, decision, attempt=1,
+                           accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
 
 
-async def _duplicate_of(session: AsyncSession, engine: Engine, decision: Decision, report: Report) -> str | None:
+async def _open_cases(session: AsyncSession, engine: Engine, decided: list[tuple[Decision, Report]]
+                      ) -> dict[str, list[OpenCase]]:
+    """For the batch's subjects, the newest open cases within the duplicate window (200 per subject)."""
+    window = timedelta(days=engine.duplicate_settings.window_days)
+    since: dict[str, datetime] = {}
+    for decision, report in decided:
+        subject = subject_of(decision)
+        if subject is not None and decision.status is DecisionStatus.routed:
+            since[subject] = min(since.get(subject, report.reported_at - window), report.reported_at - window)
+    if not since:
+        return {}
+    rank = func.row_number().over(partition_by=RoutedCase.subject, order_by=RoutedCase.routed_at.desc())
+    candidates = (
+        select(RoutedCase.case_id, RoutedCase.unit, RoutedCase.address, RoutedCase.lat, RoutedCase.lon,
+               RoutedCase.subject, RoutedCase.routed_at, rank.label("rank"))
+        # One shape whatever the subjects (an IN list is a cached statement); each report then keeps the cases
+        # of its own window (_duplicate_of), and the newest 200 of a subject are the newest whatever the window.
+        .where(RoutedCase.open.is_(True), RoutedCase.subject.in_(sorted(since)),
+               RoutedCase.routed_at >= min(since.values()))
+        .subquery()
+    )
+    rows = (await session.execute(select(candidates).where(candidates.c.rank <= 200))).all()
+    found: dict[str, list[OpenCase]] = {}
+    for r in rows:
+        found.setdefault(r.subject, []).append(OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject,
+                                                        r.routed_at))
+    return found
+
+
+def _duplicate_of(engine: Engine, decision: Decision, report: Report, open_cases: list[OpenCase]) -> str | None:
     """An open case on the same subject at the same place within the catalogue's window, if any."""
-    subject = subject_of(decision)
-    if subject is None or decision.status is not DecisionStatus.routed:
+    if subject_of(decision) is None or decision.status is not DecisionStatus.routed:
         return None
     rules = engine.duplicate_settings
     since = report.reported_at - timedelta(days=rules.window_days)
-    rows = (await session.execute(
-        select(RoutedCase).where(RoutedCase.subject == subject, RoutedCase.open.is_(True),
-                                 RoutedCase.routed_at >= since).order_by(RoutedCase.routed_at.desc()).limit(200)
-    )).scalars().all()
-    recent = [OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject, r.routed_at) for r in rows]
+    recent = sorted((c for c in open_cases if c.opened_at >= since), key=lambda c: c.opened_at, reverse=True)
     return find_duplicate(decision, address=report.location.address, lat=report.location.lat,
-                          lon=report.location.lon, reported_at=report.reported_at, recent=recent, settings=rules)
+                          lon=report.location.lon, reported_at=report.reported_at, recent=recent[:200],
+                          settings=rules)
 
 
 def stage_decision(session: AsyncSession, settings: Settings, case_id: str, report: Report,

@@ -12,6 +12,7 @@ import orjson
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from schemas.envelope import Envelope
 from services.bus.base import Bus, BusUnavailable, Consumer, Message, OutgoingMessage, Producer
@@ -75,9 +76,10 @@ def _short(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
 
 
-def _transient(exc: BaseException) -> bool:
-    """Failures of our infrastructure, not of the message: retry without limit, never dead-letter."""
-    return isinstance(exc, OperationalError | BusUnavailable | OSError | TimeoutError) or (
+def transient(exc: BaseException) -> bool:
+    """Failures of our infrastructure, not of the message: retry without limit, never dead-letter.
+    (A pool timeout is one too: every connection busy, or the database slow to hand one out.)"""
+    return isinstance(exc, OperationalError | BusUnavailable | OSError | TimeoutError | PoolTimeout) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
 
@@ -162,13 +164,13 @@ class ConsumerRunner:
             try:
                 await self.batch_handler(good)
                 for event, message in good:
-                    # One span per message, so each case's trace shows where it was taken in; a batch
-                    # handler emits no events of its own, so no context needs to reach its outbox.
+                    # One span per message, so each case's trace shows where it was taken in; a batch handler
+                    # that stages events sets each case's trace context itself (its events continue it).
                     with consuming(self.group, message, event):
                         MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
                 return
             except Exception as exc:
-                if _transient(exc) and not stopping.is_set():
+                if transient(exc) and not stopping.is_set():
                     log.warning("transient failure handling a batch of %d, retrying: %r", len(good), exc)
                     await wait_or_stop(stopping, 1.0)
                     continue
@@ -193,7 +195,7 @@ class ConsumerRunner:
             except ValidationError as exc:
                 return await self.dead_letter(message, f"invalid payload: {_short(exc)}")
             except Exception as exc:
-                if _transient(exc):
+                if transient(exc):
                     if stopping.is_set():
                         raise
                     log.warning("transient failure handling %s@%s, retrying: %r", message.topic, message.offset, exc)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import String, insert
+from sqlalchemy import String
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,14 +27,17 @@ class InboxMixin:
 
 async def first_time(session: AsyncSession, table: type[InboxMixin], event_id: str) -> bool:
     """Record the event id; False when it was already processed (a redelivery to skip)."""
+    return bool(await first_times(session, table, [event_id]))
+
+
+async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids: Sequence[str]) -> set[str]:
+    """Record a batch's event ids in one statement; the ids returned are new (the rest are redeliveries)."""
+    if not event_ids:
+        return set()
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    values = {"event_id": event_id, "processed_at": datetime.now(UTC)}
-    statement = (
-        pg_insert(table).values(**values).on_conflict_do_nothing()
-        if dialect == "postgresql"
-        else sqlite_insert(table).values(**values).on_conflict_do_nothing()
-        if dialect == "sqlite"
-        else insert(table).values(**values)
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    rows = [{"event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # One statement with the rows as parameters (not inlined): compiled once and cached, whatever the batch size.
+    statement = insert(table).on_conflict_do_nothing().returning(table.event_id)
+    return set((await session.execute(statement, rows)).scalars().all())

@@ -7,7 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from schemas.events import REPLIES, EventType
-from services.consumer import ConsumerRunner, Handler, decoder_for
+from services.consumer import BatchHandler, ConsumerRunner, Handler, decoder_for
 from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
@@ -15,7 +15,7 @@ from services.runtime import Runtime, ServiceParts
 from tracker.api import adjudication, cases, catalogue, replies, stats
 from tracker.clock import calendar_from, figures_refresher, sla_clock
 from tracker.console import routes as console
-from tracker.consumers import on_catalogue, on_reply, on_routed
+from tracker.consumers import on_catalogue, on_reply, on_routed, on_routed_batch
 from tracker.handlers import Deps
 from tracker.store.models import Case, TrackerOutbox
 
@@ -28,10 +28,11 @@ def build(runtime: Runtime) -> ServiceParts:
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
 
-    def consumer(topic: str, handler: Handler, *types: str) -> ConsumerRunner:
+    def consumer(topic: str, handler: Handler, *types: str, batch_handler: BatchHandler | None = None
+                 ) -> ConsumerRunner:
         return ConsumerRunner(group=settings.group(f"tracker-{topic.split('.')[0]}"), bus=runtime.bus,
                               producer=runtime.producer, topics=[settings.topic(topic)], handler=handler,
-                              decoder=decoder_for(*types),
+                              decoder=decoder_for(*types), batch_handler=batch_handler,
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
 
     return ServiceParts(
@@ -40,7 +41,8 @@ def build(runtime: Runtime) -> ServiceParts:
         topics=[settings.topic(t) for t in ("routed.v1", "replies.v1", "case-events.v1")],
         tasks=[relay.run, sla_clock(deps), figures_refresher(deps),
                retention_task(settings, "tracker", partial(purge_personal_data, runtime.db), now=deps.now)],
-        consumers=[consumer("routed.v1", on_routed(deps), EventType.case_routed),
+        consumers=[consumer("routed.v1", on_routed(deps), EventType.case_routed,
+                            batch_handler=on_routed_batch(deps)),
                    consumer("replies.v1", on_reply(deps), *REPLIES),
                    consumer("catalogue.v1", on_catalogue(deps), EventType.catalogue_published)],
         compacted_topics=[settings.topic("catalogue.v1")],

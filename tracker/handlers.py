@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,8 @@ from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
 from schemas.events import CaseRouted, DepartmentReply
 from services.db import Database
-from services.inbox import first_time
+from services.inbox import first_time, first_times
+from services.logctx import trace_var
 from services.settings import Settings
 from tracker import metrics
 from tracker.domain import commands as cmd
@@ -23,7 +25,7 @@ from tracker.domain.sla import Breach, Calendar, unescalated
 from tracker.domain.state import after_return, apply, new_case
 from tracker.notices import stage_escalation, stage_feedback, stage_transition
 from tracker.store import codec
-from tracker.store.cases import load_for_update, save, state_of
+from tracker.store.cases import load_for_update, load_many_for_update, save, state_of, upsert_attempts
 from tracker.store.models import Case, Escalation, TrackerInbox
 
 
@@ -53,27 +55,48 @@ async def _change(session: AsyncSession, deps: Deps, row: Case, state: CaseState
 
 async def record_routing(event: Envelope, deps: Deps) -> None:
     """routed.v1 → a new case routed and dispatched (or a gap, or a duplicate); a later attempt reroutes."""
-    routed = CaseRouted.model_validate(event.data)
-    decision, now = routed.decision, deps.now()
+    await record_routings([event], deps)
+
+
+async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
+    """A poll of routed.v1 in one transaction: the inbox, the case rows and the dispatch records in a few
+    statements for the whole batch; per case the outcome is record_routing's, in the events' order."""
+    now = deps.now()
+    decided = [(event, CaseRouted.model_validate(event.data)) for event in events]
     async with deps.db.transaction() as session:
-        if not await first_time(session, TrackerInbox, event.id):
+        fresh = await first_times(session, TrackerInbox, [event.id for event in events])
+        # Each new event once: an event twice in one poll is a redelivery, as it would be in the next poll.
+        decided = list({event.id: (event, routed) for event, routed in reversed(decided) if event.id in fresh}
+                       .values())[::-1]
+        if not decided:
             return
-        row = await load_for_update(session, routed.case_id, lock=not deps.db.sqlite)
-        if row is None:
-            received_at = min(routed.accepted_at or now, now)
-            row = _new_row(routed, received_at)
-            session.add(row)
-            await session.flush()
-            stage_transition(session, deps.settings, row,
-                             cmd.Transition("received", "", "received", received_at, None, {}), actor="intake")
-            metrics.cases_received_total.labels(row.source or "unknown", row.unit or "unknown").inc()
-        state = state_of(row)
-        if routed.attempt <= state.attempt and state.status is not Status.received:
-            return  # a decision older than the case's current dispatch
-        row.decision = decision.model_dump(mode="json")
-        row.rule, row.hazard = decision.rule, decision.hazard.value
-        state = await _apply_decision(session, deps, row, state, routed, now)
-        await save(session, row, state, now=now, calendar=deps.calendar)
+        rows = await load_many_for_update(session, {r.case_id for _, r in decided}, lock=not deps.db.sqlite)
+        opened: dict[str, datetime] = {}
+        for _, routed in decided:
+            if routed.case_id not in rows:
+                received_at = opened[routed.case_id] = min(routed.accepted_at or now, now)
+                rows[routed.case_id] = _new_row(routed, received_at)
+                session.add(rows[routed.case_id])
+        if opened:
+            await session.flush()  # the new cases exist before their timelines and dispatch records
+        attempts: list[dict[str, object]] = []
+        for event, routed in decided:
+            if len(events) > 1:  # alone, it is handled inside the consumer's span, whose context is set
+                trace_var.set(event.trace)  # the case events staged for this case continue its trace
+            row = rows[routed.case_id]
+            if (opened_at := opened.pop(routed.case_id, None)) is not None:
+                stage_transition(session, deps.settings, row,
+                                 cmd.Transition("received", "", "received", opened_at, None, {}), actor="intake")
+                metrics.cases_received_total.labels(row.source or "unknown", row.unit or "unknown").inc()
+            state = state_of(row)
+            if routed.attempt <= state.attempt and state.status is not Status.received:
+                continue  # a decision older than the case's current dispatch
+            decision = routed.decision
+            row.decision = decision.model_dump(mode="json")
+            row.rule, row.hazard = decision.rule, decision.hazard.value
+            state = await _apply_decision(session, deps, row, state, routed, now)
+            await save(session, row, state, now=now, calendar=deps.calendar, attempts=attempts)
+        await upsert_attempts(session, attempts)
 
 
 def _new_row(routed: CaseRouted, now: datetime) -> Case:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from intake.handlers import accept_report
+from intake.handlers import Acceptor
 from schemas.report import Report
 from services.auth.ratelimit import rate_limited
 from services.caller import Caller
@@ -40,12 +40,12 @@ class ReportAcceptedResponse(BaseModel):
              responses={401: {"description": "not authenticated"}, 403: {"description": "role may not submit"},
                         422: {"description": "invalid report"}, 429: {"description": "over the key's rate"},
                         503: {"description": "database unavailable"}})
-async def post_report(report: Report, runtime: RuntimeDep, response: Response, caller: Submitter
-                      ) -> ReportAcceptedResponse:
+async def post_report(report: Report, runtime: RuntimeDep, request: Request, response: Response,
+                      caller: Submitter) -> ReportAcceptedResponse:
     """Accept a report: 202 with its case id; the same (source, external_id) again gives the same case."""
+    acceptor: Acceptor = request.app.state.intake.state["acceptor"]
     try:
-        accepted = await accept_report(db=runtime.db, settings=runtime.settings, report=report,
-                                       submitted_by=caller.actor)
+        accepted = await acceptor.accept(report, submitted_by=caller.actor)
     # PoolTimeout: every connection busy (a burst, or the database slow to answer); the client may retry.
     except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
         raise Problem(503, "Database unavailable", "the report was not stored; try again",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,12 +25,24 @@ async def load_for_update(session: AsyncSession, case_id: str, *, lock: bool) ->
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def load_many_for_update(session: AsyncSession, case_ids: Collection[str], *, lock: bool) -> dict[str, Case]:
+    """A batch's case rows by id, locked in id order (so two batches never wait on each other in a circle)."""
+    query = select(Case).where(Case.case_id.in_(sorted(case_ids))).order_by(Case.case_id)
+    if lock:
+        query = query.with_for_update()
+    return {row.case_id: row for row in (await session.execute(query)).scalars().all()}
+
+
 def state_of(row: Case) -> CaseState:
     return codec.load(row.state)
 
 
-async def save(session: AsyncSession, row: Case, state: CaseState, *, now: datetime, calendar: Calendar) -> None:
-    """Write the state and derive the columns the queries, the SLA scan and the figures use."""
+async def save(session: AsyncSession, row: Case, state: CaseState, *, now: datetime, calendar: Calendar,
+               attempts: list[dict[str, Any]] | None = None) -> None:
+    """Write the state and derive the columns the queries, the SLA scan and the figures use.
+
+    The dispatch records that changed are written at once, or, given `attempts`, appended to it for one
+    upsert_attempts() at the end of a batch."""
     row.status = state.status.value
     row.department = state.department
     row.attempt = state.attempt
@@ -56,9 +70,20 @@ async def save(session: AsyncSession, row: Case, state: CaseState, *, now: datet
             "returned_at": attempt.returned_at, "return_reason": returned.reason.value if returned else None,
             "feedback_at": state.feedback_at if attempt is current else None,
         }
-        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-        statement = insert(DispatchAttempt).values(**values)
-        await session.execute(statement.on_conflict_do_update(
-            index_elements=["case_id", "attempt"],
-            set_={k: statement.excluded[k] for k in values if k not in ("case_id", "attempt")},
-        ))
+        if attempts is None:
+            await upsert_attempts(session, [values])
+        else:
+            attempts.append(values)
+
+
+async def upsert_attempts(session: AsyncSession, attempts: list[dict[str, Any]]) -> None:
+    """Insert or update dispatch records in one statement; of two for one attempt, the later wins."""
+    latest = {(a["case_id"], a["attempt"]): a for a in attempts}
+    if not latest:
+        return
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(DispatchAttempt)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["case_id", "attempt"],
+        set_={k: statement.excluded[k] for k in next(iter(latest.values())) if k not in ("case_id", "attempt")},
+    ), list(latest.values()))  # the rows as parameters: one cached statement whatever the batch size
