@@ -10,6 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from schemas.decision import Decision
 from schemas.report import Report
+from schemas.text import StorableText
 
 SCHEMA_BASE = "urn:caseroute:schema"
 
@@ -100,7 +101,7 @@ class ReturnReason(StrEnum):
     duplicate = "duplicate"  # 重复
 
 
-class DepartmentReply(BaseModel):
+class DepartmentReply(StorableText):
     """A department's answer on replies.v1 (or through the tracker's HTTP API)."""
 
     model_config = ConfigDict(extra="forbid")

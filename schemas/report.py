@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
+from schemas.text import StorableText
+
 ShortText = Annotated[str, Field(max_length=200)]
 
 
@@ -52,7 +54,7 @@ class Facts(BaseModel):
     venue_size: VenueSize | None = None
 
 
-class Report(BaseModel):
+class Report(StorableText):
     """A report as intake accepts it and the router reads it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -82,7 +84,7 @@ class Report(BaseModel):
         return "\n".join(part for part in (self.title, self.description) if part)
 
 
-class HotlineCall(BaseModel):
+class HotlineCall(StorableText):
     """A 12345 hotline call as the hotline system publishes it on hotline.calls.v1."""
 
     model_config = ConfigDict(extra="ignore")

@@ -71,7 +71,7 @@ async def test_fuzzing_every_operation_finds_no_server_error(app_url: str, tmp_p
 
 
 async def test_limits_nesting_and_bad_utf8_are_4xx(app_url: str) -> None:
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **auth_headers("grid-app", "fuzz")}  # past authentication
     async with httpx.AsyncClient(base_url=app_url, timeout=30) as client:
         too_big = await client.post("/v1/reports", content=b'{"x":"' + b"a" * (300 * 1024) + b'"}', headers=headers)
         nested = await client.post("/v1/reports", content=b"[" * 10_000 + b"]" * 10_000, headers=headers)
@@ -79,10 +79,14 @@ async def test_limits_nesting_and_bad_utf8_are_4xx(app_url: str) -> None:
                                        headers=headers)
         bad_utf8 = await client.post("/v1/reports", content=b'{"external_id":"\xff\xfe"}', headers=headers)
         chunked = await client.post("/v1/reports", content=_chunks(300 * 1024), headers=headers)
+        # NUL cannot be stored by PostgreSQL: refused by validation, never a 503 after acceptance.
+        nul = await client.post("/v1/reports", json={**unique_reports(1, "NUL")[0], "description": "a\u0000b"},
+                                headers=headers)
         alive = await client.get("/healthz")
-    statuses = [r.status_code for r in (too_big, nested, nested_obj, bad_utf8, chunked)]
+    statuses = [r.status_code for r in (too_big, nested, nested_obj, bad_utf8, chunked, nul)]
     print(f"\nbad bodies: statuses {statuses}")
     assert too_big.status_code == 413 and chunked.status_code == 413
+    assert nul.status_code == 422 and "NUL" in nul.text
     assert all(400 <= s < 500 for s in statuses)
     assert alive.status_code == 200
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.text import StorableText
 from services.caller import Caller, require_roles
 from services.problems import Problem
 from tracker import adjudication as adj
@@ -48,7 +49,7 @@ class QueueItem(BaseModel):
     similar: list[SimilarCase]
 
 
-class RulingBody(BaseModel):
+class RulingBody(StorableText):
     """A ruling (裁决): lead, cooperating departments and the principle: competent 谁主管, main 谁为主,
     nearest 谁靠近, legal 有法可循 (with its basis), no_basis 无据可依."""
 

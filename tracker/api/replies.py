@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from schemas.events import DepartmentReply, FeedbackOutcome, ReturnReason
+from schemas.text import StorableText
 from services.caller import Caller, CallerDep
 from services.problems import Problem
 from tracker.api.deps import DepsDep
@@ -18,19 +19,19 @@ from tracker.handlers import CaseNotFound, close_case, handle_reply
 router = APIRouter(tags=["replies"])
 
 
-class AckBody(BaseModel):
+class AckBody(StorableText):
     model_config = ConfigDict(extra="forbid")
     text: Annotated[str, Field(max_length=2000)] = ""
 
 
-class FeedbackBody(BaseModel):
+class FeedbackBody(StorableText):
     model_config = ConfigDict(extra="forbid")
     outcome: FeedbackOutcome
     text: Annotated[str, Field(max_length=10_000)] = ""
     attachments: Annotated[list[AnyHttpUrl], Field(max_length=20)] = Field(default_factory=list)
 
 
-class ReturnBody(BaseModel):
+class ReturnBody(StorableText):
     model_config = ConfigDict(extra="forbid")
     reason: ReturnReason
     text: Annotated[str, Field(max_length=10_000)] = ""

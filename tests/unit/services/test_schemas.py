@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.envelope import Envelope
-from schemas.events import CaseRouted, EventType, ReportAccepted
+from schemas.events import CaseRouted, DepartmentReply, EventType, ReportAccepted
 from schemas.registry import json_schemas
 from schemas.report import HotlineCall, Report, Source
 from services.envelopes import envelope
@@ -28,6 +28,18 @@ def test_unknown_fields_are_refused_not_dropped() -> None:
     with pytest.raises(ValidationError, match="titel"):
         Report.model_validate({"external_id": "x", "source": "grid", "reported_at": "2026-01-01T08:00:00+08:00",
                                "titel": "typo", "description": "d"})
+
+
+def test_nul_characters_are_refused_where_the_stores_could_not_keep_them() -> None:
+    # PostgreSQL refuses U+0000 in text and JSONB: accepting it would turn into a 503 after validation.
+    with pytest.raises(ValidationError, match=r"location.address contains a NUL"):
+        Report.model_validate({**dev_reports()[0], "location": {"address": "南门\u0000街道"}})
+    with pytest.raises(ValidationError, match="NUL"):
+        HotlineCall.model_validate({"call_id": "H-1", "time": "2026-01-01T08:00:00+08:00", "transcript": "a\u0000b"})
+    with pytest.raises(ValidationError, match="text contains a NUL"):
+        DepartmentReply.model_validate({"case_id": "C1", "department": "amr", "kind": "feedback",
+                                        "outcome": "resolved", "text": "done\u0000"})
+    assert Report.model_validate({**dev_reports()[0], "description": "NUL written out: \\u0000"})
 
 
 def test_report_round_trips_through_json() -> None:
