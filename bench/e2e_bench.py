@@ -51,11 +51,15 @@ from services.bus.kafka import KafkaBus
 from services.envelopes import envelope
 from services.settings import KafkaSettings
 from tests.e2e.stack import ServiceProcess
+from tests.support.credentials import TEST_AUTH_ENV, auth_headers
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "data" / "dev_cases.jsonl"
 P99_LIMIT_S = 1.0
 TARGET = {"e2e_reports_per_s": 1000, "e2e_p99_ms": 500, "intake_reports_per_s": 3000, "ratio_to_baseline": 0.25}
+
+# As a grid app posts: one bearer token for the whole run (its check is cached after the first request).
+GRID_APP = auth_headers("grid-app", "bench")
 
 
 # ---------------------------------------------------------------- reports and statistics
@@ -83,7 +87,7 @@ class Reports:
         return orjson.dumps({**report, "external_id": f"{self.tag}-{i}", "location": location})
 
     def request(self, i: int) -> bytes:
-        return post_json("/v1/reports", self.body(i))
+        return post_json("/v1/reports", self.body(i), headers=GRID_APP)
 
     def envelope_bytes(self) -> int:
         """Mean size of a reports.v1 event: the baseline sends messages of this size."""
@@ -154,7 +158,8 @@ class Stack:
     processes: list[ServiceProcess] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
-        return {"CASEROUTE_KAFKA_BOOTSTRAP": self.infra.bootstrap, "CASEROUTE_DATABASE_URL": self.database_url,
+        return {**TEST_AUTH_ENV, "CASEROUTE_KAFKA_BOOTSTRAP": self.infra.bootstrap,
+                "CASEROUTE_DATABASE_URL": self.database_url,
                 "CASEROUTE_TOPIC_PREFIX": self.prefix, "CASEROUTE_LOG_LEVEL": "WARNING",
                 "CASEROUTE_KAFKA__PARTITIONS": "4"}
 
