@@ -27,7 +27,7 @@ from services.caller import Caller
 from tracker.domain import similarity
 from tracker.domain.case import Status
 from tracker.domain.commands import Adjudicate, Dispatch, IllegalTransition, Principle
-from tracker.handlers import CaseNotFound, Deps, _change
+from tracker.handlers import CaseNotFound, Deps, apply_change
 from tracker.notices import stage_dispatch
 from tracker.store import catalogue as versions
 from tracker.store.cases import load_for_update, save, state_of
@@ -135,8 +135,8 @@ async def _apply_ruling(session: AsyncSession, deps: Deps, row: Case, data: Ruli
                          ack_hours=cat.settings.ack_hours.default,
                          deadline_days=deadlines.joint if cooperating else deadlines.standard)
     try:
-        state = await _change(session, deps, row, state, command, now=now, actor=caller.actor)
-        state = await _change(session, deps, row, state, Dispatch(lead), now=now, actor=caller.actor)
+        state = await apply_change(session, deps, row, state, command, now=now, actor=caller.actor)
+        state = await apply_change(session, deps, row, state, Dispatch(lead), now=now, actor=caller.actor)
     except IllegalTransition as exc:
         raise Refused(409, "Not in the adjudication queue", exc.reason) from exc
     if decision is not None:  # re-routed by a saved rule: the decision trace shows the rule

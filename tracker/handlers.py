@@ -44,8 +44,8 @@ class Deps:
         return datetime.now(UTC) + timedelta(seconds=self.settings.sla_clock_offset_s)
 
 
-async def _change(session: AsyncSession, deps: Deps, row: Case, state: CaseState, command: cmd.Command, *,
-                  now: datetime, actor: str) -> CaseState:
+async def apply_change(session: AsyncSession, deps: Deps, row: Case, state: CaseState, command: cmd.Command, *,
+                       now: datetime, actor: str) -> CaseState:
     """Apply one command and stage a timeline row and a case event per transition."""
     new, transitions = apply(state, command, now=now)
     for transition in transitions:
@@ -112,24 +112,23 @@ async def _apply_decision(session: AsyncSession, deps: Deps, row: Case, state: C
     decision: Decision = routed.decision
     if state.status is Status.returned:  # the router's answer to a return: next candidate, or none left
         if decision.status is DecisionStatus.routed:
-            return await _change(session, deps, row, state, cmd.Reroute(decision.primary, decision.ack_hours,
-                                                                        decision.deadline_days), now=now,
-                                actor="router")
-        return await _change(session, deps, row, state, cmd.OpenDispute("no candidate department left"),
-                            now=now, actor="router")
+            reroute = cmd.Reroute(decision.primary, decision.ack_hours, decision.deadline_days)
+            return await apply_change(session, deps, row, state, reroute, now=now, actor="router")
+        return await apply_change(session, deps, row, state, cmd.OpenDispute("no candidate department left"),
+                                  now=now, actor="router")
     if decision.status is DecisionStatus.duplicate and decision.duplicate_of:
-        return await _change(session, deps, row, state, cmd.MarkDuplicate(decision.duplicate_of), now=now,
-                            actor="router")
+        return await apply_change(session, deps, row, state, cmd.MarkDuplicate(decision.duplicate_of), now=now,
+                                  actor="router")
     gap = decision.status is DecisionStatus.gap
     metrics.cases_routed_total.labels(decision.rule, decision.primary).inc()
     if gap:
         metrics.case_gaps_total.inc()
-    state = await _change(session, deps, row, state,
-                         cmd.Route(None if gap else decision.primary, decision.ack_hours, decision.deadline_days,
-                                   gap=gap), now=now, actor="router")
+    state = await apply_change(session, deps, row, state,
+                               cmd.Route(None if gap else decision.primary, decision.ack_hours,
+                                         decision.deadline_days, gap=gap), now=now, actor="router")
     if gap:
         return state
-    return await _change(session, deps, row, state, cmd.Dispatch(decision.primary), now=now, actor="router")
+    return await apply_change(session, deps, row, state, cmd.Dispatch(decision.primary), now=now, actor="router")
 
 
 async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_id: str | None = None
@@ -147,11 +146,12 @@ async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_
             raise CaseNotFound(reply.case_id)
         state = before = state_of(row)
         if reply.kind == "ack":
-            state = await _change(session, deps, row, state, cmd.Acknowledge(reply.department), now=now, actor=actor)
+            state = await apply_change(session, deps, row, state, cmd.Acknowledge(reply.department), now=now,
+                                       actor=actor)
         elif reply.kind == "feedback":
             if reply.outcome is None:
                 raise cmd.IllegalTransition("feedback needs an outcome")
-            state = await _change(session, deps, row, state, cmd.GiveFeedback(reply.department, reply.outcome,
+            state = await apply_change(session, deps, row, state, cmd.GiveFeedback(reply.department, reply.outcome,
                                                                                reply.text), now=now, actor=actor)
             if state is not before:
                 stage_feedback(session, deps.settings, row, reply, now)
@@ -164,8 +164,8 @@ async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_
                 stage_transition(session, deps.settings, row, transition, actor=actor, extra={"next": next_step})
             metrics.dispatch_returns_total.labels(reply.department, reply.reason.value).inc()
             if next_step == "dispute":
-                state = await _change(session, deps, row, state, cmd.OpenDispute(f"returned: {reply.reason.value}"),
-                                      now=now, actor="tracker")
+                state = await apply_change(session, deps, row, state,
+                                           cmd.OpenDispute(f"returned: {reply.reason.value}"), now=now, actor="tracker")
         else:
             raise cmd.IllegalTransition(f"unknown reply kind {reply.kind!r}")
         _observe_latency(before, state, now)
@@ -198,7 +198,7 @@ async def close_case(case_id: str, deps: Deps, *, actor: str) -> CaseState:
         row = await load_for_update(session, case_id, lock=not deps.db.sqlite)
         if row is None:
             raise CaseNotFound(case_id)
-        state = await _change(session, deps, row, state_of(row), cmd.Close(actor), now=now, actor=actor)
+        state = await apply_change(session, deps, row, state_of(row), cmd.Close(actor), now=now, actor=actor)
         await save(session, row, state, now=now, calendar=deps.calendar)
         return state
 
@@ -217,8 +217,8 @@ async def escalate_due(deps: Deps, *, now: datetime, limit: int = 500) -> int:
         for row, _, breach in found:
             if breach.key not in claimed:
                 continue  # raised before (by this or another replica): the database says so
-            states[row.case_id] = await _change(session, deps, row, states[row.case_id], breach.command(), now=now,
-                                                actor="sla-clock")
+            states[row.case_id] = await apply_change(session, deps, row, states[row.case_id], breach.command(),
+                                                     now=now, actor="sla-clock")
             stage_escalation(session, deps.settings, row, breach, now)
             metrics.escalations_total.labels(breach.kind.value).inc()
         for row in rows:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import ssl
 from collections.abc import Sequence
 from typing import Any
@@ -244,8 +243,3 @@ class KafkaConsumer:
         offsets = {tp: o for tp, o in offsets.items() if tp in assigned}
         if offsets:
             await asyncio.wait_for(self._consumer.commit(offsets), self.settings.send_timeout_s)
-
-
-def topic_pattern(prefix: str, middle: str) -> str:
-    """Regex for a family of topics, e.g. every dispatch.<department>.v1 under a prefix."""
-    return re.escape(prefix) + middle
