@@ -6,15 +6,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, delete, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from schemas.envelope import Envelope
 from services.bus.base import Bus, OutgoingMessage, Producer
-from services.db import Database, UtcDateTime
+from services.db import Database, UtcDateTime, insert_at_commit
 from services.envelopes import headers_for
 from services.tracing import publishing
 from services.waiting import wait_or_stop
@@ -48,15 +49,21 @@ class OutboxMixin:
 
 
 def stage(session: AsyncSession, table: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
-    """Add an event to the outbox inside the caller's transaction."""
+    """Add an event to the outbox inside the caller's transaction (written when it commits)."""
     session.info[STAGED] = True
-    row = table()
-    row.topic, row.key, row.event_id = topic, envelope.subject, envelope.id
-    row.value, row.created_at = envelope.to_bytes(), datetime.now(UTC)
-    session.add(row)
+    insert_at_commit(session, _table(table), {
+        "topic": topic, "key": envelope.subject, "event_id": envelope.id, "value": envelope.to_bytes(),
+        "created_at": datetime.now(UTC)})
 
 
-def to_messages(rows: Sequence[OutboxMixin]) -> list[OutgoingMessage]:
+class OutboxRow(Protocol):
+    topic: str
+    key: str
+    event_id: str
+    value: bytes
+
+
+def to_messages(rows: Sequence[OutboxRow]) -> list[OutgoingMessage]:
     """Rows as bus messages; the headers repeat the event id so consumers dedupe without parsing."""
     return [OutgoingMessage(r.topic, r.key, r.value, headers_for(r.event_id, r.value)) for r in rows]
 
@@ -85,6 +92,7 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """One pass: publish up to `batch` rows; returns how many were published."""
+        table = _table(self.table)
         async with self.db.transaction() as session:
             if not self.db.sqlite:
                 # One relay per service at a time keeps per-case order across replicas.
@@ -93,9 +101,14 @@ class OutboxRelay:
                 )
                 if not lock.scalar():
                     return 0
-            rows = (
-                await session.execute(select(self.table).order_by(self.table.id).limit(self.batch))
-            ).scalars().all()
+            # Taken and deleted in one statement, as plain rows (no ORM objects): if the bus refuses them, the
+            # transaction rolls back and they are there for the next pass. By id, not by range: a row with a
+            # lower id may commit after we read (sequence gaps).
+            oldest = select(table.c.id).order_by(table.c.id).limit(self.batch).scalar_subquery()
+            rows = sorted((await session.execute(
+                delete(table).where(table.c.id.in_(oldest))
+                .returning(table.c.id, table.c.topic, table.c.key, table.c.event_id, table.c.value)
+            )).all(), key=lambda row: row.id)
             if not rows:
                 OUTBOX_BACKLOG.labels(self.service).set(0)
                 return 0
@@ -103,10 +116,8 @@ class OutboxRelay:
             await self.bus.ensure_topics(sorted({r.topic for r in rows}))
             with publishing(self.service, to_messages(rows)) as messages:
                 await self.producer.send_batch(messages)
-            # By id, not by range: a row with a lower id may commit after we read (sequence gaps).
-            await session.execute(delete(self.table).where(self.table.id.in_([r.id for r in rows])))
             # Counted only after a full batch: a backlog exists only then, and counting is not free.
-            left = await session.scalar(select(func.count()).select_from(self.table)) if len(rows) == self.batch else 0
+            left = await session.scalar(select(func.count()).select_from(table)) if len(rows) == self.batch else 0
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         OUTBOX_BACKLOG.labels(self.service).set(left or 0)
         return len(rows)
@@ -132,6 +143,10 @@ class OutboxRelay:
                 self.wakeup.clear()
                 if self.idle_s:  # let a burst of commits gather into one batch
                     await wait_or_stop(stopping, self.idle_s)
+
+
+def _table(model: type[OutboxMixin]) -> Table:
+    return model.__table__  # type: ignore[attr-defined]  # set by declarative mapping
 
 
 def _advisory_lock(name: str) -> ColumnElement[bool]:
