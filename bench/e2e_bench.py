@@ -50,7 +50,7 @@ from schemas.report import Report
 from services.bus.kafka import KafkaBus
 from services.envelopes import envelope
 from services.settings import KafkaSettings
-from tests.e2e.stack import ServiceProcess
+from tests.e2e.stack import ServiceProcess, free_port
 from tests.support.credentials import TEST_AUTH_ENV, auth_headers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,9 +163,14 @@ class Stack:
                 "CASEROUTE_TOPIC_PREFIX": self.prefix, "CASEROUTE_LOG_LEVEL": "WARNING",
                 "CASEROUTE_KAFKA__PARTITIONS": "4"}
 
-    async def start(self, *names: str) -> list[ServiceProcess]:
-        started = [ServiceProcess(name, self.env(), self.logs / f"{name}-{len(self.processes) + i}.log")
+    async def start(self, *names: str, shared_port: int | None = None) -> list[ServiceProcess]:
+        """Start the named services; with `shared_port`, all of them on that one port (SO_REUSEPORT)."""
+        shared = {"CASEROUTE_HTTP_REUSE_PORT": "true"} if shared_port else {}
+        started = [ServiceProcess(name, {**self.env(), **shared}, self.logs / f"{name}-{len(self.processes) + i}.log")
                    for i, name in enumerate(names)]
+        if shared_port is not None:
+            for service in started:
+                service.port = shared_port
         for service in started:
             service.start()
             self.processes.append(service)
@@ -255,6 +260,13 @@ def profiling(stack: Stack, seconds: float, folder: Path | None, form: str = "fl
                 spy.wait(seconds + 30)
             except subprocess.TimeoutExpired:
                 spy.kill()
+
+
+def _intake_kept_up(step: dict[str, Any]) -> bool:
+    """Every report accepted, at the offered rate (a queue growing through a short step shows only there),
+    with p99 ≤ 1 s."""
+    return (step["accepted"] == step["sent"] and step["accepted_per_s"] >= 0.95 * step["offered_per_s"]
+            and (step["post"]["p99_ms"] or 1e9) <= P99_LIMIT_S * 1000)
 
 
 # ---------------------------------------------------------------- one load step
@@ -359,19 +371,23 @@ class Bench:
             stack = Stack(self.infra, url)
             try:
                 self.say("intake alone: starting")
-                (intake,) = await stack.start("intake")
+                processes = self.args.intake_processes
+                intake, *_ = await stack.start(*["intake"] * processes,
+                                               shared_port=free_port() if processes > 1 else None)
                 await post_step(intake.port, self.reports, self.take(200), 200, 1)  # warm-up
                 for rate in self.args.intake_rates:
                     self.say(f"intake alone at {rate:,.0f}/s")
-                    step, _ = await self.timed_step(intake.port, rate, self.args.intake_seconds)
+                    folder = self.args.profile_dir / f"intake-{rate:g}" if self.args.profile_dir else None
+                    with profiling(stack, self.args.intake_seconds, folder, self.args.profile_format):
+                        step, _ = await self.timed_step(intake.port, rate, self.args.intake_seconds)
                     steps.append(summarise(step, None))
-                    last = steps[-1]
-                    if last["accepted"] < last["sent"] or (last["post"]["p99_ms"] or 1e9) > P99_LIMIT_S * 1000:
+                    if not _intake_kept_up(steps[-1]):
                         break
             finally:
                 stack.stop()
-        ok = [s for s in steps if s["accepted"] == s["sent"] and (s["post"]["p99_ms"] or 1e9) <= P99_LIMIT_S * 1000]
-        return {"steps": steps, "sustained_per_s": max((s["offered_per_s"] for s in ok), default=0),
+        ok = [s for s in steps if _intake_kept_up(s)]
+        return {"processes": self.args.intake_processes, "steps": steps,
+                "sustained_per_s": max((s["offered_per_s"] for s in ok), default=0),
                 "best_accepted_per_s": max((s["accepted_per_s"] for s in steps), default=0)}
 
     async def end_to_end(self) -> dict[str, Any]:
@@ -596,6 +612,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain-seconds", type=float, default=10, help="how long after a step cases may arrive")
     parser.add_argument("--intake-rates", type=floats, default=floats("500,1000,1500,2000,3000,4000"))
     parser.add_argument("--intake-seconds", type=float, default=5)
+    parser.add_argument("--intake-processes", type=int, default=1,
+                        help="intake processes sharing one port (SO_REUSEPORT) in the intake-alone part")
     parser.add_argument("--stored-cases", type=ints, default=ints("100000,1000000"),
                         help="stored-case counts at which the latency is measured again")
     parser.add_argument("--growth-rate", type=float, default=None,

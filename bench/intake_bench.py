@@ -51,7 +51,7 @@ async def _verification(url: str) -> tuple[dict[str, float], str]:
     key = await keys.create_key(db, role="grid-app", name="bench", by=Caller("admin", "bench"))
     jwt_settings = AuthSettings(jwt_issuer=TEST_AUTH_ENV["CASEROUTE_AUTH_JWT_ISSUER"],
                                 jwt_audience=TEST_AUTH_ENV["CASEROUTE_AUTH_JWT_AUDIENCE"],
-                                jwt_hs_secret=TEST_AUTH_ENV["CASEROUTE_AUTH_JWT_HS_SECRET"])  # type: ignore[arg-type]
+                                jwt_hs_secret=TEST_AUTH_ENV["CASEROUTE_AUTH_JWT_HS_SECRET"])
     cached = Authenticator(jwt_settings, db)
     uncached = Authenticator(jwt_settings.model_copy(update={"cache_s": 0.0}), db)
     token = credential_for("grid-app", "bench")

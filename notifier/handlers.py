@@ -7,12 +7,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from notifier.domain.notices import supervision_notice
 from notifier.domain.recipients import CaseFacts, Incoming, recipients
 from notifier.domain.vocabulary import ESCALATED, event_type_of
 from notifier.store import repo
 from schemas.envelope import Envelope
-from schemas.events import CaseDispatched, CaseRouted, EventType
+from schemas.events import CaseDispatched, EventType
 from services.bus.base import Message
 from services.db import Database
 from services.settings import Settings
@@ -42,7 +44,8 @@ async def take_in(batch: Sequence[tuple[Envelope, Message]], *, db: Database, se
     async with db.transaction() as session:
         seqs = await repo.store_events(session, [
             {"event_id": event.id, "type": event.type, "case_id": event.subject, "department": _department(event.data),
-             "topic": message.topic, "envelope": event.model_dump(mode="json"), "received_at": now}
+             # The envelope as published (its JSON parses to what model_dump would rebuild, at a tenth of the cost).
+             "topic": message.topic, "envelope": orjson.loads(message.value), "received_at": now}
             for (event, message), kind in zip(batch, kinds, strict=True) if kind != "routed"])
         cases = await repo.case_facts(session, (event.subject for event, _ in batch))
         active = await subscriptions.active(session)
@@ -57,11 +60,10 @@ async def take_in(batch: Sequence[tuple[Envelope, Message]], *, db: Database, se
         for (event, _), kind in zip(batch, kinds, strict=True):
             data = event.data
             if kind == "routed":
-                # Only the reporter's callback and source are kept: the report itself has personal data.
-                routed = CaseRouted.model_validate(data)
-                callback = routed.report.callback_url
-                remember(routed.case_id, source=routed.report.source.value,
-                         callback_url=str(callback) if callback else None)
+                # Only the reporter's callback and source are kept: the report itself has personal data. Read
+                # from the router's event as it stands (validating the whole report again was most of the cost).
+                report = data.get("report") or {}
+                remember(event.subject, source=report.get("source"), callback_url=report.get("callback_url"))
                 continue
             seq = seqs.pop(event.id, None)  # popped: the same event twice in one poll is taken in once
             if seq is None:

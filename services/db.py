@@ -101,14 +101,18 @@ _QUEUED_INSERTS = "queued_inserts"
 def insert_at_commit(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
     """Queue a row for `table`, inserted with the rest of its table's queue in one statement at commit.
 
-    For append-only rows nothing in the transaction reads back (outbox events): a Core executemany costs a
-    fraction of the ORM's unit of work with its RETURNING of generated keys. Rows keep the order queued.
+    For append-only rows nothing in the transaction reads back (outbox events, timelines): a Core executemany
+    costs a fraction of the ORM's unit of work with its RETURNING of generated keys. Rows keep the order
+    queued, and are inserted after the session's pending ORM objects.
     """
     session.info.setdefault(_QUEUED_INSERTS, {}).setdefault(table, []).append(row)
 
 
 def _insert_queued(session: Session) -> None:
-    for table, rows in session.info.pop(_QUEUED_INSERTS, {}).items():
+    queued = session.info.pop(_QUEUED_INSERTS, {})
+    if queued:
+        session.flush()  # the ORM's pending rows first: queued rows may refer to them (foreign keys)
+    for table, rows in queued.items():
         session.execute(insert(table), rows)
 
 

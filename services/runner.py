@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import uvicorn
@@ -116,7 +117,8 @@ def serve(settings: Settings, builders: Sequence[Builder], name: str) -> None:
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
                                 access_log=False, timeout_graceful_shutdown=10, loop="none",
                                 http="httptools")
-        await uvicorn.Server(config).serve()
+        sockets = [_shared_socket(settings.http_host, settings.http_port)] if settings.http_reuse_port else None
+        await uvicorn.Server(config).serve(sockets=sockets)
 
     try:
         import uvloop
@@ -124,3 +126,14 @@ def serve(settings: Settings, builders: Sequence[Builder], name: str) -> None:
         uvloop.run(main())
     except ImportError:
         asyncio.run(main())
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other processes of the service may bind too (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock

@@ -109,6 +109,9 @@ class Settings(FileSecrets):
     topic_prefix: str = "caseroute."
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # Several processes of one service on one port (SO_REUSEPORT; the kernel spreads the connections): how
+    # intake uses more than one core on one host. Off by default, so a second copy by mistake fails loudly.
+    http_reuse_port: bool = False
     public_base_url: str = "http://127.0.0.1:8080"
     catalogue: Path | None = None
     log_level: str = "INFO"

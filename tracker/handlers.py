@@ -76,9 +76,9 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
             if routed.case_id not in rows:
                 received_at = opened[routed.case_id] = min(routed.accepted_at or now, now)
                 rows[routed.case_id] = _new_row(routed, received_at)
-                session.add(rows[routed.case_id])
-        if opened:
-            await session.flush()  # the new cases exist before their timelines and dispatch records
+        # New rows join the session with their final state (one INSERT each, no UPDATE after it); the dispatch
+        # records' upsert flushes them first, and the timelines are inserted after them at commit.
+        session.add_all([rows[case_id] for case_id in opened])
         attempts: list[dict[str, object]] = []
         for event, routed in decided:
             if len(events) > 1:  # alone, it is handled inside the consumer's span, whose context is set

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.events import (
@@ -14,6 +15,7 @@ from schemas.events import (
     EventType,
     FeedbackNotice,
 )
+from services.db import insert_at_commit
 from services.envelopes import envelope
 from services.outbox import stage
 from services.settings import Settings
@@ -22,6 +24,7 @@ from tracker.domain.sla import Breach
 from tracker.store.models import Case, TimelineEntry, TrackerOutbox
 
 SOURCE = "caseroute/tracker"
+TIMELINE: Table = TimelineEntry.__table__  # type: ignore[assignment]
 SUPERVISOR = "safety-office"
 
 
@@ -29,11 +32,12 @@ def stage_transition(session: AsyncSession, settings: Settings, row: Case, trans
                      actor: str, extra: dict[str, object] | None = None) -> None:
     """A timeline row and a case-events.v1 event, in the caller's transaction."""
     detail = {**transition.detail, **(extra or {})}
-    session.add(TimelineEntry(case_id=row.case_id, at=transition.at, kind=transition.kind,
-                              from_status=transition.from_status or None, to_status=transition.to_status, actor=actor,
-                              department=transition.department, detail=detail))
     if transition.kind == "returned":
         detail["excluded"] = [r["department"] for r in row.state.get("returns", [])] + [transition.department]
+    insert_at_commit(session, TIMELINE, {
+        "case_id": row.case_id, "at": transition.at, "kind": transition.kind,
+        "from_status": transition.from_status or None, "to_status": transition.to_status, "actor": actor,
+        "department": transition.department, "detail": detail})
     payload = CaseTransition(case_id=row.case_id, kind=transition.kind, from_status=transition.from_status or None,
                              to_status=transition.to_status, actor=actor, at=transition.at,
                              department=transition.department, detail=detail)
