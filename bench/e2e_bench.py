@@ -247,8 +247,11 @@ def profiling(stack: Stack, seconds: float, folder: Path | None, form: str = "fl
         yield
         return
     folder.mkdir(parents=True, exist_ok=True)
+    # --native (C frames: uvloop, asyncpg) must pause the process for each sample, so it is an opt-in.
+    native = ["--native"] if os.environ.get("CASEROUTE_BENCH_PROFILE_NATIVE") else ["--nonblocking"]
     spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(s.process.pid),
-                               "--duration", str(int(seconds)), "--rate", "50", "--nonblocking", "--format", form,
+                               *native,
+                               "--duration", str(int(seconds)), "--rate", "50", "--format", form,
                                "--output", str(folder / f"{s.name}-{i}.{_EXTENSION[form]}")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for i, s in enumerate(stack.processes) if s.process is not None]
@@ -378,9 +381,10 @@ class Bench:
                 for rate in self.args.intake_rates:
                     self.say(f"intake alone at {rate:,.0f}/s")
                     folder = self.args.profile_dir / f"intake-{rate:g}" if self.args.profile_dir else None
+                    cpu = stack.cpu_seconds()
                     with profiling(stack, self.args.intake_seconds, folder, self.args.profile_format):
                         step, _ = await self.timed_step(intake.port, rate, self.args.intake_seconds)
-                    steps.append(summarise(step, None))
+                    steps.append({**summarise(step, None), "cpu_ms_per_case": cpu_per_case(cpu, stack, step)})
                     if not _intake_kept_up(steps[-1]):
                         break
             finally:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -26,6 +26,8 @@ from services.envelopes import envelope
 from services.logctx import current_trace
 from services.outbox import stage
 from services.settings import Settings
+
+REPORTS: Table = AcceptedReport.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,10 @@ async def accept_reports(*, db: Database, settings: Settings, reports: Sequence[
     async with db.transaction() as session:
         # Concurrent duplicates wait on the unique key, then do nothing: the select below finds their case.
         # The rows as parameters of one cached statement (inlined values would be compiled anew per batch size).
+        # On the Core table, not the ORM class: the ORM's bulk-insert path was a fifth of the transaction's CPU.
         created = {(r.source, r.external_id): r.case_id for r in (await session.execute(
-            insert(AcceptedReport).on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(AcceptedReport.case_id, AcceptedReport.source, AcceptedReport.external_id), values
+            insert(REPORTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(REPORTS.c.case_id, REPORTS.c.source, REPORTS.c.external_id), values
         )).all()}
         existing = {}
         if len(created) < len(first):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain.duplicates import OpenCase, find_duplicate, subject_of
@@ -16,7 +16,7 @@ from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
 from schemas.events import CaseDispatched, CaseRouted, CaseTransition, EventType, ReportAccepted
 from schemas.report import Report
-from services.db import Database
+from services.db import Database, insert_at_commit
 from services.envelopes import envelope
 from services.inbox import first_time, first_times
 from services.logctx import trace_var
@@ -25,6 +25,7 @@ from services.pii import mask_text
 from services.settings import Settings
 
 SOURCE = "caseroute/router"
+ROUTED_CASES: Table = RoutedCase.__table__  # type: ignore[assignment]
 ADJUDICATION = "establishment-office"
 
 
@@ -57,17 +58,17 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
             if duplicate_of is not None:
                 decision = decision.model_copy(update={"status": DecisionStatus.duplicate,
                                                        "duplicate_of": duplicate_of})
-            row = RoutedCase(
-                case_id=taken.case_id, report=report.model_dump(mode="json"),
-                decision=decision.model_dump(mode="json"), attempt=1, excluded=[], unit=decision.unit,
-                subject=subject, address=normalise_address(report.location.address), lat=report.location.lat,
-                lon=report.location.lon, open=duplicate_of is None and decision.status is DecisionStatus.routed,
-                routed_at=report.reported_at,
-            )
-            session.add(row)
-            if row.open and subject is not None:  # later reports of this batch may duplicate it
-                recent.setdefault(subject, []).append(
-                    OpenCase(row.case_id, row.unit, row.address, row.lat, row.lon, subject, row.routed_at))
+            opened = OpenCase(taken.case_id, decision.unit, normalise_address(report.location.address),
+                              report.location.lat, report.location.lon, subject, report.reported_at)
+            is_open = duplicate_of is None and decision.status is DecisionStatus.routed
+            # Queued for one executemany at commit: nothing in this transaction reads the row back.
+            insert_at_commit(session, ROUTED_CASES, {
+                "case_id": opened.case_id, "report": report.model_dump(mode="json"),
+                "decision": decision.model_dump(mode="json"), "attempt": 1, "excluded": [], "unit": opened.unit,
+                "subject": subject, "address": opened.address, "lat": opened.lat, "lon": opened.lon,
+                "open": is_open, "routed_at": opened.opened_at})
+            if is_open and subject is not None:  # later reports of this batch may duplicate it
+                recent.setdefault(subject, []).append(opened)
             stage_decision(session, settings, taken.case_id, report, decision, attempt=1,
                            accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
 

@@ -39,5 +39,6 @@ async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids:
     rows = [{"event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # One statement with the rows as parameters (not inlined): compiled once and cached, whatever the batch size.
-    statement = insert(table).on_conflict_do_nothing().returning(table.event_id)
+    core = table.__table__  # type: ignore[attr-defined]  # a Core insert: the ORM's bulk path costs more than the row
+    statement = insert(core).on_conflict_do_nothing().returning(core.c.event_id)
     return set((await session.execute(statement, rows)).scalars().all())

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,8 @@ from tracker.domain.case import CaseState, Status
 from tracker.domain.sla import Calendar, ack_due, feedback_due, next_due
 from tracker.store import codec
 from tracker.store.models import Case, DispatchAttempt
+
+DISPATCHES: Table = DispatchAttempt.__table__  # type: ignore[assignment]
 
 
 async def load_for_update(session: AsyncSession, case_id: str, *, lock: bool) -> Case | None:
@@ -82,7 +84,9 @@ async def upsert_attempts(session: AsyncSession, attempts: list[dict[str, Any]])
     if not latest:
         return
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(DispatchAttempt)
+    # A Core insert (the ORM's bulk path costs more than the rows), so the cases it refers to are flushed first.
+    await session.flush()
+    statement = insert(DISPATCHES)
     await session.execute(statement.on_conflict_do_update(
         index_elements=["case_id", "attempt"],
         set_={k: statement.excluded[k] for k in next(iter(latest.values())) if k not in ("case_id", "attempt")},
