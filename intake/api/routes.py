@@ -40,8 +40,7 @@ class ReportAcceptedResponse(BaseModel):
              responses={401: {"description": "not authenticated"}, 403: {"description": "role may not submit"},
                         422: {"description": "invalid report"}, 429: {"description": "over the key's rate"},
                         503: {"description": "database unavailable"}})
-async def post_report(report: Report, runtime: RuntimeDep, request: Request, response: Response,
-                      caller: Submitter) -> ReportAcceptedResponse:
+async def post_report(report: Report, runtime: RuntimeDep, request: Request, caller: Submitter) -> Response:
     """Accept a report: 202 with its case id; the same (source, external_id) again gives the same case."""
     acceptor: Acceptor = request.app.state.intake.state["acceptor"]
     try:
@@ -51,6 +50,9 @@ async def post_report(report: Report, runtime: RuntimeDep, request: Request, res
         raise Problem(503, "Database unavailable", "the report was not stored; try again",
                       headers={"Retry-After": "5"}) from exc
     status_url = f"{runtime.settings.public_base_url}/v1/cases/{accepted.case_id}"
-    response.headers["Location"] = status_url
-    return ReportAcceptedResponse(case_id=accepted.case_id, status="accepted", status_url=status_url,
+    # The answer as bytes: FastAPI would validate it against the response model and encode it with the
+    # stdlib json, a visible share of each request's CPU; the model still documents it.
+    body = ReportAcceptedResponse(case_id=accepted.case_id, status="accepted", status_url=status_url,
                                   duplicate_submission=not accepted.created)
+    return Response(body.model_dump_json(), status_code=202, media_type="application/json",
+                    headers={"Location": status_url})
