@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.caller import document_credentials
 from services.problems import install_problem_handlers, problem_response
 from services.tracing import TraceRequests
 
@@ -107,6 +108,7 @@ def create_app(*, service: str, routers: Sequence[APIRouter], readiness: Sequenc
     app = FastAPI(title=title or f"caseroute {service}", version="1", lifespan=lifespan,
                   default_response_class=JSONResponse)
     install_problem_handlers(app)
+    document_credentials(app, routers)
     for router in routers:
         app.include_router(router)
 

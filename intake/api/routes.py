@@ -19,12 +19,6 @@ from services.runtime import Runtime
 router = APIRouter(tags=["intake"])
 
 
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # Who may submit, each within its key's rate (429 with Retry-After beyond it).
 Submitter = Annotated[Caller, Depends(rate_limited("grid-app", "hotline", "operator", "admin"))]
 
@@ -40,8 +34,9 @@ class ReportAcceptedResponse(BaseModel):
              responses={401: {"description": "not authenticated"}, 403: {"description": "role may not submit"},
                         422: {"description": "invalid report"}, 429: {"description": "over the key's rate"},
                         503: {"description": "database unavailable"}})
-async def post_report(report: Report, runtime: RuntimeDep, request: Request, caller: Submitter) -> Response:
+async def post_report(report: Report, request: Request, caller: Submitter) -> Response:
     """Accept a report: 202 with its case id; the same (source, external_id) again gives the same case."""
+    runtime: Runtime = request.app.state.runtime
     acceptor: Acceptor = request.app.state.intake.state["acceptor"]
     try:
         accepted = await acceptor.accept(report, submitted_by=caller.actor)

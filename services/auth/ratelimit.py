@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from services.caller import Caller, CallerDep, require_roles
+from services.caller import Caller, checks_credential, get_caller, of_roles, require_roles
 from services.problems import Problem
 from services.settings import AuthSettings
 
@@ -52,10 +52,11 @@ class TokenBuckets:
 
 def rate_limited(*roles: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency: the caller must have one of `roles` and be within its rate (else 403 / 429)."""
-    check_role = require_roles(*roles)
+    require_roles(*roles)  # refuses unknown roles now, not at the first request
 
-    async def _check(request: Request, caller: CallerDep) -> Caller:
-        await check_role(caller)
+    @checks_credential
+    async def _check(request: Request) -> Caller:
+        caller = of_roles(await get_caller(request), roles)
         buckets: TokenBuckets = request.app.state.runtime.rate_limits
         wait = buckets.take(caller)
         if wait is not None:
