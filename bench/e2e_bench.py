@@ -39,6 +39,7 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
 
@@ -132,6 +133,18 @@ class Infra:
         return make_url(self.database_url).set(drivername="postgresql", database=database).render_as_string(
             hide_password=False)
 
+    async def drop_topics(self, prefix: str) -> None:
+        """Delete a measurement's topics: a broker that keeps thousands of them from earlier runs gets slower
+        (metadata, fetch sessions), and so would every later figure."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            names = [t for t in await admin.list_topics() if t.startswith(prefix)]
+            if names:
+                await admin.delete_topics(names, timeout_ms=30_000)
+        finally:
+            await admin.close()
+
     @asynccontextmanager
     async def fresh_database(self) -> Any:
         """A database of its own for one measurement, dropped afterwards; yields its SQLAlchemy URL."""
@@ -181,6 +194,11 @@ class Stack:
         for service in self.processes:
             service.stop()
         self.processes.clear()
+
+    async def close(self) -> None:
+        """Stop the services and delete the measurement's topics."""
+        self.stop()
+        await self.infra.drop_topics(self.prefix)
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) each service process used so far, by service name (replicas summed).
@@ -387,7 +405,7 @@ class Bench:
                     if not _intake_kept_up(steps[-1]):
                         break
             finally:
-                stack.stop()
+                await stack.close()
         ok = [s for s in steps if _intake_kept_up(s)]
         return {"processes": processes, "steps": steps,
                 "sustained_per_s": max((s["offered_per_s"] for s in ok), default=0),
@@ -427,7 +445,7 @@ class Bench:
                 best = max((s["offered_per_s"] for s in ramp if s["sustained"]), default=0.0)
                 growth = await self.growth(stack, watcher, url, best)
             finally:
-                stack.stop()
+                await stack.close()
                 watcher.stop()
         sustained = [s for s in ramp if s["sustained"]]
         return {"ramp": ramp, "growth": growth,
@@ -486,7 +504,7 @@ class Bench:
                                 "cpu_ms_per_case": cpu_per_case(cpu, stack, step),
                                 "load_avg_1m": round(os.getloadavg()[0], 2)})
                 finally:
-                    stack.stop()
+                    await stack.close()
                     watcher.stop()
         return out
 
@@ -565,6 +583,7 @@ async def baseline(infra: Infra, size: int, count: int) -> dict[str, Any]:
     finally:
         await producer.stop()
         await consumer.stop()
+        await infra.drop_topics(topic)
     return {"messages": count, "message_bytes": size, "produce_per_s": round(count / (produced - started), 1),
             "produce_consume_per_s": round(count / (consumed - started), 1),
             "load_avg_1m": round(os.getloadavg()[0], 2)}
@@ -613,7 +632,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="offered rates of the end-to-end ramp (reports/s); stops after the first unsustained")
     parser.add_argument("--step-seconds", type=float, default=15)
     parser.add_argument("--drain-seconds", type=float, default=10, help="how long after a step cases may arrive")
-    parser.add_argument("--intake-rates", type=floats, default=floats("500,1000,1500,2000,3000,4000"))
+    parser.add_argument("--intake-rates", type=floats, default=floats("500,1000,1500,2000,2500,3000,3500"))
     parser.add_argument("--intake-seconds", type=float, default=5)
     parser.add_argument("--intake-processes", type=ints, default=ints("1,2"),
                         help="intake alone as 1, 2 … processes sharing one port (SO_REUSEPORT)")
