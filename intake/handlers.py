@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,13 +21,13 @@ from schemas.envelope import TraceContext
 from schemas.events import EventType, ReportAccepted
 from schemas.report import Report
 from services.consumer import transient
-from services.db import Database
+from services.db import Database, table_of
 from services.envelopes import envelope
 from services.logctx import current_trace
 from services.outbox import stage
 from services.settings import Settings
 
-REPORTS: Table = AcceptedReport.__table__  # type: ignore[assignment]
+REPORTS = table_of(AcceptedReport)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain.duplicates import OpenCase, find_duplicate, subject_of
@@ -16,7 +16,7 @@ from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
 from schemas.events import CaseDispatched, CaseRouted, CaseTransition, EventType, ReportAccepted
 from schemas.report import Report
-from services.db import Database, insert_at_commit
+from services.db import Database, insert_at_commit, table_of
 from services.envelopes import envelope
 from services.inbox import first_time, first_times
 from services.logctx import trace_var
@@ -25,7 +25,7 @@ from services.pii import mask_text
 from services.settings import Settings
 
 SOURCE = "caseroute/router"
-ROUTED_CASES: Table = RoutedCase.__table__  # type: ignore[assignment]
+ROUTED_CASES = table_of(RoutedCase)
 ADJUDICATION = "establishment-office"
 
 

@@ -98,6 +98,13 @@ _CONNECTION_LOST = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionE
 _QUEUED_INSERTS = "queued_inserts"
 
 
+def table_of(model: type) -> Table:
+    """The Core table of a mapped class, for the hot statements that skip the ORM's unit of work."""
+    table = model.__table__  # type: ignore[attr-defined]  # set by the declarative mapping
+    assert isinstance(table, Table)
+    return table
+
+
 def insert_at_commit(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
     """Queue a row for `table`, inserted with the rest of its table's queue in one statement at commit.
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from services.db import UtcDateTime
+from services.db import UtcDateTime, table_of
 
 
 class InboxMixin:
@@ -39,6 +39,6 @@ async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids:
     rows = [{"event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # One statement with the rows as parameters (not inlined): compiled once and cached, whatever the batch size.
-    core = table.__table__  # type: ignore[attr-defined]  # a Core insert: the ORM's bulk path costs more than the row
+    core = table_of(table)  # a Core insert: the ORM's bulk path costs more than the row
     statement = insert(core).on_conflict_do_nothing().returning(core.c.event_id)
     return set((await session.execute(statement, rows)).scalars().all())

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, Table, delete, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from schemas.envelope import Envelope
 from services.bus.base import Bus, OutgoingMessage, Producer
-from services.db import Database, UtcDateTime, insert_at_commit
+from services.db import Database, UtcDateTime, insert_at_commit, table_of
 from services.envelopes import headers_for
 from services.tracing import publishing
 from services.waiting import wait_or_stop
@@ -51,7 +51,7 @@ class OutboxMixin:
 def stage(session: AsyncSession, table: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
     """Add an event to the outbox inside the caller's transaction (written when it commits)."""
     session.info[STAGED] = True
-    insert_at_commit(session, _table(table), {
+    insert_at_commit(session, table_of(table), {
         "topic": topic, "key": envelope.subject, "event_id": envelope.id, "value": envelope.to_bytes(),
         "created_at": datetime.now(UTC)})
 
@@ -92,7 +92,7 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """One pass: publish up to `batch` rows; returns how many were published."""
-        table = _table(self.table)
+        table = table_of(self.table)
         async with self.db.transaction() as session:
             if not self.db.sqlite:
                 # One relay per service at a time keeps per-case order across replicas.
@@ -143,10 +143,6 @@ class OutboxRelay:
                 self.wakeup.clear()
                 if self.idle_s:  # let a burst of commits gather into one batch
                     await wait_or_stop(stopping, self.idle_s)
-
-
-def _table(model: type[OutboxMixin]) -> Table:
-    return model.__table__  # type: ignore[attr-defined]  # set by declarative mapping
 
 
 def _advisory_lock(name: str) -> ColumnElement[bool]:

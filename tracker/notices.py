@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.events import (
@@ -15,7 +14,7 @@ from schemas.events import (
     EventType,
     FeedbackNotice,
 )
-from services.db import insert_at_commit
+from services.db import insert_at_commit, table_of
 from services.envelopes import envelope
 from services.outbox import stage
 from services.settings import Settings
@@ -24,7 +23,7 @@ from tracker.domain.sla import Breach
 from tracker.store.models import Case, TimelineEntry, TrackerOutbox
 
 SOURCE = "caseroute/tracker"
-TIMELINE: Table = TimelineEntry.__table__  # type: ignore[assignment]
+TIMELINE = table_of(TimelineEntry)
 SUPERVISOR = "safety-office"
 
 

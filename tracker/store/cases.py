@@ -6,17 +6,18 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.db import table_of
 from tracker.domain.case import CaseState, Status
 from tracker.domain.sla import Calendar, ack_due, feedback_due, next_due
 from tracker.store import codec
 from tracker.store.models import Case, DispatchAttempt
 
-DISPATCHES: Table = DispatchAttempt.__table__  # type: ignore[assignment]
+DISPATCHES = table_of(DispatchAttempt)
 
 
 async def load_for_update(session: AsyncSession, case_id: str, *, lock: bool) -> Case | None:
