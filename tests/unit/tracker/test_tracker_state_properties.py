@@ -29,6 +29,7 @@ from tracker.domain.commands import (
 )
 from tracker.domain.figures import dispatch_success, records_of
 from tracker.domain.state import CaseState, Status, apply, new_case
+from tracker.store import codec
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 DEPTS = ("A", "B", "C")
@@ -126,6 +127,8 @@ def test_random_sequences_keep_the_invariants(data: st.DataObject) -> None:
         s = new
         reached.add(s.status)
         check_invariants(s)
+        stored = codec.dump(s)  # every reachable state survives the row's JSON document unchanged
+        assert codec.load(stored) == s and stored == codec._plain(s)
         assert len(s.returns) == returned
         success = dispatch_success(records_of(s), T0, now + timedelta(seconds=1))
         assert success.numerator == int(s.first_dispatch_accepted)
