@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -68,7 +69,9 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
                 "subject": subject, "address": opened.address, "lat": opened.lat, "lon": opened.lon,
                 "open": is_open, "routed_at": opened.opened_at})
             if is_open and subject is not None:  # later reports of this batch may duplicate it
-                recent.setdefault(subject, []).append(opened)
+                newest_first = recent.setdefault(subject, [])
+                # After the newer ones and those as new: the order a stable sort by age would give them.
+                newest_first.insert(bisect_right(newest_first, -_age_key(opened), key=_neg_age_key), opened)
             stage_decision(session, settings, taken.case_id, report, decision, attempt=1,
                            accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
 
@@ -99,19 +102,30 @@ async def _open_cases(session: AsyncSession, engine: Engine, decided: list[tuple
     for r in rows:
         found.setdefault(r.subject, []).append(OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject,
                                                         r.routed_at))
+    for cases in found.values():
+        cases.sort(key=_age_key, reverse=True)
     return found
 
 
-def _duplicate_of(engine: Engine, decision: Decision, report: Report, open_cases: list[OpenCase]) -> str | None:
-    """An open case on the same subject at the same place within the catalogue's window, if any."""
+def _age_key(case: OpenCase) -> float:
+    return case.opened_at.timestamp()
+
+
+def _neg_age_key(case: OpenCase) -> float:
+    return -case.opened_at.timestamp()
+
+
+def _duplicate_of(engine: Engine, decision: Decision, report: Report, newest_first: list[OpenCase]) -> str | None:
+    """An open case on the same subject at the same place within the catalogue's window, if any: among the
+    subject's newest 200 open cases of the window (`newest_first` is kept in that order, so they are a prefix)."""
     if subject_of(decision) is None or decision.status is not DecisionStatus.routed:
         return None
     rules = engine.duplicate_settings
     since = report.reported_at - timedelta(days=rules.window_days)
-    recent = sorted((c for c in open_cases if c.opened_at >= since), key=lambda c: c.opened_at, reverse=True)
+    in_window = bisect_right(newest_first, -since.timestamp(), key=_neg_age_key)
     return find_duplicate(decision, address=report.location.address, lat=report.location.lat,
-                          lon=report.location.lon, reported_at=report.reported_at, recent=recent[:200],
-                          settings=rules)
+                          lon=report.location.lon, reported_at=report.reported_at,
+                          recent=newest_first[:min(in_window, 200)], settings=rules)
 
 
 def stage_decision(session: AsyncSession, settings: Settings, case_id: str, report: Report,

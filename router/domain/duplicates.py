@@ -12,6 +12,7 @@ from router.domain.text import normalise_address
 from schemas.decision import Decision
 
 EARTH_RADIUS_M = 6_371_000.0
+METRES_PER_DEGREE_OF_LATITUDE = math.pi * EARTH_RADIUS_M / 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +56,23 @@ def find_duplicate(
     if subject is None:
         return None  # a gap has no subject to compare; let the adjudicator see each one
     place = normalise_address(address)
-    window = timedelta(days=settings.window_days)
+    earliest = reported_at - timedelta(days=settings.window_days)
     best: OpenCase | None = None
     for case in recent:
-        if case.subject != subject or not (timedelta(0) <= reported_at - case.opened_at <= window):
+        if case.subject != subject or not (earliest <= case.opened_at <= reported_at):
             continue
+        if best is not None and case.opened_at <= best.opened_at:
+            continue  # it could not replace the newest match: spare the place test
         same_address = bool(place) and case.address == place and case.unit == decision.unit
-        near = (
-            None not in (lat, lon, case.lat, case.lon)
-            and distance_m(lat, lon, case.lat, case.lon) <= settings.distance_m  # type: ignore[arg-type]
-        )
-        if (same_address or near) and (best is None or case.opened_at > best.opened_at):
+        if same_address or _near(lat, lon, case.lat, case.lon, settings.distance_m):
             best = case
     return best.case_id if best else None
+
+
+def _near(lat: float | None, lon: float | None, lat2: float | None, lon2: float | None, within_m: float) -> bool:
+    if lat is None or lon is None or lat2 is None or lon2 is None:
+        return False
+    # A great circle is never shorter than its north-south part: most places fail this before the haversine.
+    if abs(lat - lat2) * METRES_PER_DEGREE_OF_LATITUDE > within_m:
+        return False
+    return distance_m(lat, lon, lat2, lon2) <= within_m
