@@ -74,9 +74,14 @@ def build_app(runtime: Runtime, parts: Sequence[ServiceParts], name: str) -> Fas
                                              for p in parts for task in p.tasks]
         tasks.append(asyncio.create_task(_consume(runtime, parts)))
         # Start-up objects (modules, catalogue, models) live for the process: move them out of the
-        # collector's way so its pauses stay short on the request path.
+        # collector's way so its pauses stay short on the request path. Every event allocates hundreds of
+        # short-lived objects (models, rows, statements): at the default threshold (700) the young generation
+        # is collected thousands of times a second; at 50,000, seventy times less often, and no cycle lives
+        # longer than a few polls. Backlog drain, back to back: router 0.65 → 0.60, tracker 0.58 → 0.54 ms
+        # CPU per case.
         gc.collect()
         gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
         log.info("%s started", name)
         try:
             yield
