@@ -53,6 +53,7 @@ from services.envelopes import envelope
 from services.settings import KafkaSettings
 from tests.e2e.stack import ServiceProcess, free_port
 from tests.support.credentials import TEST_AUTH_ENV, auth_headers
+from tests.support.databases import drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "data" / "dev_cases.jsonl"
@@ -155,9 +156,7 @@ class Infra:
         try:
             yield make_url(self.database_url).set(database=name).render_as_string(hide_password=False)
         finally:
-            conn = await asyncpg.connect(self.asyncpg_dsn())
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
+            await drop_database(self.asyncpg_dsn(), name)
 
 
 @dataclass

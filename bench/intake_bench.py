@@ -31,6 +31,7 @@ from services.db import Database
 from services.settings import AuthSettings
 from tests.e2e.stack import ServiceProcess, free_port
 from tests.support.credentials import TEST_AUTH_ENV, credential_for
+from tests.support.databases import drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = {"source": "grid", "reported_at": "2026-01-05T14:06:00+08:00",
@@ -101,9 +102,7 @@ async def main() -> None:
         verification, secret = await _verification(url)
         post = await _post_load(url, secret)
     finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+        await drop_database(admin, name)
     result = {"verification": verification, "post_report": post,
               "targets": {"cached_verify_us_max": 50.0, "post_report_p99_ms_max": 50.0},
               "met": {"cached_verify": verification["cached_verify_us"] < 50.0,

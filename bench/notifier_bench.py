@@ -39,6 +39,7 @@ from services.envelopes import envelope, headers_for  # noqa: E402
 from services.settings import KafkaSettings  # noqa: E402
 from tests.e2e.stack import ServiceProcess, free_port  # noqa: E402
 from tests.support.credentials import TEST_AUTH_ENV, auth_headers  # noqa: E402
+from tests.support.databases import drop_database  # noqa: E402
 
 # A raw ASGI app on uvicorn (httptools, uvloop): as light a receiver as Python serves. Only /hook counts.
 RECEIVER = """
@@ -262,9 +263,7 @@ async def main(events: int, cases: int, concurrency: int, e2e: int) -> dict[str,
         notifier.stop()
         receiver.terminate()
         receiver.wait(10)
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(database).database}" WITH (FORCE)')
-        await conn.close()
+        await drop_database(admin, str(make_url(database).database))
 
 
 def cli() -> None:

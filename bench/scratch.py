@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from tests.support.databases import drop_database
+
 
 @asynccontextmanager
 async def scratch_database(prefix: str) -> AsyncIterator[tuple[str, str]]:
@@ -24,6 +26,4 @@ async def scratch_database(prefix: str) -> AsyncIterator[tuple[str, str]]:
         yield (base.set(database=name).render_as_string(hide_password=False),
                base.set(drivername="postgresql", database=name).render_as_string(hide_password=False))
     finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+        await drop_database(admin, name)

@@ -12,6 +12,7 @@ import pytest
 
 from services.settings import KafkaSettings, Settings
 from tests.support.credentials import TEST_AUTH_ENV
+from tests.support.databases import drop_database
 
 # Services started in this process or as child processes accept the test credentials (and only those).
 os.environ.update(TEST_AUTH_ENV)
@@ -59,11 +60,7 @@ async def fresh_postgres(postgres_url: str) -> AsyncIterator[str]:
     finally:
         await conn.close()
     yield url.set(database=name).render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_database(admin_dsn, name)
 
 
 def kafka_settings(bootstrap: str, prefix: str, database_url: str, **extra: object) -> Settings:
