@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 
 from bench.machine import write
-from bench.scratch import scratch_database
+from bench.scratch import drop_topics, scratch_database
 from tests.e2e.stack import ServiceProcess, running, wait_status
 from tests.support.credentials import OPERATOR, TEST_AUTH_ENV, auth_headers
 
@@ -109,9 +109,9 @@ async def main() -> None:
     rows = dev_rows()
     logs = Path(tempfile.mkdtemp(prefix="adjudication-replay-"))
     async with scratch_database("bench_adj") as (url, dsn):
+        prefix = f"adj{uuid.uuid4().hex[:8]}."
         env = {**TEST_AUTH_ENV, "CASEROUTE_KAFKA_BOOTSTRAP": os.environ["CASEROUTE_KAFKA_BOOTSTRAP"],
-               "CASEROUTE_DATABASE_URL": url,
-               "CASEROUTE_TOPIC_PREFIX": f"adj{uuid.uuid4().hex[:8]}.", "CASEROUTE_LOG_LEVEL": "WARNING"}
+               "CASEROUTE_DATABASE_URL": url, "CASEROUTE_TOPIC_PREFIX": prefix, "CASEROUTE_LOG_LEVEL": "WARNING"}
         services = {n: ServiceProcess(n, env, logs / f"{n}.log") for n in ("intake", "router", "tracker")}
         with running(list(services.values())):
             await asyncio.gather(*(s.wait_ready() for s in services.values()))
@@ -127,6 +127,7 @@ async def main() -> None:
                 await asyncio.sleep(2.0)  # the router takes the last catalogue version
                 after = await replay(intake, tracker, rows, "p2")
                 figures_after = await first_dispatch_figures(dsn, after["ids"])
+        await drop_topics(os.environ["CASEROUTE_KAFKA_BOOTSTRAP"], prefix)
     gap_rows = [i for i, row in enumerate(rows) if row["expect"]["rule"] == "R10"]
     ruled_after = sum(1 for i in gap_rows if after["ids"][i] not in after["gaps"])
     result = {

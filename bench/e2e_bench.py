@@ -39,12 +39,12 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
 
 from bench.loadgen import open_loop, post_json
 from bench.machine import RESULTS, facts
+from bench.scratch import drop_topics
 from bench.tracker_bench import seed_cases
 from schemas.events import EventType, ReportAccepted
 from schemas.report import Report
@@ -135,16 +135,7 @@ class Infra:
             hide_password=False)
 
     async def drop_topics(self, prefix: str) -> None:
-        """Delete a measurement's topics: a broker that keeps thousands of them from earlier runs gets slower
-        (metadata, fetch sessions), and so would every later figure."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-            if names:
-                await admin.delete_topics(names, timeout_ms=30_000)
-        finally:
-            await admin.close()
+        await drop_topics(self.bootstrap, prefix)
 
     @asynccontextmanager
     async def fresh_database(self) -> Any:

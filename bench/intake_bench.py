@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from bench.loadgen import open_loop, post_json
 from bench.machine import write
+from bench.scratch import drop_topics
 from services import migrate
 from services.auth import keys
 from services.auth.authenticator import Authenticator
@@ -65,8 +66,9 @@ async def _verification(url: str) -> tuple[dict[str, float], str]:
 
 
 async def _post_load(url: str, secret: str, rate: float = 200, seconds: float = 20) -> dict[str, Any]:
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
     env = {"CASEROUTE_DATABASE_URL": url, "CASEROUTE_LOG_LEVEL": "WARNING",
-           "CASEROUTE_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.", "CASEROUTE_AUTH_RATE_LIMITS": '{"default": 0}'}
+           "CASEROUTE_TOPIC_PREFIX": prefix, "CASEROUTE_AUTH_RATE_LIMITS": '{"default": 0}'}
     intake = ServiceProcess("intake", env, REPO / "var" / "bench-intake.log", port=free_port())
     (REPO / "var").mkdir(exist_ok=True)
     intake.start()
@@ -84,6 +86,7 @@ async def _post_load(url: str, secret: str, rate: float = 200, seconds: float = 
             refused = (await client.post("/v1/reports", json={**REPORT, "external_id": "X"})).status_code
     finally:
         intake.stop()
+        await drop_topics(os.environ.get("CASEROUTE_KAFKA_BOOTSTRAP"), prefix)
     return {"rate_per_s": rate, "requests": len(load.latencies), "errors": load.errors,
             "statuses": {str(k): v for k, v in load.statuses.items()}, "without_credential": refused,
             "p50_ms": round(load.percentile(50) * 1000, 2), "p99_ms": round(load.percentile(99) * 1000, 2),

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.loadgen import _Connection, post_json  # noqa: E402
 from bench.machine import facts  # noqa: E402
+from bench.scratch import drop_topics  # noqa: E402
 from schemas.events import CaseTransition, EventType  # noqa: E402
 from services.bus.base import OutgoingMessage  # noqa: E402
 from services.bus.kafka import KafkaBus  # noqa: E402
@@ -263,6 +264,7 @@ async def main(events: int, cases: int, concurrency: int, e2e: int) -> dict[str,
         notifier.stop()
         receiver.terminate()
         receiver.wait(10)
+        await drop_topics(bootstrap, prefix)
         await drop_database(admin, str(make_url(database).database))
 
 

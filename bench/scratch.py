@@ -1,4 +1,4 @@
-"""A scratch database on the benchmark's PostgreSQL server (CASEROUTE_DATABASE_URL), dropped afterwards."""
+"""Scratch databases and topics of a benchmark, dropped afterwards."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
 from tests.support.databases import drop_database
@@ -27,3 +28,18 @@ async def scratch_database(prefix: str) -> AsyncIterator[tuple[str, str]]:
                base.set(drivername="postgresql", database=name).render_as_string(hide_password=False))
     finally:
         await drop_database(admin, name)
+
+
+async def drop_topics(bootstrap: str | None, prefix: str) -> None:
+    """Delete a measurement's topics (those under its prefix): a broker that keeps thousands of them from earlier
+    runs gets slower (metadata, fetch sessions), and so would every later figure."""
+    if not bootstrap:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names, timeout_ms=30_000)
+    finally:
+        await admin.close()
