@@ -496,7 +496,10 @@ class Bench:
                                 "start_seconds": round(ready - started, 1),
                                 "drain_per_s": round((len(done) * 0.8) / (hi - lo), 1) if hi > lo else None,
                                 "all_drained_seconds": round(done[-1] - ready, 1) if done else None,
-                                "cpu_ms_per_case": cpu_per_case(cpu, stack, step),
+                                # Replicas ready first drain part of the backlog before the last is: CPU from
+                                # then on, over the cases that arrived from then on.
+                                "cpu_ms_per_case": cpu_per_case(cpu, stack, step,
+                                                                cases=sum(t >= ready for t in done)),
                                 "load_avg_1m": round(os.getloadavg()[0], 2)})
                 finally:
                     await stack.close()
@@ -513,10 +516,11 @@ def _process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_per_case(before: dict[str, float], stack: Stack, step: Step) -> dict[str, float]:
+def cpu_per_case(before: dict[str, float], stack: Stack, step: Step, cases: int | None = None) -> dict[str, float]:
+    """CPU ms per case since `before`, over the step's cases (or `cases`, those handled in that time)."""
     after = stack.cpu_seconds()
-    cases = max(1, len(step.posted))
-    return {name: round((after[name] - before.get(name, 0.0)) * 1000 / cases, 3) for name in after}
+    count = max(1, len(step.posted) if cases is None else cases)
+    return {name: round((after[name] - before.get(name, 0.0)) * 1000 / count, 3) for name in after}
 
 
 async def wait_outbox_empty(url: str, table: str, timeout: float = 120) -> None:
