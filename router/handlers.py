@@ -71,7 +71,7 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
             if is_open and subject is not None:  # later reports of this batch may duplicate it
                 newest_first = recent.setdefault(subject, [])
                 # After the newer ones and those as new: the order a stable sort by age would give them.
-                newest_first.insert(bisect_right(newest_first, -_age_key(opened), key=_neg_age_key), opened)
+                newest_first.insert(bisect_right(newest_first, _newest_first(opened), key=_newest_first), opened)
             stage_decision(session, settings, taken.case_id, report, decision, attempt=1,
                            accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
 
@@ -103,15 +103,12 @@ async def _open_cases(session: AsyncSession, engine: Engine, decided: list[tuple
         found.setdefault(r.subject, []).append(OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject,
                                                         r.routed_at))
     for cases in found.values():
-        cases.sort(key=_age_key, reverse=True)
+        cases.sort(key=_newest_first)  # stable: cases as new keep the order they came in
     return found
 
 
-def _age_key(case: OpenCase) -> float:
-    return case.opened_at.timestamp()
-
-
-def _neg_age_key(case: OpenCase) -> float:
+def _newest_first(case: OpenCase) -> float:
+    """The sort key that puts newer cases first."""
     return -case.opened_at.timestamp()
 
 
@@ -122,7 +119,7 @@ def _duplicate_of(engine: Engine, decision: Decision, report: Report, newest_fir
         return None
     rules = engine.duplicate_settings
     since = report.reported_at - timedelta(days=rules.window_days)
-    in_window = bisect_right(newest_first, -since.timestamp(), key=_neg_age_key)
+    in_window = bisect_right(newest_first, -since.timestamp(), key=_newest_first)
     return find_duplicate(decision, address=report.location.address, lat=report.location.lat,
                           lon=report.location.lon, reported_at=report.reported_at,
                           recent=newest_first[:min(in_window, 200)], settings=rules)
