@@ -165,7 +165,8 @@ async def test_static_keys_and_no_issuer(jwks: Jwks) -> None:
 
 async def test_a_cached_token_is_not_trusted_past_its_expiry(jwks: Jwks) -> None:
     auth = authenticator(jwt_jwks_url=jwks.url, cache_s=60)
-    short = token(jwks.key, exp=int(time.time()) + 1)
+    expiry = int(time.time()) + 2  # at least a second left for the first check (a JWKS fetch) on a busy machine
+    short = token(jwks.key, exp=expiry)
     assert (await auth.verify(short)).name == "amr"
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(expiry - time.time() + 0.2)
     await refused(auth, short)
