@@ -6,10 +6,10 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from router.domain.duplicates import OpenCase, find_duplicate, subject_of
+from router.domain.duplicates import OpenCase, find_duplicate, search_boxes, subject_of
 from router.domain.text import normalise_address
 from router.engine import Engine
 from router.store.models import RoutedCase, RouterInbox, RouterOutbox
@@ -78,26 +78,37 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
 
 async def _open_cases(session: AsyncSession, engine: Engine, decided: list[tuple[Decision, Report]]
                       ) -> dict[str, list[OpenCase]]:
-    """For the batch's subjects, the newest open cases within the duplicate window (200 per subject)."""
-    window = timedelta(days=engine.duplicate_settings.window_days)
+    """For the batch's subjects, the open cases of the duplicate window that could be at one of its reports'
+    places (same address, or inside a search box around its coordinates), newest first per subject.
+
+    Only a report's own place can hold its original, and at a place only the first report of a matter stays
+    open (the later ones are its duplicates): a handful of rows however busy the subject is elsewhere."""
+    rules = engine.duplicate_settings
+    window = timedelta(days=rules.window_days)
     since: dict[str, datetime] = {}
+    addresses: set[str] = set()
+    points: list[tuple[float, float]] = []
     for decision, report in decided:
         subject = subject_of(decision)
         if subject is not None and decision.status is DecisionStatus.routed:
             since[subject] = min(since.get(subject, report.reported_at - window), report.reported_at - window)
+            if address := normalise_address(report.location.address):
+                addresses.add(address)
+            if report.location.lat is not None and report.location.lon is not None:
+                points.append((report.location.lat, report.location.lon))
     if not since:
         return {}
-    rank = func.row_number().over(partition_by=RoutedCase.subject, order_by=RoutedCase.routed_at.desc())
-    candidates = (
+    at_a_place = [RoutedCase.address.in_(sorted(addresses))] + [
+        and_(RoutedCase.lat.between(box.south, box.north), RoutedCase.lon.between(box.west, box.east))
+        for box in search_boxes(points, rules.distance_m)]
+    rows = (await session.execute(
         select(RoutedCase.case_id, RoutedCase.unit, RoutedCase.address, RoutedCase.lat, RoutedCase.lon,
-               RoutedCase.subject, RoutedCase.routed_at, rank.label("rank"))
-        # One shape whatever the subjects (an IN list is a cached statement); each report then keeps the cases
-        # of its own window (_duplicate_of), and the newest 200 of a subject are the newest whatever the window.
+               RoutedCase.subject, RoutedCase.routed_at)
+        # One shape whatever the batch's places (eight boxes; IN lists are cached statements); each report then
+        # keeps the cases of its own window and place (find_duplicate).
         .where(RoutedCase.open.is_(True), RoutedCase.subject.in_(sorted(since)),
-               RoutedCase.routed_at >= min(since.values()))
-        .subquery()
-    )
-    rows = (await session.execute(select(candidates).where(candidates.c.rank <= 200))).all()
+               RoutedCase.routed_at >= min(since.values()), or_(*at_a_place))
+    )).all()
     found: dict[str, list[OpenCase]] = {}
     for r in rows:
         found.setdefault(r.subject, []).append(OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject,
@@ -113,8 +124,8 @@ def _newest_first(case: OpenCase) -> float:
 
 
 def _duplicate_of(engine: Engine, decision: Decision, report: Report, newest_first: list[OpenCase]) -> str | None:
-    """An open case on the same subject at the same place within the catalogue's window, if any: among the
-    subject's newest 200 open cases of the window (`newest_first` is kept in that order, so they are a prefix)."""
+    """The newest open case on the same subject at the same place within the catalogue's window, if any
+    (`newest_first` is kept in that order: the window is a prefix, and the first match is the answer)."""
     if subject_of(decision) is None or decision.status is not DecisionStatus.routed:
         return None
     rules = engine.duplicate_settings
@@ -122,7 +133,7 @@ def _duplicate_of(engine: Engine, decision: Decision, report: Report, newest_fir
     in_window = bisect_right(newest_first, -since.timestamp(), key=_newest_first)
     return find_duplicate(decision, address=report.location.address, lat=report.location.lat,
                           lon=report.location.lon, reported_at=report.reported_at,
-                          recent=newest_first[:min(in_window, 200)], settings=rules)
+                          recent=newest_first[:in_window], settings=rules)
 
 
 def stage_decision(session: AsyncSession, settings: Settings, case_id: str, report: Report,

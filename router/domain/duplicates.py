@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,3 +76,45 @@ def _near(lat: float | None, lon: float | None, lat2: float | None, lon2: float 
     if abs(lat - lat2) * METRES_PER_DEGREE_OF_LATITUDE > within_m:
         return False
     return distance_m(lat, lon, lat2, lon2) <= within_m
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A latitude/longitude rectangle, in degrees; south > north makes it hold nothing."""
+
+    south: float
+    north: float
+    west: float
+    east: float
+
+
+NO_BOX = Box(1.0, 0.0, 1.0, 0.0)
+_SLACK = 1.000001  # float rounding must not cut off a place exactly at the distance
+
+
+def search_boxes(points: Sequence[tuple[float, float]], within_m: float, count: int = 8) -> list[Box]:
+    """Exactly `count` boxes (padded with NO_BOX) that together hold every place within `within_m` of any
+    (lat, lon) point: a fixed number, so the query that uses them is one statement whatever the batch.
+
+    Points are grouped by latitude; each group's box is widened by the distance: in latitude by its
+    north-south part (a great circle is never shorter), in longitude by the widest angle `within_m` can span
+    at the group's most poleward latitude (hav d >= cos φ1 cos φ2 hav Δλ)."""
+    ordered = sorted(points)
+    size = -(-len(ordered) // count) if ordered else 0
+    groups = [ordered[i:i + size] for i in range(0, len(ordered), size)] if size else []
+    boxes = []
+    dlat = within_m / METRES_PER_DEGREE_OF_LATITUDE * _SLACK
+    for group in groups:
+        south, north = group[0][0] - dlat, group[-1][0] + dlat
+        west, east = min(lon for _, lon in group), max(lon for _, lon in group)
+        cos_poleward = math.cos(math.radians(min(90.0, max(abs(south), abs(north)))))
+        ratio = math.sin(within_m / (2 * EARTH_RADIUS_M)) / cos_poleward if cos_poleward > 0 else 2.0
+        if ratio >= 1 or east - west + 2 * math.degrees(2 * math.asin(ratio)) >= 360:
+            boxes.append(Box(south, north, -180.0, 180.0))  # near a pole, or all the way round
+            continue
+        dlon = math.degrees(2 * math.asin(ratio)) * _SLACK
+        west, east = west - dlon, east + dlon
+        if west < -180 or east > 180:  # across the antimeridian: the whole band, rather than two boxes
+            west, east = -180.0, 180.0
+        boxes.append(Box(south, north, west, east))
+    return boxes + [NO_BOX] * (count - len(boxes))

@@ -1,13 +1,18 @@
-"""Which open cases a new report is compared with: the subject's newest 200 within the window, newest wins."""
+"""Which open cases a new report is linked to: of its subject and place, within the window, the newest; and the
+search boxes that bring those cases from the database."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from router.domain.catalogue import DuplicateSettings
-from router.domain.duplicates import OpenCase, subject_of
+from router.domain.duplicates import EARTH_RADIUS_M, NO_BOX, OpenCase, search_boxes, subject_of
 from router.domain.text import normalise_address
 from router.handlers import _duplicate_of
 from schemas.decision import Decision
@@ -29,13 +34,12 @@ def open_cases(decision: Decision, count: int, matching: set[int], *, step: time
                      None, None, subject_of(decision), NOW - step * (i + 1)) for i in range(count)]
 
 
-def test_the_newest_match_among_the_newest_200(route: Callable[..., Decision]) -> None:
+def test_the_newest_match_however_busy_the_subject(route: Callable[..., Decision]) -> None:
     decision = route("电梯困人。", address=PLACE, unit="duantang")
     minute = timedelta(minutes=1)
     assert _duplicate_of(ENGINE, decision, report(), open_cases(decision, 250, {50, 120}, step=minute)) == "C-50"
-    assert _duplicate_of(ENGINE, decision, report(), open_cases(decision, 250, {199}, step=minute)) == "C-199"
-    # The 201st newest is not looked at: the comparison stays bounded whatever a subject's backlog.
-    assert _duplicate_of(ENGINE, decision, report(), open_cases(decision, 250, {200}, step=minute)) is None
+    # Behind 240 newer open cases of the subject elsewhere, the original at this place is still found.
+    assert _duplicate_of(ENGINE, decision, report(), open_cases(decision, 250, {240}, step=minute)) == "C-240"
 
 
 def test_only_cases_of_the_window_count(route: Callable[..., Decision]) -> None:
@@ -50,3 +54,30 @@ def test_a_case_opened_after_the_report_is_not_its_original(route: Callable[...,
     later = OpenCase("C-later", "duantang", normalise_address(PLACE), None, None, subject_of(decision),
                      NOW + timedelta(minutes=5))
     assert _duplicate_of(ENGINE, decision, report(), [later]) is None
+
+
+def destination(lat: float, lon: float, bearing_deg: float, metres: float) -> tuple[float, float]:
+    """The place `metres` away from (lat, lon) along a great circle starting at `bearing_deg`."""
+    p1, l1, bearing, angle = (math.radians(lat), math.radians(lon), math.radians(bearing_deg),
+                              metres / EARTH_RADIUS_M)
+    p2 = math.asin(math.sin(p1) * math.cos(angle) + math.cos(p1) * math.sin(angle) * math.cos(bearing))
+    l2 = l1 + math.atan2(math.sin(bearing) * math.sin(angle) * math.cos(p1),
+                         math.cos(angle) - math.sin(p1) * math.sin(p2))
+    return math.degrees(p2), (math.degrees(l2) + 540) % 360 - 180
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.floats(-89.9, 89.9), st.floats(-180, 180)), min_size=1, max_size=40),
+       st.data(), st.sampled_from([10.0, 50.0, 500.0]))
+def test_search_boxes_hold_every_place_within_the_distance(points: list[tuple[float, float]], data: st.DataObject,
+                                                            within_m: float) -> None:
+    boxes = search_boxes(points, within_m)
+    assert len(boxes) == 8
+    lat, lon = data.draw(st.sampled_from(points))
+    other = destination(lat, lon, data.draw(st.floats(0, 360)), data.draw(st.floats(0, 1)) * within_m)
+    assert any(b.south <= other[0] <= b.north and b.west <= other[1] <= b.east for b in boxes)
+
+
+def test_search_boxes_without_coordinates_hold_nothing() -> None:
+    assert search_boxes([], 50.0) == [NO_BOX] * 8
+    assert not (NO_BOX.south <= 0.5 <= NO_BOX.north)
