@@ -636,7 +636,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     def ints(text: str) -> list[int]:
         return [int(float(x)) for x in text.split(",") if x]
 
-    parser.add_argument("--rates", type=floats, default=floats("50,100,200,300,400,600,800,1000,1250,1500"),
+    parser.add_argument("--rates", type=floats, default=floats("50,100,200,300,400,500,600,800,1000,1250,1500"),
                         help="offered rates of the end-to-end ramp (reports/s); stops after the first unsustained")
     parser.add_argument("--step-seconds", type=float, default=15)
     parser.add_argument("--drain-seconds", type=float, default=10, help="how long after a step cases may arrive")
