@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 
 from bench.loadgen import open_loop, post_json
 from bench.machine import RESULTS, facts
-from bench.scratch import drop_topics
+from bench.scratch import drop_topics, scratch_database
 from bench.tracker_bench import seed_cases
 from schemas.events import EventType, ReportAccepted
 from schemas.report import Report
@@ -53,7 +53,6 @@ from services.envelopes import envelope
 from services.settings import KafkaSettings
 from tests.e2e.stack import ServiceProcess, free_port
 from tests.support.credentials import TEST_AUTH_ENV, auth_headers
-from tests.support.databases import drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "data" / "dev_cases.jsonl"
@@ -130,24 +129,11 @@ class Infra:
             sys.exit("needs CASEROUTE_KAFKA_BOOTSTRAP and a PostgreSQL CASEROUTE_DATABASE_URL: run `make bench-e2e`")
         return cls(bootstrap, url)
 
-    def asyncpg_dsn(self, database: str = "postgres") -> str:
-        return make_url(self.database_url).set(drivername="postgresql", database=database).render_as_string(
-            hide_password=False)
-
-    async def drop_topics(self, prefix: str) -> None:
-        await drop_topics(self.bootstrap, prefix)
-
     @asynccontextmanager
     async def fresh_database(self) -> Any:
         """A database of its own for one measurement, dropped afterwards; yields its SQLAlchemy URL."""
-        name = f"bench_e2e_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(self.asyncpg_dsn())
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-        try:
-            yield make_url(self.database_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            await drop_database(self.asyncpg_dsn(), name)
+        async with scratch_database("bench_e2e", self.database_url) as (url, _):
+            yield url
 
 
 @dataclass
@@ -188,7 +174,7 @@ class Stack:
     async def close(self) -> None:
         """Stop the services and delete the measurement's topics."""
         self.stop()
-        await self.infra.drop_topics(self.prefix)
+        await drop_topics(self.infra.bootstrap, self.prefix)
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) each service process used so far, by service name (replicas summed), and
@@ -591,7 +577,7 @@ async def baseline(infra: Infra, size: int, count: int) -> dict[str, Any]:
     finally:
         await producer.stop()
         await consumer.stop()
-        await infra.drop_topics(topic)
+        await drop_topics(infra.bootstrap, topic)
     return {"messages": count, "message_bytes": size, "produce_per_s": round(count / (produced - started), 1),
             "produce_consume_per_s": round(count / (consumed - started), 1),
             "load_avg_1m": round(os.getloadavg()[0], 2)}

@@ -16,13 +16,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench.loadgen import open_loop, post_json
 from bench.machine import write
-from bench.scratch import drop_topics
+from bench.scratch import drop_topics, scratch_database
 from services import migrate
 from services.auth import keys
 from services.auth.authenticator import Authenticator
@@ -32,7 +30,6 @@ from services.db import Database
 from services.settings import AuthSettings
 from tests.e2e.stack import ServiceProcess, free_port
 from tests.support.credentials import TEST_AUTH_ENV, credential_for
-from tests.support.databases import drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = {"source": "grid", "reported_at": "2026-01-05T14:06:00+08:00",
@@ -94,18 +91,9 @@ async def _post_load(url: str, secret: str, rate: float = 200, seconds: float = 
 
 
 async def main() -> None:
-    base = make_url(os.environ["CASEROUTE_DATABASE_URL"])
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    async with scratch_database("bench") as (url, _):
         verification, secret = await _verification(url)
         post = await _post_load(url, secret)
-    finally:
-        await drop_database(admin, name)
     result = {"verification": verification, "post_report": post,
               "targets": {"cached_verify_us_max": 50.0, "post_report_p99_ms_max": 50.0},
               "met": {"cached_verify": verification["cached_verify_us"] < 50.0,

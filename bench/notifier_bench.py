@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.loadgen import _Connection, post_json  # noqa: E402
 from bench.machine import facts  # noqa: E402
-from bench.scratch import drop_topics  # noqa: E402
+from bench.scratch import drop_topics, scratch_database  # noqa: E402
 from schemas.events import CaseTransition, EventType  # noqa: E402
 from services.bus.base import OutgoingMessage  # noqa: E402
 from services.bus.kafka import KafkaBus  # noqa: E402
@@ -40,7 +40,6 @@ from services.envelopes import envelope, headers_for  # noqa: E402
 from services.settings import KafkaSettings  # noqa: E402
 from tests.e2e.stack import ServiceProcess, free_port  # noqa: E402
 from tests.support.credentials import TEST_AUTH_ENV, auth_headers  # noqa: E402
-from tests.support.databases import drop_database  # noqa: E402
 
 # A raw ASGI app on uvicorn (httptools, uvloop): as light a receiver as Python serves. Only /hook counts.
 RECEIVER = """
@@ -95,16 +94,6 @@ def cpu_s(pid: int) -> float:
     """CPU seconds the process has used (user + system): a figure the machine's other load barely moves."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def fresh_database(url: str) -> tuple[str, str]:
-    parsed = make_url(url)
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return parsed.set(database=name).render_as_string(hide_password=False), admin
 
 
 async def publish(bootstrap: str, prefix: str, events: int, cases: int) -> float:
@@ -194,8 +183,12 @@ def _rate(count: int, seconds: float) -> float | None:
 
 
 async def main(events: int, cases: int, concurrency: int, e2e: int) -> dict[str, object]:
+    async with scratch_database("bench") as (database, _):
+        return await _measure(database, events, cases, concurrency, e2e)
+
+
+async def _measure(database: str, events: int, cases: int, concurrency: int, e2e: int) -> dict[str, object]:
     bootstrap = os.environ["CASEROUTE_KAFKA_BOOTSTRAP"]
-    database, admin = await fresh_database(os.environ["CASEROUTE_DATABASE_URL"])
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     var = REPO / "var"
     var.mkdir(exist_ok=True)
@@ -265,7 +258,6 @@ async def main(events: int, cases: int, concurrency: int, e2e: int) -> dict[str,
         receiver.terminate()
         receiver.wait(10)
         await drop_topics(bootstrap, prefix)
-        await drop_database(admin, str(make_url(database).database))
 
 
 def cli() -> None:

@@ -15,9 +15,10 @@ from tests.support.databases import drop_database
 
 
 @asynccontextmanager
-async def scratch_database(prefix: str) -> AsyncIterator[tuple[str, str]]:
-    """(SQLAlchemy URL, asyncpg DSN) of a new empty database."""
-    base = make_url(os.environ["CASEROUTE_DATABASE_URL"])
+async def scratch_database(prefix: str, server_url: str | None = None) -> AsyncIterator[tuple[str, str]]:
+    """(SQLAlchemy URL, asyncpg DSN) of a new empty database on the server of `server_url` (by default
+    CASEROUTE_DATABASE_URL)."""
+    base = make_url(server_url or os.environ["CASEROUTE_DATABASE_URL"])
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     conn = await asyncpg.connect(admin)
