@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from intake.domain.case_ids import new_case_id
 from intake.store.models import AcceptedReport, IntakeOutbox
@@ -21,7 +19,7 @@ from schemas.envelope import TraceContext
 from schemas.events import EventType, ReportAccepted
 from schemas.report import Report
 from services.consumer import transient
-from services.db import Database, table_of
+from services.db import Database, dialect_insert, table_of
 from services.envelopes import envelope
 from services.logctx import current_trace
 from services.outbox import stage
@@ -61,13 +59,12 @@ async def accept_reports(*, db: Database, settings: Settings, reports: Sequence[
     first = {key: i for i, key in reversed(list(enumerate(keys)))}  # the first of a key in the batch is the one
     values = [{"case_id": new_case_id(now), "source": keys[i][0], "external_id": keys[i][1],
                "report": reports[i].report.model_dump(mode="json"), "accepted_at": now} for i in first.values()]
-    insert = sqlite_insert if db.sqlite else pg_insert
     async with db.transaction() as session:
         # Concurrent duplicates wait on the unique key, then do nothing: the select below finds their case.
         # The rows as parameters of one cached statement (inlined values would be compiled anew per batch size).
         # On the Core table, not the ORM class: the ORM's bulk-insert path was a fifth of the transaction's CPU.
         created = {(r.source, r.external_id): r.case_id for r in (await session.execute(
-            insert(REPORTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
+            dialect_insert(session, REPORTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
             .returning(REPORTS.c.case_id, REPORTS.c.source, REPORTS.c.external_id), values
         )).all()}
         existing = {}

@@ -13,6 +13,10 @@ from typing import Any
 import asyncpg
 import orjson
 from sqlalchemy import DateTime, Dialect, Table, TypeDecorator, event, insert, text
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -103,6 +107,13 @@ def table_of(model: type) -> Table:
     table = model.__table__  # type: ignore[attr-defined]  # set by the declarative mapping
     assert isinstance(table, Table)
     return table
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> PgInsert | SqliteInsert:
+    """An INSERT with the ON CONFLICT clauses of the session's database: PostgreSQL's, or SQLite's in the
+    embedded mode (the two spell them alike)."""
+    bind = session.get_bind()
+    return sqlite_insert(table) if bind.dialect.name == "sqlite" else pg_insert(table)
 
 
 def insert_at_commit(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:

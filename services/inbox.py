@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import String
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from services.db import UtcDateTime, table_of
+from services.db import UtcDateTime, dialect_insert, table_of
 
 
 class InboxMixin:
@@ -34,11 +32,9 @@ async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids:
     """Record a batch's event ids in one statement; the ids returned are new (the rest are redeliveries)."""
     if not event_ids:
         return set()
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
     now = datetime.now(UTC)
     rows = [{"event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # One statement with the rows as parameters (not inlined): compiled once and cached, whatever the batch size.
     core = table_of(table)  # a Core insert: the ORM's bulk path costs more than the row
-    statement = insert(core).on_conflict_do_nothing().returning(core.c.event_id)
+    statement = dialect_insert(session, core).on_conflict_do_nothing().returning(core.c.event_id)
     return set((await session.execute(statement, rows)).scalars().all())

@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
 from schemas.events import CaseRouted, DepartmentReply
-from services.db import Database
+from services.db import Database, dialect_insert
 from services.inbox import first_time, first_times
 from services.logctx import trace_var
 from services.settings import Settings
@@ -231,8 +229,7 @@ async def _claim_breaches(session: AsyncSession, deps: Deps, found: list[tuple[C
     """One INSERT for the whole batch; the breach keys that came back are ours to escalate."""
     if not found:
         return set()
-    insert = sqlite_insert if deps.db.sqlite else pg_insert
-    statement = insert(Escalation).values([
+    statement = dialect_insert(session, Escalation).values([
         {"breach_key": b.key, "case_id": row.case_id, "kind": b.kind.value, "attempt": b.attempt,
          "department": row.department or "", "due_at": b.due_at, "raised_at": now}
         for row, _, b in found

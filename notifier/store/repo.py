@@ -8,18 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.domain.recipients import CaseFacts, Recipient, SubscriberKind, SubscriptionView
 from notifier.store.models import CaseMemory, Delivery, ReceivedEvent, Subscription
 from schemas.envelope import Envelope
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    return (sqlite_insert if dialect == "sqlite" else pg_insert)(table)
+from services.db import dialect_insert
 
 
 async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -27,7 +21,7 @@ async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return {}
     table = ReceivedEvent.__table__
-    statement = _insert(session, table).on_conflict_do_nothing(index_elements=["event_id"])
+    statement = dialect_insert(session, table).on_conflict_do_nothing(index_elements=["event_id"])
     result = await session.execute(statement.returning(table.c.event_id, table.c.seq), list(rows))
     return {event_id: seq for event_id, seq in result.all()}
 
@@ -50,7 +44,7 @@ async def remember(session: AsyncSession, facts: Mapping[str, Mapping[str, Any]]
         by_names.setdefault(tuple(sorted(named)), []).append({"case_id": case_id, "updated_at": now, **named})
     table = CaseMemory.__table__
     for names, rows in by_names.items():
-        statement = _insert(session, table)
+        statement = dialect_insert(session, table)
         statement = statement.on_conflict_do_update(
             index_elements=["case_id"], set_={n: statement.excluded[n] for n in (*names, "updated_at")})
         await session.execute(statement, rows)
@@ -99,6 +93,6 @@ def delivery_rows(*, seq: int, event: Envelope, event_type: str, recipients: Seq
 async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert in the given order (ids follow it: the lane order); the unique (event_id, recipient) dedupes."""
     if rows:
-        statement = _insert(session, Delivery.__table__)
+        statement = dialect_insert(session, Delivery.__table__)
         statement = statement.on_conflict_do_nothing(index_elements=["event_id", "recipient"])
         await session.execute(statement, list(rows))

@@ -7,11 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.db import table_of
+from services.db import dialect_insert, table_of
 from tracker.domain.case import CaseState, Status
 from tracker.domain.sla import Calendar, ack_due, feedback_due, next_due
 from tracker.store import codec
@@ -84,10 +82,9 @@ async def upsert_attempts(session: AsyncSession, attempts: list[dict[str, Any]])
     latest = {(a["case_id"], a["attempt"]): a for a in attempts}
     if not latest:
         return
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     # A Core insert (the ORM's bulk path costs more than the rows), so the cases it refers to are flushed first.
     await session.flush()
-    statement = insert(DISPATCHES)
+    statement = dialect_insert(session, DISPATCHES)
     await session.execute(statement.on_conflict_do_update(
         index_elements=["case_id", "attempt"],
         set_={k: statement.excluded[k] for k in next(iter(latest.values())) if k not in ("case_id", "attempt")},

@@ -7,15 +7,13 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.catalogue_events import catalogue_event
 from router.domain.catalogue import Catalogue
 from router.domain.loader import load_catalogue, parse_catalogue
 from services.caller import Caller
-from services.db import Database, table_of
+from services.db import Database, dialect_insert, table_of
 from services.outbox import stage
 from services.settings import Settings
 from tracker.store.models import CatalogueVersion, TrackerOutbox
@@ -59,8 +57,7 @@ async def in_force(session: AsyncSession, settings: Settings) -> CatalogueVersio
         catalogue = load_catalogue(settings.catalogue)
         # Two first requests at once both find nothing: on SQLite (no advisory lock) the second one's insert
         # waits for the first to commit, then does nothing, and both read the same row.
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        await session.execute(insert(table_of(CatalogueVersion)).values(
+        await session.execute(dialect_insert(session, table_of(CatalogueVersion)).values(
             catalogue_id=catalogue.district, version=catalogue.version, parent=None,
             author="system:catalogue-file", reason="the catalogue file the router starts from", from_case=None,
             document=catalogue.model_dump(mode="json"), published_at=datetime.now(UTC),
