@@ -25,9 +25,10 @@ import asyncpg
 import httpx
 
 from bench.machine import write
-from bench.scratch import drop_topics, scratch_database
+from bench.scratch import drop_topics
 from tests.e2e.stack import ServiceProcess, running, wait_status
 from tests.support.credentials import OPERATOR, TEST_AUTH_ENV, auth_headers
+from tests.support.databases import scratch_database
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev_cases.jsonl"
 ADJUDICATOR = auth_headers("adjudicator", "replay")

@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 
 from bench.loadgen import open_loop, post_json
 from bench.machine import RESULTS, facts
-from bench.scratch import drop_topics, scratch_database
+from bench.scratch import drop_topics
 from bench.tracker_bench import seed_cases
 from schemas.events import EventType, ReportAccepted
 from schemas.report import Report
@@ -53,6 +53,7 @@ from services.envelopes import envelope
 from services.settings import KafkaSettings
 from tests.e2e.stack import ServiceProcess, free_port
 from tests.support.credentials import TEST_AUTH_ENV, auth_headers
+from tests.support.databases import scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "data" / "dev_cases.jsonl"

@@ -20,7 +20,7 @@ import httpx
 
 from bench.loadgen import open_loop, post_json
 from bench.machine import write
-from bench.scratch import drop_topics, scratch_database
+from bench.scratch import drop_topics
 from services import migrate
 from services.auth import keys
 from services.auth.authenticator import Authenticator
@@ -30,6 +30,7 @@ from services.db import Database
 from services.settings import AuthSettings
 from tests.e2e.stack import ServiceProcess, free_port
 from tests.support.credentials import TEST_AUTH_ENV, credential_for
+from tests.support.databases import scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = {"source": "grid", "reported_at": "2026-01-05T14:06:00+08:00",

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.loadgen import _Connection, post_json  # noqa: E402
 from bench.machine import facts  # noqa: E402
-from bench.scratch import drop_topics, scratch_database  # noqa: E402
+from bench.scratch import drop_topics  # noqa: E402
 from schemas.events import CaseTransition, EventType  # noqa: E402
 from services.bus.base import OutgoingMessage  # noqa: E402
 from services.bus.kafka import KafkaBus  # noqa: E402
@@ -40,6 +40,7 @@ from services.envelopes import envelope, headers_for  # noqa: E402
 from services.settings import KafkaSettings  # noqa: E402
 from tests.e2e.stack import ServiceProcess, free_port  # noqa: E402
 from tests.support.credentials import TEST_AUTH_ENV, auth_headers  # noqa: E402
+from tests.support.databases import scratch_database  # noqa: E402
 
 # A raw ASGI app on uvicorn (httptools, uvloop): as light a receiver as Python serves. Only /hook counts.
 RECEIVER = """

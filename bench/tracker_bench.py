@@ -23,7 +23,6 @@ import uvloop
 
 from bench.loadgen import get, open_loop
 from bench.machine import write
-from bench.scratch import scratch_database
 from router.domain.compiled import compile_catalogue
 from router.domain.decide import decide
 from router.domain.loader import load_catalogue
@@ -32,6 +31,7 @@ from services.db import Database
 from services.migrate import upgrade
 from services.settings import Settings
 from tests.support.credentials import OPERATOR, TEST_AUTH_ENV
+from tests.support.databases import scratch_database
 from tracker.domain.commands import Dispatch, Route, Transition
 from tracker.domain.sla import CALENDAR_DAYS
 from tracker.domain.state import apply, new_case

@@ -12,7 +12,7 @@ import pytest
 
 from services.settings import KafkaSettings, Settings
 from tests.support.credentials import TEST_AUTH_ENV
-from tests.support.databases import drop_database
+from tests.support.databases import scratch_database
 
 # Services started in this process or as child processes accept the test credentials (and only those).
 os.environ.update(TEST_AUTH_ENV)
@@ -48,19 +48,8 @@ def topic_prefix() -> str:
 @pytest.fixture
 async def fresh_postgres(postgres_url: str) -> AsyncIterator[str]:
     """A new empty database on the real server for one test, dropped afterwards."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(postgres_url)
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin_dsn = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield url.set(database=name).render_as_string(hide_password=False)
-    await drop_database(admin_dsn, name)
+    async with scratch_database("t", postgres_url) as (url, _):
+        yield url
 
 
 def kafka_settings(bootstrap: str, prefix: str, database_url: str, **extra: object) -> Settings:
