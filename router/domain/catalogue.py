@@ -45,6 +45,15 @@ class UnitTemplate(_Strict):
     fallback: Code
 
 
+class Divisions(_Strict):
+    """The gazetteer generated from the official division codes by `caseroute catalogue gazetteer`."""
+
+    code: str  # the district's division code, e.g. 330203
+    source: str  # the code list it was generated from, with its version
+    units: dict[Code, list[str]]
+    outside: list[str] = Field(default_factory=list)  # the district's places in none of the catalogue's units
+
+
 class Department(_Strict):
     name: str
     role: str = ""
@@ -202,7 +211,8 @@ class Catalogue(_Strict):
     settings: Settings = Field(default_factory=Settings)
     units: dict[Code, Unit]
     unit_departments: dict[str, UnitTemplate]
-    gazetteer: dict[Code, list[str]] = Field(default_factory=dict)
+    divisions: Divisions | None = None
+    gazetteer: dict[Code, list[str]] = Field(default_factory=dict)  # hand-kept: roads, landmarks, local names
     departments: dict[Code, Department]
     rules: Rules
     industries: dict[Code, Industry]

@@ -119,6 +119,8 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     if unit is not None:
         kind = "field" if source == "location.unit" and words == unit else "gazetteer"
         ev.append(_ev(kind, f"unit={unit}", source, [words]))
+    elif words:
+        ev.append(_ev("gazetteer", "unit outside the catalogue's units", source, [words]))
     return out
 
 

@@ -71,6 +71,12 @@ def _units(cat: Catalogue) -> Iterator[Problem]:
         if unit not in cat.units:
             yield Problem(f"gazetteer.{unit}", f"unknown unit {unit!r}")
     seen: dict[str, str] = {}
+    if cat.divisions is not None:
+        for unit, places in cat.divisions.units.items():
+            if unit not in cat.units:
+                yield Problem(f"divisions.units.{unit}", f"unknown unit {unit!r}")
+            seen.update((place, unit) for place in places)
+        seen.update((place, "outside") for place in cat.divisions.outside)
     for unit, places in cat.gazetteer.items():
         for i, place in enumerate(places):
             other = seen.setdefault(place, unit)

@@ -87,10 +87,24 @@ def test_inspection_occasion_is_context_not_the_complaint(route: Route) -> None:
 
 
 def test_unit_from_gazetteer_and_unit_name(route: Route) -> None:
-    assert route("电梯困人。", address="华兴社区5幢").unit == "baiyun"
+    # Official division codes: 华兴社区 is 段塘's, 新联村 高桥's (a village, named with its 村).
+    assert route("电梯困人。", address="华兴社区5幢").unit == "duantang"
+    assert route("我们新联村里面电梯困人。").unit == "gaoqiao"
     assert route("电梯困人。", address="海曙区高桥镇某小区").unit == "gaoqiao"
     d = route("电梯困人。", unit="yuehu", address="华兴社区")
     assert d.unit == "yuehu"  # the reporter's unit code wins
+
+
+def test_unit_short_name_counts_as_a_place_but_not_a_gate(route: Route) -> None:
+    assert route("我们南门这边有部电梯困人。").unit == "nanmen"
+    assert route("小区西门口电梯困人。").unit is None  # a compass word at a gate names no unit
+
+
+def test_place_of_the_district_outside_the_units_names_no_unit(route: Route) -> None:
+    # 横街镇 is 海曙's but not one of the catalogue's units: found, and so no guess from the rest of the text.
+    d = route("居民楼道里电动车充电，跟中山公园旁边那栋一样危险。", address="横街村3组")
+    assert d.unit is None and d.unit_fallback
+    assert any("outside" in e.what for e in d.evidence)
 
 
 def test_unresolved_unit_falls_back_to_district_departments(route: Route) -> None:
