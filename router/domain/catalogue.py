@@ -110,10 +110,22 @@ class VenueCues(_Strict):
     residential: list[Alias] = Field(default_factory=list)
 
 
+class ConstructionCues(_Strict):
+    """Where a building job stands: in progress is construction (R6), finished is a standing structure (R9)."""
+
+    ongoing: list[Alias] = Field(default_factory=list)
+    finished: list[Alias] = Field(default_factory=list)
+
+
 class Cues(_Strict):
     fire: HazardCues
     safety: HazardCues
     licence: LicenceCues
+    # A state that says the equipment just named is there and works (消防器材配备齐全): it then signals nothing.
+    in_order: list[Alias] = Field(default_factory=list)
+    # People exposed to what could fall or collapse (正下面就是公交站): a weak safety scene becomes a hazard.
+    exposure: list[Alias] = Field(default_factory=list)
+    construction: ConstructionCues = Field(default_factory=ConstructionCues)
     negations: list[Alias] = Field(default_factory=list)
     neutral: list[Alias] = Field(default_factory=list)  # longer words that shadow a cue inside them (充电宝)
     venue: VenueCues = Field(default_factory=VenueCues)
@@ -134,6 +146,8 @@ class Rules(_Strict):
     construction_industry: str
     construction_primary: Code
     construction_cooperating: list[Code]
+    # The matter of a structure whose building has ended (ROUTING §8): R9, not R6.
+    construction_finished: Code | None = None
     feedback_also: list[Code] = Field(default_factory=list)  # R1-R8 report back to these too
 
 

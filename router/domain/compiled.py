@@ -97,6 +97,10 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
         (cues.neutral, K.NEUTRAL),
         (cues.background, K.BACKGROUND),
         (cues.background_turn, K.TURN),
+        (cues.in_order, K.IN_ORDER),
+        (cues.exposure, K.EXPOSURE),
+        (cues.construction.ongoing, K.ONGOING),
+        (cues.construction.finished, K.FINISHED),
     ]
     for aliases, kind in groups:
         b.add(aliases, kind)

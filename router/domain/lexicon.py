@@ -42,6 +42,10 @@ class K(IntEnum):
     BACKGROUND = 21
     TURN = 22
     PLACE = 23
+    IN_ORDER = 24  # equipment present and working: 灭火器配齐 is no hazard
+    EXPOSURE = 25  # people below or beside a hazard: 下面就是人行道
+    ONGOING = 26  # construction in progress: 工人还在干
+    FINISHED = 27  # construction finished long ago: 早就搭好了
 
 
 # (kind, target, weight, licensed flag, size flag, context industry)
@@ -63,7 +67,8 @@ def bits(*kinds: K) -> int:
     return sum(1 << k for k in kinds)
 
 
-HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO)
+HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO,
+                    K.IN_ORDER, K.EXPOSURE, K.ONGOING, K.FINISHED)
 LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER)
 CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
 

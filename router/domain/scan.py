@@ -36,6 +36,17 @@ _NEG_AFTER = K.NEG_AFTER
 _NEG_BEFORE = K.NEG_BEFORE
 _LARGE = K.LARGE
 _SMALL = K.SMALL
+_IN_ORDER = K.IN_ORDER
+_EXPOSURE = K.EXPOSURE
+_ONGOING = K.ONGOING
+_FINISHED = K.FINISHED
+IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
+EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
+_CLAUSE_BREAK = re.compile("[，；：。！？\n]")
+
+# A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
+# (start, end, word, fire?, weight).
+Pending = tuple[int, int, str, bool, float]
 
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
@@ -56,6 +67,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     nouns: list[tuple[int, int, str]] = []
     neg_after: list[int] = []
     neg_before: list[int] = []
+    pending: list[Pending] = []
+    in_order: list[int] = []
     for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
         end = last_byte + 1
         start = end - length
@@ -64,7 +77,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if cues:
             gap = _chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
             negated = gap is not None and where.same_clause(last_neg, start)
-            _cues(sig, word, start, end, cues, gap if negated else None, nouns, neg_before, neg_after)
+            _cues(sig, word, start, end, cues, gap if negated else None, nouns, neg_before, neg_after, pending,
+                  in_order)
         if not flags & _STRUCTURE:
             continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
@@ -95,6 +109,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 sig.licence(lic, start, word, 1.0)
             if size is not None and bucket != 2:
                 subject.size = size
+    if pending:
+        _hazards(sig, raw, pending, in_order)
     if nouns:
         _licence_nouns(sig, raw, where, nouns, neg_before, neg_after)
     _venues(sig, text, as_bytes, cc)
@@ -120,19 +136,32 @@ def _cues(
     nouns: list[tuple[int, int, str]],
     neg_before: list[int],
     neg_after: list[int],
+    pending: list[Pending],
+    in_order: list[int],
 ) -> None:
     """Count a word's hazard and licence cues; neg_gap: characters since a negation in its clause, if negated."""
     negated = neg_gap is not None
     for kind, weight in cues:
         if kind is _FIRE or kind is _FIRE_EQUIP:
             # Equipment words signal by their absence (没有灭火器), so negation does not cancel them.
-            if (kind is _FIRE_EQUIP or not negated) and word not in sig.fire_words:
-                sig.fire += weight
-                sig.fire_words.append(word)
+            if kind is _FIRE_EQUIP or not negated:
+                pending.append((start, end, word, True, weight))
         elif kind is _SAFETY or kind is _SAFETY_EQUIP:
-            if (kind is _SAFETY_EQUIP or not negated) and word not in sig.safety_words:
-                sig.safety += weight
-                sig.safety_words.append(word)
+            if kind is _SAFETY_EQUIP or not negated:
+                pending.append((start, end, word, False, weight))
+        elif kind is _IN_ORDER:
+            if not negated:  # 不合格 is not in order
+                in_order.append(start)
+        elif kind is _EXPOSURE:
+            if not negated:
+                sig.exposure = max(sig.exposure, weight)
+        elif kind is _ONGOING or kind is _FINISHED:
+            if not negated:
+                if kind is _ONGOING:
+                    sig.ongoing += weight
+                else:
+                    sig.finished += weight
+                sig.construction_words.append(word)
         elif kind is _WEAK:
             if not negated:
                 sig.weak_safety.append(word)
@@ -149,6 +178,30 @@ def _cues(
             neg_after.append(start)
         elif kind is _NEG_BEFORE:
             neg_before.append(end)
+
+
+def _hazards(sig: Signals, raw: bytes, pending: list[Pending], in_order: list[int]) -> None:
+    """Add the hazard cues that no later state in their clause declares in order (消防器材配备齐全)."""
+    for _start, end, word, fire, weight in pending:
+        if in_order and any(_in_order(raw, end, p) for p in in_order):
+            continue
+        words = sig.fire_words if fire else sig.safety_words
+        if word in words:
+            continue
+        words.append(word)
+        if fire:
+            sig.fire += weight
+        else:
+            sig.safety += weight
+    if sig.exposure and 0 < sig.safety < 1.0:
+        sig.safety += EXPOSURE_BONUS * sig.exposure
+
+
+def _in_order(raw: bytes, end: int, state: int) -> bool:
+    # The state follows the cue closely, with nothing but a list (、) between them.
+    if state < end or _chars_within(raw, end, state, IN_ORDER_WINDOW) is None:
+        return False
+    return _CLAUSE_BREAK.search(raw[end:state].decode("utf-8", "surrogatepass")) is None
 
 
 def _licence_nouns(

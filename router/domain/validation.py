@@ -62,6 +62,8 @@ def _departments(cat: Catalogue) -> Iterator[Problem]:
         yield from _dept(cat, f"rules.construction_cooperating[{i}]", code)
     for i, code in enumerate(rules.feedback_also):
         yield from _dept(cat, f"rules.feedback_also[{i}]", code)
+    if rules.construction_finished is not None and rules.construction_finished not in cat.matters:
+        yield Problem("rules.construction_finished", f"unknown matter {rules.construction_finished!r}")
     if rules.construction_industry not in cat.industries:
         yield Problem("rules.construction_industry", f"unknown industry {rules.construction_industry!r}")
 

@@ -133,3 +133,25 @@ def test_decision_shape_validates(route: Route) -> None:
     d = route("楼道电动车充电。", address="鼓楼街道")
     again = Decision.model_validate(d.model_dump(mode="json"))
     assert again == d and d.catalogue_version.startswith("haishu")
+
+
+def test_equipment_said_to_be_in_order_is_no_fire_cue(route: Route) -> None:
+    fine = route("检查时发现奶茶店灭火器、烟感配备齐全，疏散通道畅通，但没有营业执照。", address="江厦街道开明街")
+    assert (fine.hazard, fine.rule, fine.primary) == ("none", "R7", "ecology")
+    missing = route("奶茶店里没有灭火器，疏散通道也堵着，也没有营业执照。", address="江厦街道开明街")
+    assert missing.hazard == "fire"
+
+
+def test_something_that_could_fall_over_people_is_a_hazard(route: Route) -> None:
+    exposed = route("小区里一块招牌有点歪，下面就是小朋友上学走的路。", address="月湖街道镇明路")
+    assert (exposed.hazard, exposed.rule) == ("safety", "R5")
+    alone = route("小区里一块招牌有点歪。", address="月湖街道镇明路")
+    assert alone.hazard == "none"
+
+
+def test_construction_in_progress_is_r6_and_a_finished_structure_is_r9(route: Route) -> None:
+    ongoing = route("楼顶这几天正在搭一间铁皮房，工人天天在上面，没有任何审批。", address="鼓楼街道公园路")
+    assert (ongoing.rule, ongoing.primary) == ("R6", "planning")
+    finished = route("楼顶那间铁皮违建早就搭好了，好几年了，一直没拆。", address="鼓楼街道公园路")
+    assert (finished.rule, finished.primary) == ("R9", "urban-mgmt")
+    assert any(e.what == "construction finished" for e in finished.evidence)
