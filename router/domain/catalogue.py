@@ -102,6 +102,7 @@ class LicenceCues(_Strict):
     )  # 营业执照, 许可证: unlicensed when a negation sits nearby
     negations_before: list[Alias] = Field(default_factory=list)
     negations_after: list[Alias] = Field(default_factory=list)
+    possession: list[Alias] = Field(default_factory=list)  # 持有: a licence noun just after it is held
 
 
 class VenueCues(_Strict):

@@ -93,6 +93,7 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
         (cues.licence.nouns, K.NOUN),
         (cues.licence.negations_before, K.NEG_BEFORE),
         (cues.licence.negations_after, K.NEG_AFTER),
+        (cues.licence.possession, K.HOLD),
         (cues.negations, K.NEG),
         (cues.neutral, K.NEUTRAL),
         (cues.background, K.BACKGROUND),

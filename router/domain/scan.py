@@ -40,6 +40,7 @@ _IN_ORDER = K.IN_ORDER
 _EXPOSURE = K.EXPOSURE
 _ONGOING = K.ONGOING
 _FINISHED = K.FINISHED
+_HOLD = K.HOLD
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
 _CLAUSE_BREAK = re.compile("[，；：。！？\n]")
@@ -47,6 +48,20 @@ _CLAUSE_BREAK = re.compile("[，；：。！？\n]")
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
 # (start, end, word, fire?, weight).
 Pending = tuple[int, int, str, bool, float]
+
+
+class Marks:
+    """Positions the scan notes for the checks that need the whole text: licence nouns and their neighbours."""
+
+    __slots__ = ("holds", "in_order", "neg_after", "neg_before", "nouns", "pending")
+
+    def __init__(self) -> None:
+        self.nouns: list[tuple[int, int, str]] = []
+        self.neg_after: list[int] = []
+        self.neg_before: list[int] = []
+        self.holds: list[int] = []  # just past 持有/取得: a licence noun right after is held
+        self.pending: list[Pending] = []
+        self.in_order: list[int] = []
 
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
@@ -64,11 +79,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     background: list[tuple[int, int]] = []
     opened = -1
     last_neg = -1  # just past the last negation word; -1: none yet
-    nouns: list[tuple[int, int, str]] = []
-    neg_after: list[int] = []
-    neg_before: list[int] = []
-    pending: list[Pending] = []
-    in_order: list[int] = []
+    marks = Marks()
     for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
         end = last_byte + 1
         start = end - length
@@ -77,8 +88,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if cues:
             gap = _chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
             negated = gap is not None and where.same_clause(last_neg, start)
-            _cues(sig, word, start, end, cues, gap if negated else None, nouns, neg_before, neg_after, pending,
-                  in_order)
+            _cues(sig, word, start, end, cues, gap if negated else None, marks)
         if not flags & _STRUCTURE:
             continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
@@ -109,10 +119,10 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 sig.licence(lic, start, word, 1.0)
             if size is not None and bucket != 2:
                 subject.size = size
-    if pending:
-        _hazards(sig, raw, pending, in_order)
-    if nouns:
-        _licence_nouns(sig, raw, where, nouns, neg_before, neg_after)
+    if marks.pending:
+        _hazards(sig, raw, marks.pending, marks.in_order)
+    if marks.nouns:
+        _licence_nouns(sig, raw, where, marks)
     _venues(sig, text, as_bytes, cc)
     return sig
 
@@ -133,11 +143,7 @@ def _cues(
     end: int,
     cues: tuple[CueHit, ...],
     neg_gap: int | None,
-    nouns: list[tuple[int, int, str]],
-    neg_before: list[int],
-    neg_after: list[int],
-    pending: list[Pending],
-    in_order: list[int],
+    marks: Marks,
 ) -> None:
     """Count a word's hazard and licence cues; neg_gap: characters since a negation in its clause, if negated."""
     negated = neg_gap is not None
@@ -145,13 +151,13 @@ def _cues(
         if kind is _FIRE or kind is _FIRE_EQUIP:
             # Equipment words signal by their absence (没有灭火器), so negation does not cancel them.
             if kind is _FIRE_EQUIP or not negated:
-                pending.append((start, end, word, True, weight))
+                marks.pending.append((start, end, word, True, weight))
         elif kind is _SAFETY or kind is _SAFETY_EQUIP:
             if kind is _SAFETY_EQUIP or not negated:
-                pending.append((start, end, word, False, weight))
+                marks.pending.append((start, end, word, False, weight))
         elif kind is _IN_ORDER:
             if not negated:  # 不合格 is not in order
-                in_order.append(start)
+                marks.in_order.append(start)
         elif kind is _EXPOSURE:
             if not negated:
                 sig.exposure = max(sig.exposure, weight)
@@ -173,11 +179,14 @@ def _cues(
             # "不是无证" means licensed: a negation right before a licence cue flips it.
             sig.licence((kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2), start, word, weight)
         elif kind is _NOUN:
-            nouns.append((start, end, word))
+            marks.nouns.append((start, end, word))
         elif kind is _NEG_AFTER:
-            neg_after.append(start)
+            marks.neg_after.append(start)
         elif kind is _NEG_BEFORE:
-            neg_before.append(end)
+            marks.neg_before.append(end)
+        elif kind is _HOLD:
+            if not negated:
+                marks.holds.append(end)
 
 
 def _hazards(sig: Signals, raw: bytes, pending: list[Pending], in_order: list[int]) -> None:
@@ -204,18 +213,15 @@ def _in_order(raw: bytes, end: int, state: int) -> bool:
     return _CLAUSE_BREAK.search(raw[end:state].decode("utf-8", "surrogatepass")) is None
 
 
-def _licence_nouns(
-    sig: Signals,
-    raw: bytes,
-    where: Clauses,
-    nouns: list[tuple[int, int, str]],
-    neg_before: list[int],
-    neg_after: list[int],
-) -> None:
+def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
     # "营业执照也没有", "未向文旅部门备案": a licence noun with a negation close by, in one sentence.
-    for start, end, word in nouns:
-        if _negated_near(raw, where, start, end, neg_before, neg_after):
+    # "持有危险化学品经营许可证": one right after a word of holding, with no negation, is held.
+    for start, end, word in marks.nouns:
+        if _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after):
             sig.licence(False, start, word, 1.0)
+        elif any(_chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
+                 for e in marks.holds):
+            sig.licence(True, start, word, 1.0)
 
 
 def _negated_near(raw: bytes, where: Clauses, start: int, end: int, neg_before: list[int],
