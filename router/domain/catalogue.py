@@ -126,6 +126,8 @@ class Cues(_Strict):
     in_order: list[Alias] = Field(default_factory=list)
     # People exposed to what could fall or collapse (正下面就是公交站): a weak safety scene becomes a hazard.
     exposure: list[Alias] = Field(default_factory=list)
+    # Said right after a thing: it was looked for and is not there (煤气罐倒是没看到).
+    unseen: list[Alias] = Field(default_factory=list)
     construction: ConstructionCues = Field(default_factory=ConstructionCues)
     negations: list[Alias] = Field(default_factory=list)
     neutral: list[Alias] = Field(default_factory=list)  # longer words that shadow a cue inside them (充电宝)

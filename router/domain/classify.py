@@ -111,11 +111,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     out.runner_up_matter = next((k for k, _ in matters if k != out.matter), None)
     out.related = [k for k, _ in matters if k != out.matter] + [k for k, _ in industries if k != out.industry]
 
-    _construction_stage(out, sig, cc)
     _licence(out, sig, facts.licensed)
     _hazard(out, sig, facts.hazard, cc)
     _venue(out, sig, facts.venue_size)
     _main_complaint(out, sig)
+    _construction_stage(out, sig, cc)
     unit, source, words = resolve_unit(report.location, text, cc)
     out.unit = unit
     if unit is not None:
@@ -137,7 +137,8 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
         if out.industry is not None:
             out.related.append(out.industry)
         out.industry, out.industry_conf = building, confidence(sig.ongoing)
-    if not ((out.industry == building and out.industry_conf >= 0.5) or out.matter == finished):
+    if not ((out.industry == building and out.industry_conf >= 0.5) or out.matter == finished
+            or finished in sig.matters):
         return
     if sig.finished > sig.ongoing and out.matter_conf < STRUCTURED:
         if out.matter is not None and out.matter != finished:
@@ -149,6 +150,8 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
         out.industry, out.industry_conf = building, max(out.industry_conf, confidence(1 + sig.ongoing))
         if out.matter == finished:
             out.matter, out.matter_conf = None, 0.0
+        # Building without approval is the complaint however loud the neighbours' other grievances are.
+        out.licence_is_main = True
         out.evidence.append(_ev("lexicon", "construction in progress", "text", sig.construction_words))
 
 

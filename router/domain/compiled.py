@@ -100,6 +100,7 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
         (cues.background_turn, K.TURN),
         (cues.in_order, K.IN_ORDER),
         (cues.exposure, K.EXPOSURE),
+        (cues.unseen, K.UNSEEN),
         (cues.construction.ongoing, K.ONGOING),
         (cues.construction.finished, K.FINISHED),
     ]

@@ -47,6 +47,7 @@ class K(IntEnum):
     ONGOING = 26  # construction in progress: 工人还在干
     FINISHED = 27  # construction finished long ago: 早就搭好了
     HOLD = 28  # 持有, 取得: a licence noun right after it is held
+    UNSEEN = 29  # 没看到: what was just named was looked for and is not there
 
 
 # (kind, target, weight, licensed flag, size flag, context industry)
@@ -69,7 +70,7 @@ def bits(*kinds: K) -> int:
 
 
 HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO,
-                    K.IN_ORDER, K.EXPOSURE, K.ONGOING, K.FINISHED)
+                    K.IN_ORDER, K.EXPOSURE, K.ONGOING, K.FINISHED, K.UNSEEN)
 LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER, K.HOLD)
 CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
 

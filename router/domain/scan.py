@@ -41,19 +41,21 @@ _EXPOSURE = K.EXPOSURE
 _ONGOING = K.ONGOING
 _FINISHED = K.FINISHED
 _HOLD = K.HOLD
+_UNSEEN = K.UNSEEN
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
 _CLAUSE_BREAK = re.compile("[，；：。！？\n]")
 
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
-# (start, end, word, fire?, weight).
-Pending = tuple[int, int, str, bool, float]
+# (start, end, word, fire?, weight, equipment?).
+Pending = tuple[int, int, str, bool, float, bool]
+UNSEEN_WINDOW = 4  # 煤气罐倒是没看到: the looking comes right after the thing
 
 
 class Marks:
     """Positions the scan notes for the checks that need the whole text: licence nouns and their neighbours."""
 
-    __slots__ = ("holds", "in_order", "neg_after", "neg_before", "nouns", "pending")
+    __slots__ = ("holds", "in_order", "neg_after", "neg_before", "nouns", "pending", "unseen")
 
     def __init__(self) -> None:
         self.nouns: list[tuple[int, int, str]] = []
@@ -62,6 +64,7 @@ class Marks:
         self.holds: list[int] = []  # just past 持有/取得: a licence noun right after is held
         self.pending: list[Pending] = []
         self.in_order: list[int] = []
+        self.unseen: list[int] = []  # 没看到: the thing named just before was looked for and not there
 
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
@@ -120,7 +123,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             if size is not None and bucket != 2:
                 subject.size = size
     if marks.pending:
-        _hazards(sig, raw, marks.pending, marks.in_order)
+        _hazards(sig, raw, marks)
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks)
     _venues(sig, text, as_bytes, cc)
@@ -151,10 +154,10 @@ def _cues(
         if kind is _FIRE or kind is _FIRE_EQUIP:
             # Equipment words signal by their absence (没有灭火器), so negation does not cancel them.
             if kind is _FIRE_EQUIP or not negated:
-                marks.pending.append((start, end, word, True, weight))
+                marks.pending.append((start, end, word, True, weight, kind is _FIRE_EQUIP))
         elif kind is _SAFETY or kind is _SAFETY_EQUIP:
             if kind is _SAFETY_EQUIP or not negated:
-                marks.pending.append((start, end, word, False, weight))
+                marks.pending.append((start, end, word, False, weight, kind is _SAFETY_EQUIP))
         elif kind is _IN_ORDER:
             if not negated:  # 不合格 is not in order
                 marks.in_order.append(start)
@@ -184,15 +187,21 @@ def _cues(
             marks.neg_after.append(start)
         elif kind is _NEG_BEFORE:
             marks.neg_before.append(end)
+        elif kind is _UNSEEN:
+            marks.unseen.append(start)
         elif kind is _HOLD:
             if not negated:
                 marks.holds.append(end)
 
 
-def _hazards(sig: Signals, raw: bytes, pending: list[Pending], in_order: list[int]) -> None:
-    """Add the hazard cues that no later state in their clause declares in order (消防器材配备齐全)."""
-    for _start, end, word, fire, weight in pending:
-        if in_order and any(_in_order(raw, end, p) for p in in_order):
+def _hazards(sig: Signals, raw: bytes, marks: Marks) -> None:
+    """Add the hazard cues that no later state in their clause declares in order (消防器材配备齐全) or absent."""
+    in_order, unseen = marks.in_order, marks.unseen
+    for _start, end, word, fire, weight, equipment in marks.pending:
+        if in_order and any(_in_order(raw, end, p, IN_ORDER_WINDOW) for p in in_order):
+            continue
+        # Equipment not seen is missing equipment: that is the hazard; anything else not seen is no hazard.
+        if unseen and not equipment and any(_in_order(raw, end, p, UNSEEN_WINDOW) for p in unseen):
             continue
         words = sig.fire_words if fire else sig.safety_words
         if word in words:
@@ -206,9 +215,9 @@ def _hazards(sig: Signals, raw: bytes, pending: list[Pending], in_order: list[in
         sig.safety += EXPOSURE_BONUS * sig.exposure
 
 
-def _in_order(raw: bytes, end: int, state: int) -> bool:
-    # The state follows the cue closely, with nothing but a list (、) between them.
-    if state < end or _chars_within(raw, end, state, IN_ORDER_WINDOW) is None:
+def _in_order(raw: bytes, end: int, state: int, window: int) -> bool:
+    """Whether a state word at `state` speaks of the cue ending at `end`: close after it, only a list between."""
+    if state < end or _chars_within(raw, end, state, window) is None:
         return False
     return _CLAUSE_BREAK.search(raw[end:state].decode("utf-8", "surrogatepass")) is None
 

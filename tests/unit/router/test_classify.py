@@ -155,3 +155,15 @@ def test_construction_in_progress_is_r6_and_a_finished_structure_is_r9(route: Ro
     finished = route("楼顶那间铁皮违建早就搭好了，好几年了，一直没拆。", address="鼓楼街道公园路")
     assert (finished.rule, finished.primary) == ("R9", "urban-mgmt")
     assert any(e.what == "construction finished" for e in finished.evidence)
+
+
+def test_a_thing_looked_for_and_not_seen_is_no_hazard_but_missing_equipment_is(route: Route) -> None:
+    d = route("这家小面馆没有营业执照，后厨用电磁炉，液化气钢瓶倒是没看到。", address="江厦街道开明街")
+    assert (d.hazard, d.rule) == ("none", "R7")
+    d = route("这家小面馆后厨乱拉电线，灭火器没看到。", address="江厦街道开明街")
+    assert d.hazard == "fire"
+
+
+def test_the_business_it_became_is_the_subject_not_the_one_it_was(route: Route) -> None:
+    d = route("那间门面原来是个文具店，现在改成卖煎饼果子的了，什么证都没有。", address="江厦街道开明街")
+    assert (d.industry, d.rule, d.primary) == ("catering", "R7", "ecology")
