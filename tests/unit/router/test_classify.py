@@ -167,3 +167,11 @@ def test_a_thing_looked_for_and_not_seen_is_no_hazard_but_missing_equipment_is(r
 def test_the_business_it_became_is_the_subject_not_the_one_it_was(route: Route) -> None:
     d = route("那间门面原来是个文具店，现在改成卖煎饼果子的了，什么证都没有。", address="江厦街道开明街")
     assert (d.industry, d.rule, d.primary) == ("catering", "R7", "ecology")
+
+
+def test_an_unsure_report_is_held_with_its_two_best_candidates_named(route: Route) -> None:
+    d = route("门店外卖很多，没有执照。")
+    assert (d.status, d.rule, d.primary) == ("gap", "R10", "establishment-office")
+    held = next(e for e in d.evidence if e.what.startswith("low confidence"))
+    assert held.words == [f"{a.department} ({a.rule} {a.score:.2f})" for a in d.alternatives[:2]]
+    assert held.words[0].startswith("ecology (R7")
