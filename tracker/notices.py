@@ -7,14 +7,15 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.events import (
-    CaseDispatched,
     CaseTransition,
     DepartmentReply,
     EscalationNotice,
     EventType,
     FeedbackNotice,
 )
+from schemas.report import Report
 from services.db import insert_at_commit, table_of
+from services.dispatch import DispatchTerms, dispatches
 from services.envelopes import envelope
 from services.outbox import stage
 from services.settings import Settings
@@ -74,16 +75,12 @@ def stage_escalation(session: AsyncSession, settings: Settings, row: Case, breac
 
 def stage_dispatch(session: AsyncSession, settings: Settings, row: Case, *, attempt: int, rule: str,
                    primary: str, cooperating: list[str], ack_hours: float, deadline_days: int) -> None:
-    """A ruled case goes to its lead (and cooperating departments) on their topics, as the router dispatches."""
-    report = row.report or {}
-    location = report.get("location") or {}
-    for department, role in [(primary, "primary"), *((d, "cooperating") for d in cooperating)]:
-        dispatched = CaseDispatched(
-            case_id=row.case_id, attempt=attempt, department=department, role=role, rule=rule,
-            deadline_days=deadline_days, ack_hours=ack_hours, unit=row.unit, title=report.get("title"),
-            description=report.get("description") or "", address=location.get("address"),
-            reported_at=report.get("reported_at") or row.received_at,
-            reply_url=f"{settings.public_base_url}/v1/cases/{row.case_id}",
-        )
-        stage(session, TrackerOutbox, settings.dispatch_topic(department),
+    """A ruled case goes to its lead (and cooperating departments) on their topics, built and masked as the
+    router builds a decision's dispatches (services.dispatch)."""
+    report = Report.model_validate(row.report)  # a case's report is stored as routed.v1 carried it
+    roles = [(primary, "primary"), *((d, "cooperating") for d in cooperating)]
+    terms = DispatchTerms(rule, row.unit, deadline_days, ack_hours)
+    for dispatched in dispatches(row.case_id, report, terms, attempt=attempt, roles=roles,
+                                 reply_url=f"{settings.public_base_url}/v1/cases/{row.case_id}"):
+        stage(session, TrackerOutbox, settings.dispatch_topic(dispatched.department),
               envelope(source=SOURCE, event_type=EventType.case_dispatched, subject=row.case_id, payload=dispatched))
