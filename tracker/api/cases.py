@@ -18,7 +18,8 @@ from services.db import Database
 from services.pii import PERSONAL_FIELDS, has_personal_data, masked_report
 from services.problems import Problem
 from tracker.api.deps import DepsDep
-from tracker.domain.access import CaseParties, may_read, parties
+from tracker.domain.access import STREET_PREFIX, CaseParties, may_read, parties
+from tracker.store.cases import parties_of
 from tracker.store.models import Case, TimelineEntry, TrackerAudit
 
 router = APIRouter(tags=["cases"])
@@ -97,7 +98,8 @@ def _visible(caller: Caller) -> ColumnElement[bool]:
     if caller.oversees:
         return true()
     if caller.role == "department":
-        street = [Case.unit == caller.name.removeprefix("street-")] if caller.name.startswith("street-") else []
+        street = [Case.unit == caller.name.removeprefix(STREET_PREFIX)] if caller.name.startswith(STREET_PREFIX) \
+            else []
         return or_(Case.department == caller.name, *street)
     if caller.role in ("grid-app", "hotline"):
         hotline = [Case.source == "hotline"] if caller.role == "hotline" else []
@@ -151,10 +153,7 @@ async def _case_from_session(db: Database, case_id: str) -> _Stored | None:
             select(*TIMELINE_COLUMNS).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
         )).mappings().all()
     attempts = case.state.get("attempts", [])
-    decision = case.decision or {}
-    who = parties(case.department, case.unit, case.source, case.submitted_by,
-                  (str(a.get("department", "")) for a in attempts),
-                  (str(d) for d in (*decision.get("cooperating", []), *decision.get("cc", []))))
+    who = parties_of(case)
     body = {**_summary(case), "report": case.report, "decision": case.decision,
             "returns": case.state.get("returns", []), "transfers": max(0, len(attempts) - 1),
             "timeline": [dict(r) for r in rows]}
