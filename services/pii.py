@@ -116,3 +116,15 @@ def purged_report(report: dict[str, Any]) -> dict[str, Any]:
 def _masked_phone(phone: str) -> str:
     masked = mask_phone_numbers(phone)
     return masked if masked != phone else "****"  # a number the patterns do not know: nothing of it
+
+
+def mask_json(value: Any) -> Any:
+    """A JSON value with phone numbers masked in every string: the free text of replies and returns, where a
+    department may quote the number it called back."""
+    if isinstance(value, str):
+        return mask_phone_numbers(value)
+    if isinstance(value, list):
+        return [mask_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_json(v) for k, v in value.items()}
+    return value
