@@ -14,6 +14,8 @@ import pytest
 from intake.bootstrap import build as intake
 from notifier.bootstrap import build as notifier
 from router.bootstrap import build as router
+from schemas.envelope import Envelope
+from services.bus.memory import MemoryBus
 from services.settings import KafkaSettings, Settings
 from tests.conftest import dev_reports
 from tests.integration.harness import running
@@ -23,7 +25,10 @@ from tracker.bootstrap import build as tracker
 pytestmark = pytest.mark.timeout(90)
 
 OPERATOR = auth_headers("operator", "li")
-ROUTED = {**dev_reports()[0], "external_id": "ACT-1"}  # nanmen: an unlicensed shop, routed to a department
+CALLED = "+86 139 8765 4321"  # the number a department quotes in its feedback
+# duantang: a battery workshop, a hazard case (its feedback goes to the street team and safety-office).
+ROUTED = {**dev_reports()[1], "external_id": "ACT-1"}
+RETURNED = {**dev_reports()[0], "external_id": "ACT-3"}  # nanmen: an unlicensed shop
 GAP = {"external_id": "ACT-2", "source": "grid", "reported_at": "2026-01-05T14:06:00+08:00",
        "location": {"unit": "baiyun", "address": "华兴社区"},
        "description": "华兴社区多家商户反映，共享充电宝运营商单方面撤走店内机柜，要求恢复或赔偿。"}
@@ -48,7 +53,8 @@ async def test_acting_on_a_case_reveals_nothing_to_non_parties_and_only_its_stre
             case = await _until(client, routed_id, "dispatched")
             await _until(client, gap_id, "gap")
             holder, unit = case["department"], case["unit"]
-            stranger = "culture" if holder != "culture" else "ecology"
+            involved = {holder, *case["decision"]["cooperating"], *case["decision"]["cc"]}
+            stranger = next(d for d in ("culture", "ecology", "education") if d not in involved)
             routed, gap = f"/v1/cases/{routed_id}", f"/v1/cases/{gap_id}"
             checks: list[tuple[str, dict[str, str], dict[str, Any] | None, int]] = [
                 # Not a party: answered as a read would be, whatever the state.
@@ -78,7 +84,7 @@ async def test_acting_on_a_case_reveals_nothing_to_non_parties_and_only_its_stre
                     assert holder not in problem["detail"] and "gap" not in problem["detail"].split("'")[0]
             assert not wrong, "\n".join(wrong)
 
-            for step, body in (("ack", {}), ("feedback", {"outcome": "resolved"})):
+            for step, body in (("ack", {}), ("feedback", {"outcome": "resolved", "text": f"已回电{CALLED}"})):
                 answer = await client.post(f"{routed}/{step}", headers=auth_headers("department", holder), json=body)
                 assert answer.status_code == 200, answer.text
             # After the feedback: still no other street team, and the case's own one closes it.
@@ -88,3 +94,21 @@ async def test_acting_on_a_case_reveals_nothing_to_non_parties_and_only_its_stre
                     ).status_code == 403
             closed = await client.post(f"{routed}/close", headers=auth_headers("department", f"street-{unit}"))
             assert closed.status_code == 200 and closed.json()["status"] == "closed", closed.text
+            returned_id = (await client.post("/v1/reports", json=RETURNED, headers=OPERATOR)).json()["case_id"]
+            other = (await _until(client, returned_id, "dispatched"))["department"]
+            answer = await client.post(f"/v1/cases/{returned_id}/return", headers=auth_headers("department", other),
+                                       json={"reason": "not_our_remit", "text": f"已电话{CALLED}核实，非本部门"})
+            assert answer.status_code == 200, answer.text
+            bus: MemoryBus = app.state.runtime.bus
+            async with asyncio.timeout(30):  # the outbox relay publishes them shortly after
+                while True:
+                    events = [Envelope.from_bytes(m.value) for m in bus.messages("caseroute.case-events.v1")]
+                    if any(e.subject == returned_id and e.data["kind"] == "returned" for e in events):
+                        break
+                    await asyncio.sleep(0.05)
+            notices = [Envelope.from_bytes(m.value) for m in bus.messages(f"caseroute.dispatch.street-{unit}.v1")]
+    # The departments' free text leaves masked: feedback to the street team, a return's text on case-events.
+    quoted = [e.data for e in notices if e.subject == routed_id and e.type == "caseroute.case.feedback"]
+    assert quoted and all(d["text"] == "已回电+86 139****4321" for d in quoted), quoted
+    returns = [e.data["detail"] for e in events if e.subject == returned_id and e.data["kind"] == "returned"]
+    assert [d["text"] for d in returns] == ["已电话+86 139****4321核实，非本部门"]
