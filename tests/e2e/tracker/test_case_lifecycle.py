@@ -101,9 +101,10 @@ async def test_two_hundred_cases_through_every_path(
             await reply(c, "return", via_topic=False, reason="overlapping_remits", text="职能交叉")
             await wait_status(tracker, c, {"disputed"})
 
-        # A department acts only on its own cases; illegal transitions are refused with the reason.
+        # A department acts only on its own cases (one with no part in a case learns nothing of it: 404, as for a
+        # read); illegal transitions are refused with the reason.
         other = await tracker.post(f"/v1/cases/{finished[0]}/ack", headers=auth_headers("department", "not-it"))
-        assert other.status_code == 403 and other.headers["content-type"] == "application/problem+json"
+        assert other.status_code == 404 and other.headers["content-type"] == "application/problem+json"
         late = await tracker.post(f"/v1/cases/{finished[0]}/return", json={"reason": "duplicate"},
                                   headers=auth_headers("department", cases[finished[0]]['department']))
         assert late.status_code == 409 and "feedback" in late.json()["detail"]

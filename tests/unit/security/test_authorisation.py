@@ -80,7 +80,7 @@ async def test_every_role_is_allowed_exactly_what_it_may_do(tmp_path: Path) -> N
                 ("GET", "/v1/stats", NOBODY, 401, None),
                 ("GET", "/v1/stats", who("department", holder), 200, None),
                 # who acts on it
-                ("POST", f"{case_url}/ack", who("department", "not-it"), 403, {}),
+                ("POST", f"{case_url}/ack", who("department", "not-it"), 404, {}),  # not a party: as a read
                 ("POST", f"{case_url}/ack", who("grid-app", "app-a"), 403, {}),
                 ("POST", f"{case_url}/ack", who("operator", "ops"), 403, {}),
                 ("POST", f"{case_url}/ack", NOBODY, 401, {}),
