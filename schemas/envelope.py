@@ -27,7 +27,11 @@ def new_event_id() -> str:
 
 
 class Envelope(BaseModel):
-    """A CloudEvent: `subject` is the case id, `type` says which payload `data` holds."""
+    """A CloudEvent: `subject` is the case id, `type` says which payload (and payload version) `data` holds.
+
+    `dataschema` is optional, as in CloudEvents: our producers set it, but a department's system built with
+    any CloudEvents SDK need not; when it is present it must agree with the type (services.consumer.decode).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -37,7 +41,7 @@ class Envelope(BaseModel):
     type: str
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
     subject: str
-    dataschema: str
+    dataschema: str | None = None
     datacontenttype: str = "application/json"
     trace: TraceContext = Field(default_factory=TraceContext)
     data: dict[str, Any]
