@@ -1,4 +1,5 @@
-"""Event payloads and their type names; `dataschema` carries the payload version."""
+"""Event payloads and their type names; the type names the payload version (v1 here; an incompatible payload
+gets a new type), and the optional `dataschema` URI repeats it."""
 
 from __future__ import annotations
 
@@ -102,12 +103,12 @@ class ReturnReason(StrEnum):
 
 
 class DepartmentReply(StorableText):
-    """A department's answer on replies.v1 (or through the tracker's HTTP API)."""
+    """A department's answer on its own replies.<department>.v1 (or through the tracker's HTTP API)."""
 
     model_config = ConfigDict(extra="forbid")
 
     case_id: str
-    department: str
+    department: str  # on Kafka it must be the topic's department, or the reply is dead-lettered
     kind: str  # ack | feedback | return
     text: Annotated[str, Field(max_length=10_000)] = ""
     outcome: FeedbackOutcome | None = None

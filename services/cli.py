@@ -18,6 +18,8 @@ docs_app = typer.Typer(help="API documents under docs/.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+deploy_app = typer.Typer(help="Deployment manifests generated from the catalogue.", no_args_is_help=True)
+app.add_typer(deploy_app, name="deploy")
 
 
 def _serve(names: list[str], settings: Settings) -> None:
@@ -114,6 +116,20 @@ def export_schemas(out: Annotated[Path, typer.Option(help="Folder for the JSON S
     for name, schema in json_schemas().items():
         (out / f"{name}.schema.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
         typer.echo(f"wrote {out / name}.schema.json")
+
+
+@deploy_app.command("kafka-users")
+def deploy_kafka_users(
+    catalogue: Annotated[Path | None, typer.Option(help="Catalogue file (default: the 海曙 catalogue)")] = None,
+    prefix: Annotated[str, typer.Option(help="Topic prefix (CASEROUTE_TOPIC_PREFIX)")] = "caseroute.",
+    out: Annotated[Path, typer.Option(help="Manifest to write")] = REPO_ROOT / "deploy" / "k8s"
+    / "strimzi-departments.yaml",
+) -> None:
+    """Strimzi KafkaUser and topics per department: each writes only its own reply topic (tests compare)."""
+    from router.domain.loader import load_catalogue
+    from router.kafka_access import write
+
+    typer.echo(f"wrote {write(out, load_catalogue(catalogue), prefix)}")
 
 
 @docs_app.command("export")

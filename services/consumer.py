@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from prometheus_client import Counter, Gauge
@@ -14,7 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from schemas.envelope import Envelope
+from schemas.envelope import SPEC_VERSION, Envelope
+from schemas.events import dataschema
 from services.bus.base import Bus, BusUnavailable, Consumer, Message, OutgoingMessage, Producer
 from services.logctx import case_id_var
 from services.tracing import consuming
@@ -47,8 +50,14 @@ class ConsumerHealth:
     stalled: bool = False
 
 
-def decode(message: Message, accepted_schemas: Collection[str] | None = None) -> Envelope:
-    """Parse and check a message's envelope, or raise PoisonMessage with the reason."""
+def decode(message: Message, accepted_types: Collection[str] | None = None, version: int = 1) -> Envelope:
+    """Parse and check a message's CloudEvent, or raise PoisonMessage with the reason.
+
+    Any valid CloudEvents 1.0 event in structured JSON mode is taken, whatever SDK wrote it: `dataschema`
+    and `time` are optional, extension attributes are allowed (the distributed-tracing extension's
+    `traceparent`/`tracestate` become the envelope's trace). The `type` names the payload and its version
+    (an incompatible payload gets a new type); a `dataschema`, when present, must be that type's.
+    """
     if len(message.value) > MAX_MESSAGE_BYTES:
         raise PoisonMessage(f"oversized: {len(message.value)} bytes > {MAX_MESSAGE_BYTES}")
     try:
@@ -56,20 +65,51 @@ def decode(message: Message, accepted_schemas: Collection[str] | None = None) ->
     except orjson.JSONDecodeError as exc:
         raise PoisonMessage(f"not JSON: {exc}") from exc
     try:
-        event = Envelope.model_validate(raw)
+        event = Envelope.model_validate(_cloudevent(raw))
     except ValidationError as exc:
         raise PoisonMessage(f"not an event envelope: {_short(exc)}") from exc
-    if accepted_schemas is not None and event.dataschema not in accepted_schemas:
-        raise PoisonMessage(f"unsupported dataschema {event.dataschema!r}")
+    if accepted_types is not None:
+        if event.dataschema is not None and event.dataschema != dataschema(event.type, version):
+            raise PoisonMessage(f"unsupported dataschema {event.dataschema!r} for type {event.type!r}")
+        if event.type not in accepted_types:
+            raise PoisonMessage(f"unsupported type {event.type!r}")
     return event
 
 
-def decoder_for(*event_types: str, version: int = 1) -> Callable[[Message], Envelope]:
-    """A decoder that dead-letters any payload version this consumer was not written for (e.g. a v2)."""
-    from schemas.events import dataschema
+# CloudEvents 1.0: these four make a CloudEvent; attribute names are lower-case ASCII letters and digits.
+REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
+_ATTRIBUTE_NAME = re.compile(r"[a-z0-9]+")
+_ENVELOPE_FIELDS = frozenset(Envelope.model_fields)
+_TRACING_EXTENSION = ("traceparent", "tracestate")
 
-    accepted = frozenset(dataschema(t, version) for t in event_types)
-    return lambda message: decode(message, accepted)
+
+def _cloudevent(raw: object) -> dict[str, Any]:
+    """The envelope's fields of a structured-mode CloudEvent, or PoisonMessage saying why it is none."""
+    if not isinstance(raw, dict):
+        raise PoisonMessage("not a CloudEvent: not a JSON object")
+    missing = [name for name in REQUIRED_ATTRIBUTES if raw.get(name) in (None, "")]
+    if missing:
+        raise PoisonMessage(f"not a CloudEvent: missing required attribute {', '.join(missing)}")
+    if raw["specversion"] != SPEC_VERSION:
+        raise PoisonMessage(f"not a CloudEvent: unsupported specversion {raw['specversion']!r} (1.0 only)")
+    if "data_base64" in raw:
+        raise PoisonMessage("unsupported data: data_base64 given, data must be a JSON object")
+    invalid = [name for name in raw if name not in _ENVELOPE_FIELDS and not _ATTRIBUTE_NAME.fullmatch(name)]
+    if invalid:
+        raise PoisonMessage(f"not a CloudEvent: invalid attribute name {', '.join(map(repr, invalid[:5]))}")
+    # Other extension attributes are legal and mean nothing to us: they are dropped, not refused.
+    fields = {name: value for name, value in raw.items() if name in _ENVELOPE_FIELDS and value is not None}
+    if "trace" not in fields:
+        tracing = {name: raw[name] for name in _TRACING_EXTENSION if isinstance(raw.get(name), str)}
+        if tracing:
+            fields["trace"] = tracing
+    return fields
+
+
+def decoder_for(*event_types: str, version: int = 1) -> Callable[[Message], Envelope]:
+    """A decoder that dead-letters any event type (or payload version) this consumer was not written for."""
+    accepted = frozenset(event_types)
+    return lambda message: decode(message, accepted, version)
 
 
 def _short(exc: ValidationError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A department's code as topic names carry it (the catalogue's codes, per-unit ones bound: police-nanmen).
+DEPARTMENT_CODE = r"[a-z0-9][a-z0-9-]*"
 
 
 class FileSecrets(BaseSettings):
@@ -149,6 +152,21 @@ class Settings(FileSecrets):
 
     def dispatch_topic(self, department: str) -> str:
         return self.topic(f"dispatch.{department}.v1")
+
+    def reply_topic(self, department: str) -> str:
+        """The one topic a department's system answers on; its Kafka user may write no other reply topic."""
+        return self.topic(f"replies.{department}.v1")
+
+    @property
+    def reply_topics_pattern(self) -> str:
+        """Every department's reply topic, and the retired shared `replies.v1` (so what still comes there is
+        dead-lettered with a reason instead of lying unread); never their `.dlq` topics."""
+        return rf"{re.escape(self.topic_prefix)}replies\.(?:{DEPARTMENT_CODE}\.)?v1$"
+
+    def reply_department(self, topic: str) -> str | None:
+        """The department a reply topic belongs to; None for any other topic (the retired replies.v1)."""
+        found = re.fullmatch(rf"{re.escape(self.topic_prefix)}replies\.({DEPARTMENT_CODE})\.v1", topic)
+        return found.group(1) if found else None
 
 
 @lru_cache(maxsize=1)

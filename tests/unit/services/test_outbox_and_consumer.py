@@ -97,7 +97,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_with_the_reason_and_t
     runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler)
     await _run_until(runner, lambda: handled == [7])
     reasons = [m.header("dlq_reason") or "" for m in bus.messages("in.v1.dlq")]
-    assert [r.split(":")[0] for r in reasons] == ["not JSON", "not an event envelope", "oversized"]
+    assert [r.split(":")[0] for r in reasons] == ["not JSON", "not a CloudEvent", "oversized"]
     assert all(m.header("dlq_topic") == "in.v1" for m in bus.messages("in.v1.dlq"))
 
 
