@@ -19,7 +19,9 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it a browser sends `Origin: null` on the console's own POSTs, which the origin check
+    # must refuse. same-origin keeps the Origin and sends no Referer to another site.
+    "Referrer-Policy": "same-origin",
 }
 
 

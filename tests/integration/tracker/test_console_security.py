@@ -181,7 +181,7 @@ async def test_console_pages_carry_security_headers_and_personal_reads_are_audit
         assert "script-src 'self'" in answer.headers["content-security-policy"]
         assert answer.headers["cache-control"] == "no-store"
         assert answer.headers["x-content-type-options"] == "nosniff"
-        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["referrer-policy"] == "same-origin"
     async with app.state.runtime.db.sessions() as session:
         rows = (await session.execute(select(TrackerAudit).where(TrackerAudit.action == "case.read_personal"))
                 ).scalars().all()
