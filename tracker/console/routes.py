@@ -13,7 +13,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 
 from router.domain.catalogue import Catalogue
+from services import audit
 from services.caller import authenticate
+from services.pii import PERSONAL_FIELDS, mask_phone_numbers
 from services.problems import Problem
 from tracker import adjudication as adj
 from tracker import adjudication_queue as adjq
@@ -23,16 +25,17 @@ from tracker.api.catalogue import rollback as api_rollback
 from tracker.api.deps import DepsDep
 from tracker.console import session
 from tracker.console.chart import Series, line_chart
-from tracker.console.session import ConsoleCaller
+from tracker.console.headers import ConsoleRoute
+from tracker.console.session import ConsoleCaller, ConsoleWriter
 from tracker.domain import figures
 from tracker.domain.commands import Principle
 from tracker.handlers import CaseNotFound, Deps
 from tracker.store import catalogue as versions
 from tracker.store.figures import dispatch_records
-from tracker.store.models import Case, RulingRecord, TimelineEntry
+from tracker.store.models import Case, RulingRecord, TimelineEntry, TrackerAudit
 
 HERE = Path(__file__).parent
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 # Autoescape on for every template: report text is whatever a caller typed (HTML- and SQL-like included).
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -59,12 +62,20 @@ def department_names(cat: Catalogue) -> dict[str, str]:
     return names
 
 
+def personal_fields(report: dict[str, Any]) -> list[str]:
+    """The fields of a report that carry personal data as the case page shows them (unmasked)."""
+    fields = [k for k in PERSONAL_FIELDS if report.get(k)]
+    return sorted(fields + [k for k in ("title", "description")
+                            if isinstance(report.get(k), str) and mask_phone_numbers(report[k]) != report[k]])
+
+
 async def _catalogue(deps: Deps) -> Catalogue:
     async with deps.db.transaction() as s:
         return versions.parsed(await versions.in_force(s, deps.settings))
 
 
 def page(name: str, request: Request, caller: Any, **context: Any) -> HTMLResponse:
+    context.setdefault("csrf", session.csrf_of(request))  # every form of the page posts it back
     html = templates.get_template(name).render(request=request, caller=caller, principles=PRINCIPLES,
                                                statuses=STATUSES, reasons=REASONS, **context)
     return HTMLResponse(html)
@@ -72,38 +83,46 @@ def page(name: str, request: Request, caller: Any, **context: Any) -> HTMLRespon
 
 @router.get("/static/htmx.min.js")
 async def htmx() -> FileResponse:
-    return FileResponse(HERE / "static" / "htmx.min.js", media_type="text/javascript")
+    return FileResponse(HERE / "static" / "htmx.min.js", media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request) -> HTMLResponse:
-    return page("login.html", request, None, error=None)
+async def login_form(request: Request, deps: DepsDep) -> HTMLResponse:
+    return _login_page(request, deps, None, 200)
 
 
 @router.post("/login", response_model=None)
 async def login(request: Request, deps: DepsDep, credential: Annotated[str, Form(max_length=400)]) -> Response:
     """The same credential as the API; only adjudicators, operators and administrators may enter."""
     try:
+        await session.check_login_form(request, deps.settings)
+    except Problem as exc:
+        return _login_page(request, deps, "登录表单已失效，请重新登录", exc.status)
+    try:
         caller = await authenticate(request, credential.strip())
     except Problem:
-        return _login_refused(request, "凭据无效")
+        return _login_page(request, deps, "凭据无效", 401)
     if caller.role not in session.CONSOLE_ROLES:
-        return _login_refused(request, "此角色无权使用控制台（仅裁决员、运营人员、管理员）")
+        return _login_page(request, deps, "此角色无权使用控制台（仅裁决员、运营人员、管理员）", 401)
     response = RedirectResponse("/console", status_code=303)
-    session.start(response, request, deps.settings, caller)
+    await session.start(response, request, deps, caller, credential.strip())
     return response
 
 
-def _login_refused(request: Request, error: str) -> HTMLResponse:
-    response = page("login.html", request, None, error=error)
-    response.status_code = 401
+def _login_page(request: Request, deps: Deps, error: str | None, status: int) -> HTMLResponse:
+    nonce, token = session.login_token(request, deps.settings)
+    response = page("login.html", request, None, error=error, login_token=token)
+    response.status_code = status
+    session.set_login_nonce(response, request, nonce)
     return response
 
 
 @router.post("/logout")
-async def logout() -> RedirectResponse:
+async def logout(request: Request, deps: DepsDep, caller: ConsoleWriter) -> RedirectResponse:
+    """Ends the session on the server: the cookie is refused on every replica afterwards, not only deleted."""
     response = RedirectResponse("/console/login", status_code=303)
-    session.end(response)
+    await session.end(request, response, deps)
     return response
 
 
@@ -136,6 +155,12 @@ async def case_page(case_id: str, request: Request, deps: DepsDep, caller: Conso
                                     .order_by(TimelineEntry.id))).scalars().all()
         rulings = (await s.execute(select(RulingRecord).where(RulingRecord.case_id == case_id)
                                    .order_by(RulingRecord.id))).scalars().all()
+    shown = personal_fields(row.report or {})
+    if shown:
+        # The page shows the reporter's name and phone (and the text as typed, numbers included): audited as the
+        # API's GET /v1/cases/{id} is, in the same table and under the same action.
+        async with deps.db.transaction() as s:
+            audit.record(s, TrackerAudit, caller, "case.read_personal", case_id, {"fields": shown, "via": "console"})
     names = department_names(await _catalogue(deps))
     return page("case.html", request, caller, case=row, timeline=timeline, rulings=rulings, names=names,
                 decision=row.decision or {}, report=row.report or {}, returns=(row.state or {}).get("returns", []))
@@ -168,7 +193,7 @@ async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: Con
 
 
 @router.post("/adjudications/{case_id}/ruling", response_class=HTMLResponse)
-async def rule(case_id: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
+async def rule(case_id: str, request: Request, deps: DepsDep, caller: ConsoleWriter,
                lead: Annotated[str, Form(max_length=64)], principle: Annotated[Principle, Form()],
                cooperating: Annotated[str, Form(max_length=600)] = "",
                basis: Annotated[str, Form(max_length=2000)] = "",
@@ -197,7 +222,7 @@ async def rule(case_id: str, request: Request, deps: DepsDep, caller: ConsoleCal
 
 
 @router.post("/adjudications/reroute", response_class=HTMLResponse)
-async def reroute(request: Request, deps: DepsDep, caller: ConsoleCaller,
+async def reroute(request: Request, deps: DepsDep, caller: ConsoleWriter,
                   case_ids: Annotated[list[str], Form()]) -> HTMLResponse:
     """批量改派: the pending gap cases a new rule covers."""
     if caller.role != "adjudicator":
@@ -229,7 +254,7 @@ async def diff_page(version: str, request: Request, deps: DepsDep, caller: Conso
 
 
 @router.post("/catalogue/{version}/rollback", response_class=HTMLResponse)
-async def rollback(version: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
+async def rollback(version: str, request: Request, deps: DepsDep, caller: ConsoleWriter,
                    reason: Annotated[str, Form(min_length=1, max_length=2000)]) -> HTMLResponse:
     if caller.role not in ("adjudicator", "admin"):
         raise Problem(403, "Forbidden", f"rollback needs the role adjudicator or admin, not {caller.role}")
