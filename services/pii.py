@@ -101,8 +101,14 @@ def has_personal_data(report: dict[str, Any] | None) -> bool:
 
 
 def personal_fields(report: dict[str, Any] | None) -> list[str]:
-    """The personal fields a report holds (for the audit record of a read)."""
-    return sorted(field for field in PERSONAL_FIELDS if report and report.get(field))
+    """The fields of a report that carry personal data when shown whole: reporter fields, and a title or
+    description with a phone number in it (for the audit record of a read)."""
+    if not report:
+        return []
+    fields = [field for field in PERSONAL_FIELDS if report.get(field)]
+    texts = [k for k in ("title", "description")
+             if isinstance(report.get(k), str) and mask_phone_numbers(report[k]) != report[k]]
+    return sorted(fields + texts)
 
 
 def purged_report(report: dict[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 
 from router.domain.catalogue import Catalogue
-from services import audit
 from services.caller import authenticate
-from services.pii import PERSONAL_FIELDS, mask_phone_numbers
 from services.problems import Problem
 from tracker import adjudication as adj
 from tracker import adjudication_queue as adjq
@@ -30,9 +28,10 @@ from tracker.console.session import ConsoleCaller, ConsoleWriter
 from tracker.domain import figures
 from tracker.domain.commands import Principle
 from tracker.handlers import CaseNotFound, Deps
+from tracker.privacy import record_personal_reads
 from tracker.store import catalogue as versions
 from tracker.store.figures import dispatch_records
-from tracker.store.models import Case, RulingRecord, TimelineEntry, TrackerAudit
+from tracker.store.models import Case, RulingRecord, TimelineEntry
 
 HERE = Path(__file__).parent
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -60,13 +59,6 @@ def department_names(cat: Catalogue) -> dict[str, str]:
         for unit, u in cat.units.items():
             names[template.template.replace("{unit}", unit)] = template.name.replace("{unit_name}", u.name)
     return names
-
-
-def personal_fields(report: dict[str, Any]) -> list[str]:
-    """The fields of a report that carry personal data as the case page shows them (unmasked)."""
-    fields = [k for k in PERSONAL_FIELDS if report.get(k)]
-    return sorted(fields + [k for k in ("title", "description")
-                            if isinstance(report.get(k), str) and mask_phone_numbers(report[k]) != report[k]])
 
 
 async def _catalogue(deps: Deps) -> Catalogue:
@@ -155,12 +147,8 @@ async def case_page(case_id: str, request: Request, deps: DepsDep, caller: Conso
                                     .order_by(TimelineEntry.id))).scalars().all()
         rulings = (await s.execute(select(RulingRecord).where(RulingRecord.case_id == case_id)
                                    .order_by(RulingRecord.id))).scalars().all()
-    shown = personal_fields(row.report or {})
-    if shown:
-        # The page shows the reporter's name and phone (and the text as typed, numbers included): audited as the
-        # API's GET /v1/cases/{id} is, in the same table and under the same action.
-        async with deps.db.transaction() as s:
-            audit.record(s, TrackerAudit, caller, "case.read_personal", case_id, {"fields": shown, "via": "console"})
+    # The page shows the reporter's name and phone and the text as typed: audited as the API's reads are.
+    await record_personal_reads(deps.db, caller, [(case_id, row.report)], via="console")
     names = department_names(await _catalogue(deps))
     return page("case.html", request, caller, case=row, timeline=timeline, rulings=rulings, names=names,
                 decision=row.decision or {}, report=row.report or {}, returns=(row.state or {}).get("returns", []))
@@ -171,6 +159,7 @@ async def queue_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
                      kind: Annotated[str | None, Query(pattern="^(gap|dispute)$")] = None) -> HTMLResponse:
     """裁决队列: gaps and disputes with their context."""
     items = await adjq.queue(deps, kind=kind, limit=100)
+    await record_personal_reads(deps.db, caller, [(i["case_id"], i["report"]) for i in items], via="console")
     names = department_names(await _catalogue(deps))
     return page("queue.html", request, caller, items=items, names=names, kind=kind)
 
@@ -182,6 +171,7 @@ async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: Con
     items = await adjq.queue(deps, case_id=case_id)
     if not items:
         raise Problem(404, "Not in the queue", f"no case {case_id!r} waits for a ruling")
+    await record_personal_reads(deps.db, caller, [(case_id, items[0]["report"])], via="console")
     cat = await _catalogue(deps)
     others = [c for c in also.split(",") if c.strip() and c != case_id]
     async with deps.db.sessions() as s:

@@ -42,6 +42,9 @@ async def app(fresh_postgres: str) -> AsyncIterator[FastAPI]:
         async with application.state.runtime.db.transaction() as session:
             session.add(Case(case_id="C-P1", status="dispatched", source="grid", unit="nanmen", department="amr",
                              report=PERSONAL, state={}, received_at=now, updated_at=now, attempt=1))
+            session.add(Case(case_id="C-P2", status="gap", source="hotline", unit="nanmen",
+                             department="establishment-office", report=PERSONAL, state={}, received_at=now,
+                             updated_at=now, attempt=1))
         yield application
 
 
@@ -171,10 +174,11 @@ async def test_console_pages_carry_security_headers_and_personal_reads_are_audit
         login = await client.get("/console/login")
         await log_in(client, credential_for("operator", "li"))
         pages = [login, await client.get("/console"), await client.get("/console/cases/C-P1"),
+                 await client.get("/console/adjudications"),
                  await client.post("/console/catalogue/x/rollback", data={"reason": "x"})]  # a 403 problem
         async with client_of(app) as anonymous:
             pages.append(await anonymous.get("/console/figures"))  # the redirect to login
-    assert [p.status_code for p in pages] == [200, 200, 200, 403, 303]
+    assert [p.status_code for p in pages] == [200, 200, 200, 200, 403, 303]
     for answer in pages:
         assert answer.headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
@@ -185,8 +189,10 @@ async def test_console_pages_carry_security_headers_and_personal_reads_are_audit
     async with app.state.runtime.db.sessions() as session:
         rows = (await session.execute(select(TrackerAudit).where(TrackerAudit.action == "case.read_personal"))
                 ).scalars().all()
-    assert [(r.actor, r.target, r.detail["fields"]) for r in rows] == [
-        ("operator:li", "C-P1", ["reporter_name", "reporter_phone"])]
+    # The case page and the adjudication queue (which shows the report whole) are both audited.
+    assert sorted((r.actor, r.target, r.detail["fields"], r.detail["via"]) for r in rows) == [
+        ("operator:li", "C-P1", ["reporter_name", "reporter_phone"], "console"),
+        ("operator:li", "C-P2", ["reporter_name", "reporter_phone"], "console")]
 
 
 async def _first_version(app: FastAPI) -> str:
