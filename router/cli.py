@@ -1,4 +1,4 @@
-"""Command-line entry points: `caseroute catalogue validate|schema` and `caseroute route` (batch JSONL)."""
+"""Command-line entry points: `caseroute catalogue validate|diff|gazetteer|suggest|schema` and `caseroute route`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from router.domain.decide import decide
 from router.domain.duplicates import OpenCase, find_duplicate, subject_of
 from router.domain.loader import DEFAULT_CATALOGUE, CatalogueError, load_catalogue, write_json_schema
 from router.domain.text import normalise_address
+from router.suggestions import suggest_command
 from schemas.decision import Decision, DecisionStatus
 from schemas.report import Report
 
@@ -90,6 +91,9 @@ def gazetteer_command(
         raise typer.Exit(1) from None
     counts = ", ".join(f"{unit} {len(places)}" for unit, places in found.by_unit.items())
     typer.echo(f"{target}: {counts}; outside the units {len(found.outside)}")
+
+
+catalogue_app.command("suggest")(suggest_command)
 
 
 @catalogue_app.command("schema")

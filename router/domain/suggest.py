@@ -6,6 +6,7 @@ adjudicator accepts suggestions into a new version (`with_suggestions`).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,8 @@ from router.domain.lexicon import as_bytes
 from router.domain.scan import scan
 from router.domain.text import normalise
 from schemas.report import Report
+
+jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is no news to a caller
 
 Kind = Literal["gazetteer", "alias"]
 MIN_SUPPORT = 2  # a word one case used may be that case's accident; two cases make it a habit
