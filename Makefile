@@ -15,7 +15,7 @@ help:
 	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL"
 	@echo "make up     - docker compose (for machines with a Docker engine)"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - router, intake, tracker, notifier, adjudication-replay and end-to-end benchmarks on local Kafka and PostgreSQL"
+	@echo "make bench  - router, routing quality, intake, tracker, notifier, adjudication-replay and end-to-end benchmarks on local Kafka and PostgreSQL"
 	@echo "make bench-e2e - the end-to-end bench alone (BENCH_ARGS='--quick' for a short run)"
 
 $(VENV)/.installed: pyproject.toml
@@ -61,7 +61,7 @@ $(VENV)/.bench-tools: $(VENV)/.installed pyproject.toml
 bench-tools: $(VENV)/.bench-tools
 
 bench: bench-tools
-	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.intake_bench && $(PY) -m bench.tracker_bench \
+	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.routing_bench && $(PY) -m bench.intake_bench && $(PY) -m bench.tracker_bench \
 		&& $(PY) -m bench.notifier_bench --events 100000 && $(PY) -m bench.adjudication_replay \
 		&& $(PY) -m bench.e2e_bench $(BENCH_ARGS)'
 
