@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import orjson
 import typer
 from pydantic import ValidationError
@@ -37,15 +36,20 @@ def examples_from_file(path: Path) -> list[Example]:
 
 def from_tracker(url: str, key: str) -> tuple[list[Example], dict[str, Any]]:
     """The examples the tracker recorded and the catalogue version in force there."""
+    import httpx  # only this path talks to a server
+
     headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-        found = client.get("/v1/catalogue/examples", params={"limit": 5000})
-        found.raise_for_status()
-        versions = client.get("/v1/catalogue/versions", params={"limit": 1})
-        versions.raise_for_status()
-        latest = versions.json()[0]["version"]
-        document = client.get(f"/v1/catalogue/versions/{latest}")
-        document.raise_for_status()
+    try:
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            found = client.get("/v1/catalogue/examples", params={"limit": 5000})
+            found.raise_for_status()
+            versions = client.get("/v1/catalogue/versions", params={"limit": 1})
+            versions.raise_for_status()
+            latest = versions.json()[0]["version"]
+            document = client.get(f"/v1/catalogue/versions/{latest}")
+            document.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise OSError(f"tracker at {url}: {exc}") from exc
     body = found.json()
     rows = body if isinstance(body, list) else body.get("examples", body.get("items", []))
     doc = document.json()
@@ -86,7 +90,7 @@ def suggest_command(
         else:
             assert examples is not None
             found, cat = examples_from_file(examples), load_catalogue(catalogue)
-    except (OSError, KeyError, ValidationError, orjson.JSONDecodeError, httpx.HTTPError, CatalogueError) as exc:
+    except (OSError, KeyError, ValidationError, orjson.JSONDecodeError, CatalogueError) as exc:
         typer.echo(f"cannot read the examples: {exc}", err=True)
         raise typer.Exit(1) from None
     proposals = suggest(compile_catalogue(cat), found, min_support=min_support)

@@ -89,7 +89,6 @@ def route(
 
 
 def _add_catalogue_app() -> None:
-    from router.catalogue_events import publish_command
     from router.cli import catalogue_app
 
     @catalogue_app.command("publish")
@@ -98,6 +97,8 @@ def _add_catalogue_app() -> None:
                                                         help="an admin's API key or token")] = None,
                 reason: Annotated[str, typer.Option(help="why (audit)")] = "") -> None:
         """Validate a catalogue and publish it on catalogue.v1 (role admin; audited as the key's holder)."""
+        from router.catalogue_events import publish_command  # Kafka and the database: only when publishing
+
         publish_command(file, key, reason)
 
     app.add_typer(catalogue_app, name="catalogue")
