@@ -103,6 +103,10 @@ class LicenceCues(_Strict):
     negations_before: list[Alias] = Field(default_factory=list)
     negations_after: list[Alias] = Field(default_factory=list)
     possession: list[Alias] = Field(default_factory=list)  # 持有: a licence noun just after it is held
+    # People whose own certificate a report may speak of (ROUTING §8: 司炉工无证上岗 leaves the business licensed).
+    persons: list[Alias] = Field(default_factory=list)
+    # States of a licence that is held but wrong (过期, 对不上): the licence-anomaly matter, not unlicensed.
+    anomalous: list[Alias] = Field(default_factory=list)
 
 
 class VenueCues(_Strict):
@@ -128,6 +132,9 @@ class Cues(_Strict):
     exposure: list[Alias] = Field(default_factory=list)
     # Said right after a thing: it was looked for and is not there (煤气罐倒是没看到).
     unseen: list[Alias] = Field(default_factory=list)
+    # A source of ignition and fire load in one sentence are a fire hazard told as a scene (抽烟 … 稀料桶敞着).
+    ignition: list[Alias] = Field(default_factory=list)
+    fuel: list[Alias] = Field(default_factory=list)
     construction: ConstructionCues = Field(default_factory=ConstructionCues)
     negations: list[Alias] = Field(default_factory=list)
     neutral: list[Alias] = Field(default_factory=list)  # longer words that shadow a cue inside them (充电宝)
@@ -151,6 +158,8 @@ class Rules(_Strict):
     construction_cooperating: list[Code]
     # The matter of a structure whose building has ended (ROUTING §8): R9, not R6.
     construction_finished: Code | None = None
+    # The matter of a licence held but expired or not matching the business (ROUTING §8).
+    licence_anomaly: Code | None = None
     feedback_also: list[Code] = Field(default_factory=list)  # R1-R8 report back to these too
 
 

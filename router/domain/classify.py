@@ -162,7 +162,8 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
         return
     if out.matter == "licence-anomaly":
         out.licensed, out.licence_conf = True, 0.75
-    if sig.unlicensed > sig.licensed:
+    if sig.unlicensed and sig.unlicensed >= sig.licensed:
+        # One licence held and another missing is unlicensed (ROUTING §8: a prerequisite never obtained).
         out.licensed, out.licence_conf = False, confidence(1 + sig.unlicensed - sig.licensed)
     elif sig.licensed > sig.unlicensed:
         out.licensed, out.licence_conf = True, confidence(1 + sig.licensed - sig.unlicensed)

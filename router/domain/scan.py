@@ -42,6 +42,14 @@ _ONGOING = K.ONGOING
 _FINISHED = K.FINISHED
 _HOLD = K.HOLD
 _UNSEEN = K.UNSEEN
+_PERSON = K.PERSON
+_ANOMALOUS = K.ANOMALOUS
+_IGNITION = K.IGNITION
+_FUEL = K.FUEL
+PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
+ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
+_SAYING = re.compile("[说讲问称告]")  # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's
+FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
 _CLAUSE_BREAK = re.compile("[，；：。！？\n]")
@@ -55,7 +63,8 @@ UNSEEN_WINDOW = 4  # 煤气罐倒是没看到: the looking comes right after the
 class Marks:
     """Positions the scan notes for the checks that need the whole text: licence nouns and their neighbours."""
 
-    __slots__ = ("holds", "in_order", "neg_after", "neg_before", "nouns", "pending", "unseen")
+    __slots__ = ("anomalous", "fuels", "holds", "ignitions", "in_order", "licence_hits", "neg_after", "neg_before",
+                 "nouns", "pending", "persons", "unseen")
 
     def __init__(self) -> None:
         self.nouns: list[tuple[int, int, str]] = []
@@ -65,6 +74,11 @@ class Marks:
         self.pending: list[Pending] = []
         self.in_order: list[int] = []
         self.unseen: list[int] = []  # 没看到: the thing named just before was looked for and not there
+        self.licence_hits: list[tuple[int, str, float, bool]] = []  # (start, word, weight, licensed?)
+        self.persons: list[int] = []  # just past 师傅, 驾驶员
+        self.anomalous: list[int] = []  # where 过期, 对不上 start
+        self.ignitions: list[tuple[int, str]] = []
+        self.fuels: list[tuple[int, str]] = []
 
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
@@ -122,10 +136,14 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 sig.licence(lic, start, word, 1.0)
             if size is not None and bucket != 2:
                 subject.size = size
+    if marks.ignitions and marks.fuels:
+        _fire_load(sig, where, marks)
     if marks.pending:
         _hazards(sig, raw, marks)
+    if marks.licence_hits:
+        _licence_cues(sig, raw, where, marks)
     if marks.nouns:
-        _licence_nouns(sig, raw, where, marks)
+        _licence_nouns(sig, raw, where, marks, cc)
     _venues(sig, text, as_bytes, cc)
     return sig
 
@@ -180,7 +198,15 @@ def _cues(
             sig.safety_veto = True
         elif kind is _UNLICENSED or kind is _LICENSED:
             # "不是无证" means licensed: a negation right before a licence cue flips it.
-            sig.licence((kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2), start, word, weight)
+            marks.licence_hits.append(
+                (start, word, weight, (kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2)))
+        elif kind is _PERSON:
+            marks.persons.append(end)
+        elif kind is _ANOMALOUS:
+            marks.anomalous.append(start)
+        elif kind is _IGNITION or kind is _FUEL:
+            if not negated:
+                (marks.ignitions if kind is _IGNITION else marks.fuels).append((start, word))
         elif kind is _NOUN:
             marks.nouns.append((start, end, word))
         elif kind is _NEG_AFTER:
@@ -222,11 +248,44 @@ def _in_order(raw: bytes, end: int, state: int, window: int) -> bool:
     return _CLAUSE_BREAK.search(raw[end:state].decode("utf-8", "surrogatepass")) is None
 
 
-def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
+def _fire_load(sig: Signals, where: Clauses, marks: Marks) -> None:
+    """An ignition source and fire load in one sentence: a fire hazard told as a scene, once per report."""
+    for i_start, ignition in marks.ignitions:
+        for f_start, fuel in marks.fuels:
+            if where.same_sentence(i_start, f_start):
+                sig.fire += FIRE_LOAD_BONUS
+                sig.fire_words.append(f"{ignition}+{fuel}")
+                return
+
+
+def _personal(raw: bytes, where: Clauses, start: int, persons: list[int]) -> bool:
+    """Whether a licence cue at `start` speaks of a person's own certificate (驾驶员无证), not the business's."""
+    return any(_chars_within(raw, p, start, PERSON_WINDOW) is not None and where.same_clause(p, start)
+               and not _SAYING.search(raw[p:start].decode("utf-8", "surrogatepass")) for p in persons)
+
+
+def _licence_cues(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
+    for start, word, weight, licensed in marks.licence_hits:
+        if not _personal(raw, where, start, marks.persons):
+            sig.licence(licensed, start, word, weight)
+
+
+def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: CompiledCatalogue) -> None:
     # "营业执照也没有", "未向文旅部门备案": a licence noun with a negation close by, in one sentence.
     # "持有危险化学品经营许可证": one right after a word of holding, with no negation, is held.
+    # "营业执照去年就到期了": one followed by what is wrong with it is held but anomalous.
+    anomaly = cc.catalogue.rules.licence_anomaly
     for start, end, word in marks.nouns:
-        if _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after):
+        if marks.persons and _personal(raw, where, start, marks.persons):
+            continue
+        if anomaly and any(_chars_within(raw, end, a, ANOMALY_WINDOW) is not None and where.same_sentence(end, a)
+                           for a in marks.anomalous):
+            subject = sig.matters.setdefault(anomaly, Subject())
+            subject.score += 1.5
+            subject.first = min(subject.first, start)
+            subject.words.append(word)
+            sig.licence(True, start, word, 1.0)
+        elif _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after):
             sig.licence(False, start, word, 1.0)
         elif any(_chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
                  for e in marks.holds):

@@ -64,6 +64,8 @@ def _departments(cat: Catalogue) -> Iterator[Problem]:
         yield from _dept(cat, f"rules.feedback_also[{i}]", code)
     if rules.construction_finished is not None and rules.construction_finished not in cat.matters:
         yield Problem("rules.construction_finished", f"unknown matter {rules.construction_finished!r}")
+    if rules.licence_anomaly is not None and rules.licence_anomaly not in cat.matters:
+        yield Problem("rules.licence_anomaly", f"unknown matter {rules.licence_anomaly!r}")
     if rules.construction_industry not in cat.industries:
         yield Problem("rules.construction_industry", f"unknown industry {rules.construction_industry!r}")
 

@@ -175,3 +175,23 @@ def test_an_unsure_report_is_held_with_its_two_best_candidates_named(route: Rout
     held = next(e for e in d.evidence if e.what.startswith("low confidence"))
     assert held.words == [f"{a.department} ({a.rule} {a.score:.2f})" for a in d.alternatives[:2]]
     assert held.words[0].startswith("ecology (R7")
+
+
+def test_a_workers_missing_certificate_leaves_the_business_licensed(route: Route) -> None:
+    d = route("这家洗浴中心的锅炉压力表坏了，烧锅炉的师傅也没有证。", address="鼓楼街道公园路")
+    assert (d.rule, d.primary) == ("R4", "amr")  # special equipment, its regulator; not R3 for 'unlicensed'
+    said = route("工人说老板讲规划许可以后会补的，楼顶这几天正在搭钢结构。", address="鼓楼街道公园路")
+    assert (said.rule, said.primary) == ("R6", "planning")  # the worker speaks; the permit is the owner's
+
+
+def test_a_licence_held_but_expired_or_mismatched_is_the_anomaly_matter(route: Route) -> None:
+    for text in ("那家面馆墙上的营业执照前年就到期了，一直没管。", "那家店的营业执照，上面的店名跟门头招牌对不上。"):
+        d = route(text, address="南门街道长春路")
+        assert (d.matter, d.rule, d.primary) == ("licence-anomaly", "R9", "amr"), text
+
+
+def test_an_ignition_source_beside_fire_load_is_a_fire_hazard(route: Route) -> None:
+    d = route("那家五金店老板天天在店里抽烟，旁边就是一排敞着口的稀料桶。", address="南门街道长春路")
+    assert d.hazard == "fire"
+    calm = route("那家五金店门口摆着一排稀料桶。", address="南门街道长春路")
+    assert calm.hazard == "none"
