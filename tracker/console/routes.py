@@ -180,9 +180,12 @@ async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: Con
     async with deps.db.sessions() as s:
         rows = (await s.execute(select(Case).where(Case.case_id.in_([case_id, *others])))).scalars().all()
         suggested = await adj.suggest_terms(s, rows, cat)
-    return page("ruling.html", request, caller, item=items[0], names=department_names(cat),
+    names = department_names(cat)
+    # Stations of named units too: when the router found no unit, the adjudicator may know where the place lies.
+    stations = [(code, names[code]) for code in names if adj.bound_to_a_unit(code, cat)]
+    return page("ruling.html", request, caller, item=items[0], names=names,
                 departments=sorted(cat.departments.items()), templates=cat.unit_departments.values(),
-                suggested=suggested, also=others, result=None, error=None)
+                stations=stations, suggested=suggested, also=others, result=None, error=None)
 
 
 @router.post("/adjudications/{case_id}/ruling", response_class=HTMLResponse)

@@ -74,7 +74,8 @@ async def routed(deps: Deps, case_id: str, rep: Report, decision: Decision, atte
                                   payload=payload), deps)
 
 
-async def placed_by_the_loop(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def placed_by_the_loop(app: FastAPI, client: httpx.AsyncClient, *, rule: tuple[str, ...] = ("G1", "G2")
+                             ) -> None:
     """Two gap cases ruled to the station; one case re-routed to it and acknowledged (placed); one re-routed to
     it and not yet acknowledged (not placed: the station may still return it)."""
     deps = deps_of(app)
@@ -95,7 +96,10 @@ async def placed_by_the_loop(app: FastAPI, client: httpx.AsyncClient) -> None:
                                            reason=ReturnReason.wrong_unit, text="属地派出所"), deps, actor="t")
         await routed(deps, case_id, rep, ranked.model_copy(update={"primary": STATION, "unit": UNIT}), attempt=2)
     await handle_reply(DepartmentReply(case_id="R1", department=STATION, kind="ack"), deps, actor="t")
-    for case_id in gaps:
+    as_rule = await client.post("/v1/adjudications/G1/ruling", headers=ADJUDICATOR, json={
+        "lead": STATION, "principle": "nearest", "save_as_rule": True, "terms": ["打架斗殴", "明湖社区"]})
+    assert as_rule.status_code == 422, "a rule serves every unit: it names police-{unit}, not one station"
+    for case_id in rule:
         ruled = await client.post(f"/v1/adjudications/{case_id}/ruling", headers=ADJUDICATOR,
                                   json={"lead": STATION, "principle": "nearest", "note": "明湖社区属西门"})
         assert ruled.status_code == 200, ruled.text
@@ -190,7 +194,14 @@ async def log_in(client: httpx.AsyncClient, role: str, name: str) -> None:
 
 async def test_the_console_lists_suggestions_with_their_cases_and_accepts_them(app: FastAPI) -> None:
     async with client_of(app) as api:
-        await placed_by_the_loop(app, api)
+        await placed_by_the_loop(app, api, rule=("G2",))
+    async with client_of(app) as console:  # G1 ruled from the console's form, which offers the unit's station
+        await log_in(console, "adjudicator", "zhou")
+        form = await console.get("/console/adjudications/G1")
+        assert f'<option value="{STATION}">西门街道派出所' in form.text
+        ruled = await console.post("/console/adjudications/G1/ruling", headers=REAL, data={
+            "lead": STATION, "principle": "nearest", "csrf_token": hidden(form.text, "csrf_token")})
+        assert ruled.status_code == 200, ruled.text[:800]
     async with client_of(app) as operator:
         await log_in(operator, "operator", "li")
         read_only = await operator.get("/console/suggestions")
