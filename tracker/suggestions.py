@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain.compiled import compile_catalogue
@@ -83,7 +83,10 @@ async def _reroutes(session: AsyncSession, since: datetime | None, limit: int) -
                     DispatchAttempt.acked_at, Case.report, Case.state)
              .join(Case, Case.case_id == DispatchAttempt.case_id)
              .where(DispatchAttempt.attempt >= 2, DispatchAttempt.acked_at.is_not(None),
-                    DispatchAttempt.returned_at.is_(None))
+                    DispatchAttempt.returned_at.is_(None),
+                    # a ruled case's later attempt is the ruling's dispatch, counted as the ruling: not here, so
+                    # the limit counts re-routes only
+                    ~exists().where(RulingRecord.case_id == DispatchAttempt.case_id))
              .order_by(DispatchAttempt.acked_at.desc()).limit(limit))
     if since is not None:
         query = query.where(DispatchAttempt.acked_at >= since)

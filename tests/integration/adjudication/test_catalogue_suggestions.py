@@ -43,6 +43,7 @@ FIGHT = "明湖社区门口每天深夜有人聚众打架斗殴，吵得居民�
 FIGHT_2 = "明湖社区有人酒后寻衅滋事、打架斗殴，希望管一管。"
 CHARGING = "明湖社区居民楼楼道里有人给电动车飞线充电，存在火灾隐患。"
 CHARGING_2 = "明湖社区住户在楼道私拉电线给电动车充电，很危险。"
+CHARGING_4 = "明湖社区有居民把电动自行车推进电梯上楼充电，担心起火。"
 CHARGING_3 = "明湖社区一栋住宅楼道堆满杂物，电瓶车飞线充电，容易着火。"
 
 
@@ -96,6 +97,15 @@ async def placed_by_the_loop(app: FastAPI, client: httpx.AsyncClient, *, rule: t
                                            reason=ReturnReason.wrong_unit, text="属地派出所"), deps, actor="t")
         await routed(deps, case_id, rep, ranked.model_copy(update={"primary": STATION, "unit": UNIT}), attempt=2)
     await handle_reply(DepartmentReply(case_id="R1", department=STATION, kind="ack"), deps, actor="t")
+    # Returned with no candidate left: a dispute, ruled to the station, which acknowledges: a ruling, not a re-route.
+    disputed = report("R3", CHARGING_4)
+    await routed(deps, "R3", disputed, decide(disputed, compiled).model_copy(update={"alternatives": []}))
+    await handle_reply(DepartmentReply(case_id="R3", department="fire-brigade", kind="return",
+                                       reason=ReturnReason.wrong_unit, text="属地派出所"), deps, actor="t")
+    ruled = await client.post("/v1/adjudications/R3/ruling", headers=ADJUDICATOR,
+                              json={"lead": STATION, "principle": "nearest"})
+    assert ruled.status_code == 200, ruled.text
+    await handle_reply(DepartmentReply(case_id="R3", department=STATION, kind="ack"), deps, actor="t")
     as_rule = await client.post("/v1/adjudications/G1/ruling", headers=ADJUDICATOR, json={
         "lead": STATION, "principle": "nearest", "save_as_rule": True, "terms": ["打架斗殴", "明湖社区"]})
     assert as_rule.status_code == 422, "a rule serves every unit: it names police-{unit}, not one station"
@@ -114,7 +124,8 @@ async def test_rulings_and_accepted_reroutes_suggest_a_place_an_adjudicator_acce
         examples = await client.get("/v1/catalogue/examples", headers=OPERATOR)
         assert examples.status_code == 200, examples.text
         assert sorted((e["case_id"], e["how"], e["department"]) for e in examples.json()) == [
-            ("G1", "ruling", STATION), ("G2", "ruling", STATION), ("R1", "reroute", STATION)]
+            ("G1", "ruling", STATION), ("G2", "ruling", STATION), ("R1", "reroute", STATION),
+            ("R3", "ruling", STATION)]
         whole = next(e for e in examples.json() if e["case_id"] == "G1")["report"]
         assert whole["reporter_phone"] == "13912345678"  # an overseer's read: whole, and audited
         assert (await client.get("/v1/catalogue/examples", headers=auth_headers("department", STATION))
@@ -128,7 +139,7 @@ async def test_rulings_and_accepted_reroutes_suggest_a_place_an_adjudicator_acce
         assert SUGGESTION in by_id, by_id
         place = by_id[SUGGESTION]
         assert (place["kind"], place["target"], place["word"]) == ("gazetteer", UNIT, PLACE)
-        assert sorted(place["support"]) == ["G1", "G2", "R1"]
+        assert sorted(place["support"]) == ["G1", "G2", "R1", "R3"]
         before = found.json()["catalogue_version"]
 
         # Nothing changes by itself, nor by an operator.
@@ -170,7 +181,7 @@ async def test_rulings_and_accepted_reroutes_suggest_a_place_an_adjudicator_acce
                                          )).all()
     publish = [a for a in audited if a.action == "catalogue.publish"]
     assert [(a.target, a.detail["suggestions"]) for a in publish] == [(version["version"], [SUGGESTION])]
-    assert sorted(publish[0].detail["support"][SUGGESTION]) == ["G1", "G2", "R1"]
+    assert sorted(publish[0].detail["support"][SUGGESTION]) == ["G1", "G2", "R1", "R3"]
     assert ("case.read_personal", "G1") in {(a.action, a.target) for a in audited
                                             if (a.detail or {}).get("via") == "GET /v1/catalogue/examples"}
     # The new version goes out on catalogue.v1 (through the outbox) for every router replica to take.
