@@ -19,6 +19,8 @@ from sqlalchemy import select
 from router.domain.compiled import compile_catalogue
 from router.domain.decide import decide
 from router.domain.loader import load_catalogue, parse_catalogue
+from router.domain.suggest import suggest
+from router.suggestions import example_of
 from schemas.decision import Candidate, Decision
 from schemas.events import CaseRouted, DepartmentReply, EventType, ReturnReason
 from schemas.report import Report
@@ -141,6 +143,10 @@ async def test_rulings_and_accepted_reroutes_suggest_a_place_an_adjudicator_acce
         assert (place["kind"], place["target"], place["word"]) == ("gazetteer", UNIT, PLACE)
         assert sorted(place["support"]) == ["G1", "G2", "R1", "R3"]
         before = found.json()["catalogue_version"]
+        # `caseroute catalogue suggest --tracker` reads these examples and finds the same suggestions.
+        from_cli = suggest(compile_catalogue(load_catalogue(deps_of(app).settings.catalogue)),
+                           [example_of(row, n) for n, row in enumerate(examples.json(), start=1)])
+        assert [s.as_dict() for s in from_cli] == found.json()["suggestions"]
 
         # Nothing changes by itself, nor by an operator.
         refused = await client.post("/v1/catalogue/suggestions/accept", headers=OPERATOR,
