@@ -1,4 +1,5 @@
-"""Console pages: dispatch board, case, adjudication queue and ruling form, gap clusters, catalogue, figures."""
+"""Console pages: dispatch board, case, adjudication queue and ruling form, gap clusters, catalogue and the
+suggestions learnt from the loop, figures."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 
 from router.domain.catalogue import Catalogue
+from router.domain.loader import CatalogueError
 from services.caller import authenticate
 from services.problems import Problem
 from tracker import adjudication as adj
 from tracker import adjudication_queue as adjq
+from tracker import suggestions as loop
 from tracker.api.catalogue import RollbackBody, history
 from tracker.api.catalogue import diff as catalogue_diff
 from tracker.api.catalogue import rollback as api_rollback
@@ -177,9 +180,12 @@ async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: Con
     async with deps.db.sessions() as s:
         rows = (await s.execute(select(Case).where(Case.case_id.in_([case_id, *others])))).scalars().all()
         suggested = await adj.suggest_terms(s, rows, cat)
-    return page("ruling.html", request, caller, item=items[0], names=department_names(cat),
+    names = department_names(cat)
+    # Stations of named units too: when the router found no unit, the adjudicator may know where the place lies.
+    stations = [(code, names[code]) for code in names if adj.bound_to_a_unit(code, cat)]
+    return page("ruling.html", request, caller, item=items[0], names=names,
                 departments=sorted(cat.departments.items()), templates=cat.unit_departments.values(),
-                suggested=suggested, also=others, result=None, error=None)
+                stations=stations, suggested=suggested, also=others, result=None, error=None)
 
 
 @router.post("/adjudications/{case_id}/ruling", response_class=HTMLResponse)
@@ -251,6 +257,57 @@ async def rollback(version: str, request: Request, deps: DepsDep, caller: Consol
     row = await api_rollback(version, RollbackBody(reason=reason), deps, caller)
     return page("catalogue.html", request, caller, rows=await history(deps),
                 message=f"已回滚：{version} 的内容作为新版本 {row['version']} 发布")
+
+
+KINDS = {"gazetteer": "地名（属地）", "alias": "别名（行业、事项）"}
+
+
+def suggestion_targets(cat: Catalogue) -> dict[str, str]:
+    """What a suggestion's target names: a unit code, industries.<code> or matters.<code> → its name."""
+    names = {code: u.name for code, u in cat.units.items()}
+    names |= {f"industries.{code}": i.name for code, i in cat.industries.items()}
+    names |= {f"matters.{code}": m.name for code, m in cat.matters.items()}
+    return names
+
+
+async def _suggestions_page(request: Request, deps: Deps, caller: Any, *, error: str | None = None,
+                            published: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    version, found = await loop.current(deps)
+    groups = [(kind, [s for s in found if s.kind == kind]) for kind in KINDS]
+    response = page("suggestions.html", request, caller, version=version, kinds=KINDS,
+                    groups=[(kind, items) for kind, items in groups if items],
+                    targets=suggestion_targets(await _catalogue(deps)), error=error, published=published)
+    response.status_code = status
+    return response
+
+
+@router.get("/suggestions", response_class=HTMLResponse)
+async def suggestions_page(request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLResponse:
+    """目录建议: places and aliases the placed cases teach, each with its cases; accepted only by a person."""
+    return await _suggestions_page(request, deps, caller)
+
+
+@router.post("/suggestions/accept", response_class=HTMLResponse)
+async def accept_suggestions(request: Request, deps: DepsDep, caller: ConsoleWriter,
+                             reason: Annotated[str, Form(max_length=2000)] = "",
+                             ids: Annotated[list[str] | None, Form()] = None) -> HTMLResponse:
+    """The same acceptance as POST /v1/catalogue/suggestions/accept: a new catalogue version."""
+    if caller.role not in ("adjudicator", "admin"):
+        raise Problem(403, "Forbidden", f"accepting suggestions needs the role adjudicator or admin, not {caller.role}")
+    chosen = [i for i in ids or [] if i.strip()][:200]
+    if not chosen or not reason.strip():
+        return await _suggestions_page(request, deps, caller, status=422,
+                                       error="请勾选至少一条建议并填写采纳原因")
+    try:
+        row = await loop.accept(deps, chosen, reason.strip(), caller)
+    except loop.Stale as exc:
+        return await _suggestions_page(request, deps, caller, status=409,
+                                       error=f"以下建议已不在现行目录 {exc.version} 的建议中（已被采纳或已过时）："
+                                             f"{'、'.join(exc.ids)}")
+    except CatalogueError as exc:
+        return await _suggestions_page(request, deps, caller, status=422, error=f"新目录无法通过校验：{exc}")
+    return await _suggestions_page(request, deps, caller, published={
+        "version": row.version, "parent": row.parent, "accepted": chosen})
 
 
 @router.get("/figures", response_class=HTMLResponse)

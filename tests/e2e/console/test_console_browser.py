@@ -179,6 +179,10 @@ async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
                 await page.goto(f"{base}/console/figures")
                 assert await page.locator("svg.chart").count() == 1
                 await shot("figures")
+                await page.click("text=目录建议")  # suggestions from the loop: from the navigation, under the CSP
+                await page.wait_for_url(f"{base}/console/suggestions")
+                assert "目录建议" in await page.inner_text("h1")
+                await shot("suggestions")
                 await page.goto(f"{base}/console")
                 assert await page.locator("[data-department='amr']").count() == 1
                 await shot("board-after")
@@ -196,5 +200,5 @@ async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
                 await browser.close()
         await tracker.aclose()
     for name in ("login", "board", "clusters", "queue", "ruling-form", "ruled", "rerouted", "case", "catalogue",
-                 "rollback", "diff", "figures"):
+                 "rollback", "diff", "figures", "suggestions"):
         assert (ARTIFACTS / f"console-{name}.png").stat().st_size > 1000
