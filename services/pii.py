@@ -96,10 +96,6 @@ def shared_report(report: dict[str, Any], *, submitter: bool) -> dict[str, Any]:
     return shared
 
 
-def has_personal_data(report: dict[str, Any] | None) -> bool:
-    return bool(report) and any(report.get(field) for field in PERSONAL_FIELDS)  # type: ignore[union-attr]
-
-
 def personal_fields(report: dict[str, Any] | None) -> list[str]:
     """The fields of a report that carry personal data when shown whole: reporter fields, and a title or
     description with a phone number in it (for the audit record of a read)."""

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true, tuple_
 
 from services.caller import Caller, CallerDep
 from services.db import Database
-from services.pii import PERSONAL_FIELDS, has_personal_data, mask_json, shared_report
+from services.pii import PERSONAL_FIELDS, mask_json, personal_fields, shared_report
 from services.problems import Problem
 from tracker.api.deps import DepsDep
 from tracker.domain.access import STREET_PREFIX, CaseParties, may_read, parties
@@ -67,7 +67,9 @@ class CasePage(BaseModel):
 
 TIMELINE_COLUMNS = tuple(getattr(TimelineEntry, name) for name in TimelineRead.model_fields)
 _PLAIN_TIMELINE_FIELDS = tuple(name for name in TimelineRead.model_fields if name != "detail")  # detail is JSON
-_PERSONAL = " OR ".join(f"coalesce(c.report->>'{field}', '') <> ''" for field in PERSONAL_FIELDS)
+# A digit in the title or description may be a phone number: the report is then parsed and looked at closely.
+_PERSONAL = " OR ".join([*(f"coalesce(c.report->>'{field}', '') <> ''" for field in PERSONAL_FIELDS),
+                         "concat(c.report->>'title', c.report->>'description') ~ '[0-9０-９]'"])
 # The same answer in one statement for the driver: JSON documents come back as text and go out as they are
 # (orjson.Fragment), the timeline as one array of rows; with them what access and masking need (who was
 # involved, whether the report holds personal data), so a report is parsed only when it must be masked.
@@ -167,7 +169,7 @@ async def _case_from_session(db: Database, case_id: str, *, whole: bool) -> _Sto
             "returns": case.state.get("returns", []), "transfers": max(0, len(attempts) - 1),
             "timeline": [dict(r) for r in rows]}
     # The report as the driver's read gives it: parsed when it is to be masked or holds personal data.
-    report = case.report if not whole or has_personal_data(case.report) else None
+    report = case.report if not whole or personal_fields(case.report) else None
     return _Stored(body, who, report, case.submitted_by)
 
 
