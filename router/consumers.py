@@ -32,17 +32,19 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
         take_into_force(event, engine)
 
     def runner(topic: str, group: str, handler: Handler, *types: str,
-               batch_handler: BatchHandler | None = None) -> ConsumerRunner:
+               batch_handler: BatchHandler | None = None, metrics_group: str | None = None) -> ConsumerRunner:
         return ConsumerRunner(group=group, bus=runtime.bus, producer=runtime.producer,
                               topics=[settings.topic(topic)], handler=handler, decoder=decoder_for(*types),
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
-                              batch_handler=batch_handler)
+                              batch_handler=batch_handler, metrics_group=metrics_group)
 
     # Every replica must see every catalogue version, so each reads the compacted topic in a group of its own.
+    # Its metrics are labelled by the role (caseroute.router-catalogue), not by this group id: one per start.
     own_group = settings.group(f"router-catalogue-{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     return [
         runner("reports.v1", settings.group("router"), on_report, EventType.report_accepted,
                batch_handler=on_reports),
         runner("case-events.v1", settings.group("router-case-events"), on_case_event, *CASE_EVENTS),
-        runner("catalogue.v1", own_group, on_catalogue, EventType.catalogue_published),
+        runner("catalogue.v1", own_group, on_catalogue, EventType.catalogue_published,
+               metrics_group=settings.group("router-catalogue")),
     ]

@@ -25,10 +25,21 @@ from services.waiting import wait_or_stop
 
 log = logging.getLogger(__name__)
 
+# Label values stay bounded: `group` is the consumer's role (a per-process group is labelled by its stable
+# name, see ConsumerRunner), `topic` a topic it reads, `reason` one of DEAD_LETTER_REASONS.
 MESSAGES_CONSUMED = Counter("messages_consumed_total", "Messages handled", ["group", "topic"])
 DEAD_LETTERS = Counter("dead_letters_total", "Messages sent to a dead-letter topic", ["group", "topic", "reason"])
 CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the end of the topic", ["group", "topic"])
 CONSUMER_RESTARTS = Counter("consumer_restarts_total", "Consumers restarted by the watchdog", ["group"])
+
+# The `reason` label of dead_letters_total: the first words of every reason a consumer gives. The full reason
+# (which may quote a type, a version or a subject from the message) stays in the dlq_reason header and the log;
+# anything not listed here is counted as "other", so a sender cannot mint label values.
+DEAD_LETTER_REASONS = (
+    "oversized", "not JSON", "not an event envelope", "not a CloudEvent", "unsupported data",
+    "unsupported dataschema", "unsupported type", "invalid payload", "invalid catalogue", "not a hotline call",
+    "refused", "handler failed", "other",
+)
 
 Handler = Callable[[Envelope, Message], Awaitable[None]]
 BatchHandler = Callable[[list[tuple[Envelope, Message]]], Awaitable[None]]
@@ -106,6 +117,13 @@ def _cloudevent(raw: object) -> dict[str, Any]:
     return fields
 
 
+def reason_code(reason: str) -> str:
+    """The dead_letters_total `reason` of a dead letter's reason: its longest listed first words, else "other"."""
+    found = [code for code in DEAD_LETTER_REASONS
+             if reason == code or reason.startswith((f"{code}:", f"{code} "))]
+    return max(found, key=len, default="other")
+
+
 def decoder_for(*event_types: str, version: int = 1) -> Callable[[Message], Envelope]:
     """A decoder that dead-letters any event type (or payload version) this consumer was not written for."""
     accepted = frozenset(event_types)
@@ -125,13 +143,19 @@ def transient(exc: BaseException) -> bool:
 
 
 class ConsumerRunner:
-    """Runs one group member of a service until stopping; restarts it when the watchdog says stalled."""
+    """Runs one group member of a service until stopping; restarts it when the watchdog says stalled.
+
+    `metrics_group` is the `group` label of this consumer's metrics, the group id by default. A consumer whose
+    group id is new at every start (one group per process, so that each replica reads every message) gives
+    its stable role name here: a label value per process start would be a new series at every restart.
+    """
 
     def __init__(self, *, group: str, bus: Bus, producer: Producer, topics: Sequence[str], handler: Handler,
                  pattern: str | None = None, decoder: Callable[[Message], Envelope] = decode,
                  retries: int = 3, stall_s: float = 60.0, max_records: int = 200,
-                 batch_handler: BatchHandler | None = None) -> None:
+                 batch_handler: BatchHandler | None = None, metrics_group: str | None = None) -> None:
         self.group = group
+        self.metrics_group = metrics_group or group
         self.bus = bus
         self.producer = producer
         self.topics = list(topics)
@@ -143,6 +167,19 @@ class ConsumerRunner:
         self.max_records = max_records
         self.batch_handler = batch_handler
         self.health = ConsumerHealth()
+        self._exposed: set[str] = set()
+        CONSUMER_RESTARTS.labels(self.metrics_group)
+        self._expose_zero(self.topics)
+
+    def _expose_zero(self, topics: Collection[str]) -> None:
+        """Create the counters of `topics` at 0. A counter series first seen at 1 is a rise increase() cannot
+        see; at 0 from the start, the first message or dead letter is one. Topics of a pattern subscription
+        are known once assigned, so the watchdog adds them when it first measures their lag."""
+        for topic in set(topics) - self._exposed:
+            self._exposed.add(topic)
+            MESSAGES_CONSUMED.labels(self.metrics_group, topic)
+            for reason in DEAD_LETTER_REASONS:
+                DEAD_LETTERS.labels(self.metrics_group, topic, reason)
 
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.5
@@ -181,12 +218,13 @@ class ConsumerRunner:
     async def _watch(self, consumer: Consumer, now: float) -> None:
         """aiokafka consumers can stop fetching silently (#1154, #703): lag without progress restarts us."""
         lag = await consumer.lag()
+        self._expose_zero(lag.keys())
         for topic, behind in lag.items():
-            CONSUMER_LAG.labels(self.group, topic).set(behind)
+            CONSUMER_LAG.labels(self.metrics_group, topic).set(behind)
         self.health.lag = sum(lag.values())
         self.health.stalled = self.health.lag > 0 and now - self.health.last_progress > self.stall_s
         if self.health.stalled:
-            CONSUMER_RESTARTS.labels(self.group).inc()
+            CONSUMER_RESTARTS.labels(self.metrics_group).inc()
             raise BusUnavailable(f"consumer {self.group} stalled with lag {self.health.lag}")
         if self.health.lag == 0:
             self.health.last_progress = now
@@ -207,7 +245,7 @@ class ConsumerRunner:
                     # One span per message, so each case's trace shows where it was taken in; a batch handler
                     # that stages events sets each case's trace context itself (its events continue it).
                     with consuming(self.group, message, event):
-                        MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
+                        MESSAGES_CONSUMED.labels(self.metrics_group, message.topic).inc()
                 return
             except Exception as exc:
                 if transient(exc) and not stopping.is_set():
@@ -228,7 +266,7 @@ class ConsumerRunner:
                 case_id_var.set(event.subject)
                 with consuming(self.group, message, event):  # sets trace_var, as this line did before
                     await self.handler(event, message)
-                MESSAGES_CONSUMED.labels(self.group, message.topic).inc()
+                MESSAGES_CONSUMED.labels(self.metrics_group, message.topic).inc()
                 return
             except PoisonMessage as exc:
                 return await self.dead_letter(message, str(exc))
@@ -251,8 +289,7 @@ class ConsumerRunner:
 
     async def dead_letter(self, message: Message, reason: str) -> None:
         """Park the message on `<topic>.dlq` with why and where from, then move on."""
-        reason_code = reason.split(":", 1)[0][:40]
-        DEAD_LETTERS.labels(self.group, message.topic, reason_code).inc()
+        DEAD_LETTERS.labels(self.metrics_group, message.topic, reason_code(reason)).inc()
         log.error("dead-lettering %s@%d/%d: %s", message.topic, message.partition, message.offset, reason)
         headers = (
             *message.headers,

@@ -40,7 +40,7 @@ def _first_event_case(title: str, expr: str) -> dict[str, Any]:
     assert len(metrics) == 1, f"{title}: one counter per panel expected, found {metrics}"
     grouped = sorted({label for labels, _ in usage.grouping for label in labels})
     labels = {label: f"some-{label}" for label in grouped}
-    selector = ",".join([f'job="caseroute-x"', 'instance="x:8080"', *(f'{k}="{v}"' for k, v in labels.items())])
+    selector = ",".join(['job="caseroute-x"', 'instance="x:8080"', *(f'{k}="{v}"' for k, v in labels.items())])
     shown = "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
     return {
         "name": f"panel {title!r} counts a series' first event",
