@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    - all four services in one process: in-process bus, SQLite, http://127.0.0.1:8080"
 	@echo "make test   - venv, Kafka + PostgreSQL (started here unless configured), the whole suite"
-	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL"
+	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL (admin key: var/stack/admin.key)"
 	@echo "make up     - docker compose (for machines with a Docker engine)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - router, routing quality, intake, tracker, notifier, adjudication-replay and end-to-end benchmarks on local Kafka and PostgreSQL"

@@ -88,6 +88,15 @@ def route(
     route_command(catalogue, link_duplicates)
 
 
+def _add_route_eval() -> None:
+    from router.evaluate import route_eval_command  # the router's domain only: no Kafka, database or HTTP client
+
+    app.command("route-eval")(route_eval_command)
+
+
+_add_route_eval()
+
+
 def _add_catalogue_app() -> None:
     from router.cli import catalogue_app
 
