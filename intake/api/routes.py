@@ -14,6 +14,7 @@ from intake.handlers import Acceptor
 from schemas.report import Report
 from services.auth.ratelimit import rate_limited
 from services.caller import Caller
+from services.netguard import url_refusal
 from services.problems import Problem
 from services.runtime import Runtime
 
@@ -42,6 +43,10 @@ async def post_report(report: Report, request: Request, caller: Submitter) -> Re
     refused = refusal(caller.role, report.source)
     if refused is not None:
         raise Problem(403, "Source not allowed", refused)
+    if report.callback_url is not None:  # the notifier POSTs to it: never to our own or a private network
+        unsafe = await url_refusal(str(report.callback_url), runtime.settings.outbound_networks)
+        if unsafe is not None:
+            raise Problem(422, "Callback URL not allowed", unsafe)
     acceptor: Acceptor = request.app.state.intake.state["acceptor"]
     try:
         accepted = await acceptor.accept(report, submitted_by=caller.actor)
