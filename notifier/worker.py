@@ -122,7 +122,7 @@ class DeliveryWorker:
         if outcome.ok:
             DELIVERIES.labels("delivered").inc()
             return queue.Result(item.id, "delivered", attempts, now, now, outcome.status, None)
-        if not item.subscription_active:
+        if not item.subscription_active or outcome.final:
             verdict_dead, next_at = True, now
         else:
             verdict = after_failure(self.policy, attempts=attempts, horizon_from=item.horizon_from, now=now,

@@ -3,7 +3,6 @@ gets a new type), and the optional `dataschema` URI repeats it."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from schemas.decision import Decision
 from schemas.report import Report
 from schemas.text import StorableText
+from schemas.time import Instant
 
 SCHEMA_BASE = "urn:caseroute:schema"
 
@@ -47,7 +47,7 @@ class ReportAccepted(BaseModel):
 
     case_id: str
     report: Report
-    accepted_at: datetime
+    accepted_at: Instant
     submitted_by: str | None = None  # the caller (role:name) who posted it; grid apps read their own cases
 
 
@@ -61,7 +61,7 @@ class CaseRouted(BaseModel):
     decision: Decision
     excluded: list[str] = Field(default_factory=list)
     report: Report
-    accepted_at: datetime | None = None  # when intake accepted the report (the case's received time)
+    accepted_at: Instant | None = None  # when intake accepted the report (the case's received time)
     submitted_by: str | None = None  # as in ReportAccepted
 
 
@@ -81,7 +81,7 @@ class CaseDispatched(BaseModel):
     title: str | None = None
     description: str
     address: str | None = None
-    reported_at: datetime
+    reported_at: Instant
     reply_url: str | None = None
 
 
@@ -114,7 +114,7 @@ class DepartmentReply(StorableText):
     outcome: FeedbackOutcome | None = None
     reason: ReturnReason | None = None
     attachments: Annotated[list[AnyHttpUrl], Field(max_length=20)] = Field(default_factory=list)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class CaseTransition(BaseModel):
@@ -127,7 +127,7 @@ class CaseTransition(BaseModel):
     from_status: str | None
     to_status: str
     actor: str
-    at: datetime
+    at: Instant
     department: str | None = None
     detail: dict[str, object] = Field(default_factory=dict)
 
@@ -143,7 +143,7 @@ class FeedbackNotice(BaseModel):
     outcome: FeedbackOutcome
     text: str = ""
     attachments: list[str] = Field(default_factory=list)
-    at: datetime
+    at: Instant
 
 
 class EscalationNotice(BaseModel):
@@ -155,9 +155,9 @@ class EscalationNotice(BaseModel):
     kind: str  # ack_overdue | feedback_overdue
     department: str
     attempt: int
-    due_at: datetime
+    due_at: Instant
     overdue_seconds: float
-    at: datetime
+    at: Instant
 
 
 class CataloguePublished(BaseModel):
@@ -171,4 +171,4 @@ class CataloguePublished(BaseModel):
     published_by: str
     reason: str = ""
     from_case: str | None = None
-    published_at: datetime
+    published_at: Instant

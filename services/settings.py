@@ -6,10 +6,13 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from services.netguard import IPNetwork
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # A department's code as topic names carry it (the catalogue's codes, per-unit ones bound: police-nanmen).
@@ -134,9 +137,25 @@ class Settings(FileSecrets):
     pii_purge_interval_s: float = 3600.0
     console_secret: SecretStr | None = None  # signs the console's session cookie; unset: a key per process
     otlp_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no tracing
+    # Callbacks and webhooks go to public addresses only (services/netguard.py). Networks listed here are let
+    # through anyway: for tests and a local demo whose receivers are on 127.0.0.1, e.g. '["127.0.0.0/8"]'.
+    outbound_allow_networks: list[str] = Field(default_factory=list)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
+
+    @model_validator(mode="after")
+    def _networks(self) -> Settings:
+        from services.netguard import networks
+
+        networks(self.outbound_allow_networks)  # a malformed entry fails at start, not at the first delivery
+        return self
+
+    @property
+    def outbound_networks(self) -> tuple[IPNetwork, ...]:
+        from services.netguard import networks
+
+        return networks(self.outbound_allow_networks)
 
     @property
     def embedded_bus(self) -> bool:

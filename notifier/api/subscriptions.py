@@ -13,7 +13,9 @@ from notifier.api.auth import AdminCaller, AdminDep, RuntimeDep
 from notifier.api.models import SubscriptionCreate, SubscriptionCreated, SubscriptionRead, SubscriptionUpdate
 from notifier.store.models import NotifierAudit, Subscription
 from services.audit import record
+from services.netguard import url_refusal
 from services.problems import Problem
+from services.runtime import Runtime
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], dependencies=[AdminDep])
 
@@ -31,12 +33,21 @@ def _channels(request: Request) -> set[str]:
     return set(request.app.state.notifier.state["channels"])
 
 
+async def _check_url(url: str, runtime: Runtime) -> None:
+    """422 for a URL that is, or resolves to, a loopback, private, link-local… address (services/netguard.py);
+    the delivery checks the address it connects to again."""
+    unsafe = await url_refusal(url, runtime.settings.outbound_networks)
+    if unsafe is not None:
+        raise Problem(422, "URL not allowed", unsafe)
+
+
 @router.post("", status_code=201, response_model=SubscriptionCreated)
 async def create_subscription(body: SubscriptionCreate, request: Request, runtime: RuntimeDep,
                               caller: AdminCaller) -> SubscriptionCreated:
     """Create a subscription; the answer carries the signing secret, which is never shown again."""
     if body.channel not in _channels(request):
         raise Problem(422, "Unknown channel", f"channels: {sorted(_channels(request))}")
+    await _check_url(str(body.url), runtime)
     now = datetime.now(UTC)
     secret = body.secret or f"whsec_{secrets.token_urlsafe(32)}"
     row = Subscription(id=str(uuid.uuid4()), kind=body.kind.value, owner=body.owner, channel=body.channel,
@@ -78,6 +89,8 @@ async def get_subscription(subscription_id: str, runtime: RuntimeDep) -> Subscri
 async def update_subscription(subscription_id: str, body: SubscriptionUpdate, request: Request,
                               runtime: RuntimeDep, caller: AdminCaller) -> SubscriptionRead:
     """Change URL, event types, secret, description or active; pending deliveries use the new values."""
+    if body.url is not None:
+        await _check_url(str(body.url), runtime)
     async with runtime.db.transaction() as session:
         row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
         if row is None:

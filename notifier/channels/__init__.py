@@ -21,12 +21,14 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What the attempt came to; `retry_after_s` when the receiver asked for a pause."""
+    """What the attempt came to; `retry_after_s` when the receiver asked for a pause; `final` when trying again
+    cannot help (the URL points where caseroute does not send): the delivery is dead at once."""
 
     ok: bool
     status: int | None = None
     error: str | None = None
     retry_after_s: float | None = None
+    final: bool = False
 
 
 class Channel(Protocol):
