@@ -114,7 +114,7 @@ class DeliveryWorker:
         if channel is None:
             return Outcome(False, None, f"no channel {item.channel!r} in this process")
         return await channel.send(Outgoing(item.id, item.event_id, item.event_type, item.url, item.secret,
-                                           item.body, item.attempts + 1))
+                                           item.body, item.attempts + 1, item.previous_secret))
 
     def _result(self, item: queue.Claimed, outcome: Outcome) -> queue.Result:
         now = datetime.now(UTC)

@@ -96,6 +96,8 @@ class NotifierSettings(BaseSettings):
     http_timeout_s: float = 10.0
     poll_s: float = 0.5
     sse_heartbeat_s: float = 15.0
+    # After a webhook secret is rotated the previous one signs too for this long (WEBHOOKS.md, "Rotating").
+    rotation_overlap_s: float = Field(default=24 * 3600.0, ge=0)
 
 
 class Settings(FileSecrets):

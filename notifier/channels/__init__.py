@@ -17,6 +17,13 @@ class Outgoing:
     secret: str | None
     body: bytes
     attempt: int
+    # While a rotation's overlap lasts, the secret before `secret`: receivers not yet switched still verify.
+    previous_secret: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets that sign this attempt, the current one first (none: sent unsigned)."""
+        return tuple(s for s in (self.secret, self.previous_secret) if s)
 
 
 @dataclass(frozen=True, slots=True)

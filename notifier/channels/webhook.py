@@ -17,6 +17,7 @@ from notifier.domain.signature import (
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,
     signature_header,
+    standard_headers,
 )
 from services.netguard import GuardedResolver, IPNetwork, UnsafeAddress, literal_refusal
 
@@ -108,8 +109,10 @@ class WebhookChannel:
             DELIVERY_ID_HEADER: str(item.delivery_id),
             ATTEMPT_HEADER: str(item.attempt),
         }
-        if item.secret:
-            headers[SIGNATURE_HEADER] = signature_header(item.secret, int(self.clock()), item.body)
+        if item.secrets:
+            timestamp = int(self.clock())
+            headers[SIGNATURE_HEADER] = signature_header(item.secrets, timestamp, item.body)
+            headers.update(standard_headers(item.secrets, item.event_id, timestamp, item.body))
         return headers
 
     async def send(self, item: Outgoing) -> Outcome:
