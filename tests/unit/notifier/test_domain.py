@@ -66,9 +66,13 @@ def test_the_standard_key_is_the_decoded_base64_after_whsec_and_other_secrets_ge
     assert standard_key("whsec_" + base64.b64encode(raw).decode()) == raw
     assert standard_key("whsec_" + base64.b64encode(raw).decode().rstrip("=")) == raw  # unpadded, as SDKs allow
     assert new_secret().startswith("whsec_") and len(standard_key(new_secret()) or b"") == 32
-    # Secrets made before (`whsec_` + a URL-safe token), own secrets and too-short keys are not standard keys:
-    # only Caseroute-Signature signs them, keyed with the whole string.
-    for other in ("whsec_" + secrets.token_urlsafe(32), "my-own-secret-123456", "whsec_" + base64.b64encode(
+    # Where a key is standard, the official library (which decodes leniently) derives the same key from it.
+    for secret in ("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode().rstrip("="), new_secret()):
+        headers = standard_headers([secret], "e1", int(time.time()), b"{}")
+        assert Webhook(secret).verify(b"{}", headers) == {}
+    # A URL-safe token with `-` or `_` (as most secrets made before were), own secrets and too-short keys are not
+    # standard keys: only Caseroute-Signature signs them, keyed with the whole string.
+    for other in ("whsec_Zm9v-YmFy_" + "A" * 27, "my-own-secret-123456", "whsec_" + base64.b64encode(
             b"x" * 16).decode(), "whsec_integration-secret-0123456789"):
         assert standard_key(other) is None
         assert standard_headers([other], "e1", 1, b"{}") == {}
