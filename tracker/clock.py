@@ -61,18 +61,23 @@ def figures_refresher(deps: Deps) -> Task:
 
 
 async def refresh_gauges(deps: Deps) -> None:
-    """dispatch_success_ratio, first_dispatch_accuracy_ratio{window} and cases_overdue{department,kind}."""
+    """dispatch_success_ratio, dispatch_pending, first_dispatch_accuracy_ratio{window}, cases_overdue{…}."""
     now = deps.now()
     async with deps.db.sessions() as session:
         ratios = await gauge_ratios(session, {name: now - span for name, span in GAUGE_WINDOWS.items()},
-                                    now + timedelta(seconds=1))
+                                    now + timedelta(seconds=1), now=now)
         overdue = await open_overdue(session)
         departments = await open_departments(session)
     for name, (success, accuracy) in ratios.items():
+        metrics.dispatch_pending.labels(name).set(success.pending)
         if success.value is not None:
             metrics.dispatch_success_ratio.labels(name).set(success.value)
+        else:  # no outcome in the window (yet): absent, as the console shows "—", not the last value seen
+            metrics.dispatch_success_ratio.remove(name)
         if accuracy.value is not None:  # no settled case in the window yet: leave the series absent, not 0
             metrics.first_dispatch_accuracy_ratio.labels(name).set(accuracy.value)
+        else:
+            metrics.first_dispatch_accuracy_ratio.remove(name)
     set_overdue(overdue, departments)
 
 

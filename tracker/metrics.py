@@ -11,7 +11,10 @@ cases_routed_total = Counter("cases_routed_total", "Routing decisions recorded",
 case_gaps_total = Counter("case_gaps_total", "Cases no rule fitted (R10), sent for adjudication")
 dispatch_returns_total = Counter("dispatch_returns_total", "Returns (退单) by department and reason",
                                  ["department", "reason"])
-dispatch_success_ratio = Gauge("dispatch_success_ratio", "First dispatches accepted ÷ dispatched", ["window"])
+dispatch_success_ratio = Gauge("dispatch_success_ratio",
+                               "First dispatches accepted ÷ first dispatches with an outcome", ["window"])
+dispatch_pending = Gauge("dispatch_pending", "First dispatches still inside their ack window (no outcome yet)",
+                         ["window"])
 first_dispatch_accuracy_ratio = Gauge("first_dispatch_accuracy_ratio",
                                       "Settled cases handled by the first department dispatched to", ["window"])
 case_ack_seconds = Histogram("case_ack_seconds", "Dispatch to acknowledgement (报到)", ["department"],

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.caller import get_caller
 from services.problems import Problem
@@ -20,10 +20,11 @@ WINDOW = re.compile(r"^(\d{1,4})([hd])$")
 
 
 class RatioRead(BaseModel):
-    value: float | None
+    value: float | None = Field(description="numerator ÷ denominator; null when the denominator is 0")
     numerator: int
     denominator: int
-    pending: int
+    pending: int = Field(description="not in the denominator: for dispatch success, first dispatches still "
+                                     "inside their ack window (no outcome yet)")
 
 
 class Stats(BaseModel):
@@ -70,7 +71,7 @@ async def stats(deps: DepsDep, window: Annotated[str, Query(description="e.g. 24
                 if r.feedback_at is not None and r.case_id in first_dispatch]
     return Stats(
         window=window, since=start,
-        dispatch_success=_ratio(figures.dispatch_success(records, start, end)),
+        dispatch_success=_ratio(figures.dispatch_success(records, start, end, now=now)),
         first_dispatch_accuracy=_ratio(figures.first_dispatch_accuracy(records, start, end)),
         ack_seconds=_percentiles(figures.ack_latencies(records, start, end)),
         feedback_seconds=_percentiles(feedback),

@@ -4,6 +4,7 @@ suggestions learnt from the loop, figures."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -319,12 +320,12 @@ async def figures_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
     start = (now.astimezone(SHANGHAI) - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     async with deps.db.sessions() as s:
         records = await dispatch_records(s, start)
-    success = figures.daily(records, start, days, figures.dispatch_success)
+    success = figures.daily(records, start, days, partial(figures.dispatch_success, now=now))
     accuracy = figures.daily(records, start, days, figures.first_dispatch_accuracy)
     chart = line_chart([Series("分拨成功率", "#1565c0", [(d, r.value) for d, r in success]),
                         Series("首次分拨准确率", "#2e7d32", [(d, r.value) for d, r in accuracy])],
                        target=SUCCESS_TARGET, target_label="目标 98.8%")
-    total_success = figures.dispatch_success(records, start, now + timedelta(seconds=1))
+    total_success = figures.dispatch_success(records, start, now + timedelta(seconds=1), now=now)
     total_accuracy = figures.first_dispatch_accuracy(records, start, now + timedelta(seconds=1))
     return page("figures.html", request, caller, chart=chart, days=days, success=total_success,
                 accuracy=total_accuracy, rows=list(zip(success, accuracy, strict=True)))

@@ -12,6 +12,7 @@ from typing import TypeVar
 from schemas.events import ReturnReason
 from tracker.domain.case import CaseState
 from tracker.domain.commands import EscalationKind
+from tracker.domain.sla import ack_due
 
 T = TypeVar("T", float, timedelta)
 
@@ -29,6 +30,9 @@ class DispatchRecord:
     returned_at: datetime | None = None
     return_reason: ReturnReason | None = None
     feedback_at: datetime | None = None
+    # When the ack window of this dispatch closes. Known for the case's current dispatch, the only one that can
+    # still be waiting (a case moves on to another department only after a return); None for the earlier ones.
+    ack_due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class Ratio:
 
     numerator: int
     denominator: int
-    pending: int = 0  # counted in the denominator but not yet decided either way
+    pending: int = 0  # not counted in the denominator: no outcome yet either way, shown apart
 
     @property
     def value(self) -> float | None:
@@ -75,19 +79,37 @@ def records_of(state: CaseState) -> list[DispatchRecord]:
             returned_at=a.returned_at,
             return_reason=reasons.get(a.number),
             feedback_at=state.feedback_at if a.number == last else None,
+            # The store keeps the current window only (tracker_cases.ack_due_at); the state's ack_hours are the
+            # current dispatch's too, a reroute or ruling may have changed them since an earlier one.
+            ack_due_at=ack_due(a.dispatched_at, state.ack_hours) if a.number == last else None,
         )
         for a in state.attempts
     ]
 
 
-def dispatch_success(records: Iterable[DispatchRecord], start: datetime, end: datetime) -> Ratio:
-    """ROUTING §6: first dispatches in the window that were acknowledged and not returned ÷ all of them."""
-    # A first dispatch that is neither acked nor returned yet counts against the ratio (it was not
-    # accepted, yet); `pending` says how many, so a fresh window is not mistaken for a bad one.
+def has_outcome(first: DispatchRecord, now: datetime) -> bool:
+    """ROUTING §6: the dispatch was acknowledged, returned, or left unacknowledged past its ack window by `now`."""
+    # "Past" as the SLA clock reads a breach: strictly after the instant the window closes.
+    return (first.acked_at is not None or first.returned_at is not None
+            or (first.ack_due_at is not None and now > first.ack_due_at))
+
+
+def accepted(first: DispatchRecord) -> bool:
+    """ROUTING §6: acknowledged (in time or late, implied by feedback or not) and never returned."""
+    return first.acked_at is not None and first.returned_at is None
+
+
+def dispatch_success(records: Iterable[DispatchRecord], start: datetime, end: datetime, *,
+                     now: datetime) -> Ratio:
+    """ROUTING §6: cases first dispatched in [start, end) whose first dispatch was accepted ÷ those whose first
+    dispatch has an outcome at `now`; the rest (still inside their ack window) are `pending`, outside the ratio.
+    """
+    # A first dispatch still inside its ack window has not failed: counting it against the ratio made a fresh
+    # day read 0 % and fired the 98.8 % alert on every quiet morning. Once the window has passed without an
+    # ack or a return it is a failure, so a department that never answers cannot keep its cases out.
     firsts = [r for r in records if r.attempt == 1 and _within(r.dispatched_at, start, end)]
-    accepted = sum(1 for r in firsts if r.acked_at is not None and r.returned_at is None)
-    pending = sum(1 for r in firsts if r.acked_at is None and r.returned_at is None)
-    return Ratio(accepted, len(firsts), pending)
+    decided = [r for r in firsts if has_outcome(r, now)]
+    return Ratio(sum(1 for r in decided if accepted(r)), len(decided), len(firsts) - len(decided))
 
 
 def first_dispatch_accuracy(records: Iterable[DispatchRecord], start: datetime, end: datetime) -> Ratio:
@@ -164,6 +186,6 @@ def returns_by_reason(
 
 def daily(records: Sequence[DispatchRecord], start: datetime, days: int,
           ratio: Callable[[Iterable[DispatchRecord], datetime, datetime], Ratio]) -> list[tuple[datetime, Ratio]]:
-    """A ratio (dispatch success, first-dispatch accuracy) per day from `start`, for the figures chart."""
+    """A ratio (dispatch success at a given `now`, first-dispatch accuracy) per day from `start`, for the chart."""
     return [(start + timedelta(days=i), ratio(records, start + timedelta(days=i), start + timedelta(days=i + 1)))
             for i in range(days)]

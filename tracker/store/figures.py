@@ -18,17 +18,21 @@ async def dispatch_records(session: AsyncSession, start: datetime) -> list[Dispa
     """Attempts of cases first dispatched since `start` (the figures' denominators start there)."""
     first = select(DispatchAttempt.case_id).where(DispatchAttempt.attempt == 1,
                                                   DispatchAttempt.dispatched_at >= start)
-    rows = (await session.execute(select(DispatchAttempt).where(DispatchAttempt.case_id.in_(first)))).scalars()
+    # The case row holds the ack window of its current dispatch, the only one that can still be waiting.
+    query = (select(DispatchAttempt, Case.attempt, Case.ack_due_at)
+             .join(Case, Case.case_id == DispatchAttempt.case_id)
+             .where(DispatchAttempt.case_id.in_(first)))
     return [
         DispatchRecord(r.case_id, r.attempt, r.department, r.dispatched_at, r.acked_at, r.ack_implied,
-                       r.returned_at, ReturnReason(r.return_reason) if r.return_reason else None, r.feedback_at)
-        for r in rows
+                       r.returned_at, ReturnReason(r.return_reason) if r.return_reason else None, r.feedback_at,
+                       ack_due_at=due if r.attempt == current else None)
+        for r, current, due in (await session.execute(query)).all()
     ]
 
 
-async def gauge_ratios(session: AsyncSession, starts: dict[str, datetime],
-                       end: datetime) -> dict[str, tuple[Ratio, Ratio]]:
-    """figures.dispatch_success and figures.first_dispatch_accuracy over [start, end) for each named start.
+async def gauge_ratios(session: AsyncSession, starts: dict[str, datetime], end: datetime, *,
+                       now: datetime) -> dict[str, tuple[Ratio, Ratio]]:
+    """figures.dispatch_success (at `now`) and figures.first_dispatch_accuracy over [start, end) for each start.
 
     Counted by the database, each in one pass over the widest window: the gauges read this every 15 s, and
     at a million cases building the records in Python took ~20 s of CPU, stalling every request meanwhile.
@@ -37,11 +41,15 @@ async def gauge_ratios(session: AsyncSession, starts: dict[str, datetime],
     first = aliased(DispatchAttempt)
     in_window = (first.attempt == 1) & (first.dispatched_at >= widest) & (first.dispatched_at < end)
     accepted = first.acked_at.is_not(None) & first.returned_at.is_(None)
-    pending = first.acked_at.is_(None) & first.returned_at.is_(None)
+    # figures.has_outcome: acked, returned, or the ack window passed. Only the current dispatch can be neither
+    # acked nor returned, and the case row holds its window.
+    decided = (first.acked_at.is_not(None) | first.returned_at.is_not(None)
+               | ((Case.attempt == 1) & (Case.ack_due_at < now)))
     success = select(*(count for start in starts.values() for count in (
         func.count().filter(first.dispatched_at >= start),
         func.count().filter((first.dispatched_at >= start) & accepted),
-        func.count().filter((first.dispatched_at >= start) & pending)))).where(in_window)
+        func.count().filter((first.dispatched_at >= start) & decided)))).join(
+        Case, Case.case_id == first.case_id).where(in_window)
     # The department that gave feedback (one attempt of a case holds it, the current one).
     handler = aliased(DispatchAttempt)
     accuracy = select(*(count for start in starts.values() for count in (
@@ -52,9 +60,10 @@ async def gauge_ratios(session: AsyncSession, starts: dict[str, datetime],
     settled = (await session.execute(accuracy)).one()
     out: dict[str, tuple[Ratio, Ratio]] = {}
     for i, name in enumerate(starts):
-        total, right, waiting = counts[3 * i : 3 * i + 3]
+        total, right, with_outcome = counts[3 * i : 3 * i + 3]
         handled, handled_right = settled[2 * i : 2 * i + 2]
-        out[name] = (Ratio(int(right), int(total), int(waiting)), Ratio(int(handled_right), int(handled)))
+        out[name] = (Ratio(int(right), int(with_outcome), int(total) - int(with_outcome)),
+                     Ratio(int(handled_right), int(handled)))
     return out
 
 

@@ -22,7 +22,8 @@ DEPARTMENTS = ["amr", "ecology", "urban-mgmt"]
 
 
 def _case(rng: random.Random, i: int) -> tuple[Case, list[DispatchAttempt]]:
-    first_at = NOW - timedelta(hours=rng.uniform(0, 40 * 24))  # some before the widest window
+    # Some before the widest window; every tenth in the last hours, many of those still inside their ack window.
+    first_at = NOW - timedelta(hours=rng.uniform(0, 6) if i % 10 == 0 else rng.uniform(0, 40 * 24))
     case = Case(case_id=f"G{i}", status="dispatched", attempt=1, state={}, received_at=first_at,
                 updated_at=first_at, overdue=False)
     attempts = []
@@ -36,6 +37,9 @@ def _case(rng: random.Random, i: int) -> tuple[Case, list[DispatchAttempt]]:
             return_reason=ReturnReason.not_our_remit.value if returned else None))
     if rng.random() < 0.5:  # settled: the current (last) attempt holds the feedback
         attempts[-1].feedback_at = attempts[-1].dispatched_at + timedelta(days=1)
+    # The case row holds its current dispatch and that dispatch's ack window (2 h for a hazard, else 24 h).
+    case.attempt = len(attempts)
+    case.ack_due_at = attempts[-1].dispatched_at + timedelta(hours=rng.choice([2, 24]))
     return case, attempts
 
 
@@ -53,15 +57,19 @@ async def _check_gauge_ratios(url: str) -> None:
         starts = {name: NOW - span for name, span in WINDOWS.items()}
         end = NOW + timedelta(seconds=1)
         async with db.sessions() as session:
-            ratios = await gauge_ratios(session, starts, end)
+            ratios = await gauge_ratios(session, starts, end, now=NOW)
             records = await dispatch_records(session, min(starts.values()))
     finally:
         await db.dispose()
     for name, start in starts.items():
         success, accuracy = ratios[name]
-        assert success == figures.dispatch_success(records, start, end), name
+        assert success == figures.dispatch_success(records, start, end, now=NOW), name
         assert accuracy == figures.first_dispatch_accuracy(records, start, end), name
-        assert success.denominator > 0 and accuracy.denominator > 0  # the data exercise every count
+        # The data exercise every count: accepted, failed, pending, and failed by a passed ack window alone.
+        assert success.denominator > success.numerator > 0 and success.pending > 0 and accuracy.denominator > 0
+    passed = [r for r in records if r.attempt == 1 and r.acked_at is None and r.returned_at is None
+              and r.ack_due_at is not None and r.ack_due_at < NOW and r.dispatched_at >= starts["30d"]]
+    assert passed
 
 
 @pytest.mark.postgres

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -26,10 +27,13 @@ def test_chart_draws_each_series_breaks_on_missing_days_and_escapes_labels() -> 
 def test_daily_ratios_count_each_day_on_its_own() -> None:
     records = [figures.DispatchRecord("A", 1, "amr", T0 + timedelta(hours=1), acked_at=T0 + timedelta(hours=2)),
                figures.DispatchRecord("B", 1, "amr", T0 + timedelta(days=1, hours=1),
-                                      returned_at=T0 + timedelta(days=1, hours=2))]
-    series = figures.daily(records, T0, 3, figures.dispatch_success)
-    assert [(d, r.numerator, r.denominator) for d, r in series] == [
-        (T0, 1, 1), (T0 + timedelta(days=1), 0, 1), (T0 + timedelta(days=2), 0, 0)]
+                                      returned_at=T0 + timedelta(days=1, hours=2)),
+               figures.DispatchRecord("C", 1, "amr", T0 + timedelta(days=2, hours=1),
+                                      ack_due_at=T0 + timedelta(days=2, hours=3))]
+    now = T0 + timedelta(days=2, hours=2)  # C still inside its ack window: pending, the day reads "—"
+    series = figures.daily(records, T0, 3, partial(figures.dispatch_success, now=now))
+    assert [(d, r.numerator, r.denominator, r.pending, r.value) for d, r in series] == [
+        (T0, 1, 1, 0, 1.0), (T0 + timedelta(days=1), 0, 1, 0, 0.0), (T0 + timedelta(days=2), 0, 0, 1, None)]
 
 
 @pytest.mark.parametrize("principle", list(Principle))

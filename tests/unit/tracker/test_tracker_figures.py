@@ -52,20 +52,39 @@ RECORDS = [
     DispatchRecord("c3", 2, "urban-mgmt", h(6), acked_at=h(7), feedback_at=h(40)),
     # returned without an ack
     DispatchRecord("c4", 1, "ecology", h(3), returned_at=h(4), return_reason=ReturnReason.wrong_unit),
-    # dispatched, nothing yet: pending
-    DispatchRecord("c5", 1, "health", h(100)),
+    # dispatched, nothing yet: pending until its ack window closes at h(124), a failure after
+    DispatchRecord("c5", 1, "health", h(100), ack_due_at=h(124)),
     # first dispatched before the window: not counted; its return falls inside the window
     DispatchRecord("c6", 1, "amr", T0 - timedelta(hours=1), returned_at=h(1), return_reason=DUP),
 ]
 
 
-def test_dispatch_success_counts_first_dispatches_in_the_window() -> None:
-    ratio = dispatch_success(RECORDS, START, END)
-    assert ratio == Ratio(numerator=2, denominator=5, pending=1) and ratio.value == pytest.approx(0.4)
+def test_dispatch_success_counts_first_dispatches_with_an_outcome() -> None:
+    # c1, c2 accepted; c3, c4 returned; c5 still inside its ack window: apart, not a failure.
+    ratio = dispatch_success(RECORDS, START, END, now=h(120))
+    assert ratio == Ratio(numerator=2, denominator=4, pending=1) and ratio.value == pytest.approx(0.5)
+
+
+def test_a_passed_ack_window_without_an_ack_is_a_failure() -> None:
+    assert dispatch_success(RECORDS, START, END, now=h(124)) == Ratio(2, 4, 1)  # closes at h(124): not yet past
+    assert dispatch_success(RECORDS, START, END, now=h(124.01)) == Ratio(2, 5, 0)
+
+
+def test_fresh_cases_inside_their_window_give_no_ratio_and_are_all_pending() -> None:
+    # The console read "0.0% (0/30, 待定 30)" for 30 fresh cases: they have no outcome yet.
+    fresh = [DispatchRecord(f"f{i}", 1, "amr", h(1), ack_due_at=h(25)) for i in range(30)]
+    ratio = dispatch_success(fresh, START, END, now=h(2))
+    assert ratio == Ratio(0, 0, 30) and ratio.value is None
+
+
+def test_a_late_ack_is_accepted_and_a_window_unknown_stays_pending() -> None:
+    records = [DispatchRecord("l1", 1, "amr", h(1), acked_at=h(40), ack_due_at=h(25)),
+               DispatchRecord("u1", 1, "amr", h(1))]
+    assert dispatch_success(records, START, END, now=h(100)) == Ratio(1, 1, 1)
 
 
 def test_empty_window_has_no_ratio() -> None:
-    assert dispatch_success(RECORDS, END, END + timedelta(days=1)).value is None
+    assert dispatch_success(RECORDS, END, END + timedelta(days=1), now=END).value is None
 
 
 def test_first_dispatch_accuracy_looks_at_settled_cases_only() -> None:
@@ -78,7 +97,7 @@ def test_a_ruling_back_to_the_first_department_counts_as_accurate() -> None:
         DispatchRecord("c7", 2, "amr", h(50), acked_at=h(51), feedback_at=h(60)),
     ]
     assert first_dispatch_accuracy(records, START, END) == Ratio(1, 1)
-    assert dispatch_success(records, START, END) == Ratio(0, 1)
+    assert dispatch_success(records, START, END, now=END) == Ratio(0, 1)
 
 
 @pytest.mark.parametrize(("q", "expected"), [(1, 1), (10, 1), (11, 2), (50, 5), (90, 9), (95, 10), (100, 10)])
@@ -131,6 +150,7 @@ def test_records_of_a_case_match_its_history() -> None:
         s, _ = apply(s, command, now=at)
     assert records_of(s) == [
         DispatchRecord("c1", 1, "amr", h(1), acked_at=h(2), returned_at=h(3), return_reason=NOT_OURS),
-        DispatchRecord("c1", 2, "culture", h(4), acked_at=h(5), ack_implied=True, feedback_at=h(5)),
+        DispatchRecord("c1", 2, "culture", h(4), acked_at=h(5), ack_implied=True, feedback_at=h(5),
+                       ack_due_at=h(28)),  # the current dispatch carries its ack window (24 h by default)
     ]
     assert first_dispatch_accuracy(records_of(s), START, END) == Ratio(0, 1)
