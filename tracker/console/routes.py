@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
@@ -33,6 +34,7 @@ from tracker.domain import figures
 from tracker.domain.commands import Principle
 from tracker.handlers import CaseNotFound, Deps
 from tracker.privacy import record_personal_reads
+from tracker.store import board as board_store
 from tracker.store import catalogue as versions
 from tracker.store.figures import dispatch_records
 from tracker.store.models import Case, RulingRecord, TimelineEntry
@@ -52,7 +54,6 @@ STATUSES = {"received": "已接收", "routed": "已分拨", "gap": "空白待裁
             "adjudicated": "已裁决", "duplicate": "重复件"}
 REASONS = {"wrong_unit": "属地不符", "not_our_remit": "职能不符", "overlapping_remits": "职能交叉",
            "insufficient_information": "信息不全", "duplicate": "重复"}
-OPEN = ("dispatched", "acknowledged", "adjudicated")
 SUCCESS_TARGET = 0.988
 
 
@@ -122,22 +123,44 @@ async def logout(request: Request, deps: DepsDep, caller: ConsoleWriter) -> Redi
     return response
 
 
+BOARD_PAGE = 50
+
+
 @router.get("", response_class=HTMLResponse)
-async def board(request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLResponse:
-    """调度看板: open cases by department, overdue ones first and highlighted."""
+async def board(request: Request, deps: DepsDep, caller: ConsoleCaller,
+                unit: Annotated[str, Query(max_length=64)] = "",
+                department: Annotated[str, Query(max_length=64)] = "",
+                status: Annotated[str, Query(max_length=24)] = "open",
+                rule: Annotated[str, Query(max_length=16)] = "",
+                overdue: Annotated[bool, Query()] = False,
+                q: Annotated[str, Query(max_length=200)] = "",
+                page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> HTMLResponse:
+    """调度看板: the cases held now by default, overdue first; filtered, searched and paged."""
+    if status not in ("open", "all", *STATUSES):
+        raise Problem(422, "Invalid status", f"status must be open, all or one of {', '.join(STATUSES)}")
+    chosen = board_store.BoardFilter(unit=unit.strip(), department=department.strip(), status=status,
+                                     rule=rule.strip(), overdue=overdue, q=q.strip())
     async with deps.db.sessions() as s:
-        rows = (await s.execute(select(Case).where(Case.status.in_(OPEN))
-                                .order_by(Case.department, Case.overdue.desc(), Case.received_at).limit(2000)
-                                )).scalars().all()
+        rows, total = await board_store.page_of(s, chosen, page_no, BOARD_PAGE)
+        departments = await board_store.by_department(s, chosen)
         pending = int(await s.scalar(select(func.count()).select_from(Case).where(Case.status.in_(adj.PENDING)))
                       or 0)
-    names = department_names(await _catalogue(deps))
-    by_dept: dict[str, list[Case]] = {}
-    for row in rows:
-        by_dept.setdefault(row.department or "—", []).append(row)
-    columns = sorted(by_dept.items(), key=lambda kv: (-sum(r.overdue for r in kv[1]), -len(kv[1]), kv[0]))
-    return page("board.html", request, caller, columns=columns, names=names, pending=pending,
-                overdue=sum(r.overdue for r in rows), now=deps.now())
+    cat = await _catalogue(deps)
+    names = department_names(cat)
+    pages = max(1, -(-total // BOARD_PAGE))
+    query = {k: v for k, v in (("unit", chosen.unit), ("department", chosen.department), ("status", chosen.status),
+                               ("rule", chosen.rule), ("overdue", "true" if overdue else ""), ("q", chosen.q))
+             if v and (k, v) != ("status", "open")}
+
+    def link(**changes: Any) -> str:
+        """The board with these filters changed (page 1 unless given): filters survive paging and chips."""
+        merged = {k: v for k, v in {**query, **changes}.items() if v}
+        return "/console" + (f"?{urlencode(merged)}" if merged else "")
+
+    return page("board.html", request, caller, rows=rows, total=total, departments=departments, names=names,
+                units={code: u.name for code, u in cat.units.items()}, rules=board_store.RULES, f=chosen,
+                page_no=page_no, pages=pages, link=link, pending=pending,
+                overdue_total=sum(late for _, _, late in departments), now=deps.now())
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -329,3 +352,4 @@ async def figures_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
     total_accuracy = figures.first_dispatch_accuracy(records, start, now + timedelta(seconds=1))
     return page("figures.html", request, caller, chart=chart, days=days, success=total_success,
                 accuracy=total_accuracy, rows=list(zip(success, accuracy, strict=True)))
+
