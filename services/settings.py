@@ -138,6 +138,10 @@ class Settings(FileSecrets):
     pii_retention_days: float | None = None  # personal fields of cases closed longer ago are purged; unset: kept
     pii_purge_interval_s: float = 3600.0
     console_secret: SecretStr | None = None  # signs the console's session cookie; unset: a key per process
+    # A map tile layer under the console's heat map, e.g. https://tiles.example.org/{z}/{x}/{y}.png (its origin
+    # is then allowed as an image source on that page only); unset: the page draws the density alone, fetching
+    # nothing from anywhere.
+    console_tile_url: str | None = Field(default=None, pattern=r"^https?://[A-Za-z0-9.\-]+(:\d+)?/\S*\{z\}\S*$")
     otlp_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no tracing
     # Callbacks and webhooks go to public addresses only (services/netguard.py). Networks listed here are let
     # through anyway: for tests and a local demo whose receivers are on 127.0.0.1, e.g. '["127.0.0.0/8"]'.

@@ -9,14 +9,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from services.caller import get_caller
+from schemas.report import Hazard, Source
+from services.caller import Caller, get_caller, require_roles
 from services.problems import Problem
 from tracker.api.deps import DepsDep
-from tracker.domain import figures
+from tracker.domain import figures, heat
+from tracker.heat import HeatView, heat_view
 from tracker.store.figures import dispatch_records, escalation_records, gaps_since
+from tracker.store.heat import HeatFilter
 
 router = APIRouter(tags=["figures"])
 WINDOW = re.compile(r"^(\d{1,4})([hd])$")
+MAX_HEAT_WINDOW = timedelta(days=366)
+Overseer = Annotated[Caller, Depends(require_roles("adjudicator", "operator", "admin"))]
 
 
 class RatioRead(BaseModel):
@@ -81,3 +86,74 @@ async def stats(deps: DepsDep, window: Annotated[str, Query(description="e.g. 24
         gaps=gaps,
         dispatched=len({r.case_id for r in records}),
     )
+
+
+class HeatGroup(BaseModel):
+    key: str = Field(description="the community (社区/村), grid or unit code counted under")
+    name: str = Field(description="what a reader calls it: the unit's name for a unit code, else the key")
+    unit: str | None = Field(description="the unit the community or grid lies in")
+    count: int = Field(description="reports received in the window")
+    previous: int = Field(description="reports received in the window before, of the same length")
+    change: int
+    change_ratio: float | None = Field(description="count ÷ previous − 1; null when the previous window had none")
+    trend: heat.Trend
+    centre: tuple[float, float] | None = Field(description="mean [lat, lon] of the window's reports with coordinates")
+
+
+class HeatCell(BaseModel):
+    lat: float = Field(description="south edge of the cell")
+    lon: float = Field(description="west edge of the cell")
+    count: int
+
+
+class HeatRead(BaseModel):
+    window: str
+    by: heat.HeatBy
+    since: datetime
+    until: datetime
+    previous_since: datetime
+    filters: dict[str, str]
+    catalogue_version: str
+    total: int
+    previous_total: int
+    groups: list[HeatGroup] = Field(description="ranked: most reports first, then the biggest rise")
+    unplaced: int = Field(description="reports of the window that name no community / grid / unit")
+    unplaced_previous: int
+    cell_size: float = Field(description="cell edge in degrees of latitude and longitude")
+    cells: list[HeatCell] = Field(description="the window's reports with coordinates, binned; densest first")
+    located: int = Field(description="reports of the window with coordinates")
+    bounds: tuple[float, float, float, float] | None = Field(description="south, west, north, east of those")
+
+
+def heat_read(view: HeatView, window: str, f: HeatFilter) -> HeatRead:
+    m = view.map
+    return HeatRead(
+        window=window, by=m.by, since=view.since, until=view.until, previous_since=view.previous_since,
+        filters={k: v for k, v in vars(f).items() if v}, catalogue_version=view.catalogue_version,
+        total=m.total, previous_total=m.previous_total,
+        groups=[HeatGroup(key=g.key, name=view.unit_names.get(g.key, g.key) if m.by is heat.HeatBy.unit else g.key,
+                          unit=g.unit, count=g.count, previous=g.previous, change=g.change,
+                          change_ratio=g.change_ratio, trend=g.trend, centre=g.centre) for g in m.groups],
+        unplaced=m.unplaced, unplaced_previous=m.unplaced_previous, cell_size=m.cell_size,
+        cells=[HeatCell(lat=c.lat, lon=c.lon, count=c.count) for c in m.cells], located=m.located, bounds=m.bounds)
+
+
+Code = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_.\-]*$")]
+
+
+@router.get("/v1/stats/heat", response_model=HeatRead)
+async def stats_heat(deps: DepsDep, caller: Overseer, by: heat.HeatBy = heat.HeatBy.community,
+                     window: Annotated[str, Query(description="e.g. 7d, 30d (the previous window is as long)")]
+                     = "30d",
+                     matter: Code = "", hazard: Annotated[Hazard | None, Query()] = None, rule: Code = "",
+                     source: Annotated[Source | None, Query()] = None,
+                     cell: Annotated[float, Query(ge=0.0005, le=1.0, description="cell edge in degrees")] = 0.005,
+                     ) -> HeatRead:
+    """热力地图: where reports concentrate over the window, by community (社区/村), grid or unit, with the trend
+    against the window before, and the reports' coordinates binned into cells. Overseers only."""
+    f = HeatFilter(matter=matter, hazard=hazard.value if hazard else "", rule=rule,
+                   source=source.value if source else "")
+    span = parse_window(window)
+    if span > MAX_HEAT_WINDOW:
+        raise Problem(422, "Invalid window", "the heat map covers at most 366 days")
+    return heat_read(await heat_view(deps, window=span, by=by, f=f, cell=cell), window, f)

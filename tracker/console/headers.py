@@ -25,9 +25,12 @@ HEADERS = {
 }
 
 
-def secure(response: Response) -> Response:
+def secure(response: Response, img_origins: tuple[str, ...] = ()) -> Response:
     for name, value in HEADERS.items():
         response.headers[name] = value
+    if img_origins:  # a page that draws images from elsewhere (the heat map's configured tiles) names them
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "img-src 'self' data:", f"img-src 'self' data: {' '.join(img_origins)}")
     response.headers.setdefault("Cache-Control", "no-store")  # the static script sets its own
     return response
 
@@ -47,7 +50,7 @@ class ConsoleRoute(APIRoute):
                 if answer is None:
                     raise
                 response = await answer(request, exc)
-            return secure(response)
+            return secure(response, getattr(request.state, "img_origins", ()))
 
         return handler
 

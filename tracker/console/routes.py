@@ -26,17 +26,22 @@ from tracker.api.catalogue import RollbackBody, history
 from tracker.api.catalogue import diff as catalogue_diff
 from tracker.api.catalogue import rollback as api_rollback
 from tracker.api.deps import DepsDep
+from tracker.api.stats import parse_window
 from tracker.console import session
 from tracker.console.chart import Series, line_chart
 from tracker.console.headers import ConsoleRoute
+from tracker.console.heatmap import Label, density_svg, tile_origin
 from tracker.console.session import ConsoleCaller, ConsoleWriter
 from tracker.domain import figures
 from tracker.domain.commands import Principle
+from tracker.domain.heat import HeatBy
 from tracker.handlers import CaseNotFound, Deps
+from tracker.heat import heat_view
 from tracker.privacy import record_personal_reads
 from tracker.store import board as board_store
 from tracker.store import catalogue as versions
 from tracker.store.figures import dispatch_records
+from tracker.store.heat import HeatFilter
 from tracker.store.models import Case, RulingRecord, TimelineEntry
 
 HERE = Path(__file__).parent
@@ -55,6 +60,7 @@ STATUSES = {"received": "已接收", "routed": "已分拨", "gap": "空白待裁
 REASONS = {"wrong_unit": "属地不符", "not_our_remit": "职能不符", "overlapping_remits": "职能交叉",
            "insufficient_information": "信息不全", "duplicate": "重复"}
 SUCCESS_TARGET = 0.988
+HEAT_CELL = 0.005  # degrees: about 550 m north-south, a few blocks of a city community
 
 
 def department_names(cat: Catalogue) -> dict[str, str]:
@@ -353,3 +359,31 @@ async def figures_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
     return page("figures.html", request, caller, chart=chart, days=days, success=total_success,
                 accuracy=total_accuracy, rows=list(zip(success, accuracy, strict=True)))
 
+
+HEAT_WINDOWS = {"7d": "近 7 天", "30d": "近 30 天", "90d": "近 90 天"}
+HEAT_BY = {"community": "社区/村", "grid": "网格", "unit": "属地（街道/镇）"}
+HAZARDS = {"fire": "消防", "safety": "安全生产", "none": "一般"}
+SOURCES = {"grid": "网格员", "hotline": "12345 热线", "inspection": "检查", "public": "群众"}
+
+
+@router.get("/heat", response_class=HTMLResponse)
+async def heat_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
+                    window: Annotated[str, Query(pattern="^(7d|30d|90d)$")] = "30d",
+                    by: Annotated[HeatBy, Query()] = HeatBy.community,
+                    matter: Annotated[str, Query(max_length=64)] = "",
+                    hazard: Annotated[str, Query(pattern="^(|fire|safety|none)$")] = "",
+                    rule: Annotated[str, Query(max_length=16)] = "",
+                    source: Annotated[str, Query(pattern="^(|grid|hotline|inspection|public)$")] = "") -> HTMLResponse:
+    """风险热力: a density picture of the window's reports and the communities ranked with their trend."""
+    f = HeatFilter(matter=matter.strip(), hazard=hazard, rule=rule.strip(), source=source)
+    view = await heat_view(deps, window=parse_window(window), by=by, f=f, cell=HEAT_CELL)
+    tile_url = deps.settings.console_tile_url
+    origin = tile_origin(tile_url)
+    if origin:
+        request.state.img_origins = (origin,)
+    labels = [Label(g.key, *g.centre) for g in view.map.groups[:8] if g.centre and by is HeatBy.community]
+    svg = density_svg(view.map.cells, view.map.cell_size, labels, tile_url=tile_url if origin else None)
+    cat = await _catalogue(deps)
+    return page("heat.html", request, caller, view=view, svg=svg, window=window, by=by, f=f,
+                windows=HEAT_WINDOWS, bys=HEAT_BY, hazards=HAZARDS, sources=SOURCES, rules=board_store.RULES,
+                matters={code: m.name for code, m in cat.matters.items()}, units=view.unit_names)

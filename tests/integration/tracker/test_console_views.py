@@ -5,7 +5,7 @@ tracker in process: dispatch success over cases whose first dispatch has an outc
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,7 @@ def case(case_id: str, *, ago: timedelta, status: str = "dispatched", unit: str 
     return Case(case_id=case_id, status=status, source=source, unit=unit, department=department, rule=rule,
                 hazard=hazard, attempt=attempt, state={}, received_at=at, updated_at=at, dispatched_at=at,
                 overdue=overdue, ack_due_at=at + (ack_due_in or timedelta(hours=24)),
+                feedback_due_at=at + timedelta(days=20),
                 report={"external_id": f"X-{case_id}", "source": source, "title": "噪音扰民", **(report or {})},
                 decision=decision)
 
@@ -169,3 +170,97 @@ async def test_the_board_filters_searches_and_pages(app: FastAPI) -> None:
         paged = await board(department="amr", q="噪音")
         assert "符合条件 <strong>55</strong>" in paged and 'href="/console?department=amr&amp;q=' in paged
         assert (await browser.get("/console", params={"status": "bogus"})).status_code == 422
+
+
+# -- the heat map -------------------------------------------------------------------------------------------------
+
+def where(address: str | None = None, grid: str | None = None, lat: float | None = None,
+          lon: float | None = None) -> dict[str, Any]:
+    return {"location": {k: v for k, v in (("address", address), ("grid", grid), ("lat", lat), ("lon", lon))
+                         if v is not None}}
+
+
+def decided(matter: str | None = None, words: list[str] | None = None, unit: str = "nanmen") -> dict[str, Any]:
+    evidence = [{"kind": "gazetteer", "what": f"unit={unit}", "source": "location.address", "words": words}] \
+        if words else []
+    return {"matter": matter, "evidence": evidence}
+
+
+HEAT_CASES: list[Callable[[], Case]] = [
+    # 柳锦社区: 4 now (two named by the router's evidence only, a road address), 1 in the window before.
+    lambda: case("H1", ago=timedelta(days=1), report=where("解放南路8号", lat=29.8681, lon=121.5482),
+                 decision=decided("noise", ["柳锦社区"])),
+    lambda: case("H2", ago=timedelta(days=2), report=where("解放南路10号", lat=29.8683, lon=121.5484),
+                 decision=decided("noise", ["柳锦"])),
+    lambda: case("H3", ago=timedelta(days=3), hazard="fire", report=where("柳锦社区3幢", lat=29.8685, lon=121.5486),
+                 decision=decided("fire-exits")),
+    lambda: case("H4", ago=timedelta(days=4), source="hotline", report=where("柳锦社区5幢"), decision=decided()),
+    lambda: case("H5", ago=timedelta(days=40), report=where("柳锦社区"), decision=decided()),
+    # 白云庄社区: 1 now, 3 before (falling), by grid.
+    lambda: case("H6", ago=timedelta(days=5), unit="baiyun", rule="R4",
+                 report=where(grid="白云庄社区第2网格", lat=29.8702, lon=121.5201), decision=decided("noise")),
+    *(lambda i=i: case(f"H7{i}", ago=timedelta(days=35 + i), unit="baiyun",
+                       report=where(grid="白云庄社区第2网格"), decision=decided()) for i in range(3)),
+    # Names no community: unplaced.
+    lambda: case("H8", ago=timedelta(days=6), report=where("海曙区某路1号", lat=29.85, lon=121.50), decision=None),
+    # Before both windows: not counted.
+    lambda: case("H9", ago=timedelta(days=70), report=where("柳锦社区"), decision=None),
+]
+
+
+async def test_the_heat_map_counts_communities_grids_units_and_cells_with_the_trend(app: FastAPI) -> None:
+    await seed(app, [make() for make in HEAT_CASES])
+    async with api(app) as client:
+        answer = await client.get("/v1/stats/heat", params={"window": "30d"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        by_unit = (await client.get("/v1/stats/heat", params={"by": "unit"})).json()
+        by_grid = (await client.get("/v1/stats/heat", params={"by": "grid"})).json()
+        fire = (await client.get("/v1/stats/heat", params={"hazard": "fire"})).json()
+        noise = (await client.get("/v1/stats/heat", params={"matter": "noise"})).json()
+        hotline = (await client.get("/v1/stats/heat", params={"source": "hotline"})).json()
+        r4 = (await client.get("/v1/stats/heat", params={"rule": "R4"})).json()
+        refused = await client.get("/v1/stats/heat", headers=auth_headers("department", "amr"))
+        bad = [await client.get("/v1/stats/heat", params=p)
+               for p in ({"by": "street"}, {"window": "forever"}, {"window": "400d"}, {"hazard": "flood"})]
+    assert (body["total"], body["previous_total"], body["unplaced"], body["located"]) == (6, 4, 1, 5)
+    assert [(g["key"], g["unit"], g["count"], g["previous"], g["trend"]) for g in body["groups"]] == [
+        ("柳锦社区", "nanmen", 4, 1, "up"), ("白云庄社区", "baiyun", 1, 3, "down")]
+    assert body["groups"][0]["change"] == 3 and body["groups"][0]["change_ratio"] == 3.0
+    assert body["cell_size"] == 0.005 and sum(c["count"] for c in body["cells"]) == 5
+    assert body["cells"][0] == {"lat": 29.865, "lon": 121.545, "count": 3}  # H1–H3 in one cell
+    assert [(g["key"], g["name"], g["count"], g["previous"]) for g in by_unit["groups"]] == [
+        ("nanmen", "南门街道", 5, 1), ("baiyun", "白云街道", 1, 3)]
+    assert [(g["key"], g["count"], g["previous"]) for g in by_grid["groups"]] == [("白云庄社区第2网格", 1, 3)]
+    assert [g["key"] for g in fire["groups"]] == ["柳锦社区"] and fire["total"] == 1
+    assert (noise["total"], [g["count"] for g in noise["groups"]]) == (3, [2, 1])
+    assert hotline["total"] == 1 and fire["filters"] == {"hazard": "fire"}
+    assert r4["total"] == 1 and [g["key"] for g in r4["groups"]] == ["白云庄社区"]
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    assert [b.status_code for b in bad] == [422, 422, 422, 422]
+
+    async with client_of(app) as browser:
+        await log_in(browser, credential_for("operator", "li"))
+        page = await browser.get("/console/heat")
+        filtered = await browser.get("/console/heat", params={"hazard": "fire", "window": "7d"})
+        grids = await browser.get("/console/heat", params={"by": "grid"})
+    assert page.status_code == 200 and 'class="heatmap"' in page.text and "<image" not in page.text
+    assert "img-src 'self' data:;" in page.headers["content-security-policy"]
+    assert re.findall(r'<tr data-key="([^"]+)">', page.text) == ["柳锦社区", "白云庄社区"]
+    assert "新增" not in page.text and "↑ 3（+300%）" in page.text and "↓ 2（-67%）" in page.text
+    assert re.findall(r'<tr data-key="([^"]+)">', filtered.text) == ["柳锦社区"]
+    assert re.findall(r'<tr data-key="([^"]+)">', grids.text) == ["白云庄社区第2网格"]
+    assert "<script>" not in page.text  # the console's CSP allows no inline script: the picture is plain SVG
+
+
+async def test_a_configured_tile_layer_is_drawn_and_allowed_on_the_heat_page_only(tmp_path: Path) -> None:
+    tiles = "https://tiles.example.org/{z}/{x}/{y}.png"
+    async with tracker_app(f"sqlite+aiosqlite:///{tmp_path / 't.db'}", console_tile_url=tiles) as application:
+        await seed(application, [HEAT_CASES[0]()])
+        async with client_of(application) as browser:
+            await log_in(browser, credential_for("operator", "li"))
+            page = await browser.get("/console/heat")
+            board = await browser.get("/console")
+    assert '<image href="https://tiles.example.org/' in page.text
+    assert "img-src 'self' data: https://tiles.example.org;" in page.headers["content-security-policy"]
+    assert "tiles.example.org" not in board.headers["content-security-policy"]
