@@ -14,10 +14,14 @@ from tracker.domain.figures import DispatchRecord, EscalationRecord, Ratio
 from tracker.store.models import Case, DispatchAttempt, Escalation, TimelineEntry
 
 
-async def dispatch_records(session: AsyncSession, start: datetime) -> list[DispatchRecord]:
-    """Attempts of cases first dispatched since `start` (the figures' denominators start there)."""
+async def dispatch_records(session: AsyncSession, start: datetime, until: datetime | None = None
+                           ) -> list[DispatchRecord]:
+    """Attempts of cases first dispatched since `start` (the figures' denominators start there), and before
+    `until` when given (a past month)."""
     first = select(DispatchAttempt.case_id).where(DispatchAttempt.attempt == 1,
                                                   DispatchAttempt.dispatched_at >= start)
+    if until is not None:
+        first = first.where(DispatchAttempt.dispatched_at < until)
     rows = (await session.execute(select(DispatchAttempt).where(DispatchAttempt.case_id.in_(first)))).scalars()
     return [
         DispatchRecord(r.case_id, r.attempt, r.department, r.dispatched_at, r.acked_at, r.ack_implied,
@@ -63,10 +67,12 @@ async def escalation_records(session: AsyncSession, start: datetime) -> list[Esc
     return [EscalationRecord(r.case_id, r.attempt, r.department, EscalationKind(r.kind), r.raised_at) for r in rows]
 
 
-async def gaps_since(session: AsyncSession, start: datetime) -> int:
+async def gaps_since(session: AsyncSession, start: datetime, until: datetime | None = None) -> int:
     """Cases the router could not place (R10), counted by their gap transition, not their latest rule."""
     query = select(func.count(func.distinct(TimelineEntry.case_id))).where(
         TimelineEntry.kind == "gap", TimelineEntry.at >= start)
+    if until is not None:
+        query = query.where(TimelineEntry.at < until)
     return int(await session.scalar(query) or 0)
 
 
