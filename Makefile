@@ -31,6 +31,7 @@ run: venv
 
 test: venv lint
 	@bash deploy/local/chromium.sh install
+	@bash deploy/local/fonts.sh install
 	@bash deploy/prometheus/check.sh install
 	@bash deploy/local/with-infra.sh bash -c 'bash .ci/pytest.sh $(PYTEST_ARGS)'
 

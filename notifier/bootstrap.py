@@ -43,14 +43,15 @@ def build(runtime: Runtime) -> ServiceParts:
     prefix = re.escape(settings.topic_prefix)
     events = ConsumerRunner(
         group=settings.group("notifier"), bus=runtime.bus, producer=runtime.producer, topics=[],
-        pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1)$", handler=on_event,
-        batch_handler=on_batch, decoder=decoder_for(EventType.case_routed, *DEPARTMENT_EVENTS, *CASE_EVENTS),
+        pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1|statements\.v1)$", handler=on_event,
+        batch_handler=on_batch, decoder=decoder_for(EventType.case_routed, *DEPARTMENT_EVENTS, *CASE_EVENTS,
+                            EventType.statement_monthly),
         retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
     )
     return ServiceParts(
         name="notifier",
         migrations=Path(__file__).parent / "migrations",
-        topics=[settings.topic("case-events.v1"), settings.topic("routed.v1")],
+        topics=[settings.topic("case-events.v1"), settings.topic("routed.v1"), settings.topic("statements.v1")],
         tasks=[worker.run],
         consumers=[events],
         routers=routers,

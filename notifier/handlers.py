@@ -21,9 +21,11 @@ from services.settings import Settings
 
 
 def topic_kind(settings: Settings, topic: str) -> str:
-    """`routed`, `dispatch`, `case-events` or `other` for a full topic name."""
+    """`routed`, `dispatch`, `case-events`, `statements` or `other` for a full topic name."""
     if topic == settings.topic("routed.v1"):
         return "routed"
+    if topic == settings.topic("statements.v1"):
+        return "statements"
     if topic == settings.topic("case-events.v1"):
         return "case-events"
     if topic.startswith(settings.topic("dispatch.")):
@@ -82,7 +84,9 @@ async def take_in(batch: Sequence[tuple[Envelope, Message]], *, db: Database, se
             case = cases.get(event.subject)
             raw_detail = data.get("detail")
             detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
-            incoming = Incoming(event_type, event.subject, department, escalated_to=detail.get("to"))
+            # Escalations name their office in the detail, the monthly statement at the top of its data.
+            addressed = data.get("to") if kind == "statements" else detail.get("to")
+            incoming = Incoming(event_type, event.subject, department, escalated_to=addressed)
             owners = [o for o in (department, case.source if case else None) if o]
             found = recipients(incoming, repo.candidates(active, owners), case)
             payload = supervision_notice(event.model_dump(mode="json"), case) if event_type == ESCALATED else None

@@ -18,6 +18,7 @@ from schemas.events import (
     EventType,
     FeedbackNotice,
     ReportAccepted,
+    StatementPublished,
     dataschema,
 )
 from schemas.report import HotlineCall
@@ -41,6 +42,8 @@ MESSAGES: dict[str, tuple[list[str], type[BaseModel], str]] = {
                        "A state change of a case."),
     "cataloguePublished": ([EventType.catalogue_published], CataloguePublished,
                            "A catalogue version (compacted topic)."),
+    "statementPublished": ([EventType.statement_monthly], StatementPublished,
+                           "The monthly statement is ready, with links to its files."),
 }
 
 # channel id → (address without prefix, messages, producer, consumers, description)
@@ -64,6 +67,9 @@ CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
     "catalogue": ("catalogue.v1", ["cataloguePublished"], "tracker (rulings, rollbacks), admin CLI",
                   "router (every replica), tracker (catalogue history)",
                   "Compacted: the latest catalogue version per catalogue id (key)."),
+    "statements": ("statements.v1", ["statementPublished"], "tracker (once a month, one replica)",
+                   "notifier (safety-office's subscriptions)",
+                   "The monthly statement (信息互通) for 区安委办, key: the month."),
     "deadLetters": ("{topic}.dlq", ["deadLetter"], "any consumer", "operators",
                     "Messages a consumer could not process, unchanged, with the reason in headers."),
 }

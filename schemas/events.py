@@ -32,6 +32,7 @@ class EventType(StrEnum):
     case_escalated = "caseroute.case.escalated"
     case_feedback = "caseroute.case.feedback"
     catalogue_published = "caseroute.catalogue.published"
+    statement_monthly = "caseroute.statement.monthly"
 
 
 # What each topic carries, so its consumers refuse the rest (a payload version they were not written for).
@@ -172,3 +173,25 @@ class CataloguePublished(BaseModel):
     reason: str = ""
     from_case: str | None = None
     published_at: Instant
+
+
+class StatementPublished(BaseModel):
+    """The monthly statement (信息互通) is ready (statements.v1): links to it and its headline figures as they
+    stood when it was produced; the files themselves are read from the tracker with an overseer's or
+    safety-office's key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    month: str  # 2026-11
+    to: str  # safety-office (区安委办)
+    since: Instant
+    until: Instant
+    produced_at: Instant
+    links: dict[str, str]  # json, xlsx, pdf → URL on the tracker
+    received: int
+    dispatched: int
+    dispatch_success: float | None
+    first_dispatch_accuracy: float | None
+    returns: int
+    escalations: int
+    gaps: int

@@ -116,6 +116,15 @@ def _add_catalogue_app() -> None:
 _add_catalogue_app()
 
 
+def _add_report_app() -> None:
+    from tracker.report_cli import report_app  # httpx only: the tracker computes the statement
+
+    app.add_typer(report_app, name="report")
+
+
+_add_report_app()
+
+
 @schemas_app.command("export")
 def export_schemas(out: Annotated[Path, typer.Option(help="Folder for the JSON Schema files")] =
                    REPO_ROOT / "schemas" / "json") -> None:

@@ -134,6 +134,10 @@ class Settings(FileSecrets):
     sla_working_days: bool = False
     sla_holidays_file: Path | None = None  # JSON {"holidays": [dates], "makeup_days": [dates]}
     figures_refresh_s: float = 15.0
+    # How often the tracker looks whether last month's statement went out (it goes on the 1st, once).
+    statement_check_s: float = 300.0
+    statement_enabled: bool = True
+    scorecard_refresh_s: float = 300.0  # the department scorecard gauges: a month of records, read every 5 min
     cors_origins: list[str] = Field(default_factory=list)  # closed by default: no browser origin may call
     pii_retention_days: float | None = None  # personal fields of cases closed longer ago are purged; unset: kept
     pii_purge_interval_s: float = 3600.0

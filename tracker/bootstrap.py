@@ -12,11 +12,13 @@ from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
 from services.runtime import Runtime, ServiceParts
-from tracker.api import adjudication, cases, catalogue, replies, stats
+from tracker.api import adjudication, cases, catalogue, replies, reports, stats
 from tracker.clock import calendar_from, figures_refresher, sla_clock
 from tracker.console import routes as console
 from tracker.consumers import ReplyTopics, on_catalogue, on_reply, on_routed, on_routed_batch
 from tracker.handlers import Deps
+from tracker.monthly import TOPIC as STATEMENTS
+from tracker.monthly import statement_task
 from tracker.store.models import Case, TrackerOutbox
 
 
@@ -41,8 +43,8 @@ def build(runtime: Runtime) -> ServiceParts:
     return ServiceParts(
         name="tracker",
         migrations=Path(__file__).parent / "migrations",
-        topics=[settings.topic(t) for t in ("routed.v1", "case-events.v1")],
-        tasks=[relay.run, sla_clock(deps), figures_refresher(deps),
+        topics=[settings.topic(t) for t in ("routed.v1", "case-events.v1", STATEMENTS)],
+        tasks=[relay.run, sla_clock(deps), figures_refresher(deps), statement_task(deps),
                retention_task(settings, "tracker", partial(purge_personal_data, runtime.db), now=deps.now)],
         consumers=[consumer("routed.v1", on_routed(deps, reply_topics), EventType.case_routed,
                             batch_handler=on_routed_batch(deps, reply_topics)),
@@ -51,7 +53,7 @@ def build(runtime: Runtime) -> ServiceParts:
                    consumer("replies", on_reply(deps), *REPLIES, pattern=settings.reply_topics_pattern),
                    consumer("catalogue.v1", on_catalogue(deps), EventType.catalogue_published)],
         compacted_topics=[settings.topic("catalogue.v1")],
-        routers=[cases.router, replies.router, stats.router, adjudication.router, catalogue.router,
+        routers=[cases.router, replies.router, stats.router, reports.router, adjudication.router, catalogue.router,
                  console.router],
         state={"relay": relay, "deps": deps},
     )

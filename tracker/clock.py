@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import date, timedelta
 
 from services.runtime import Task
 from services.settings import Settings
 from tracker import metrics
+from tracker import statement as statement_types
 from tracker.domain.commands import EscalationKind
+from tracker.domain.scorecard import Month, Settlement
 from tracker.domain.sla import CALENDAR_DAYS, Calendar
 from tracker.handlers import Deps, escalate_due
 from tracker.store.figures import gauge_ratios, open_departments, open_overdue
@@ -51,9 +54,13 @@ def sla_clock(deps: Deps) -> Task:
 
 def figures_refresher(deps: Deps) -> Task:
     async def run(stopping: asyncio.Event) -> None:
+        scorecards_due = 0.0
         while await _every(deps.settings.figures_refresh_s, stopping):
             try:
                 await refresh_gauges(deps)
+                if time.monotonic() >= scorecards_due:  # a month of records: read less often than the ratios
+                    scorecards_due = time.monotonic() + deps.settings.scorecard_refresh_s
+                    await refresh_scorecards(deps)
             except Exception as exc:
                 log.warning("figures refresh failed: %r", exc)
 
@@ -95,3 +102,32 @@ def set_overdue(overdue: dict[tuple[str, str], int], departments: set[str]) -> N
     for department in sorted(known):
         for kind in sorted(kinds):
             metrics.cases_overdue.labels(department, kind).set(overdue.get((department, kind), 0))
+
+
+async def refresh_scorecards(deps: Deps) -> None:
+    """The scorecard gauges of the month so far, from the same computation as GET /v1/scorecards."""
+    from tracker import statement  # reads the catalogue's department names: imported when first needed
+
+    cards = await statement.scorecards(deps, Month.of(deps.now()))
+    _, names = await statement.department_names(deps)
+    set_scorecards(cards.departments, set(names))
+
+
+def set_scorecards(cards: list[statement_types.ScorecardRead], known: set[str]) -> None:
+    """Only catalogue departments get series (bounded labels); a ratio with nothing decided stays absent."""
+    for c in cards:
+        if c.department not in known:
+            continue
+        d = c.department
+        if c.ack_on_time.value is not None:
+            metrics.scorecard_ack_on_time_ratio.labels(d).set(c.ack_on_time.value)
+        if c.feedback_on_time.value is not None:
+            metrics.scorecard_feedback_on_time_ratio.labels(d).set(c.feedback_on_time.value)
+        for settlement, n in ((Settlement.upheld, c.returns_upheld), (Settlement.overturned, c.returns_overturned),
+                              (Settlement.rerouted, c.returns_rerouted), (Settlement.awaiting, c.returns_awaiting)):
+            metrics.scorecard_returns.labels(d, settlement.value).set(n)
+        metrics.scorecard_reopened_cases.labels(d).set(c.reopened)
+        if c.median_ack_seconds is not None:
+            metrics.scorecard_ack_median_seconds.labels(d).set(c.median_ack_seconds)
+        if c.median_feedback_seconds is not None:
+            metrics.scorecard_feedback_median_seconds.labels(d).set(c.median_feedback_seconds)

@@ -23,3 +23,19 @@ case_feedback_seconds = Histogram("case_feedback_seconds", "First dispatch to fe
                                   buckets=LATENCY_BUCKETS)
 cases_overdue = Gauge("cases_overdue", "Open cases with an escalated breach", ["department", "kind"])
 escalations_total = Counter("escalations_total", "Escalations to safety-office (督办)", ["kind"])
+# Department scorecards (考核) of the month so far, refreshed every CASEROUTE_SCORECARD_REFRESH_S; departments are
+# the catalogue's codes (per-unit ones bound to the catalogue's units), the settlements a fixed vocabulary.
+scorecard_ack_on_time_ratio = Gauge("scorecard_ack_on_time_ratio",
+                                    "Dispatches this month answered within the ack window ÷ decided", ["department"])
+scorecard_feedback_on_time_ratio = Gauge("scorecard_feedback_on_time_ratio",
+                                         "Dispatches this month with feedback by the deadline ÷ decided",
+                                         ["department"])
+scorecard_returns = Gauge("scorecard_returns", "Returns this month by how they were settled",
+                          ["department", "settlement"])
+scorecard_reopened_cases = Gauge("scorecard_reopened_cases",
+                                 "Cases dispatched to the department again this month after it let go of them",
+                                 ["department"])
+scorecard_ack_median_seconds = Gauge("scorecard_ack_median_seconds", "Median dispatch-to-ack time this month",
+                                     ["department"])
+scorecard_feedback_median_seconds = Gauge("scorecard_feedback_median_seconds",
+                                          "Median first-dispatch-to-feedback time this month", ["department"])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from notifier.domain.vocabulary import ESCALATED, REPORTER_STATUSES, matches
+from notifier.domain.vocabulary import ADDRESSED, REPORTER_STATUSES, matches
 
 SAFETY_OFFICE = "safety-office"
 CALLBACK = "callback"
@@ -85,6 +85,7 @@ def _hears(sub: SubscriptionView, event: Incoming, case: CaseFacts | None) -> bo
     if sub.kind is SubscriberKind.department:
         return event.department is not None and sub.owner == event.department
     if sub.kind is SubscriberKind.supervisor:
-        # Escalations go to the office named on them; other types reach every supervisor who asked.
-        return event.event_type != ESCALATED or sub.owner == (event.escalated_to or SAFETY_OFFICE)
+        # Escalations and the monthly statement go to the office named on them; other types reach every
+        # supervisor who asked.
+        return event.event_type not in ADDRESSED or sub.owner == (event.escalated_to or SAFETY_OFFICE)
     return case is not None and case.source is not None and sub.owner == case.source

@@ -4,6 +4,7 @@
 - `case.<status>`: a state change on case-events.v1, e.g. `case.acknowledged`, `case.feedback`,
   `case.closed`, `case.returned`, `case.dispatched`, `case.gap`, `case.adjudicated`.
 - `case.escalated`: an SLA breach escalated (督办); its body is a supervision notice.
+- `report.monthly`: the monthly statement (信息互通) is ready, on statements.v1; for the supervisor it names.
 A subscription lists exact types, families (`dispatch.*`, `case.*`) or `*` for everything.
 """
 
@@ -14,9 +15,13 @@ from typing import Any
 
 ESCALATED = "case.escalated"
 ESCALATION_TYPE = "caseroute.case.escalated"
+REPORT_MONTHLY = "report.monthly"
+STATEMENT_TYPE = "caseroute.statement.monthly"
+# Types addressed to one supervisor (the event names it; safety-office when it does not).
+ADDRESSED = frozenset({ESCALATED, REPORT_MONTHLY})
 REPORTER_STATUSES = frozenset({"case.acknowledged", "case.feedback", "case.closed"})
 KNOWN = frozenset({
-    "dispatch.primary", "dispatch.cooperating", "dispatch.cc", ESCALATED,
+    "dispatch.primary", "dispatch.cooperating", "dispatch.cc", ESCALATED, REPORT_MONTHLY,
     *(f"case.{s}" for s in ("received", "routed", "gap", "dispatched", "acknowledged", "feedback", "closed",
                             "returned", "disputed", "adjudicated", "duplicate")),
 })
@@ -27,7 +32,7 @@ def valid_pattern(pattern: str) -> bool:
     if pattern == "*" or pattern in KNOWN:
         return True
     family, _, rest = pattern.partition(".")
-    return family in ("dispatch", "case") and bool(rest) and all(c.isalnum() or c in "_-*" for c in rest)
+    return family in ("dispatch", "case", "report") and bool(rest) and all(c.isalnum() or c in "_-*" for c in rest)
 
 
 def matches(patterns: Iterable[str], event_type: str) -> bool:
@@ -46,7 +51,10 @@ def is_escalation(envelope_type: str, data: Mapping[str, Any]) -> bool:
 
 
 def event_type_of(topic_kind: str, envelope_type: str, data: Mapping[str, Any]) -> str | None:
-    """The vocabulary type of an event from `dispatch` or `case-events`; None for what we do not deliver."""
+    """The vocabulary type of an event from `dispatch`, `case-events` or `statements`; None for what we do not
+    deliver."""
+    if topic_kind == "statements":
+        return REPORT_MONTHLY if envelope_type == STATEMENT_TYPE else None
     if topic_kind == "dispatch":
         return f"dispatch.{data.get('role') or 'primary'}"
     if topic_kind == "case-events":

@@ -42,7 +42,8 @@ def test_asyncapi_is_version_3_with_every_topic_and_every_reference_resolving() 
     addresses = {c["address"] for c in document["channels"].values()}
     assert addresses == {f"caseroute.{t}" for t in ("reports.v1", "hotline.calls.v1", "routed.v1",
                                                       "dispatch.{department}.v1", "replies.{department}.v1",
-                                                      "case-events.v1", "catalogue.v1")} | {"{topic}.dlq"}
+                                                      "case-events.v1", "catalogue.v1", "statements.v1")
+                         } | {"{topic}.dlq"}
     for channel in document["channels"].values():
         for name in ("department", "topic"):
             assert (f"{{{name}}}" in channel["address"]) == (name in channel.get("parameters", {}))

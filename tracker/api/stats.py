@@ -14,6 +14,7 @@ from services.caller import Caller, get_caller, require_roles
 from services.problems import Problem
 from tracker.api.deps import DepsDep
 from tracker.domain import figures, heat
+from tracker.domain.scorecard import Month
 from tracker.heat import HeatView, heat_view
 from tracker.store.figures import dispatch_records, escalation_records, gaps_since
 from tracker.store.heat import HeatFilter
@@ -33,8 +34,9 @@ class RatioRead(BaseModel):
 
 
 class Stats(BaseModel):
-    window: str
+    window: str  # the window asked for, or the month (2026-11)
     since: datetime
+    until: datetime
     dispatch_success: RatioRead
     first_dispatch_accuracy: RatioRead
     ack_seconds: dict[str, float]
@@ -53,6 +55,13 @@ def parse_window(window: str) -> timedelta:
     return timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
 
 
+def parse_month(month: str) -> Month:
+    try:
+        return Month.parse(month)
+    except ValueError as exc:
+        raise Problem(422, "Invalid month", str(exc)) from exc
+
+
 def _ratio(r: figures.Ratio) -> RatioRead:
     return RatioRead(value=r.value, numerator=r.numerator, denominator=r.denominator, pending=r.pending)
 
@@ -61,30 +70,23 @@ def _percentiles(values: list[timedelta]) -> dict[str, float]:
     return {f"p{int(q)}": v.total_seconds() for q, v in figures.latency_percentiles(values, (50, 90, 99)).items()}
 
 
-@router.get("/v1/stats", response_model=Stats, dependencies=[Depends(get_caller)])
-async def stats(deps: DepsDep, window: Annotated[str, Query(description="e.g. 24h, 7d, 30d")] = "7d") -> Stats:
-    """Figures over the window (ROUTING.md §6 for dispatch success), computed from the case records."""
-    now = deps.now()
-    start = now - parse_window(window)
-    end = now + timedelta(seconds=1)
-    async with deps.db.sessions() as session:
-        records = await dispatch_records(session, start)
-        escalations = await escalation_records(session, start)
-        gaps = await gaps_since(session, start)
-    first_dispatch = {r.case_id: r.dispatched_at for r in records if r.attempt == 1}
-    feedback = [r.feedback_at - first_dispatch[r.case_id] for r in records
-                if r.feedback_at is not None and r.case_id in first_dispatch]
+def stats_of(records: list[figures.DispatchRecord], escalations: list[figures.EscalationRecord], gaps: int,
+             start: datetime, end: datetime, *, window: str, now: datetime) -> Stats:
+    """The figures of [start, end) from the records of the cases first dispatched in it: /v1/stats and the
+    monthly statement both answer with this, so they cannot disagree."""
+    first_dispatch = {r.case_id: r.dispatched_at for r in records
+                      if r.attempt == 1 and start <= r.dispatched_at < end}
     return Stats(
-        window=window, since=start,
+        window=window, since=start, until=end,
         dispatch_success=_ratio(figures.dispatch_success(records, start, end, now=now)),
         first_dispatch_accuracy=_ratio(figures.first_dispatch_accuracy(records, start, end)),
         ack_seconds=_percentiles(figures.ack_latencies(records, start, end)),
-        feedback_seconds=_percentiles(feedback),
+        feedback_seconds=_percentiles(figures.feedback_latencies(records, first_dispatch)),
         overdue_by_department={d: {k.value: n for k, n in kinds.items()}
                                for d, kinds in figures.overdue_by_department(escalations, start, end).items()},
         returns_by_reason={k.value: n for k, n in figures.returns_by_reason(records, start, end).items()},
         gaps=gaps,
-        dispatched=len({r.case_id for r in records}),
+        dispatched=len(first_dispatch),
     )
 
 
@@ -157,3 +159,19 @@ async def stats_heat(deps: DepsDep, caller: Overseer, by: heat.HeatBy = heat.Hea
     if span > MAX_HEAT_WINDOW:
         raise Problem(422, "Invalid window", "the heat map covers at most 366 days")
     return heat_read(await heat_view(deps, window=span, by=by, f=f, cell=cell), window, f)
+@router.get("/v1/stats", response_model=Stats, dependencies=[Depends(get_caller)])
+async def stats(deps: DepsDep, window: Annotated[str, Query(description="e.g. 24h, 7d, 30d")] = "7d",
+                month: Annotated[str | None, Query(description="a calendar month in Asia/Shanghai, e.g. 2026-11; "
+                                                               "replaces the window")] = None) -> Stats:
+    """Figures over the window (ROUTING.md §6 for dispatch success), computed from the case records."""
+    now = deps.now()  # outcomes are judged now: an ack window may have passed since the month ended
+    if month is not None:
+        span = parse_month(month)
+        start, end, until, window = span.start, span.end, span.end, str(span)
+    else:
+        start, end, until = now - parse_window(window), now + timedelta(seconds=1), None
+    async with deps.db.sessions() as session:
+        records = await dispatch_records(session, start, until)
+        escalations = await escalation_records(session, start)
+        gaps = await gaps_since(session, start, until)
+    return stats_of(records, escalations, gaps, start, end, window=window, now=now)

@@ -35,6 +35,7 @@ from tracker.console.session import ConsoleCaller, ConsoleWriter
 from tracker.domain import figures
 from tracker.domain.commands import Principle
 from tracker.domain.heat import HeatBy
+from tracker.domain.scorecard import Month
 from tracker.handlers import CaseNotFound, Deps
 from tracker.heat import heat_view
 from tracker.privacy import record_personal_reads
@@ -387,3 +388,37 @@ async def heat_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
     return page("heat.html", request, caller, view=view, svg=svg, window=window, by=by, f=f,
                 windows=HEAT_WINDOWS, bys=HEAT_BY, hazards=HAZARDS, sources=SOURCES, rules=board_store.RULES,
                 matters={code: m.name for code, m in cat.matters.items()}, units=view.unit_names)
+
+
+@router.get("/scorecards", response_class=HTMLResponse)
+async def scorecards_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
+                          month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None) -> HTMLResponse:
+    """部门考核: the departments of a month ranked, with the monthly statement to download (this month so far by
+    default)."""
+    from tracker import statement  # the statement reads the console's department names: imported when used
+
+    chosen = _month(month, deps)
+    cards = await statement.scorecards(deps, chosen)
+    months = [chosen.previous(), Month.of(deps.now())]
+    return page("scorecards.html", request, caller, month=str(chosen), cards=cards.departments,
+                months=sorted({str(m) for m in months if str(m) != str(chosen)}))
+
+
+def _month(month: str | None, deps: Deps) -> Month:
+    try:
+        return Month.parse(month) if month else Month.of(deps.now())
+    except ValueError as exc:
+        raise Problem(422, "Invalid month", str(exc)) from exc
+
+
+@router.get("/reports/monthly.{kind}")
+async def statement_download(kind: str, deps: DepsDep, caller: ConsoleCaller,
+                             month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]) -> Response:
+    """The monthly statement as the API serves it (GET /v1/reports/monthly.xlsx|.pdf), for a console session."""
+    from tracker.api import reports
+
+    if kind == "xlsx":
+        return await reports.monthly_xlsx(deps, caller, month)
+    if kind == "pdf":
+        return await reports.monthly_pdf(deps, caller, month)
+    raise Problem(404, "Not found", "the statement comes as monthly.xlsx or monthly.pdf")

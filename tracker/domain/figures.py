@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -189,3 +189,10 @@ def daily(records: Sequence[DispatchRecord], start: datetime, days: int,
     """A ratio (dispatch success at a given `now`, first-dispatch accuracy) per day from `start`, for the chart."""
     return [(start + timedelta(days=i), ratio(records, start + timedelta(days=i), start + timedelta(days=i + 1)))
             for i in range(days)]
+
+
+def feedback_latencies(records: Iterable[DispatchRecord], first_dispatched: Mapping[str, datetime]) -> list[timedelta]:
+    """First dispatch to feedback (the deadline runs from the first dispatch) of the records holding a feedback,
+    for the cases whose first dispatch is given (those of the window)."""
+    return [r.feedback_at - first_dispatched[r.case_id] for r in records
+            if r.feedback_at is not None and r.case_id in first_dispatched]

@@ -14,10 +14,14 @@ from tracker.domain.figures import DispatchRecord, EscalationRecord, Ratio
 from tracker.store.models import Case, DispatchAttempt, Escalation, TimelineEntry
 
 
-async def dispatch_records(session: AsyncSession, start: datetime) -> list[DispatchRecord]:
-    """Attempts of cases first dispatched since `start` (the figures' denominators start there)."""
+async def dispatch_records(session: AsyncSession, start: datetime, until: datetime | None = None
+                           ) -> list[DispatchRecord]:
+    """Attempts of cases first dispatched since `start` (the figures' denominators start there), and before
+    `until` when given (a past month)."""
     first = select(DispatchAttempt.case_id).where(DispatchAttempt.attempt == 1,
                                                   DispatchAttempt.dispatched_at >= start)
+    if until is not None:
+        first = first.where(DispatchAttempt.dispatched_at < until)
     # The case row holds the ack window of its current dispatch, the only one that can still be waiting.
     query = (select(DispatchAttempt, Case.attempt, Case.ack_due_at)
              .join(Case, Case.case_id == DispatchAttempt.case_id)
@@ -72,10 +76,12 @@ async def escalation_records(session: AsyncSession, start: datetime) -> list[Esc
     return [EscalationRecord(r.case_id, r.attempt, r.department, EscalationKind(r.kind), r.raised_at) for r in rows]
 
 
-async def gaps_since(session: AsyncSession, start: datetime) -> int:
+async def gaps_since(session: AsyncSession, start: datetime, until: datetime | None = None) -> int:
     """Cases the router could not place (R10), counted by their gap transition, not their latest rule."""
     query = select(func.count(func.distinct(TimelineEntry.case_id))).where(
         TimelineEntry.kind == "gap", TimelineEntry.at >= start)
+    if until is not None:
+        query = query.where(TimelineEntry.at < until)
     return int(await session.scalar(query) or 0)
 
 

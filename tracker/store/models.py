@@ -142,3 +142,15 @@ class RulingRecord(Base):
     unit: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class StatementSent(Base):
+    """One row per month whose statement was produced: inserting it is the claim (as a breach key is for an
+    escalation), so with several replicas the statement goes out once."""
+
+    __tablename__ = "tracker_statements"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    produced_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    event_id: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(json_type())
