@@ -37,9 +37,9 @@ router = APIRouter(tags=["open311"])
 OPEN311_SUBMITTERS = ("public", "operator", "admin")
 NOTICE = "accepted: it is routed to the responsible department; follow it with GET requests/{id}"
 # The spec's POST fields we take; attribute[...] has nothing to fill while every service's metadata is false.
-_TEXT_LIMITS = {"api_key": 4096, "description": 4000, "address_string": 500, "first_name": 50, "last_name": 50, "phone": 40,
-                "email": 254, "media_url": 2000, "service_code": 64, "jurisdiction_id": 64, "account_id": 64,
-                "device_id": 64, "address_id": 64}
+_TEXT_LIMITS = {"api_key": 4096, "description": 4000, "address_string": 500, "first_name": 50, "last_name": 50,
+                "phone": 40, "email": 254, "media_url": 2000, "service_code": 64, "jurisdiction_id": 64,
+                "account_id": 64, "device_id": 64, "address_id": 64}
 
 
 @cache
