@@ -21,20 +21,22 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import FormData
 
+from intake.domain.submitters import SOURCES_BY_ROLE
 from intake.handlers import Acceptor
 from schemas.report import Location, Report, Source
 from services import open311
 from services.auth.ratelimit import admit
 from services.caller import Caller, authenticate, credential_of, of_roles
+from services.netguard import url_refusal
 from services.open311 import Open311Error
 from services.problems import Problem
 from services.runtime import Runtime
 
 router = APIRouter(tags=["open311"])
 
-# Who may post through the Open311 door: the `public` role (a civic app's key), and the operators and admins who
-# may enter any source. Whatever the key, the report's source is `public`.
-OPEN311_SUBMITTERS = ("public", "operator", "admin")
+# Who may post through the Open311 door: whoever may submit reports of source public (intake.domain.submitters:
+# the `public` role, a civic app's key, and the operators and admins who may enter any source).
+OPEN311_SUBMITTERS = tuple(role for role, sources in SOURCES_BY_ROLE.items() if Source.public in sources)
 NOTICE = "accepted: it is routed to the responsible department; follow it with GET requests/{id}"
 # The spec's POST fields we take; attribute[...] has nothing to fill while every service's metadata is false.
 _TEXT_LIMITS = {"api_key": 4096, "description": 4000, "address_string": 500, "first_name": 50, "last_name": 50,
@@ -75,15 +77,15 @@ def _coordinate(form: FormData, name: str, bound: float) -> float | None:
     return value
 
 
-def external_id(submitter: str, fields: dict[str, Any], day: str) -> str:
-    """The dedupe key of an Open311 request: GeoReport has no client-side id, so the same form from the same
-    key on the same (UTC) day is the same request, and a client retrying a POST whose answer it lost gets
-    the id it missed instead of a second case."""
-    digest = hashlib.sha256(orjson.dumps({"by": submitter, "day": day, **fields}, option=orjson.OPT_SORT_KEYS))
+def external_id(fields: dict[str, Any], day: str) -> str:
+    """The external id of an Open311 request: GeoReport has no client-side id, so the same form on the same
+    (UTC) day is the same request (intake dedupes per submitter, so per key), and a client retrying a POST
+    whose answer it lost gets the id it missed instead of a second case."""
+    digest = hashlib.sha256(orjson.dumps({"day": day, **fields}, option=orjson.OPT_SORT_KEYS))
     return f"open311-{digest.hexdigest()[:40]}"
 
 
-def report_of(form: FormData, *, submitter: str, now: datetime, codes: frozenset[str]) -> Report:
+def report_of(form: FormData, *, now: datetime, codes: frozenset[str]) -> Report:
     """The spec's POST fields as a report of source public, or an Open311Error (400 / 404) saying what is wrong."""
     code = _field(form, "service_code")
     if code is None:
@@ -107,7 +109,7 @@ def report_of(form: FormData, *, submitter: str, now: datetime, codes: frozenset
               "description": description, "media_url": media, "name": name, "phone": _field(form, "phone"),
               "email": _field(form, "email")}
     try:
-        return Report(external_id=external_id(submitter, fields, now.date().isoformat()), source=Source.public,
+        return Report(external_id=external_id(fields, now.date().isoformat()), source=Source.public,
                       reported_at=now, location=Location(address=address, lat=lat, lon=lon),
                       description=description, category=code, reporter_name=name,
                       reporter_phone=fields["phone"], reporter_email=fields["email"],
@@ -160,7 +162,11 @@ async def post_request(fmt: str, request: Request) -> Response:
     catalogue = _catalogue(runtime.settings.catalogue)
     open311.check_jurisdiction(_field(form, "jurisdiction_id"),
                                open311.jurisdiction(runtime.settings.open311_jurisdiction, catalogue))
-    report = report_of(form, submitter=caller.actor, now=datetime.now(UTC), codes=open311.service_codes(catalogue))
+    report = report_of(form, now=datetime.now(UTC), codes=open311.service_codes(catalogue))
+    for url in report.attachments:  # links overseers may follow from the console: never to a private network
+        unsafe = await url_refusal(str(url), runtime.settings.outbound_networks)
+        if unsafe is not None:
+            raise Open311Error(400, f"media_url not allowed: {unsafe}")
     acceptor: Acceptor = request.app.state.intake.state["acceptor"]
     try:
         accepted = await acceptor.accept(report, submitted_by=caller.actor)

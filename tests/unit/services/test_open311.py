@@ -144,6 +144,9 @@ async def test_errors_are_the_specs_error_list_with_the_right_status(tmp_path: P
         ({**FORM, "api_key": public, "lat": "91"}, "json", 400, "lat must lie between -90 and 90"),
         ({**FORM, "api_key": public, "description": " "}, "json", 400, "description was not provided"),
         ({**FORM, "api_key": public, "media_url": "not a url"}, "xml", 400, "attachments.0"),
+        ({**FORM, "api_key": public, "media_url": "http://169.254.169.254/latest/meta-data"}, "json", 400,
+         "media_url not allowed"),
+        ({**FORM, "api_key": public, "media_url": "http://10.1.2.3/x.jpg"}, "json", 400, "media_url not allowed"),
     ]
     async with running(_settings(tmp_path), [intake, router, tracker]) as app, \
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
@@ -160,6 +163,10 @@ async def test_errors_are_the_specs_error_list_with_the_right_status(tmp_path: P
                 assert root.tag == "errors"
                 code, description = int(root.findtext("error/code") or 0), root.findtext("error/description")
             assert code == status and words in str(description), (form, answer.text)
+        # A public key posts through this door only.
+        elsewhere = await client.post("/v1/reports", json={**dev_reports()[0], "source": "public"},
+                                      headers=auth_headers("public", "civic-app"))
+        assert elsewhere.status_code == 403 and elsewhere.headers["content-type"] == "application/problem+json"
         # Outside the Open311 prefix errors stay problem+json.
         outside = await client.post("/v1/reports", json={"source": "public"}, headers=OPERATOR)
         assert outside.status_code == 422 and outside.headers["content-type"] == "application/problem+json"
