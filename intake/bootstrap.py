@@ -6,6 +6,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+from intake.api import open311
 from intake.api.routes import router
 from intake.consumers import decode_call, make_hotline_handler
 from intake.handlers import Acceptor
@@ -18,7 +19,7 @@ from services.runtime import Runtime, ServiceParts
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    """Intake's parts: the reports API, the hotline consumer and the outbox relay."""
+    """Intake's parts: the reports API, Open311's POST requests, the hotline consumer and the outbox relay."""
     settings = runtime.settings
     relay = OutboxRelay(service="intake", db=runtime.db, table=IntakeOutbox, bus=runtime.bus,
                         producer=runtime.producer,
@@ -34,7 +35,7 @@ def build(runtime: Runtime) -> ServiceParts:
         topics=[settings.topic("reports.v1"), settings.topic("hotline.calls.v1")],
         tasks=[relay.run, retention_task(settings, "intake", partial(purge_personal_data, runtime.db))],
         consumers=[hotline],
-        routers=[router],
+        routers=[router, open311.router],
         state={"relay": relay, "acceptor": Acceptor(db=runtime.db, settings=settings)},
     )
 

@@ -69,6 +69,7 @@ class Report(StorableText):
     facts: Facts = Field(default_factory=Facts)
     reporter_name: Annotated[str, Field(max_length=100)] | None = None
     reporter_phone: Annotated[str, Field(max_length=40)] | None = None
+    reporter_email: Annotated[str, Field(max_length=254)] | None = None
     callback_url: AnyHttpUrl | None = None
     attachments: Annotated[list[AnyHttpUrl], Field(max_length=20)] = Field(default_factory=list)
 

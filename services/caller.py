@@ -21,7 +21,8 @@ from services.problems import Problem
 if TYPE_CHECKING:
     from services.auth.authenticator import Authenticator
 
-ROLES = ("department", "grid-app", "hotline", "adjudicator", "operator", "admin")
+# `public`: an Open311 client (a civic app) that submits reports of source public through /open311/v2 only.
+ROLES = ("department", "grid-app", "hotline", "public", "adjudicator", "operator", "admin")
 # Roles that see every case and the personal data in them (their reads of it are audited).
 OVERSEERS = ("adjudicator", "operator", "admin")
 

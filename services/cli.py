@@ -162,7 +162,8 @@ def export_docs(out: Annotated[Path, typer.Option(help="Folder for the documents
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="department, grid-app, hotline, adjudicator, operator or admin")],
+    role: Annotated[str, typer.Option(help="department, grid-app, hotline, public (Open311 clients), adjudicator, "
+                                           "operator or admin")],
     name: Annotated[str, typer.Option(help="who holds it; a department's code for departments (e.g. amr)")],
     expires: Annotated[str | None, typer.Option(help="lifetime such as 90d, 12h, 30m (default: no expiry)")] = None,
     description: Annotated[str, typer.Option(help="what the key is for")] = "",

@@ -27,7 +27,7 @@ class DispatchTerms:
 
 def masked_text(report: Report) -> tuple[str | None, str]:
     """The report's title and description as departments receive them."""
-    names, phones = [report.reporter_name], [report.reporter_phone]
+    names, phones = [report.reporter_name, report.reporter_email], [report.reporter_phone]
     return (mask_text(report.title, names, phones) if report.title else None,
             mask_text(report.description, names, phones))
 

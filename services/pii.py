@@ -1,4 +1,4 @@
-"""Personal data: the reporter's name and phone number, masked wherever a role does not need them.
+"""Personal data: the reporter's name, phone number and e-mail address, masked wherever a role does not need them.
 
 Logs, department topics (dispatch.<department>.v1), department API views and webhooks carry the masked forms;
 adjudicators, operators and admins may read them whole (audited). Retention purges them from closed cases.
@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-PERSONAL_FIELDS = ("reporter_name", "reporter_phone")
+PERSONAL_FIELDS = ("reporter_name", "reporter_phone", "reporter_email")
 # Fields of a report that only its submitter and overseers see: where the submitter wants its callbacks, and
 # the attachment links (often pre-signed storage URLs), which are no one else's to follow.
 SUBMITTER_FIELDS = ("callback_url", "attachments")
@@ -57,6 +57,12 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else name
 
 
+def mask_email(email: str) -> str:
+    """zhang.san@example.com → z*******@example.com: the domain says which provider, not who."""
+    local, at, domain = email.strip().partition("@")
+    return f"{mask_name(local)}{at}{domain}" if at else mask_name(email)
+
+
 def mask_text(text: str, names: Iterable[str | None] = (), phones: Iterable[str | None] = ()) -> str:
     """A free text with phone numbers and the given personal names (and the reporter's phone as given, in
     whatever form the patterns would miss) masked."""
@@ -79,9 +85,12 @@ def masked_report(report: dict[str, Any]) -> dict[str, Any]:
     phone = report.get("reporter_phone")
     if isinstance(phone, str):
         masked["reporter_phone"] = _masked_phone(phone)
+    email = report.get("reporter_email")
+    if isinstance(email, str):
+        masked["reporter_email"] = mask_email(email)
     for field in ("title", "description"):
         if isinstance(report.get(field), str):
-            masked[field] = mask_text(report[field], [name if isinstance(name, str) else None],
+            masked[field] = mask_text(report[field], [v if isinstance(v, str) else None for v in (name, email)],
                                       [phone if isinstance(phone, str) else None])
     return masked
 

@@ -122,6 +122,8 @@ class Settings(FileSecrets):
     http_reuse_port: bool = False
     public_base_url: str = "http://127.0.0.1:8080"
     catalogue: Path | None = None
+    # The jurisdiction_id Open311 clients may send; unset: the catalogue version's prefix (haishu-2026.01.1 → haishu).
+    open311_jurisdiction: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = 256 * 1024

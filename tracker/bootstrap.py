@@ -12,7 +12,7 @@ from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
 from services.runtime import Runtime, ServiceParts
-from tracker.api import adjudication, cases, catalogue, replies, reports, stats
+from tracker.api import adjudication, cases, catalogue, open311, replies, reports, stats
 from tracker.clock import calendar_from, figures_refresher, sla_clock
 from tracker.console import routes as console
 from tracker.consumers import ReplyTopics, on_catalogue, on_reply, on_routed, on_routed_batch
@@ -24,7 +24,7 @@ from tracker.store.models import Case, TrackerOutbox
 
 def build(runtime: Runtime) -> ServiceParts:
     """Tracker's parts: routed, replies (every department's own topic) and catalogue consumers, the SLA clock,
-    the outbox relay, the case, adjudication and catalogue APIs, and the operations console."""
+    the outbox relay, the case, adjudication and catalogue APIs, Open311's reads, and the operations console."""
     settings = runtime.settings
     deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings))
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
@@ -54,7 +54,7 @@ def build(runtime: Runtime) -> ServiceParts:
                    consumer("catalogue.v1", on_catalogue(deps), EventType.catalogue_published)],
         compacted_topics=[settings.topic("catalogue.v1")],
         routers=[cases.router, replies.router, stats.router, reports.router, adjudication.router, catalogue.router,
-                 console.router],
+                 open311.router, console.router],
         state={"relay": relay, "deps": deps},
     )
 

@@ -17,11 +17,13 @@ from schemas.report import Source
 # `topic` is no role a key can have, so no caller of the API shares this dedupe space.
 HOTLINE_TOPIC = "topic:hotline.calls.v1"
 
-# Which `source` each submitting role may claim. A grid app reports grid work, the hotline system hotline calls;
-# inspections and public reports are entered by operators (and administrators), who may enter any source.
+# Which `source` each submitting role may claim. A grid app reports grid work, the hotline system hotline calls,
+# an Open311 client (role public, through /open311/v2 only) public reports; inspections are entered by operators
+# (and administrators), who may enter any source.
 SOURCES_BY_ROLE: Mapping[str, frozenset[Source]] = {
     "grid-app": frozenset({Source.grid}),
     "hotline": frozenset({Source.hotline}),
+    "public": frozenset({Source.public}),
     "operator": frozenset(Source),
     "admin": frozenset(Source),
 }

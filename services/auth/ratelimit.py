@@ -56,12 +56,17 @@ def rate_limited(*roles: str) -> Callable[..., Awaitable[Caller]]:
 
     @checks_credential
     async def _check(request: Request) -> Caller:
-        caller = of_roles(await get_caller(request), roles)
-        buckets: TokenBuckets = request.app.state.runtime.rate_limits
-        wait = buckets.take(caller)
-        if wait is not None:
-            raise Problem(429, "Too many requests", f"over {buckets.rate_of(caller):g} requests/s for this key",
-                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
-        return caller
+        return admit(request, of_roles(await get_caller(request), roles))
 
     return _check
+
+
+def admit(request: Request, caller: Caller) -> Caller:
+    """The caller, if within its rate; else 429 with Retry-After (for credentials not sent as headers, too:
+    Open311's api_key form field)."""
+    buckets: TokenBuckets = request.app.state.runtime.rate_limits
+    wait = buckets.take(caller)
+    if wait is not None:
+        raise Problem(429, "Too many requests", f"over {buckets.rate_of(caller):g} requests/s for this key",
+                      headers={"Retry-After": str(max(1, math.ceil(wait)))})
+    return caller
