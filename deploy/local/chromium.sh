@@ -4,25 +4,16 @@
 #   chromium.sh install   install chromium and fonts-noto-cjk if missing (root)
 #   chromium.sh path      print the browser's path
 set -euo pipefail
+LOG_TAG=chromium
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cmd=${1:-install}
 case "$cmd" in
 install)
     missing=()
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
-    if ((${#missing[@]} == 0)); then
-        exit 0
-    fi
-    if ((EUID != 0)); then
-        echo "chromium.sh: missing ${missing[*]}; install them as root: apt-get install -y ${missing[*]}" >&2
-        exit 1
-    fi
-    echo "chromium.sh: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
-        apt-get update >/dev/null 2>&1
-        apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
-    }
+    apt_install_missing "${missing[@]}"
     ;;
 path)
     command -v chromium

@@ -4,25 +4,16 @@
 # chromium.sh.
 #   fonts.sh install   install fonts-noto-cjk and poppler-utils if missing (root)
 set -euo pipefail
+LOG_TAG=fonts
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cmd=${1:-install}
 case "$cmd" in
 install)
     missing=()
     dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
     command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
-    if ((${#missing[@]} == 0)); then
-        exit 0
-    fi
-    if ((EUID != 0)); then
-        echo "fonts.sh: missing ${missing[*]}; install them as root: apt-get install -y ${missing[*]}" >&2
-        exit 1
-    fi
-    echo "fonts.sh: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
-        apt-get update >/dev/null 2>&1
-        apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
-    }
+    apt_install_missing "${missing[@]}"
     ;;
 *)
     echo "usage: $0 install" >&2

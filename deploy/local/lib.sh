@@ -27,6 +27,22 @@ show_log_tail() {
     fi
 }
 
+# apt_install_missing PKG...: install Debian packages that are not there yet (root; one apt-get update only
+# when the package lists are stale). Says what it does on stderr; fails with the command to run when not root.
+apt_install_missing() {
+    (($# > 0)) || return 0
+    if ((EUID != 0)); then
+        log "missing $*; install them as root: apt-get install -y $*"
+        return 1
+    fi
+    log "installing $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
+        apt-get update >/dev/null 2>&1
+        apt-get install -y --no-install-recommends "$@" >/dev/null
+    }
+}
+
 now_s() { printf '%s' "${EPOCHREALTIME:-$(date +%s.%N)}"; }
 # secs_since START -> seconds elapsed, one decimal.
 secs_since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -6,19 +6,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-if ! command -v promtool >/dev/null 2>&1; then
-    if [[ $(id -u) -ne 0 ]]; then
-        echo "check.sh: promtool is missing; install it with: sudo apt-get install -y prometheus" >&2
-        exit 1
-    fi
-    echo "check.sh: installing promtool (Debian package prometheus)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    # --no-install-recommends: only the binaries, not the node exporter and its friends.
-    if ! apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; then
-        apt-get update -qq >/dev/null
-        apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-    fi
-fi
+LOG_TAG=promtool
+# shellcheck source=../local/lib.sh
+source "$here/../local/lib.sh"
+# Debian's `prometheus` package, without recommends: only the binaries, not the node exporter and its friends.
+command -v promtool >/dev/null 2>&1 || apt_install_missing prometheus
 if [[ ${1:-} == install ]]; then
     exit 0
 fi
