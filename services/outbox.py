@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Events the outbox relay published", ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Events waiting in the outbox after the last relay pass", ["service"])
+OUTBOX_ALREADY_PUBLISHED = Counter("outbox_already_published_total",
+                                   "Events an earlier, unfinished relay pass had written: deleted, not sent again",
+                                   ["service"])
 OUTBOX_FAILURES = Counter("outbox_publish_failures_total", "Relay passes the bus refused", ["service"])
 
 
@@ -61,15 +64,28 @@ class OutboxRow(Protocol):
     key: str
     event_id: str
     value: bytes
+    created_at: datetime
 
 
 def to_messages(rows: Sequence[OutboxRow]) -> list[OutgoingMessage]:
-    """Rows as bus messages; the headers repeat the event id so consumers dedupe without parsing."""
-    return [OutgoingMessage(r.topic, r.key, r.value, headers_for(r.event_id, r.value)) for r in rows]
+    """Rows as bus messages; the headers repeat the event id so consumers dedupe without parsing.
+
+    The message is stamped with the time the event was staged, not sent: every copy any attempt wrote carries
+    the same stamp, which is how the relay finds them again (`Bus.published`).
+    """
+    return [OutgoingMessage(r.topic, r.key, r.value, headers_for(r.event_id, r.value), event_id=r.event_id,
+                            timestamp_ms=int(r.created_at.timestamp() * 1000)) for r in rows]
 
 
 class OutboxRelay:
-    """Publishes outbox rows in id order, batch by batch, and deletes them once the bus acknowledged."""
+    """Publishes outbox rows in id order, batch by batch, and deletes them once the bus acknowledged.
+
+    One copy per event id on the bus: a row comes back to the relay when its pass did not commit, and the bus may
+    hold it already (the acknowledgement was lost, the commit failed after it, or the process died in between).
+    The producer does not send again what it is still delivering (see KafkaProducer), and when the relay cannot
+    know what an earlier pass did - the first pass of a process, the pass after a failed one, the pass after
+    another replica held the lock - it asks the bus which of the rows it holds already and only deletes those.
+    """
 
     def __init__(self, *, service: str, db: Database, table: type[OutboxMixin], bus: Bus, producer: Producer,
                  batch: int = 500, idle_s: float = 0.05) -> None:
@@ -82,6 +98,7 @@ class OutboxRelay:
         self.idle_s = idle_s
         self.wakeup = asyncio.Event()
         self.last_error: str | None = None
+        self.uncertain = True  # may the rows at the head have been sent by a pass that did not commit?
         self._loop: asyncio.AbstractEventLoop | None = None
         db.on_commit(self._committed)
 
@@ -100,6 +117,7 @@ class OutboxRelay:
                     select(_advisory_lock(f"outbox:{self.table.__tablename__}"))
                 )
                 if not lock.scalar():
+                    self.uncertain = True  # another replica relays now and may die mid-pass
                     return 0
             # Taken and deleted in one statement, as plain rows (no ORM objects): if the bus refuses them, the
             # transaction rolls back and they are there for the next pass. By id, not by range: a row with a
@@ -107,17 +125,28 @@ class OutboxRelay:
             oldest = select(table.c.id).order_by(table.c.id).limit(self.batch).scalar_subquery()
             rows = sorted((await session.execute(
                 delete(table).where(table.c.id.in_(oldest))
-                .returning(table.c.id, table.c.topic, table.c.key, table.c.event_id, table.c.value)
+                .returning(table.c.id, table.c.topic, table.c.key, table.c.event_id, table.c.value,
+                           table.c.created_at)
             )).all(), key=lambda row: row.id)
             if not rows:
                 OUTBOX_BACKLOG.labels(self.service).set(0)
+                self.uncertain = False
                 return 0
             # Department topics appear with new departments; create them rather than rely on auto-create.
             await self.bus.ensure_topics(sorted({r.topic for r in rows}))
+            self.uncertain, uncertain = True, self.uncertain  # until this pass commits
             with publishing(self.service, to_messages(rows)) as messages:
+                if uncertain:
+                    on_bus = await self.bus.published(messages)
+                    if on_bus:
+                        OUTBOX_ALREADY_PUBLISHED.labels(self.service).inc(len(on_bus))
+                        log.warning("outbox: %d of %d events were on the bus already (an earlier attempt wrote "
+                                    "them); they are not sent again", len(on_bus), len(messages))
+                    messages = [m for m in messages if m.event_id not in on_bus]
                 await self.producer.send_batch(messages)
             # Counted only after a full batch: a backlog exists only then, and counting is not free.
             left = await session.scalar(select(func.count()).select_from(table)) if len(rows) == self.batch else 0
+        self.uncertain = False
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         OUTBOX_BACKLOG.labels(self.service).set(left or 0)
         return len(rows)

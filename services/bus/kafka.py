@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.bus.base import BusUnavailable, Message, OutgoingMessage
+from services.envelopes import EVENT_ID_HEADER
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,64 @@ class KafkaBus:
         finally:
             await _bounded(admin.close(), self.settings.send_timeout_s)
 
+    async def published(self, messages: Sequence[OutgoingMessage]) -> set[str]:
+        """Read each topic back from the oldest message's timestamp and collect the event-id headers we look for.
+
+        The outbox stamps a message with the time its event was staged, and a copy written by any earlier attempt
+        carries that stamp: every such copy lies at or after the offset Kafka gives for that time, so reading from
+        there to the end finds it. With no backlog that is a handful of messages.
+        """
+        wanted = {m.event_id for m in messages if m.event_id}
+        if not wanted:
+            return set()
+        since: dict[str, int] = {}
+        for m in messages:
+            stamp = m.timestamp_ms if m.timestamp_ms is not None else 0  # no stamp: the whole topic
+            since[m.topic] = min(since.get(m.topic, stamp), stamp)
+        consumer = AIOKafkaConsumer(**client_options(self.settings), group_id=None, enable_auto_commit=False)
+        found: set[str] = set()
+        try:
+            async with asyncio.timeout(self.settings.send_timeout_s * 3):
+                parts = [TopicPartition(t, p) for t, ps in (await self._partitions(sorted(since))).items()
+                         for p in ps]
+                await consumer.start()
+                if not parts:
+                    return found
+                starts = await consumer.offsets_for_times({tp: since[tp.topic] for tp in parts})
+                ends = await consumer.end_offsets(parts)
+                todo = {tp: at.offset for tp, at in starts.items() if at is not None and at.offset < ends[tp]}
+                if not todo:
+                    return found
+                consumer.assign(list(todo))
+                for tp, offset in todo.items():
+                    consumer.seek(tp, offset)
+                while todo:
+                    batches = await consumer.getmany(*todo, timeout_ms=500, max_records=5000)
+                    for records in batches.values():
+                        for r in records:
+                            event_id = next((v.decode() for k, v in r.headers if k == EVENT_ID_HEADER and v), None)
+                            if event_id in wanted:
+                                found.add(event_id)
+                    for tp in list(todo):
+                        if await consumer.position(tp) >= ends[tp]:
+                            del todo[tp]
+                return found
+        except (TimeoutError, KafkaError, OSError) as exc:
+            raise BusUnavailable(f"could not read back {len(wanted)} events from {sorted(since)}: {exc!r}") from exc
+        finally:
+            await _bounded(consumer.stop(), 5)
+
+    async def _partitions(self, topics: list[str]) -> dict[str, list[int]]:
+        """topic → its partition numbers; a topic that does not exist has none."""
+        admin = AIOKafkaAdminClient(**client_options(self.settings))
+        try:
+            await admin.start()
+            described = await admin.describe_topics(topics)
+        finally:
+            await _bounded(admin.close(), 5)
+        return {t["topic"]: sorted(p["partition"] for p in t["partitions"])
+                for t in described if t["error_code"] == 0 and t["topic"] in topics}
+
     async def ping(self) -> bool:
         admin = AIOKafkaAdminClient(**client_options(self.settings))
         try:
@@ -109,9 +168,21 @@ async def _bounded(awaitable: Any, timeout_s: float) -> None:
 
 
 class KafkaProducer:
+    """One idempotent producer for the life of the service, never a second copy of an event id from it.
+
+    Kafka keeps one copy of a batch its idempotent producer sends again (same producer id, same sequence numbers;
+    the broker drops what it already stored), and aiokafka never expires an idempotent batch while the broker is
+    away: it retries until the broker answers. Both hold only for *this* producer and *its* retries. So a send
+    that was not acknowledged in time is left to the producer (the caller hears BusUnavailable and calls again
+    with the same messages; they are not sent twice, the call waits for the delivery under way), and the
+    producer is replaced only when a delivery failed outright: then whatever it may have written is found with
+    `KafkaBus.published` before anything is sent again.
+    """
+
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}  # event id → its delivery by this producer
 
     async def start(self) -> None:
         producer = AIOKafkaProducer(
@@ -129,24 +200,60 @@ class KafkaProducer:
         self._producer = producer
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await _bounded(self._producer.stop(), self.settings.send_timeout_s)
-            self._producer = None
+        producer, self._producer = self._producer, None
+        self._in_flight.clear()
+        if producer is not None:
+            await _bounded(producer.stop(), self.settings.send_timeout_s)
+            # stop() waits for the producer to flush; if the broker is away it was cut short and the sender
+            # would go on retrying in the background, next to the producer that replaces it: end it now.
+            sender = getattr(getattr(producer, "_sender", None), "sender_task", None)
+            if isinstance(sender, asyncio.Task) and not sender.done():
+                sender.cancel()
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
         if self._producer is None:
             await self.start()
         assert self._producer is not None
+        deliveries: list[asyncio.Future[Any]] = []
         try:
-            futures = [
-                await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
-                for m in messages
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), self.settings.send_timeout_s)
-        except (TimeoutError, KafkaError, OSError) as exc:
-            # The idempotent producer's state is unknown after a timeout: start afresh next time.
+            for m in messages:
+                under_way = self._in_flight.get(m.event_id) if m.event_id else None
+                if under_way is not None:  # its retries carry it; a new send would be a second copy
+                    deliveries.append(under_way)
+                    continue
+                delivery = await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers),
+                                                     timestamp_ms=m.timestamp_ms)
+                if m.event_id:
+                    self._track(m.event_id, delivery)
+                deliveries.append(delivery)
+        except (KafkaError, OSError) as exc:
+            # The messages handed over so far are in flight and tracked; the rest were not sent.
+            raise BusUnavailable(f"kafka did not take {len(messages)} messages: {exc!r}") from exc
+        if not deliveries:
+            return
+        done, pending = await asyncio.wait(deliveries, timeout=self.settings.send_timeout_s)
+        failed = [f.exception() for f in done if f.exception() is not None]
+        if failed:
+            # An idempotent batch fails only for good (refused, or the sender gave up: its sequence numbers are
+            # no longer trusted): start afresh. The caller checks the topic before it sends any of them again.
             await self.stop()
-            raise BusUnavailable(f"kafka did not acknowledge {len(messages)} messages: {exc!r}") from exc
+            raise BusUnavailable(f"kafka failed {len(failed)} of {len(messages)} messages: {failed[0]!r}")
+        if pending:
+            # Not a failure: the broker may have stored them and the answer is late (a broker restart). The same
+            # producer keeps retrying them; sending them again would write a second copy.
+            raise BusUnavailable(f"kafka did not acknowledge {len(pending)} of {len(messages)} messages within "
+                                 f"{self.settings.send_timeout_s:g}s; the producer keeps delivering them")
+
+    def _track(self, event_id: str, delivery: asyncio.Future[Any]) -> None:
+        self._in_flight[event_id] = delivery
+
+        def settled(_: asyncio.Future[Any]) -> None:
+            if not delivery.cancelled():
+                delivery.exception()  # seen here: a failure is reported by send_batch, not as "never retrieved"
+            if self._in_flight.get(event_id) is delivery:
+                del self._in_flight[event_id]
+
+        delivery.add_done_callback(settled)
 
 
 class _CommitBeforeRevoke(ConsumerRebalanceListener):
