@@ -44,8 +44,12 @@ class LoadResult:
 
 
 async def post_reports(url: Callable[[], str], reports: list[dict[str, object]], *, in_flight: int = 50,
-                       progress: Callable[[int], None] | None = None, timeout: float = 15.0) -> LoadResult:
-    """Post every report once, `in_flight` at a time; a failed POST is not retried (it was never accepted)."""
+                       progress: Callable[[int], None] | None = None, timeout: float = 15.0,
+                       until: asyncio.Event | None = None, per_second: float | None = None) -> LoadResult:
+    """Post every report once, `in_flight` at a time; a failed POST is not retried (it was never accepted).
+
+    With `until`, posting ends when it is set (the reports not yet posted are left): load for as long as a
+    sequence of faults takes. `per_second` paces the load (a steady rate, as a real source sends)."""
     result = LoadResult()
     queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
     for r in reports:
@@ -55,7 +59,7 @@ async def post_reports(url: Callable[[], str], reports: list[dict[str, object]],
 
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal done
-        while not queue.empty():
+        while not queue.empty() and not (until is not None and until.is_set()):
             report = queue.get_nowait()
             t0 = time.monotonic()
             try:
@@ -73,6 +77,8 @@ async def post_reports(url: Callable[[], str], reports: list[dict[str, object]],
             done += 1
             if progress is not None:
                 progress(done)
+            if per_second:
+                await asyncio.sleep(max(0.0, in_flight / per_second - (time.monotonic() - t0)))
 
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     async with httpx.AsyncClient(headers=OPERATOR, timeout=timeout, limits=limits) as client:
