@@ -171,12 +171,12 @@ class KafkaProducer:
     """One idempotent producer for the life of the service, never a second copy of an event id from it.
 
     Kafka keeps one copy of a batch its idempotent producer sends again (same producer id, same sequence numbers;
-    the broker drops what it already stored), and aiokafka never expires an idempotent batch while the broker is
-    away: it retries until the broker answers. Both hold only for *this* producer and *its* retries. So a send
-    that was not acknowledged in time is left to the producer (the caller hears BusUnavailable and calls again
-    with the same messages; they are not sent twice, the call waits for the delivery under way), and the
-    producer is replaced only when a delivery failed outright: then whatever it may have written is found with
-    `KafkaBus.published` before anything is sent again.
+    the broker drops what it already stored), and aiokafka retries an idempotent batch until the broker answers
+    instead of expiring it (except when its partition has had no leader for longer than request_timeout_ms).
+    Both hold only for *this* producer and *its* retries. So a send that was not acknowledged in time is left to
+    the producer (the caller hears BusUnavailable and calls again with the same messages; they are not sent
+    twice, the call waits for the delivery under way), and the producer is replaced only when a delivery failed
+    outright: then whatever it may have written is found with `KafkaBus.published` before anything is sent again.
     """
 
     def __init__(self, settings: KafkaSettings) -> None:

@@ -93,8 +93,13 @@ async def test_chaos_loses_nothing_and_writes_each_event_once(
             for service in stack.values():
                 await service.wait_ready(90)  # every service came back from every fault
 
-    print(f"\nchaos: faults (seconds) {took}; posted {len(load.accepted) + sum(load.refused.values())} "
-          f"in {load.seconds:.1f}s, accepted {len(load.accepted)}, refused {load.refused}, cases {len(cases)}, "
+    # What the relays met, from the services' logs (a killed process's metrics die with it).
+    logs = "".join((tmp_path / f"{name}.log").read_text(errors="replace") for name in SERVICES)
+    relays = {"passes with a late acknowledgement": logs.count("did not acknowledge"),
+              "passes that found their events on the bus already": logs.count("were on the bus already")}
+    print(f"\nchaos: faults (seconds) {took}; relay {relays}; "
+          f"posted {len(load.accepted) + sum(load.refused.values())} in {load.seconds:.1f}s, "
+          f"accepted {len(load.accepted)}, refused {load.refused}, cases {len(cases)}, "
           f"lost {len(accepted - set(cases))}, all settled {settled:.1f}s after the start; "
           f"dispatch messages {dispatches.messages}, second copies on department topics "
           f"{dispatches.copies()} {dispatches.repeated}, doubled dispatches {len(dispatches.doubled())}; "
