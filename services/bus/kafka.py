@@ -96,7 +96,8 @@ class KafkaBus:
         for m in messages:
             stamp = m.timestamp_ms if m.timestamp_ms is not None else 0  # no stamp: the whole topic
             since[m.topic] = min(since.get(m.topic, stamp), stamp)
-        consumer = AIOKafkaConsumer(**client_options(self.settings), group_id=None, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**client_options(self.settings), group_id=None, enable_auto_commit=False,
+                                    fetch_max_wait_ms=50)
         found: set[str] = set()
         try:
             async with asyncio.timeout(self.settings.send_timeout_s * 3):
@@ -105,24 +106,30 @@ class KafkaBus:
                 await consumer.start()
                 if not parts:
                     return found
+                consumer.assign(parts)  # asks for these topics' metadata now, not after a first refused lookup
                 starts = await consumer.offsets_for_times({tp: since[tp.topic] for tp in parts})
                 ends = await consumer.end_offsets(parts)
                 todo = {tp: at.offset for tp, at in starts.items() if at is not None and at.offset < ends[tp]}
                 if not todo:
                     return found
-                consumer.assign(list(todo))
-                for tp, offset in todo.items():
-                    consumer.seek(tp, offset)
+                for tp in parts:
+                    if tp in todo:
+                        consumer.seek(tp, todo[tp])
+                    else:
+                        consumer.pause(tp)
                 while todo:
                     batches = await consumer.getmany(*todo, timeout_ms=500, max_records=5000)
-                    for records in batches.values():
+                    for tp, records in batches.items():
                         for r in records:
                             event_id = next((v.decode() for k, v in r.headers if k == EVENT_ID_HEADER and v), None)
                             if event_id in wanted:
                                 found.add(event_id)
-                    for tp in list(todo):
-                        if await consumer.position(tp) >= ends[tp]:
-                            del todo[tp]
+                            if r.offset + 1 >= ends[tp]:
+                                todo.pop(tp, None)
+                    if not batches:  # the last offsets may be gone (compaction): ask where we are
+                        for tp in list(todo):
+                            if await consumer.position(tp) >= ends[tp]:
+                                del todo[tp]
                 return found
         except (TimeoutError, KafkaError, OSError) as exc:
             raise BusUnavailable(f"could not read back {len(wanted)} events from {sorted(since)}: {exc!r}") from exc
