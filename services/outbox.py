@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from schemas.envelope import Envelope
@@ -32,6 +33,7 @@ OUTBOX_FAILURES = Counter("outbox_publish_failures_total", "Relay passes the bus
 
 STAGED = "outbox_staged"
 POLL_S = 1.0  # fallback for rows committed by another process or left by a crash
+STALLED_S = 15.0  # a replica that does not hold the relay lock relays anyway once rows are this old
 
 
 class OutboxMixin:
@@ -99,6 +101,8 @@ class OutboxRelay:
         self.wakeup = asyncio.Event()
         self.last_error: str | None = None
         self.uncertain = True  # may the rows at the head have been sent by a pass that did not commit?
+        self._leader: AsyncConnection | None = None  # holds the session lock that makes this replica relay
+        self._leader_checked = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         db.on_commit(self._committed)
 
@@ -155,23 +159,82 @@ class OutboxRelay:
         """Relay until stopping; back off while the bus or the database is away."""
         self._loop = asyncio.get_running_loop()
         backoff = 0.1
-        while not stopping.is_set():
+        try:
+            while not stopping.is_set():
+                try:
+                    if not await self._leading() and not await self._leader_stalled():
+                        await wait_or_stop(stopping, POLL_S)
+                        continue
+                    published = await self.relay_once()
+                    self.last_error = None
+                    backoff = 0.1
+                except Exception as exc:  # the relay outlives any one failure: bus, database or bad row
+                    OUTBOX_FAILURES.labels(self.service).inc()
+                    self.last_error = repr(exc)
+                    log.warning("outbox relay pass failed, retrying in %.1fs: %r", backoff, exc)
+                    await wait_or_stop(stopping, backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if published < self.batch:
+                    await wait_or_stop(stopping, POLL_S, self.wakeup)
+                    self.wakeup.clear()
+                    if self.idle_s:  # let a burst of commits gather into one batch
+                        await wait_or_stop(stopping, self.idle_s)
+        finally:
+            await self._resign()
+
+    async def _leading(self) -> bool:
+        """Is this replica the one that relays? It stays so until its process or its connection ends.
+
+        Each pass still takes the transaction lock (that alone keeps passes apart and per-case order); the
+        session lock only keeps the passes with one replica, because after any change of hands the new one must
+        read the topics back (`uncertain`): the replica before may have died mid-pass.
+        """
+        if self.db.sqlite:
+            return True
+        if self._leader is not None:
+            if time.monotonic() - self._leader_checked < POLL_S:
+                return True
             try:
-                published = await self.relay_once()
-                self.last_error = None
-                backoff = 0.1
-            except Exception as exc:  # the relay outlives any one failure: bus, database or bad row
-                OUTBOX_FAILURES.labels(self.service).inc()
-                self.last_error = repr(exc)
-                log.warning("outbox relay pass failed, retrying in %.1fs: %r", backoff, exc)
-                await wait_or_stop(stopping, backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            if published < self.batch:
-                await wait_or_stop(stopping, POLL_S, self.wakeup)
-                self.wakeup.clear()
-                if self.idle_s:  # let a burst of commits gather into one batch
-                    await wait_or_stop(stopping, self.idle_s)
+                await self._leader.execute(select(1))  # the lock lives as long as this connection
+                self._leader_checked = time.monotonic()
+                return True
+            except Exception as exc:  # a lost connection let go of the lock; another replica may hold it now
+                log.warning("outbox relay lost its lock connection: %r", exc)
+                await self._resign()
+        conn = await self.db.engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # no transaction left open
+            lock = func.pg_try_advisory_lock(func.hashtext(f"outbox-relay:{self.table.__tablename__}"))
+            got = bool((await conn.execute(select(lock))).scalar())
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            return False
+        self._leader, self._leader_checked = conn, time.monotonic()
+        self.uncertain = True
+        return True
+
+    async def _leader_stalled(self) -> bool:
+        """Rows older than STALLED_S: the replica holding the session lock does not relay (its node died and the
+        database has not noticed the connection is gone, which TCP can take hours to tell). Relay meanwhile,
+        reading the topics back first."""
+        async with self.db.transaction() as session:
+            oldest = await session.scalar(select(func.min(table_of(self.table).c.created_at)))
+        if oldest is None or (datetime.now(UTC) - oldest).total_seconds() < STALLED_S:
+            return False
+        self.uncertain = True
+        return True
+
+    async def _resign(self) -> None:
+        conn, self._leader = self._leader, None
+        if conn is not None:
+            try:
+                await conn.close()  # closing the session releases its advisory lock
+            except Exception as exc:  # the connection is gone already, and the lock with it
+                log.debug("outbox relay lock connection close: %r", exc)
 
 
 def _advisory_lock(name: str) -> ColumnElement[bool]:

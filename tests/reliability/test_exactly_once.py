@@ -10,13 +10,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from sqlalchemy import func, select
 
 from schemas.envelope import Envelope
 from services.bus.base import BusUnavailable, OutgoingMessage
 from services.bus.kafka import KafkaBus, KafkaProducer
 from services.db import Base, Database
 from services.envelopes import headers_for
-from services.outbox import OutboxMixin, OutboxRelay, stage
+from services.outbox import OUTBOX_PUBLISHED, OutboxMixin, OutboxRelay, stage
 from services.settings import KafkaSettings
 from tests.reliability.infra import kafka_broker
 from tests.reliability.load import copies_per_topic
@@ -133,3 +134,56 @@ async def test_a_batch_kafka_stored_is_not_sent_again_when_its_pass_did_not_comm
     finally:
         await relay.producer.stop()
     assert (await copies_per_topic(kafka_bootstrap, [topic]))[topic] == (40, 0)
+
+
+def _published(service: str) -> float:
+    return OUTBOX_PUBLISHED.labels(service)._value.get()
+
+
+@pytest.mark.postgres
+async def test_one_replica_relays_and_another_takes_over_when_it_stops(
+        db: Database, kafka_bootstrap: str, topic_prefix: str) -> None:
+    """Two replicas of a service share an outbox: one relays (the other would have to read the topics back on
+    every change of hands); when it ends, the other takes over within a second and nothing is written twice."""
+    bus = KafkaBus(KafkaSettings(bootstrap=kafka_bootstrap, partitions=2))
+    topic = f"{topic_prefix}dispatch.demo.v1"
+    names = [f"{topic_prefix}a", f"{topic_prefix}b"]
+    relays = [OutboxRelay(service=name, db=db, table=RelayTestOutbox, bus=bus,
+                          producer=KafkaProducer(bus.settings), batch=20, idle_s=0.01) for name in names]
+    stopping = [asyncio.Event(), asyncio.Event()]
+    first = asyncio.create_task(relays[0].run(stopping[0]))
+    await asyncio.sleep(0.5)  # the first replica takes the lock
+    second = asyncio.create_task(relays[1].run(stopping[1]))
+
+    async def stage_some(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            async with db.transaction() as session:
+                stage(session, RelayTestOutbox, topic, _event(f"case-{n % 7}", n))
+            await asyncio.sleep(0.01)
+
+    async def drained() -> None:
+        async with asyncio.timeout(30):
+            while await db_count(db):
+                await asyncio.sleep(0.2)
+
+    try:
+        await stage_some(0, 100)
+        await drained()
+        assert _published(names[0]) == 100 and _published(names[1]) == 0, "both replicas relayed"
+        stopping[0].set()  # the leader ends (its lock goes with its connection)
+        await first
+        await stage_some(100, 100)
+        await drained()
+        assert _published(names[1]) == 100
+    finally:
+        for event in stopping:
+            event.set()
+        await asyncio.gather(first, second)
+        for relay in relays:
+            await relay.producer.stop()
+    assert (await copies_per_topic(kafka_bootstrap, [topic]))[topic] == (200, 0)
+
+
+async def db_count(db: Database) -> int:
+    async with db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(RelayTestOutbox)) or 0)
