@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from services.envelopes import EVENT_ID_HEADER
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+DELIVERED_KEPT = 100_000  # acknowledged event ids remembered (a few MB): far more than a relay pass holds
 
 
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -189,7 +191,12 @@ class KafkaProducer:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
-        self._in_flight: dict[str, asyncio.Future[Any]] = {}  # event id → its delivery by this producer
+        self._generation = 0  # which producer a delivery belongs to: a replaced one's news is old news
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}  # event id → its delivery under way
+        # Event ids Kafka acknowledged to us: a caller that did not hear it in time (its commit failed, or the
+        # acknowledgement came between its read-back and its send) is not given a second copy.
+        self._delivered: OrderedDict[str, None] = OrderedDict()
+        self._broken: str | None = None  # a delivery failed: nothing more is sent before the caller reads back
 
     async def start(self) -> None:
         producer = AIOKafkaProducer(
@@ -208,7 +215,9 @@ class KafkaProducer:
 
     async def stop(self) -> None:
         producer, self._producer = self._producer, None
+        self._generation += 1
         self._in_flight.clear()
+        self._broken = None
         if producer is not None:
             await _bounded(producer.stop(), self.settings.send_timeout_s)
             # stop() waits for the producer to flush; if the broker is away it was cut short and the sender
@@ -218,12 +227,20 @@ class KafkaProducer:
                 sender.cancel()
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self._broken is not None:
+            # A delivery nobody was waiting for failed: its batch may be on Kafka or not, and the producer's
+            # sequence numbers are no longer trusted. Start afresh; the caller reads back before sending again.
+            reason = self._broken
+            await self.stop()
+            raise BusUnavailable(f"an earlier kafka delivery failed ({reason}); the producer was replaced")
         if self._producer is None:
             await self.start()
         assert self._producer is not None
         deliveries: list[asyncio.Future[Any]] = []
         try:
             for m in messages:
+                if m.event_id and m.event_id in self._delivered:
+                    continue  # Kafka acknowledged it already
                 under_way = self._in_flight.get(m.event_id) if m.event_id else None
                 if under_way is not None:  # its retries carry it; a new send would be a second copy
                     deliveries.append(under_way)
@@ -239,12 +256,14 @@ class KafkaProducer:
         if not deliveries:
             return
         done, pending = await asyncio.wait(deliveries, timeout=self.settings.send_timeout_s)
-        failed = [f.exception() for f in done if f.exception() is not None]
+        failed = [f for f in done if f.cancelled() or f.exception() is not None]
         if failed:
-            # An idempotent batch fails only for good (refused, or the sender gave up: its sequence numbers are
-            # no longer trusted): start afresh. The caller checks the topic before it sends any of them again.
+            # An idempotent batch fails only for good (refused, expired without a leader, or the sender gave up:
+            # its sequence numbers are no longer trusted): start afresh. The caller reads the topics back before
+            # it sends any of them again.
             await self.stop()
-            raise BusUnavailable(f"kafka failed {len(failed)} of {len(messages)} messages: {failed[0]!r}")
+            first = "cancelled" if failed[0].cancelled() else repr(failed[0].exception())
+            raise BusUnavailable(f"kafka failed {len(failed)} of {len(messages)} messages: {first}")
         if pending:
             # Not a failure: the broker may have stored them and the answer is late (a broker restart). The same
             # producer keeps retrying them; sending them again would write a second copy.
@@ -253,12 +272,19 @@ class KafkaProducer:
 
     def _track(self, event_id: str, delivery: asyncio.Future[Any]) -> None:
         self._in_flight[event_id] = delivery
+        generation = self._generation
 
         def settled(_: asyncio.Future[Any]) -> None:
-            if not delivery.cancelled():
-                delivery.exception()  # seen here: a failure is reported by send_batch, not as "never retrieved"
             if self._in_flight.get(event_id) is delivery:
                 del self._in_flight[event_id]
+            error = None if not delivery.cancelled() and delivery.exception() is None else (
+                "cancelled" if delivery.cancelled() else repr(delivery.exception()))
+            if error is None:
+                self._delivered[event_id] = None
+                while len(self._delivered) > DELIVERED_KEPT:
+                    self._delivered.popitem(last=False)
+            elif generation == self._generation and self._broken is None:
+                self._broken = error
 
         delivery.add_done_callback(settled)
 

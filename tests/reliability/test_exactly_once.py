@@ -77,6 +77,24 @@ async def test_a_late_acknowledgement_is_waited_for_not_answered_with_a_second_c
     assert (await copies_per_topic(bootstrap, [topic]))[topic] == (30, 0)
 
 
+async def test_a_producer_does_not_write_again_what_kafka_acknowledged_to_it(
+        kafka_bootstrap: str, topic_prefix: str) -> None:
+    """The relay heard the acknowledgement but could not record it (its commit failed; or the acknowledgement came
+    between its read-back and its send) and hands the same events over again: Kafka keeps one copy."""
+    settings = KafkaSettings(bootstrap=kafka_bootstrap, partitions=2)
+    topic = f"{topic_prefix}dispatch.demo.v1"
+    await KafkaBus(settings).ensure_topics([topic])
+    messages = [OutgoingMessage(topic, f"case-{i % 3}", orjson.dumps({"id": f"e{i}"}), headers_for(f"e{i}", b""),
+                                event_id=f"e{i}") for i in range(10)]
+    producer = KafkaProducer(settings)
+    try:
+        await producer.send_batch(messages)
+        await producer.send_batch(messages[5:])
+    finally:
+        await producer.stop()
+    assert (await copies_per_topic(kafka_bootstrap, [topic]))[topic] == (10, 0)
+
+
 class AcknowledgementLost:
     """A real Kafka producer whose first batch is stored by Kafka and whose answer never reaches the caller."""
 
