@@ -214,24 +214,32 @@ class KafkaProducer:
         self._producer = producer
 
     async def stop(self) -> None:
+        await self._close(replacing=False)
+
+    async def _close(self, *, replacing: bool) -> None:
         producer, self._producer = self._producer, None
         self._generation += 1
         self._in_flight.clear()
         self._broken = None
-        if producer is not None:
-            await _bounded(producer.stop(), self.settings.send_timeout_s)
-            # stop() waits for the producer to flush; if the broker is away it was cut short and the sender
-            # would go on retrying in the background, next to the producer that replaces it: end it now.
-            sender = getattr(getattr(producer, "_sender", None), "sender_task", None)
-            if isinstance(sender, asyncio.Task) and not sender.done():
-                sender.cancel()
+        if producer is None:
+            return
+        await _bounded(producer.stop(), self.settings.send_timeout_s)
+        # stop() waits for the producer to flush; if the broker is away it was cut short and the sender would go
+        # on retrying in the background, next to the producer that replaces it: end it now.
+        sender = getattr(getattr(producer, "_sender", None), "sender_task", None)
+        if isinstance(sender, asyncio.Task) and not sender.done():
+            sender.cancel()
+            if replacing:
+                # Cancelled, it still waits for the requests it has on the wire: let them land (or time out)
+                # before the caller reads the topics back to decide what to send again.
+                await asyncio.wait([sender], timeout=self.settings.request_timeout_ms / 1000)
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
         if self._broken is not None:
             # A delivery nobody was waiting for failed: its batch may be on Kafka or not, and the producer's
             # sequence numbers are no longer trusted. Start afresh; the caller reads back before sending again.
             reason = self._broken
-            await self.stop()
+            await self._close(replacing=True)
             raise BusUnavailable(f"an earlier kafka delivery failed ({reason}); the producer was replaced")
         if self._producer is None:
             await self.start()
@@ -261,7 +269,7 @@ class KafkaProducer:
             # An idempotent batch fails only for good (refused, expired without a leader, or the sender gave up:
             # its sequence numbers are no longer trusted): start afresh. The caller reads the topics back before
             # it sends any of them again.
-            await self.stop()
+            await self._close(replacing=True)
             first = "cancelled" if failed[0].cancelled() else repr(failed[0].exception())
             raise BusUnavailable(f"kafka failed {len(failed)} of {len(messages)} messages: {first}")
         if pending:
