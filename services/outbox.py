@@ -62,6 +62,7 @@ def stage(session: AsyncSession, table: type[OutboxMixin], topic: str, envelope:
 
 
 class OutboxRow(Protocol):
+    id: int
     topic: str
     key: str
     event_id: str
@@ -100,7 +101,10 @@ class OutboxRelay:
         self.idle_s = idle_s
         self.wakeup = asyncio.Event()
         self.last_error: str | None = None
-        self.uncertain = True  # may the rows at the head have been sent by a pass that did not commit?
+        # Rows an earlier pass may have sent without committing: `uncertain` when it is not known which (a start,
+        # a takeover), then every row up to `_suspect_upto` is read back from the bus before it is sent.
+        self.uncertain = True
+        self._suspect_upto: int | None = None
         self._leader: AsyncConnection | None = None  # holds the session lock that makes this replica relay
         self._leader_checked = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,46 +118,65 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """One pass: publish up to `batch` rows; returns how many were published."""
         table = table_of(self.table)
-        async with self.db.transaction() as session:
-            if not self.db.sqlite:
-                # One relay per service at a time keeps per-case order across replicas.
-                lock = await session.execute(
-                    select(_advisory_lock(f"outbox:{self.table.__tablename__}"))
-                )
-                if not lock.scalar():
-                    self.uncertain = True  # another replica relays now and may die mid-pass
+        taken: int | None = None  # the highest id this pass took, once it took rows
+        try:
+            async with self.db.transaction() as session:
+                if not self.db.sqlite:
+                    # One relay per service at a time keeps per-case order across replicas.
+                    lock = await session.execute(
+                        select(_advisory_lock(f"outbox:{self.table.__tablename__}"))
+                    )
+                    if not lock.scalar():
+                        self.uncertain = True  # another replica relays now and may die mid-pass
+                        return 0
+                if self.uncertain:  # whatever an unknown earlier pass may have sent is in the table now
+                    newest = await session.scalar(select(func.max(table.c.id)))
+                    self._suspect_upto = max(self._suspect_upto or 0, newest or 0)
+                    self.uncertain = False
+                # Taken and deleted in one statement, as plain rows (no ORM objects): if the bus refuses them, the
+                # transaction rolls back and they are there for the next pass. By id, not by range: a row with a
+                # lower id may commit after we read (sequence gaps).
+                oldest = select(table.c.id).order_by(table.c.id).limit(self.batch).scalar_subquery()
+                rows = sorted((await session.execute(
+                    delete(table).where(table.c.id.in_(oldest))
+                    .returning(table.c.id, table.c.topic, table.c.key, table.c.event_id, table.c.value,
+                               table.c.created_at)
+                )).all(), key=lambda row: row.id)
+                if not rows:
+                    OUTBOX_BACKLOG.labels(self.service).set(0)
+                    self._suspect_upto = None
                     return 0
-            # Taken and deleted in one statement, as plain rows (no ORM objects): if the bus refuses them, the
-            # transaction rolls back and they are there for the next pass. By id, not by range: a row with a
-            # lower id may commit after we read (sequence gaps).
-            oldest = select(table.c.id).order_by(table.c.id).limit(self.batch).scalar_subquery()
-            rows = sorted((await session.execute(
-                delete(table).where(table.c.id.in_(oldest))
-                .returning(table.c.id, table.c.topic, table.c.key, table.c.event_id, table.c.value,
-                           table.c.created_at)
-            )).all(), key=lambda row: row.id)
-            if not rows:
-                OUTBOX_BACKLOG.labels(self.service).set(0)
-                self.uncertain = False
-                return 0
-            # Department topics appear with new departments; create them rather than rely on auto-create.
-            await self.bus.ensure_topics(sorted({r.topic for r in rows}))
-            self.uncertain, uncertain = True, self.uncertain  # until this pass commits
-            with publishing(self.service, to_messages(rows)) as messages:
-                if uncertain:
-                    on_bus = await self.bus.published(messages)
-                    if on_bus:
-                        OUTBOX_ALREADY_PUBLISHED.labels(self.service).inc(len(on_bus))
-                        log.warning("outbox: %d of %d events were on the bus already (an earlier attempt wrote "
-                                    "them); they are not sent again", len(on_bus), len(messages))
-                    messages = [m for m in messages if m.event_id not in on_bus]
-                await self.producer.send_batch(messages)
-            # Counted only after a full batch: a backlog exists only then, and counting is not free.
-            left = await session.scalar(select(func.count()).select_from(table)) if len(rows) == self.batch else 0
-        self.uncertain = False
+                taken = rows[-1].id
+                # Department topics appear with new departments; create them rather than rely on auto-create.
+                await self.bus.ensure_topics(sorted({r.topic for r in rows}))
+                with publishing(self.service, to_messages(rows)) as messages:
+                    messages = await self._not_yet_published(rows, messages)
+                    await self.producer.send_batch(messages)
+                # Counted only after a full batch: a backlog exists only then, and counting is not free.
+                left = await session.scalar(select(func.count()).select_from(table)) if len(rows) == self.batch else 0
+        except BaseException:
+            if taken is not None:  # it may have sent them: the next pass reads them back before sending
+                self._suspect_upto = max(self._suspect_upto or 0, taken)
+            raise
+        if self._suspect_upto is not None and (len(rows) < self.batch or taken >= self._suspect_upto):
+            self._suspect_upto = None  # every suspect row was in this pass (the oldest ids), and is done
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         OUTBOX_BACKLOG.labels(self.service).set(left or 0)
         return len(rows)
+
+    async def _not_yet_published(self, rows: Sequence[OutboxRow], messages: Sequence[OutgoingMessage]
+                                 ) -> list[OutgoingMessage]:
+        """The messages to send: without those an earlier, unfinished attempt already wrote."""
+        upto = self._suspect_upto
+        if upto is None:
+            return list(messages)
+        suspects = [m for r, m in zip(rows, messages, strict=True) if r.id <= upto]
+        on_bus = await self.bus.published(suspects)
+        if on_bus:
+            OUTBOX_ALREADY_PUBLISHED.labels(self.service).inc(len(on_bus))
+            log.warning("outbox: %d of %d events were on the bus already (an earlier attempt wrote them); they "
+                        "are not sent again", len(on_bus), len(messages))
+        return [m for m in messages if m.event_id not in on_bus]
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Relay until stopping; back off while the bus or the database is away."""
