@@ -129,8 +129,11 @@ class OutboxRelay:
                     if not lock.scalar():
                         self.uncertain = True  # another replica relays now and may die mid-pass
                         return 0
-                if self.uncertain:  # whatever an unknown earlier pass may have sent is in the table now
-                    newest = await session.scalar(select(func.max(table.c.id)))
+                if self.uncertain:
+                    # An unknown pass (of a process that died, or another replica) took the oldest rows, as every
+                    # pass does, and left them if it did not commit: read back the oldest batch.
+                    head = select(table.c.id).order_by(table.c.id).limit(self.batch).subquery()
+                    newest = await session.scalar(select(func.max(head.c.id)))
                     self._suspect_upto = max(self._suspect_upto or 0, newest or 0)
                     self.uncertain = False
                 # Taken and deleted in one statement, as plain rows (no ORM objects): if the bus refuses them, the
