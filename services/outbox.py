@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, delete, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
@@ -33,7 +33,9 @@ OUTBOX_FAILURES = Counter("outbox_publish_failures_total", "Relay passes the bus
 
 STAGED = "outbox_staged"
 POLL_S = 1.0  # fallback for rows committed by another process or left by a crash
-STALLED_S = 15.0  # a replica that does not hold the relay lock relays anyway once rows are this old
+# The lock connection's TCP keepalives (seconds): the database notices a dead node's connection, and lets go
+# of its lock, within about idle + interval × count, not after the system's default of two hours.
+KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
 
 
 class OutboxMixin:
@@ -188,7 +190,7 @@ class OutboxRelay:
         try:
             while not stopping.is_set():
                 try:
-                    if not await self._leading() and not await self._leader_stalled():
+                    if not await self._leading():
                         await wait_or_stop(stopping, POLL_S)
                         continue
                     published = await self.relay_once()
@@ -214,7 +216,10 @@ class OutboxRelay:
 
         Each pass still takes the transaction lock (that alone keeps passes apart and per-case order); the
         session lock only keeps the passes with one replica, because after any change of hands the new one must
-        read the topics back (`uncertain`): the replica before may have died mid-pass.
+        read the topics back (`uncertain`): the replica before may have died mid-pass. No replica relays while
+        another holds the lock, because that one's producer may still be delivering rows it put back; the lock
+        goes with the holder's process, or with its connection (TCP keepalives tell a dead node within ~20 s),
+        and a holder that loses its connection stops its producer.
         """
         if self.db.sqlite:
             return True
@@ -228,9 +233,14 @@ class OutboxRelay:
             except Exception as exc:  # a lost connection let go of the lock; another replica may hold it now
                 log.warning("outbox relay lost its lock connection: %r", exc)
                 await self._resign()
+                # The new holder reads the topics back before it sends; nothing our producer still retries may
+                # land after that.
+                await self.producer.stop()
         conn = await self.db.engine.connect()
         try:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # no transaction left open
+            for name, value in KEEPALIVE.items():
+                await conn.execute(text(f"SET {name} = {int(value)}"))
             lock = func.pg_try_advisory_lock(func.hashtext(f"outbox-relay:{self.table.__tablename__}"))
             got = bool((await conn.execute(select(lock))).scalar())
         except BaseException:
@@ -240,17 +250,6 @@ class OutboxRelay:
             await conn.close()
             return False
         self._leader, self._leader_checked = conn, time.monotonic()
-        self.uncertain = True
-        return True
-
-    async def _leader_stalled(self) -> bool:
-        """Rows older than STALLED_S: the replica holding the session lock does not relay (its node died and the
-        database has not noticed the connection is gone, which TCP can take hours to tell). Relay meanwhile,
-        reading the topics back first."""
-        async with self.db.transaction() as session:
-            oldest = await session.scalar(select(func.min(table_of(self.table).c.created_at)))
-        if oldest is None or (datetime.now(UTC) - oldest).total_seconds() < STALLED_S:
-            return False
         self.uncertain = True
         return True
 
