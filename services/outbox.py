@@ -199,6 +199,7 @@ class OutboxRelay:
                 except Exception as exc:  # the relay outlives any one failure: bus, database or bad row
                     OUTBOX_FAILURES.labels(self.service).inc()
                     self.last_error = repr(exc)
+                    self._leader_checked = 0.0  # the database may be what failed: is the lock still ours?
                     log.warning("outbox relay pass failed, retrying in %.1fs: %r", backoff, exc)
                     await wait_or_stop(stopping, backoff)
                     backoff = min(backoff * 2, 5.0)
