@@ -12,10 +12,10 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    - all four services in one process: in-process bus, SQLite, http://127.0.0.1:8080"
 	@echo "make test   - venv, Kafka + PostgreSQL (started here unless configured), the whole suite"
-	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL"
+	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL (admin key: var/stack/admin.key)"
 	@echo "make up     - docker compose (for machines with a Docker engine)"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - router, intake, tracker, notifier, adjudication-replay and end-to-end benchmarks on local Kafka and PostgreSQL"
+	@echo "make bench  - router, routing quality, intake, tracker, notifier, adjudication-replay and end-to-end benchmarks on local Kafka and PostgreSQL"
 	@echo "make bench-e2e - the end-to-end bench alone (BENCH_ARGS='--quick' for a short run)"
 
 $(VENV)/.installed: pyproject.toml
@@ -31,6 +31,7 @@ run: venv
 
 test: venv lint
 	@bash deploy/local/chromium.sh install
+	@bash deploy/prometheus/check.sh install
 	@bash deploy/local/with-infra.sh bash -c 'bash .ci/pytest.sh $(PYTEST_ARGS)'
 
 test-unit: venv
@@ -61,7 +62,7 @@ $(VENV)/.bench-tools: $(VENV)/.installed pyproject.toml
 bench-tools: $(VENV)/.bench-tools
 
 bench: bench-tools
-	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.intake_bench && $(PY) -m bench.tracker_bench \
+	@bash deploy/local/with-infra.sh bash -c '$(PY) -m bench.router_bench && $(PY) -m bench.routing_bench && $(PY) -m bench.intake_bench && $(PY) -m bench.tracker_bench \
 		&& $(PY) -m bench.notifier_bench --events 100000 && $(PY) -m bench.adjudication_replay \
 		&& $(PY) -m bench.e2e_bench $(BENCH_ARGS)'
 

@@ -197,7 +197,9 @@ async def _measure(database: str, events: int, cases: int, concurrency: int, e2e
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER, str(port)])  # noqa: ASYNC220  (once, at start)
     env = {"CASEROUTE_KAFKA_BOOTSTRAP": bootstrap, "CASEROUTE_DATABASE_URL": database,
            "CASEROUTE_TOPIC_PREFIX": prefix, **TEST_AUTH_ENV, "CASEROUTE_LOG_LEVEL": "WARNING",
-           "CASEROUTE_NOTIFIER_CONCURRENCY": str(concurrency)}
+           "CASEROUTE_NOTIFIER_CONCURRENCY": str(concurrency),
+           # The bench's receiver is on loopback, which webhooks may reach only when opted in (services/netguard.py).
+           "CASEROUTE_OUTBOUND_ALLOW_NETWORKS": '["127.0.0.0/8"]'}
     notifier = ServiceProcess("notifier", env, var / "bench-notifier.log")
     try:
         # 1. Migrate and subscribe; 2. stop, and fill the queue as a take-in backlog would;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from pydantic import ValidationError
 
+from intake.domain.submitters import HOTLINE_TOPIC
 from intake.handlers import accept_report
 from schemas.envelope import Envelope
 from schemas.report import HotlineCall
@@ -35,10 +36,12 @@ def decode_call(message: Message) -> Envelope:
 
 
 def make_hotline_handler(runtime: Runtime) -> Handler:
-    """Each call becomes a report of source hotline, deduped by its call id like any report."""
+    """Each call becomes a report of source hotline, deduped by its call id among the topic's calls (the topic is
+    its own submitter: a key posting the same id over HTTP neither pre-empts nor is taken for a call)."""
 
     async def handle(event: Envelope, message: Message) -> None:
         call = HotlineCall.model_validate(event.data)
-        await accept_report(db=runtime.db, settings=runtime.settings, report=call.to_report())
+        await accept_report(db=runtime.db, settings=runtime.settings, report=call.to_report(),
+                            submitted_by=HOTLINE_TOPIC)
 
     return handle

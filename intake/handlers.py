@@ -30,11 +30,12 @@ REPORTS = table_of(AcceptedReport)
 
 @dataclass(frozen=True)
 class Submission:
-    """A report as submitted: with the trace it continues and the caller who submitted it."""
+    """A report as submitted: with the trace it continues and who submitted it (intake.domain.submitters):
+    the dedupe key is (submitted_by, external_id)."""
 
     report: Report
     trace: TraceContext
-    submitted_by: str | None = None
+    submitted_by: str
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,7 @@ class Acceptance:
     created: bool
 
 
-async def accept_report(*, db: Database, settings: Settings, report: Report,
-                        submitted_by: str | None = None) -> Acceptance:
+async def accept_report(*, db: Database, settings: Settings, report: Report, submitted_by: str) -> Acceptance:
     """Store a new report with its reports.v1 event, or return the case it already became."""
     (acceptance,) = await accept_reports(db=db, settings=settings,
                                          reports=[Submission(report, current_trace(), submitted_by)])
@@ -52,27 +52,31 @@ async def accept_report(*, db: Database, settings: Settings, report: Report,
 
 
 async def accept_reports(*, db: Database, settings: Settings, reports: Sequence[Submission]) -> list[Acceptance]:
-    """Store new reports and their events in one transaction; a report whose (source, external_id) exists
-    (before, or earlier in the same batch) gets the case it already became. Each event carries its trace."""
+    """Store new reports and their events in one transaction; a report whose (submitter, external_id) exists
+    (before, or earlier in the same batch) gets the case it already became. Each event carries its trace.
+
+    Per submitter, not per source: another submitter's report with the same external id is another report
+    (issue 19: a grid app must not pre-empt or read another's by guessing its ids)."""
     now = datetime.now(UTC)
-    keys = [(item.report.source.value, item.report.external_id) for item in reports]
+    keys = [(item.submitted_by, item.report.external_id) for item in reports]
     first = {key: i for i, key in reversed(list(enumerate(keys)))}  # the first of a key in the batch is the one
-    values = [{"case_id": new_case_id(now), "source": keys[i][0], "external_id": keys[i][1],
-               "report": reports[i].report.model_dump(mode="json"), "accepted_at": now} for i in first.values()]
+    values = [{"case_id": new_case_id(now), "submitter": keys[i][0], "source": reports[i].report.source.value,
+               "external_id": keys[i][1], "report": reports[i].report.model_dump(mode="json"), "accepted_at": now}
+              for i in first.values()]
     async with db.transaction() as session:
         # Concurrent duplicates wait on the unique key, then do nothing: the select below finds their case.
         # The rows as parameters of one cached statement (inlined values would be compiled anew per batch size).
         # On the Core table, not the ORM class: the ORM's bulk-insert path was a fifth of the transaction's CPU.
-        created = {(r.source, r.external_id): r.case_id for r in (await session.execute(
-            dialect_insert(session, REPORTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(REPORTS.c.case_id, REPORTS.c.source, REPORTS.c.external_id), values
+        created = {(r.submitter, r.external_id): r.case_id for r in (await session.execute(
+            dialect_insert(session, REPORTS).on_conflict_do_nothing(index_elements=["submitter", "external_id"])
+            .returning(REPORTS.c.case_id, REPORTS.c.submitter, REPORTS.c.external_id), values
         )).all()}
         existing = {}
         if len(created) < len(first):
-            existing = {(r.source, r.external_id): r.case_id for r in (await session.execute(
-                select(AcceptedReport.case_id, AcceptedReport.source, AcceptedReport.external_id).where(
-                    tuple_(AcceptedReport.source, AcceptedReport.external_id).in_([k for k in first
-                                                                                  if k not in created]))
+            existing = {(r.submitter, r.external_id): r.case_id for r in (await session.execute(
+                select(AcceptedReport.case_id, AcceptedReport.submitter, AcceptedReport.external_id).where(
+                    tuple_(AcceptedReport.submitter, AcceptedReport.external_id).in_([k for k in first
+                                                                                     if k not in created]))
             )).all()}
         out = []
         for i, (item, key) in enumerate(zip(reports, keys, strict=True)):
@@ -105,7 +109,7 @@ class Acceptor:
         self._waiting: list[tuple[Submission, asyncio.Future[Acceptance]]] = []
         self._running: set[asyncio.Task[None]] = set()
 
-    async def accept(self, report: Report, submitted_by: str | None = None) -> Acceptance:
+    async def accept(self, report: Report, submitted_by: str) -> Acceptance:
         future: asyncio.Future[Acceptance] = asyncio.get_running_loop().create_future()
         self._waiting.append((Submission(report, current_trace(), submitted_by), future))
         self._start()

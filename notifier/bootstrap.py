@@ -24,7 +24,8 @@ def build(runtime: Runtime) -> ServiceParts:
     settings = runtime.settings
     knobs = settings.notifier
     channels: dict[str, Channel] = {
-        "webhook": WebhookChannel(timeout_s=knobs.http_timeout_s, max_connections=knobs.concurrency),
+        "webhook": WebhookChannel(timeout_s=knobs.http_timeout_s, max_connections=knobs.concurrency,
+                                  allowed=settings.outbound_networks),
     }
     worker = DeliveryWorker(db=runtime.db, settings=knobs, channels=channels)
     broadcast = Broadcast()

@@ -114,7 +114,7 @@ class DeliveryWorker:
         if channel is None:
             return Outcome(False, None, f"no channel {item.channel!r} in this process")
         return await channel.send(Outgoing(item.id, item.event_id, item.event_type, item.url, item.secret,
-                                           item.body, item.attempts + 1))
+                                           item.body, item.attempts + 1, item.previous_secret))
 
     def _result(self, item: queue.Claimed, outcome: Outcome) -> queue.Result:
         now = datetime.now(UTC)
@@ -122,7 +122,7 @@ class DeliveryWorker:
         if outcome.ok:
             DELIVERIES.labels("delivered").inc()
             return queue.Result(item.id, "delivered", attempts, now, now, outcome.status, None)
-        if not item.subscription_active:
+        if not item.subscription_active or outcome.final:
             verdict_dead, next_at = True, now
         else:
             verdict = after_failure(self.policy, attempts=attempts, horizon_from=item.horizon_from, now=now,

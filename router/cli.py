@@ -1,4 +1,4 @@
-"""Command-line entry points: `caseroute catalogue validate|schema` and `caseroute route` (batch JSONL)."""
+"""Command-line entry points: `caseroute catalogue validate|diff|gazetteer|suggest|schema` and `caseroute route`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from router.domain.catalogue import DuplicateSettings
 from router.domain.compiled import compile_catalogue
 from router.domain.decide import decide
 from router.domain.duplicates import OpenCase, find_duplicate, subject_of
-from router.domain.loader import CatalogueError, load_catalogue, write_json_schema
+from router.domain.loader import DEFAULT_CATALOGUE, CatalogueError, load_catalogue, write_json_schema
 from router.domain.text import normalise_address
+from router.suggestions import suggest_command
 from schemas.decision import Decision, DecisionStatus
 from schemas.report import Report
 
@@ -69,6 +70,30 @@ def diff_command(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(orjson.dumps(diff.as_dict()).decode() if as_json else diff.text())
+
+
+@catalogue_app.command("gazetteer")
+def gazetteer_command(
+    division: Annotated[str, typer.Option(help="the district's division code (统计用区划代码), e.g. 330203")],
+    catalogue: Annotated[Path, typer.Option(help="catalogue whose units the places go into")] = DEFAULT_CATALOGUE,
+    out: Annotated[Path | None, typer.Option(help="where to write (default: <catalogue>.divisions.yaml)")] = None,
+    codes: Annotated[Path | None, typer.Option(help="a directory with streets.csv and villages.csv "
+                                                    "(default: fetch the pinned code list with npm)")] = None,
+) -> None:
+    """Generate the unit gazetteer from the official division codes: every 社区/村 of each unit."""
+    from router.gazetteer import generate
+
+    target = out or catalogue.with_suffix(".divisions.yaml")
+    try:
+        found = generate(load_catalogue(catalogue), division, target, codes)
+    except (CatalogueError, RuntimeError, ValueError, OSError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    counts = ", ".join(f"{unit} {len(places)}" for unit, places in found.by_unit.items())
+    typer.echo(f"{target}: {counts}; outside the units {len(found.outside)}")
+
+
+catalogue_app.command("suggest")(suggest_command)
 
 
 @catalogue_app.command("schema")

@@ -8,10 +8,11 @@ import uuid
 from router.catalogue_events import take_into_force
 from router.engine import Engine
 from router.handlers import follow_case_event, route_report, route_reports
+from router.unprocessable import take_unprocessable
 from schemas.envelope import Envelope
 from schemas.events import CASE_EVENTS, EventType
 from services.bus.base import Message
-from services.consumer import BatchHandler, ConsumerRunner, Handler, decoder_for
+from services.consumer import BatchHandler, ConsumerRunner, Handler, Unprocessable, decoder_for
 from services.runtime import Runtime
 
 
@@ -31,18 +32,24 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
     async def on_catalogue(event: Envelope, message: Message) -> None:
         take_into_force(event, engine)
 
-    def runner(topic: str, group: str, handler: Handler, *types: str,
-               batch_handler: BatchHandler | None = None) -> ConsumerRunner:
+    async def on_unprocessable_report(message: Message, reason: str) -> bool:
+        # Intake answered 202 for it: a gap case with the reason, not only a dead letter (router/unprocessable.py).
+        return await take_unprocessable(message, reason, db=db, settings=settings, engine=engine)
+
+    def runner(topic: str, group: str, handler: Handler, *types: str, batch_handler: BatchHandler | None = None,
+               unprocessable: Unprocessable | None = None, metrics_group: str | None = None) -> ConsumerRunner:
         return ConsumerRunner(group=group, bus=runtime.bus, producer=runtime.producer,
                               topics=[settings.topic(topic)], handler=handler, decoder=decoder_for(*types),
                               retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
-                              batch_handler=batch_handler)
+                              batch_handler=batch_handler, unprocessable=unprocessable, metrics_group=metrics_group)
 
     # Every replica must see every catalogue version, so each reads the compacted topic in a group of its own.
+    # Its metrics are labelled by the role (caseroute.router-catalogue), not by this group id: one per start.
     own_group = settings.group(f"router-catalogue-{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     return [
         runner("reports.v1", settings.group("router"), on_report, EventType.report_accepted,
-               batch_handler=on_reports),
+               batch_handler=on_reports, unprocessable=on_unprocessable_report),
         runner("case-events.v1", settings.group("router-case-events"), on_case_event, *CASE_EVENTS),
-        runner("catalogue.v1", own_group, on_catalogue, EventType.catalogue_published),
+        runner("catalogue.v1", own_group, on_catalogue, EventType.catalogue_published,
+               metrics_group=settings.group("router-catalogue")),
     ]

@@ -15,14 +15,14 @@ from router.engine import Engine
 from router.store.models import RoutedCase, RouterInbox, RouterOutbox
 from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
-from schemas.events import CaseDispatched, CaseRouted, CaseTransition, EventType, ReportAccepted
+from schemas.events import CaseRouted, CaseTransition, EventType, ReportAccepted
 from schemas.report import Report
 from services.db import Database, insert_at_commit, table_of
+from services.dispatch import DispatchTerms, dispatches
 from services.envelopes import envelope
 from services.inbox import first_time, first_times
 from services.logctx import trace_var
 from services.outbox import stage
-from services.pii import mask_text
 from services.settings import Settings
 
 SOURCE = "caseroute/router"
@@ -141,8 +141,8 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
                    accepted_at: datetime | None = None, submitted_by: str | None = None) -> None:
     """routed.v1 for the tracker and notifier; a dispatch to the primary, cooperating and cc departments.
 
-    Departments get the report's text with the reporter's name and phone numbers masked: they act on the
-    problem, not on the person; those who need the person read the case in the tracker (audited).
+    Departments get the report's text with the reporter's name and phone numbers masked (services.dispatch,
+    which the tracker's rulings dispatch with too).
     """
     routed = CaseRouted(case_id=case_id, attempt=attempt, decision=decision, excluded=excluded or [], report=report,
                         accepted_at=accepted_at, submitted_by=submitted_by)
@@ -153,16 +153,10 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
     roles = [(decision.primary, "primary")]
     roles += [(d, "cooperating") for d in decision.cooperating]
     roles += [(d, "cc") for d in decision.cc]
-    names = [report.reporter_name]
-    for department, role in roles:
-        dispatched = CaseDispatched(
-            case_id=case_id, attempt=attempt, department=department, role=role, rule=decision.rule,
-            deadline_days=decision.deadline_days, ack_hours=decision.ack_hours, unit=decision.unit,
-            title=mask_text(report.title, names) if report.title else None,
-            description=mask_text(report.description, names), address=report.location.address,
-            reported_at=report.reported_at, reply_url=f"{settings.public_base_url}/v1/cases/{case_id}",
-        )
-        stage(session, RouterOutbox, settings.dispatch_topic(department),
+    terms = DispatchTerms(decision.rule, decision.unit, decision.deadline_days, decision.ack_hours)
+    for dispatched in dispatches(case_id, report, terms, attempt=attempt, roles=roles,
+                                 reply_url=f"{settings.public_base_url}/v1/cases/{case_id}"):
+        stage(session, RouterOutbox, settings.dispatch_topic(dispatched.department),
               envelope(source=SOURCE, event_type=EventType.case_dispatched, subject=case_id, payload=dispatched))
 
 

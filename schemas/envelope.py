@@ -21,15 +21,26 @@ class TraceContext(BaseModel):
     tracestate: str | None = None
 
 
+def _as_cloudevent(schema: dict[str, Any]) -> None:
+    """The JSON Schema of what a consumer takes: CloudEvents' required attributes, and extension attributes."""
+    schema["required"] = ["specversion", "id", "source", "type", *[
+        name for name in schema.get("required", []) if name not in ("specversion", "id", "source", "type")]]
+    schema["additionalProperties"] = {"description": "a CloudEvents extension attribute (name: a-z, 0-9)",
+                                      "type": ["string", "integer", "boolean"]}
+
+
 def new_event_id() -> str:
     """Event ids are UUIDs; a redelivered event keeps its id, which is how consumers dedupe."""
     return str(uuid.uuid4())
 
 
 class Envelope(BaseModel):
-    """A CloudEvent: `subject` is the case id, `type` says which payload `data` holds."""
+    """A CloudEvent: `subject` is the case id, `type` names the payload of `data` and its version."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `dataschema` is optional, as in CloudEvents: our producers set it, a department's system built with any
+    # CloudEvents SDK need not. Consumers read through services.consumer.decode, which also takes extension
+    # attributes; the published schema says so, while building an Envelope in code stays strict.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda schema: _as_cloudevent(schema))
 
     specversion: str = SPEC_VERSION
     id: str = Field(default_factory=new_event_id)
@@ -37,7 +48,7 @@ class Envelope(BaseModel):
     type: str
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
     subject: str
-    dataschema: str
+    dataschema: str | None = None
     datacontenttype: str = "application/json"
     trace: TraceContext = Field(default_factory=TraceContext)
     data: dict[str, Any]

@@ -1,8 +1,8 @@
-"""Event payloads and their type names; `dataschema` carries the payload version."""
+"""Event payloads and their type names; the type names the payload version (v1 here; an incompatible payload
+gets a new type), and the optional `dataschema` URI repeats it."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,6 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from schemas.decision import Decision
 from schemas.report import Report
 from schemas.text import StorableText
+from schemas.time import Instant
 
 SCHEMA_BASE = "urn:caseroute:schema"
 
@@ -46,7 +47,7 @@ class ReportAccepted(BaseModel):
 
     case_id: str
     report: Report
-    accepted_at: datetime
+    accepted_at: Instant
     submitted_by: str | None = None  # the caller (role:name) who posted it; grid apps read their own cases
 
 
@@ -60,7 +61,7 @@ class CaseRouted(BaseModel):
     decision: Decision
     excluded: list[str] = Field(default_factory=list)
     report: Report
-    accepted_at: datetime | None = None  # when intake accepted the report (the case's received time)
+    accepted_at: Instant | None = None  # when intake accepted the report (the case's received time)
     submitted_by: str | None = None  # as in ReportAccepted
 
 
@@ -80,7 +81,7 @@ class CaseDispatched(BaseModel):
     title: str | None = None
     description: str
     address: str | None = None
-    reported_at: datetime
+    reported_at: Instant
     reply_url: str | None = None
 
 
@@ -102,18 +103,18 @@ class ReturnReason(StrEnum):
 
 
 class DepartmentReply(StorableText):
-    """A department's answer on replies.v1 (or through the tracker's HTTP API)."""
+    """A department's answer on its own replies.<department>.v1 (or through the tracker's HTTP API)."""
 
     model_config = ConfigDict(extra="forbid")
 
     case_id: str
-    department: str
+    department: str  # on Kafka it must be the topic's department, or the reply is dead-lettered
     kind: str  # ack | feedback | return
     text: Annotated[str, Field(max_length=10_000)] = ""
     outcome: FeedbackOutcome | None = None
     reason: ReturnReason | None = None
     attachments: Annotated[list[AnyHttpUrl], Field(max_length=20)] = Field(default_factory=list)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class CaseTransition(BaseModel):
@@ -126,7 +127,7 @@ class CaseTransition(BaseModel):
     from_status: str | None
     to_status: str
     actor: str
-    at: datetime
+    at: Instant
     department: str | None = None
     detail: dict[str, object] = Field(default_factory=dict)
 
@@ -142,7 +143,7 @@ class FeedbackNotice(BaseModel):
     outcome: FeedbackOutcome
     text: str = ""
     attachments: list[str] = Field(default_factory=list)
-    at: datetime
+    at: Instant
 
 
 class EscalationNotice(BaseModel):
@@ -154,9 +155,9 @@ class EscalationNotice(BaseModel):
     kind: str  # ack_overdue | feedback_overdue
     department: str
     attempt: int
-    due_at: datetime
+    due_at: Instant
     overdue_seconds: float
-    at: datetime
+    at: Instant
 
 
 class CataloguePublished(BaseModel):
@@ -170,4 +171,4 @@ class CataloguePublished(BaseModel):
     published_by: str
     reason: str = ""
     from_case: str | None = None
-    published_at: datetime
+    published_at: Instant

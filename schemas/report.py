@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.text import StorableText
+from schemas.time import Instant
 
 ShortText = Annotated[str, Field(max_length=200)]
 
@@ -61,7 +61,7 @@ class Report(StorableText):
 
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
     source: Source
-    reported_at: datetime
+    reported_at: Instant
     location: Location = Field(default_factory=Location)
     title: Annotated[str, Field(max_length=500)] | None = None
     description: Annotated[str, Field(max_length=20_000)] = ""
@@ -90,7 +90,7 @@ class HotlineCall(StorableText):
     model_config = ConfigDict(extra="ignore")
 
     call_id: Annotated[str, Field(min_length=1, max_length=128)]
-    time: datetime
+    time: Instant
     transcript: Annotated[str, Field(min_length=1, max_length=20_000)]
     caller_number: Annotated[str, Field(max_length=40)] | None = None
     address: Annotated[str, Field(max_length=500)] | None = None

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, model_validator
+
+_ESCAPED_NUL = b"\\u0000"  # how JSON writes U+0000
+
+
+def _has_nul(value: Any) -> bool:
+    # One C-speed serialisation finds what a Python walk over every field would (a fifth of a route's cost);
+    # the walk runs only to name the field once there is one.
+    try:
+        return _ESCAPED_NUL in orjson.dumps(value)
+    except TypeError:
+        return _find_nul(value, "") is not None
 
 
 def _find_nul(value: Any, path: str) -> str | None:
@@ -30,7 +42,7 @@ class StorableText(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _refuse_nul(cls, data: Any) -> Any:
-        found = _find_nul(data, "")
+        found = _find_nul(data, "") if _has_nul(data) else None
         if found is not None:
             raise ValueError(f"{found or 'text'} contains a NUL character (U+0000), which cannot be stored")
         return data

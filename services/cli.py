@@ -18,6 +18,8 @@ docs_app = typer.Typer(help="API documents under docs/.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+deploy_app = typer.Typer(help="Deployment manifests generated from the catalogue.", no_args_is_help=True)
+app.add_typer(deploy_app, name="deploy")
 
 
 def _serve(names: list[str], settings: Settings) -> None:
@@ -86,8 +88,16 @@ def route(
     route_command(catalogue, link_duplicates)
 
 
+def _add_route_eval() -> None:
+    from router.evaluate import route_eval_command  # the router's domain only: no Kafka, database or HTTP client
+
+    app.command("route-eval")(route_eval_command)
+
+
+_add_route_eval()
+
+
 def _add_catalogue_app() -> None:
-    from router.catalogue_events import publish_command
     from router.cli import catalogue_app
 
     @catalogue_app.command("publish")
@@ -96,6 +106,8 @@ def _add_catalogue_app() -> None:
                                                         help="an admin's API key or token")] = None,
                 reason: Annotated[str, typer.Option(help="why (audit)")] = "") -> None:
         """Validate a catalogue and publish it on catalogue.v1 (role admin; audited as the key's holder)."""
+        from router.catalogue_events import publish_command  # Kafka and the database: only when publishing
+
         publish_command(file, key, reason)
 
     app.add_typer(catalogue_app, name="catalogue")
@@ -114,6 +126,20 @@ def export_schemas(out: Annotated[Path, typer.Option(help="Folder for the JSON S
     for name, schema in json_schemas().items():
         (out / f"{name}.schema.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
         typer.echo(f"wrote {out / name}.schema.json")
+
+
+@deploy_app.command("kafka-users")
+def deploy_kafka_users(
+    catalogue: Annotated[Path | None, typer.Option(help="Catalogue file (default: the 海曙 catalogue)")] = None,
+    prefix: Annotated[str, typer.Option(help="Topic prefix (CASEROUTE_TOPIC_PREFIX)")] = "caseroute.",
+    out: Annotated[Path, typer.Option(help="Manifest to write")] = REPO_ROOT / "deploy" / "k8s"
+    / "strimzi-departments.yaml",
+) -> None:
+    """Strimzi KafkaUser and topics per department: each writes only its own reply topic (tests compare)."""
+    from router.domain.loader import load_catalogue
+    from router.kafka_access import write
+
+    typer.echo(f"wrote {write(out, load_catalogue(catalogue), prefix)}")
 
 
 @docs_app.command("export")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +40,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file readable and writable by its owner only (0600), before SQLite opens it: it
+    holds reporters' names and phones and webhook secrets. SQLite creates the -wal and -shm files with the
+    database file's permissions; files left by an earlier, laxer start are tightened too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # the umask can only take bits away from 0600
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 TlsOption = ssl.SSLContext | str | bool | None
 
 
@@ -64,11 +76,11 @@ def postgres_tls(sslmode: str | None, rootcert: Path | None = None, cert: Path |
 
 
 def make_engine(url: str, *, pool_size: int = 10, tls: TlsOption = None) -> AsyncEngine:
-    """Engine for a URL; SQLite files get their folder created and WAL mode."""
+    """Engine for a URL; SQLite files get their folder created, owner-only permissions and WAL mode."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(database))
         engine = create_async_engine(url, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

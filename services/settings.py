@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from services.netguard import IPNetwork
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A department's code as topic names carry it (the catalogue's codes, per-unit ones bound: police-nanmen).
+DEPARTMENT_CODE = r"[a-z0-9][a-z0-9-]*"
 
 
 class FileSecrets(BaseSettings):
@@ -90,6 +96,8 @@ class NotifierSettings(BaseSettings):
     http_timeout_s: float = 10.0
     poll_s: float = 0.5
     sse_heartbeat_s: float = 15.0
+    # After a webhook secret is rotated the previous one signs too for this long (WEBHOOKS.md, "Rotating").
+    rotation_overlap_s: float = Field(default=24 * 3600.0, ge=0)
 
 
 class Settings(FileSecrets):
@@ -131,9 +139,25 @@ class Settings(FileSecrets):
     pii_purge_interval_s: float = 3600.0
     console_secret: SecretStr | None = None  # signs the console's session cookie; unset: a key per process
     otlp_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no tracing
+    # Callbacks and webhooks go to public addresses only (services/netguard.py). Networks listed here are let
+    # through anyway: for tests and a local demo whose receivers are on 127.0.0.1, e.g. '["127.0.0.0/8"]'.
+    outbound_allow_networks: list[str] = Field(default_factory=list)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
+
+    @model_validator(mode="after")
+    def _networks(self) -> Settings:
+        from services.netguard import networks
+
+        networks(self.outbound_allow_networks)  # a malformed entry fails at start, not at the first delivery
+        return self
+
+    @property
+    def outbound_networks(self) -> tuple[IPNetwork, ...]:
+        from services.netguard import networks
+
+        return networks(self.outbound_allow_networks)
 
     @property
     def embedded_bus(self) -> bool:
@@ -149,6 +173,21 @@ class Settings(FileSecrets):
 
     def dispatch_topic(self, department: str) -> str:
         return self.topic(f"dispatch.{department}.v1")
+
+    def reply_topic(self, department: str) -> str:
+        """The one topic a department's system answers on; its Kafka user may write no other reply topic."""
+        return self.topic(f"replies.{department}.v1")
+
+    @property
+    def reply_topics_pattern(self) -> str:
+        """Every department's reply topic, and the retired shared `replies.v1` (so what still comes there is
+        dead-lettered with a reason instead of lying unread); never their `.dlq` topics."""
+        return rf"{re.escape(self.topic_prefix)}replies\.(?:{DEPARTMENT_CODE}\.)?v1$"
+
+    def reply_department(self, topic: str) -> str | None:
+        """The department a reply topic belongs to; None for any other topic (the retired replies.v1)."""
+        found = re.fullmatch(rf"{re.escape(self.topic_prefix)}replies\.({DEPARTMENT_CODE})\.v1", topic)
+        return found.group(1) if found else None
 
 
 @lru_cache(maxsize=1)

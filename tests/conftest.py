@@ -16,6 +16,9 @@ from tests.support.databases import scratch_database
 
 # Services started in this process or as child processes accept the test credentials (and only those).
 os.environ.update(TEST_AUTH_ENV)
+# The tests' webhook receivers listen on loopback: opted in, as any local demo must (services/netguard.py). The
+# default refuses them; tests/unit/security/test_outbound_urls.py checks the default.
+os.environ["CASEROUTE_OUTBOUND_ALLOW_NETWORKS"] = '["127.0.0.0/8", "::1/128"]'
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CASES = REPO.parent / "shared" / "data" / "dev_cases.jsonl"

@@ -102,9 +102,16 @@ def unbind(code: str, unit: str | None, cat: Catalogue) -> str:
     return code
 
 
+def bound_to_a_unit(code: str, cat: Catalogue) -> bool:
+    """police-ximen: a per-unit department bound to a unit of the district."""
+    return any(t.template.replace("{unit}", u) == code for t in cat.unit_departments.values() for u in cat.units)
+
+
 def _check_departments(data: RulingInput, cat: Catalogue, unit: str | None) -> None:
     for code in (data.lead, *data.cooperating):
-        if not department_exists(cat, unbind(code, unit, cat)):
+        # A station of another unit (or of a case whose unit the router did not find) is a lawful lead: the
+        # adjudicator knows where 明湖社区 lies when the catalogue does not, and that ruling teaches the place.
+        if not department_exists(cat, unbind(code, unit, cat)) and not bound_to_a_unit(code, cat):
             raise Refused(422, "Unknown department", f"{code!r} is not a department of catalogue {cat.version}")
     if data.lead in data.cooperating:
         raise Refused(422, "Invalid ruling", "the lead cannot also be a cooperating department")
@@ -160,6 +167,10 @@ def _rule_of(data: RulingInput, cat: Catalogue, row: Case, terms: list[str], cal
     while rule_id in taken:
         n += 1
         rule_id = f"ruling-{row.case_id.lower()}-{n}"
+    for code in (data.lead, *data.cooperating):
+        if not department_exists(cat, unbind(code, row.unit, cat)):
+            raise Refused(422, "Invalid rule", f"a rule serves every unit: {code!r} is bound to a unit other than "
+                          f"the case's ({row.unit or 'none found'}); rule without saving, or name {code!r}'s template")
     min_terms = data.min_terms or min(2, len(terms))
     if min_terms > len(terms):
         raise Refused(422, "Invalid rule", f"min_terms {min_terms} exceeds the {len(terms)} term(s)")

@@ -15,35 +15,40 @@ from services.runtime import Runtime, ServiceParts
 from tracker.api import adjudication, cases, catalogue, replies, stats
 from tracker.clock import calendar_from, figures_refresher, sla_clock
 from tracker.console import routes as console
-from tracker.consumers import on_catalogue, on_reply, on_routed, on_routed_batch
+from tracker.consumers import ReplyTopics, on_catalogue, on_reply, on_routed, on_routed_batch
 from tracker.handlers import Deps
 from tracker.store.models import Case, TrackerOutbox
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    """Tracker's parts: routed, replies and catalogue consumers, the SLA clock, the outbox relay, the case,
-    adjudication and catalogue APIs, and the operations console."""
+    """Tracker's parts: routed, replies (every department's own topic) and catalogue consumers, the SLA clock,
+    the outbox relay, the case, adjudication and catalogue APIs, and the operations console."""
     settings = runtime.settings
     deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings))
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
 
-    def consumer(topic: str, handler: Handler, *types: str, batch_handler: BatchHandler | None = None
-                 ) -> ConsumerRunner:
+    reply_topics = ReplyTopics(runtime.bus, settings)
+
+    def consumer(topic: str, handler: Handler, *types: str, batch_handler: BatchHandler | None = None,
+                 pattern: str | None = None) -> ConsumerRunner:
         return ConsumerRunner(group=settings.group(f"tracker-{topic.split('.')[0]}"), bus=runtime.bus,
-                              producer=runtime.producer, topics=[settings.topic(topic)], handler=handler,
-                              decoder=decoder_for(*types), batch_handler=batch_handler,
-                              retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)
+                              producer=runtime.producer, topics=[] if pattern else [settings.topic(topic)],
+                              pattern=pattern, handler=handler, decoder=decoder_for(*types),
+                              batch_handler=batch_handler, retries=settings.consumer_retries,
+                              stall_s=settings.consumer_stall_s)
 
     return ServiceParts(
         name="tracker",
         migrations=Path(__file__).parent / "migrations",
-        topics=[settings.topic(t) for t in ("routed.v1", "replies.v1", "case-events.v1")],
+        topics=[settings.topic(t) for t in ("routed.v1", "case-events.v1")],
         tasks=[relay.run, sla_clock(deps), figures_refresher(deps),
                retention_task(settings, "tracker", partial(purge_personal_data, runtime.db), now=deps.now)],
-        consumers=[consumer("routed.v1", on_routed(deps), EventType.case_routed,
-                            batch_handler=on_routed_batch(deps)),
-                   consumer("replies.v1", on_reply(deps), *REPLIES),
+        consumers=[consumer("routed.v1", on_routed(deps, reply_topics), EventType.case_routed,
+                            batch_handler=on_routed_batch(deps, reply_topics)),
+                   # Every replies.<department>.v1, including departments that appear with a later catalogue
+                   # version or a new unit (police-{unit}): a pattern needs no list that could go stale.
+                   consumer("replies", on_reply(deps), *REPLIES, pattern=settings.reply_topics_pattern),
                    consumer("catalogue.v1", on_catalogue(deps), EventType.catalogue_published)],
         compacted_topics=[settings.topic("catalogue.v1")],
         routers=[cases.router, replies.router, stats.router, adjudication.router, catalogue.router,

@@ -10,9 +10,10 @@ from datetime import date, timedelta
 from services.runtime import Task
 from services.settings import Settings
 from tracker import metrics
+from tracker.domain.commands import EscalationKind
 from tracker.domain.sla import CALENDAR_DAYS, Calendar
 from tracker.handlers import Deps, escalate_due
-from tracker.store.figures import gauge_ratios, open_overdue
+from tracker.store.figures import gauge_ratios, open_departments, open_overdue
 
 log = logging.getLogger(__name__)
 GAUGE_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -66,11 +67,26 @@ async def refresh_gauges(deps: Deps) -> None:
         ratios = await gauge_ratios(session, {name: now - span for name, span in GAUGE_WINDOWS.items()},
                                     now + timedelta(seconds=1))
         overdue = await open_overdue(session)
+        departments = await open_departments(session)
     for name, (success, accuracy) in ratios.items():
         if success.value is not None:
             metrics.dispatch_success_ratio.labels(name).set(success.value)
         if accuracy.value is not None:  # no settled case in the window yet: leave the series absent, not 0
             metrics.first_dispatch_accuracy_ratio.labels(name).set(accuracy.value)
-    metrics.cases_overdue.clear()
-    for (department, kind), count in overdue.items():
-        metrics.cases_overdue.labels(department, kind).set(count)
+    set_overdue(overdue, departments)
+
+
+def set_overdue(overdue: dict[tuple[str, str], int], departments: set[str]) -> None:
+    """cases_overdue of every department that holds open cases or was reported before, 0 when none is overdue.
+
+    Never cleared: a department's series exists at 0 before its first breach, so Prometheus sees 0 → 1 (a rise
+    an hour-over-hour comparison or increase() can read) rather than a series that appears at 1. The departments
+    are the catalogue's (bounded), so keeping those reported before costs a few series at most.
+    """
+    reported = {(s.labels["department"], s.labels["kind"])
+                for family in metrics.cases_overdue.collect() for s in family.samples}
+    kinds = {kind.value for kind in EscalationKind} | {kind for _, kind in overdue}
+    known = departments | {department for department, _ in overdue} | {department for department, _ in reported}
+    for department in sorted(known):
+        for kind in sorted(kinds):
+            metrics.cases_overdue.labels(department, kind).set(overdue.get((department, kind), 0))

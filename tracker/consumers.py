@@ -1,47 +1,83 @@
-"""Topic → handler wiring of the tracker: routed.v1, replies.v1 and catalogue.v1."""
+"""Topic → handler wiring of the tracker: routed.v1, replies.<department>.v1 and catalogue.v1."""
 
 from __future__ import annotations
+
+import re
 
 from router.domain.loader import CatalogueError, parse_catalogue
 from schemas.envelope import Envelope
 from schemas.events import CataloguePublished, DepartmentReply
-from services.bus.base import Message
+from services.bus.base import Bus, Message
 from services.consumer import BatchHandler, Handler, PoisonMessage
+from services.settings import DEPARTMENT_CODE, Settings
 from tracker.domain.commands import IllegalTransition
 from tracker.handlers import Deps, handle_reply, record_routing, record_routings
 from tracker.store.catalogue import in_force, record_seen
 
 
-def on_routed(deps: Deps) -> Handler:
+def on_routed(deps: Deps, reply_topics: ReplyTopics) -> Handler:
     async def handle(event: Envelope, message: Message) -> None:
+        await reply_topics.ensure_for([event])
         await record_routing(event, deps)
 
     return handle
 
 
-def on_routed_batch(deps: Deps) -> BatchHandler:
+def on_routed_batch(deps: Deps, reply_topics: ReplyTopics) -> BatchHandler:
     """A whole poll of routed.v1 in one transaction: one commit and a few statements instead of several per case."""
 
     async def handle(batch: list[tuple[Envelope, Message]]) -> None:
-        await record_routings([event for event, _ in batch], deps)
+        events = [event for event, _ in batch]
+        await reply_topics.ensure_for(events)
+        await record_routings(events, deps)
 
     return handle
 
 
 def on_reply(deps: Deps) -> Handler:
-    """A reply the state machine refuses is dead-lettered with the reason; an unknown case is retried
-    (bounded) because a reply can overtake the routing that creates the case."""
+    """replies.<department>.v1: the department is the topic's, because the Kafka ACLs let only that department
+    write it; the payload cannot speak for another. A reply naming another department, one on the retired
+    shared replies.v1, or one the state machine refuses is dead-lettered with the reason; an unknown case is
+    retried (bounded) because a reply can overtake the routing that creates the case."""
 
     async def handle(event: Envelope, message: Message) -> None:
+        department = deps.settings.reply_department(message.topic)
+        if department is None:
+            raise PoisonMessage(f"refused: {message.topic} is retired; a department answers on its own "
+                                f"{deps.settings.reply_topic('<department>')}")
         reply = DepartmentReply.model_validate(event.data)
+        if reply.department != department:
+            raise PoisonMessage(f"refused: the reply names department {reply.department!r} but came on "
+                                f"{department}'s topic; a department answers only for itself")
         if event.subject != reply.case_id:
             raise PoisonMessage(f"subject {event.subject!r} is not the reply's case {reply.case_id!r}")
         try:
-            await handle_reply(reply, deps, actor=f"department:{reply.department}", event_id=event.id)
+            await handle_reply(reply, deps, actor=f"department:{department}", event_id=event.id)
         except IllegalTransition as exc:
             raise PoisonMessage(f"refused: {exc.reason}") from exc
 
     return handle
+
+
+class ReplyTopics:
+    """Makes replies.<department>.v1 exist once a case is routed to the department, so its system can answer
+    on a new department's topic (the pattern subscription finds it) without waiting for an operator."""
+
+    def __init__(self, bus: Bus, settings: Settings) -> None:
+        self.bus = bus
+        self.settings = settings
+        self._made: set[str] = set()
+
+    async def ensure_for(self, events: list[Envelope]) -> None:
+        # The primary is the department that replies; a malformed payload is left to the routed handler.
+        departments = {decision.get("primary") for event in events
+                       if isinstance(decision := event.data.get("decision"), dict)}
+        topics = sorted(self.settings.reply_topic(d) for d in departments
+                        if isinstance(d, str) and re.fullmatch(DEPARTMENT_CODE, d))
+        missing = [t for t in topics if t not in self._made]
+        if missing:
+            await self.bus.ensure_topics(missing)
+            self._made.update(missing)
 
 
 def on_catalogue(deps: Deps) -> Handler:

@@ -12,18 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
 from schemas.events import CaseRouted, DepartmentReply
+from services.caller import Caller
 from services.db import Database, dialect_insert
 from services.inbox import first_time, first_times
 from services.logctx import trace_var
 from services.settings import Settings
 from tracker import metrics
 from tracker.domain import commands as cmd
+from tracker.domain.access import is_party, may_close, may_read
 from tracker.domain.case import CaseState, Status
 from tracker.domain.sla import Breach, Calendar, unescalated
 from tracker.domain.state import after_return, apply, new_case
 from tracker.notices import stage_escalation, stage_feedback, stage_transition
 from tracker.store import codec
-from tracker.store.cases import load_for_update, load_many_for_update, save, state_of, upsert_attempts
+from tracker.store.cases import load_for_update, load_many_for_update, parties_of, save, state_of, upsert_attempts
 from tracker.store.models import Case, Escalation, TrackerInbox
 
 
@@ -142,6 +144,8 @@ async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_
         row = await load_for_update(session, reply.case_id, lock=not deps.db.sqlite)
         if row is None:
             raise CaseNotFound(reply.case_id)
+        if not is_party(reply.department, parties_of(row)):  # before the state: a refusal by state tells it
+            raise cmd.NotAParty(f"{reply.department} has no part in case {reply.case_id}")
         state = before = state_of(row)
         if reply.kind == "ack":
             state = await apply_change(session, deps, row, state, cmd.Acknowledge(reply.department), now=now,
@@ -189,13 +193,20 @@ def _observe_latency(before: CaseState, after: CaseState, now: datetime) -> None
         metrics.case_feedback_seconds.labels(current.department).observe(seconds)
 
 
-async def close_case(case_id: str, deps: Deps, *, actor: str) -> CaseState:
-    """Close a case after its feedback (the street or an operator confirms)."""
+async def close_case(case_id: str, deps: Deps, *, caller: Caller) -> CaseState:
+    """Close a case after its feedback (its street team or an operator confirms).
+
+    A caller who may not read the case gets CaseNotFound, one who may read it but not close it NotYourCase,
+    both before the case's state is looked at."""
     now = deps.now()
     async with deps.db.transaction() as session:
         row = await load_for_update(session, case_id, lock=not deps.db.sqlite)
-        if row is None:
+        if row is None or not may_read(caller, who := parties_of(row)):
             raise CaseNotFound(case_id)
+        if not may_close(caller, who):
+            raise cmd.NotYourCase(f"{caller.actor} cannot close case {case_id}: operators and the street team "
+                                  f"of its unit close cases")
+        actor = caller.actor
         state = await apply_change(session, deps, row, state_of(row), cmd.Close(actor), now=now, actor=actor)
         await save(session, row, state, now=now, calendar=deps.calendar)
         return state

@@ -7,16 +7,18 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.events import (
-    CaseDispatched,
     CaseTransition,
     DepartmentReply,
     EscalationNotice,
     EventType,
     FeedbackNotice,
 )
+from schemas.report import Report
 from services.db import insert_at_commit, table_of
+from services.dispatch import DispatchTerms, dispatches
 from services.envelopes import envelope
 from services.outbox import stage
+from services.pii import mask_json, mask_phone_numbers
 from services.settings import Settings
 from tracker.domain.commands import Transition
 from tracker.domain.sla import Breach
@@ -37,9 +39,11 @@ def stage_transition(session: AsyncSession, settings: Settings, row: Case, trans
         "case_id": row.case_id, "at": transition.at, "kind": transition.kind,
         "from_status": transition.from_status or None, "to_status": transition.to_status, "actor": actor,
         "department": transition.department, "detail": detail})
+    # case-events.v1 is read by anyone (and webhooks): the free text departments write (a return's, a
+    # feedback's) goes out with phone numbers masked; the timeline keeps it whole for overseers.
     payload = CaseTransition(case_id=row.case_id, kind=transition.kind, from_status=transition.from_status or None,
                              to_status=transition.to_status, actor=actor, at=transition.at,
-                             department=transition.department, detail=detail)
+                             department=transition.department, detail=mask_json(detail))
     event_type = EventType.case_escalated if transition.kind == "escalated" else EventType.case_transition
     stage(session, TrackerOutbox, settings.topic("case-events.v1"),
           envelope(source=SOURCE, event_type=event_type, subject=row.case_id, payload=payload))
@@ -54,11 +58,12 @@ def feedback_recipients(row: Case) -> list[str]:
 
 def stage_feedback(session: AsyncSession, settings: Settings, row: Case, reply: DepartmentReply,
                    now: datetime) -> None:
-    """The outcome goes to each recipient's department topic (流转反馈)."""
+    """The outcome goes to each recipient's department topic (流转反馈), phone numbers in its text masked."""
     assert reply.outcome is not None
     for to in feedback_recipients(row):
         notice = FeedbackNotice(case_id=row.case_id, to=to, department=reply.department, outcome=reply.outcome,
-                                text=reply.text, attachments=[str(a) for a in reply.attachments], at=now)
+                                text=mask_phone_numbers(reply.text), attachments=[str(a) for a in reply.attachments],
+                                at=now)
         stage(session, TrackerOutbox, settings.dispatch_topic(to),
               envelope(source=SOURCE, event_type=EventType.case_feedback, subject=row.case_id, payload=notice))
 
@@ -74,16 +79,12 @@ def stage_escalation(session: AsyncSession, settings: Settings, row: Case, breac
 
 def stage_dispatch(session: AsyncSession, settings: Settings, row: Case, *, attempt: int, rule: str,
                    primary: str, cooperating: list[str], ack_hours: float, deadline_days: int) -> None:
-    """A ruled case goes to its lead (and cooperating departments) on their topics, as the router dispatches."""
-    report = row.report or {}
-    location = report.get("location") or {}
-    for department, role in [(primary, "primary"), *((d, "cooperating") for d in cooperating)]:
-        dispatched = CaseDispatched(
-            case_id=row.case_id, attempt=attempt, department=department, role=role, rule=rule,
-            deadline_days=deadline_days, ack_hours=ack_hours, unit=row.unit, title=report.get("title"),
-            description=report.get("description") or "", address=location.get("address"),
-            reported_at=report.get("reported_at") or row.received_at,
-            reply_url=f"{settings.public_base_url}/v1/cases/{row.case_id}",
-        )
-        stage(session, TrackerOutbox, settings.dispatch_topic(department),
+    """A ruled case goes to its lead (and cooperating departments) on their topics, built and masked as the
+    router builds a decision's dispatches (services.dispatch)."""
+    report = Report.model_validate(row.report)  # a case's report is stored as routed.v1 carried it
+    roles = [(primary, "primary"), *((d, "cooperating") for d in cooperating)]
+    terms = DispatchTerms(rule, row.unit, deadline_days, ack_hours)
+    for dispatched in dispatches(row.case_id, report, terms, attempt=attempt, roles=roles,
+                                 reply_url=f"{settings.public_base_url}/v1/cases/{row.case_id}"):
+        stage(session, TrackerOutbox, settings.dispatch_topic(dispatched.department),
               envelope(source=SOURCE, event_type=EventType.case_dispatched, subject=row.case_id, payload=dispatched))

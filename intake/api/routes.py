@@ -9,10 +9,12 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from intake.domain.submitters import refusal
 from intake.handlers import Acceptor
 from schemas.report import Report
 from services.auth.ratelimit import rate_limited
 from services.caller import Caller
+from services.netguard import url_refusal
 from services.problems import Problem
 from services.runtime import Runtime
 
@@ -35,8 +37,16 @@ class ReportAcceptedResponse(BaseModel):
                         422: {"description": "invalid report"}, 429: {"description": "over the key's rate"},
                         503: {"description": "database unavailable"}})
 async def post_report(report: Report, request: Request, caller: Submitter) -> Response:
-    """Accept a report: 202 with its case id; the same (source, external_id) again gives the same case."""
+    """Accept a report: 202 with its case id; the same external_id again from the same submitter (role and name
+    of the key or token) gives the same case. Each role submits only its own sources (403 otherwise)."""
     runtime: Runtime = request.app.state.runtime
+    refused = refusal(caller.role, report.source)
+    if refused is not None:
+        raise Problem(403, "Source not allowed", refused)
+    if report.callback_url is not None:  # the notifier POSTs to it: never to our own or a private network
+        unsafe = await url_refusal(str(report.callback_url), runtime.settings.outbound_networks)
+        if unsafe is not None:
+            raise Problem(422, "Callback URL not allowed", unsafe)
     acceptor: Acceptor = request.app.state.intake.state["acceptor"]
     try:
         accepted = await acceptor.accept(report, submitted_by=caller.actor)

@@ -1,4 +1,4 @@
-"""Tables intake owns: accepted reports (deduped by source and external id), its outbox."""
+"""Tables intake owns: accepted reports (deduped by submitter and external id), its outbox."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from services.outbox import OutboxMixin
 
 class AcceptedReport(Base):
     __tablename__ = "intake_reports"
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_intake_reports_source_external_id"),)
+    __table_args__ = (UniqueConstraint("submitter", "external_id", name="uq_intake_reports_submitter_external_id"),)
 
     case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    submitter: Mapped[str] = mapped_column(String(160))  # role:name of the caller (intake.domain.submitters)
     source: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(128))
     report: Mapped[dict[str, Any]] = mapped_column(json_type())

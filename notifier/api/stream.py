@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ BATCH = 500
 # A seq seen after a gap may precede a still-uncommitted row (another replica's transaction):
 # wait this long before passing a gap, so a resumed stream never skips an event.
 GAP_SETTLE = timedelta(seconds=2)
+# The largest seq the table can hold (a signed 64-bit column): a larger one would fail the stream's query.
+MAX_SEQ = 2**63 - 1
 
 
 def frame(seq: int, event_type: str, data: dict[str, Any]) -> bytes:
@@ -81,11 +84,13 @@ async def stream(
     request: Request, runtime: RuntimeDep,
     department: Annotated[str | None, Query(description="only this department's events")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    since: Annotated[int | None, Query(ge=0, description="start after this id (for clients without headers)")] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_SEQ,
+                                       description="start after this id (for clients without headers)")] = None,
 ) -> StreamingResponse:
     """Events as they are taken in; without Last-Event-ID (or `since`) the stream starts at the newest."""
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        # ASCII digits only (str.isdigit takes '²', which int() refuses), and no more than the column holds.
+        if not re.fullmatch(r"[0-9]{1,19}", last_event_id.strip()) or int(last_event_id) > MAX_SEQ:
             raise Problem(400, "Bad Last-Event-ID", "it must be an id this stream sent")
         after = int(last_event_id)
     elif since is not None:

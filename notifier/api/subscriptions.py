@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import UTC, datetime
 
@@ -11,15 +10,22 @@ from sqlalchemy import select
 
 from notifier.api.auth import AdminCaller, AdminDep, RuntimeDep
 from notifier.api.models import SubscriptionCreate, SubscriptionCreated, SubscriptionRead, SubscriptionUpdate
+from notifier.domain.signature import new_secret, rotate, signing_secrets
 from notifier.store.models import NotifierAudit, Subscription
 from services.audit import record
+from services.netguard import url_refusal
 from services.problems import Problem
+from services.runtime import Runtime
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], dependencies=[AdminDep])
 
 
 def _read(row: Subscription) -> SubscriptionRead:
-    return SubscriptionRead.model_validate(row, from_attributes=True)
+    read = SubscriptionRead.model_validate(row, from_attributes=True)
+    overlapping = len(signing_secrets(row.secret, row.previous_secret, row.previous_secret_expires_at,
+                                      datetime.now(UTC))) > 1
+    read.previous_secret_expires_at = row.previous_secret_expires_at if overlapping else None
+    return read
 
 
 def _changed(request: Request) -> None:
@@ -31,14 +37,24 @@ def _channels(request: Request) -> set[str]:
     return set(request.app.state.notifier.state["channels"])
 
 
+async def _check_url(url: str, runtime: Runtime) -> None:
+    """422 for a URL that is, or resolves to, a loopback, private, link-local… address (services/netguard.py);
+    the delivery checks the address it connects to again."""
+    unsafe = await url_refusal(url, runtime.settings.outbound_networks)
+    if unsafe is not None:
+        raise Problem(422, "URL not allowed", unsafe)
+
+
 @router.post("", status_code=201, response_model=SubscriptionCreated)
 async def create_subscription(body: SubscriptionCreate, request: Request, runtime: RuntimeDep,
                               caller: AdminCaller) -> SubscriptionCreated:
     """Create a subscription; the answer carries the signing secret, which is never shown again."""
     if body.channel not in _channels(request):
         raise Problem(422, "Unknown channel", f"channels: {sorted(_channels(request))}")
+    await _check_url(str(body.url), runtime)
     now = datetime.now(UTC)
-    secret = body.secret or f"whsec_{secrets.token_urlsafe(32)}"
+    # Made secrets are Standard Webhooks keys, so those headers are sent too (WEBHOOKS.md).
+    secret = body.secret or new_secret()
     row = Subscription(id=str(uuid.uuid4()), kind=body.kind.value, owner=body.owner, channel=body.channel,
                        url=str(body.url), secret=secret, event_types=body.event_types,
                        description=body.description, active=True, created_at=now, updated_at=now)
@@ -78,17 +94,31 @@ async def get_subscription(subscription_id: str, runtime: RuntimeDep) -> Subscri
 async def update_subscription(subscription_id: str, body: SubscriptionUpdate, request: Request,
                               runtime: RuntimeDep, caller: AdminCaller) -> SubscriptionRead:
     """Change URL, event types, secret, description or active; pending deliveries use the new values."""
+    if body.url is not None:
+        await _check_url(str(body.url), runtime)
     async with runtime.db.transaction() as session:
         row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
+        now = datetime.now(UTC)
+        changes = body.model_dump(exclude_unset=True, exclude={"secret_overlap_s"})
+        detail: dict[str, object] = {}
+        if changes.get("secret") == row.secret:
+            del changes["secret"]  # the same secret again is no rotation: a running overlap goes on
+        if changes.get("secret") is not None:
+            # A rotation: the replaced secret signs beside the new one for the overlap, then stops.
+            overlap = body.secret_overlap_s
+            overlap_s = runtime.settings.notifier.rotation_overlap_s if overlap is None else overlap
+            row.previous_secret, row.previous_secret_expires_at = rotate(row.secret, now, overlap_s)
+            detail["previous_secret_expires_at"] = (row.previous_secret_expires_at.isoformat()
+                                                    if row.previous_secret_expires_at else None)
         changed = []
-        for name, value in body.model_dump(exclude_unset=True).items():
+        for name, value in changes.items():
             if value is not None:
                 setattr(row, name, str(value) if name == "url" else value)
                 changed.append(name)
-        row.updated_at = datetime.now(UTC)
-        record(session, NotifierAudit, caller, "subscription.update", row.id, {"changed": sorted(changed)})
+        row.updated_at = now
+        record(session, NotifierAudit, caller, "subscription.update", row.id, {"changed": sorted(changed), **detail})
     _changed(request)
     return _read(row)
 

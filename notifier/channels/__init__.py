@@ -17,16 +17,25 @@ class Outgoing:
     secret: str | None
     body: bytes
     attempt: int
+    # While a rotation's overlap lasts, the secret before `secret`: receivers not yet switched still verify.
+    previous_secret: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets that sign this attempt, the current one first (none: sent unsigned)."""
+        return tuple(s for s in (self.secret, self.previous_secret) if s)
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What the attempt came to; `retry_after_s` when the receiver asked for a pause."""
+    """What the attempt came to; `retry_after_s` when the receiver asked for a pause; `final` when trying again
+    cannot help (the URL points where caseroute does not send): the delivery is dead at once."""
 
     ok: bool
     status: int | None = None
     error: str | None = None
     retry_after_s: float | None = None
+    final: bool = False
 
 
 class Channel(Protocol):

@@ -40,6 +40,9 @@ class Subscription(Base):
     channel: Mapped[str] = mapped_column(String(32))
     url: Mapped[str] = mapped_column(String(2048))
     secret: Mapped[str] = mapped_column(String(256))
+    # The secret before the last rotation signs too until this time, so receivers can switch without a gap.
+    previous_secret: Mapped[str | None] = mapped_column(String(256))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     event_types: Mapped[list[str]] = mapped_column(json_type())
     description: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, Table, Text, bindparam, func, or_, select, text,
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased
 
+from notifier.domain.signature import signing_secrets
 from notifier.store.models import Delivery, ReceivedEvent, Subscription
 from services.db import Database, UtcDateTime
 
@@ -34,6 +35,7 @@ class Claimed:
     recipient: str
     url: str | None
     secret: str | None
+    previous_secret: str | None  # still signing: a rotation's overlap had not ended at the claim
     channel: str
     subscription_active: bool
     body: bytes  # the JSON to send, compact as orjson writes it
@@ -78,13 +80,15 @@ _LEASED = (
     select(Delivery.id, Delivery.event_type, Delivery.recipient, Delivery.url, Delivery.attempts,
            Delivery.horizon_from, sql_cast(Delivery.payload, Text).label("payload"),
            sql_cast(ReceivedEvent.envelope, Text).label("envelope"),
-           Subscription.url.label("sub_url"), Subscription.secret, Subscription.channel, Subscription.active)
+           Subscription.url.label("sub_url"), Subscription.secret, Subscription.previous_secret,
+           Subscription.previous_secret_expires_at, Subscription.channel, Subscription.active)
     .join(ReceivedEvent, ReceivedEvent.seq == Delivery.event_seq)
     .outerjoin(Subscription, Subscription.id == Delivery.subscription_id)
     .where(Delivery.id.in_(bindparam("ids", expanding=True)), Delivery.lease_owner == bindparam("owner"))
     .order_by(Delivery.id)
 )
-_COLUMNS: dict[str, Any] = {"horizon_from": UtcDateTime(), "payload": Text(), "envelope": Text(), "active": Boolean()}
+_COLUMNS: dict[str, Any] = {"horizon_from": UtcDateTime(), "payload": Text(), "envelope": Text(), "active": Boolean(),
+                            "previous_secret_expires_at": UtcDateTime()}
 # PostgreSQL: pick, lease and read in one round trip; SKIP LOCKED keeps replicas off each other's rows.
 _CLAIM_PG = text("""
 WITH picked AS (
@@ -103,7 +107,7 @@ WITH picked AS (
 )
 SELECT l.id, l.event_type, l.recipient, l.url, l.attempts, l.horizon_from,
        CAST(l.payload AS TEXT) AS payload, CAST(e.envelope AS TEXT) AS envelope,
-       s.url AS sub_url, s.secret, s.channel, s.active
+       s.url AS sub_url, s.secret, s.previous_secret, s.previous_secret_expires_at, s.channel, s.active
 FROM leased AS l JOIN notifier_events AS e ON e.seq = l.event_seq
 LEFT JOIN notifier_subscriptions AS s ON s.id = l.subscription_id
 ORDER BY l.id
@@ -128,9 +132,11 @@ async def claim(db: Database, *, owner: str, limit: int, now: datetime, lease_s:
     for r in rows:
         # No payload may be SQL NULL or JSON null: either way the event's envelope is the body.
         body = orjson.loads(r.payload if r.payload not in (None, "null") else r.envelope)
+        signing = signing_secrets(r.secret, r.previous_secret, r.previous_secret_expires_at, now) if r.active else ()
         claimed.append(Claimed(
             id=r.id, event_id=str(body["id"]), event_type=r.event_type, recipient=r.recipient,
-            url=r.url or r.sub_url, secret=r.secret if r.active else None, channel=r.channel or "webhook",
+            url=r.url or r.sub_url, secret=signing[0] if signing else None,
+            previous_secret=signing[1] if len(signing) > 1 else None, channel=r.channel or "webhook",
             subscription_active=bool(r.active) or r.recipient == "callback", body=orjson.dumps(body),
             attempts=r.attempts, horizon_from=r.horizon_from))
     return claimed

@@ -45,6 +45,15 @@ class UnitTemplate(_Strict):
     fallback: Code
 
 
+class Divisions(_Strict):
+    """The gazetteer generated from the official division codes by `caseroute catalogue gazetteer`."""
+
+    code: str  # the district's division code, e.g. 330203
+    source: str  # the code list it was generated from, with its version
+    units: dict[Code, list[str]]
+    outside: list[str] = Field(default_factory=list)  # the district's places in none of the catalogue's units
+
+
 class Department(_Strict):
     name: str
     role: str = ""
@@ -93,6 +102,11 @@ class LicenceCues(_Strict):
     )  # 营业执照, 许可证: unlicensed when a negation sits nearby
     negations_before: list[Alias] = Field(default_factory=list)
     negations_after: list[Alias] = Field(default_factory=list)
+    possession: list[Alias] = Field(default_factory=list)  # 持有: a licence noun just after it is held
+    # People whose own certificate a report may speak of (ROUTING §8: 司炉工无证上岗 leaves the business licensed).
+    persons: list[Alias] = Field(default_factory=list)
+    # States of a licence that is held but wrong (过期, 对不上): the licence-anomaly matter, not unlicensed.
+    anomalous: list[Alias] = Field(default_factory=list)
 
 
 class VenueCues(_Strict):
@@ -101,10 +115,27 @@ class VenueCues(_Strict):
     residential: list[Alias] = Field(default_factory=list)
 
 
+class ConstructionCues(_Strict):
+    """Where a building job stands: in progress is construction (R6), finished is a standing structure (R9)."""
+
+    ongoing: list[Alias] = Field(default_factory=list)
+    finished: list[Alias] = Field(default_factory=list)
+
+
 class Cues(_Strict):
     fire: HazardCues
     safety: HazardCues
     licence: LicenceCues
+    # A state that says the equipment just named is there and works (消防器材配备齐全): it then signals nothing.
+    in_order: list[Alias] = Field(default_factory=list)
+    # People exposed to what could fall or collapse (正下面就是公交站): a weak safety scene becomes a hazard.
+    exposure: list[Alias] = Field(default_factory=list)
+    # Said right after a thing: it was looked for and is not there (煤气罐倒是没看到).
+    unseen: list[Alias] = Field(default_factory=list)
+    # A source of ignition and fire load in one sentence are a fire hazard told as a scene (抽烟 … 稀料桶敞着).
+    ignition: list[Alias] = Field(default_factory=list)
+    fuel: list[Alias] = Field(default_factory=list)
+    construction: ConstructionCues = Field(default_factory=ConstructionCues)
     negations: list[Alias] = Field(default_factory=list)
     neutral: list[Alias] = Field(default_factory=list)  # longer words that shadow a cue inside them (充电宝)
     venue: VenueCues = Field(default_factory=VenueCues)
@@ -125,6 +156,10 @@ class Rules(_Strict):
     construction_industry: str
     construction_primary: Code
     construction_cooperating: list[Code]
+    # The matter of a structure whose building has ended (ROUTING §8): R9, not R6.
+    construction_finished: Code | None = None
+    # The matter of a licence held but expired or not matching the business (ROUTING §8).
+    licence_anomaly: Code | None = None
     feedback_also: list[Code] = Field(default_factory=list)  # R1-R8 report back to these too
 
 
@@ -202,7 +237,8 @@ class Catalogue(_Strict):
     settings: Settings = Field(default_factory=Settings)
     units: dict[Code, Unit]
     unit_departments: dict[str, UnitTemplate]
-    gazetteer: dict[Code, list[str]] = Field(default_factory=dict)
+    divisions: Divisions | None = None
+    gazetteer: dict[Code, list[str]] = Field(default_factory=dict)  # hand-kept: roads, landmarks, local names
     departments: dict[Code, Department]
     rules: Rules
     industries: dict[Code, Industry]

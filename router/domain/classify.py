@@ -22,6 +22,7 @@ def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Ev
 
 
 STRUCTURED = 1.0
+ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade on their own
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
 
@@ -114,12 +115,44 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     _hazard(out, sig, facts.hazard, cc)
     _venue(out, sig, facts.venue_size)
     _main_complaint(out, sig)
+    _construction_stage(out, sig, cc)
     unit, source, words = resolve_unit(report.location, text, cc)
     out.unit = unit
     if unit is not None:
         kind = "field" if source == "location.unit" and words == unit else "gazetteer"
         ev.append(_ev(kind, f"unit={unit}", source, [words]))
+    elif words:
+        ev.append(_ev("gazetteer", "unit outside the catalogue's units", source, [words]))
     return out
+
+
+def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue) -> None:
+    """Building in progress is the construction industry (R6); a structure finished long ago is a matter (R9)."""
+    rules = cc.catalogue.rules
+    finished, building = rules.construction_finished, rules.construction_industry
+    if finished is None:
+        return
+    if out.industry != building and sig.ongoing >= ONGOING_ENOUGH and out.industry_conf < STRUCTURED:
+        # Several signs of work in progress name the trade even where no building word does (钢架立起来了).
+        if out.industry is not None:
+            out.related.append(out.industry)
+        out.industry, out.industry_conf = building, confidence(sig.ongoing)
+    if not ((out.industry == building and out.industry_conf >= 0.5) or out.matter == finished
+            or finished in sig.matters):
+        return
+    if sig.finished > sig.ongoing and out.matter_conf < STRUCTURED:
+        if out.matter is not None and out.matter != finished:
+            out.related.insert(0, out.matter)
+        out.matter, out.matter_conf = finished, max(out.matter_conf, confidence(1 + sig.finished))
+        out.licence_is_main = False
+        out.evidence.append(_ev("lexicon", "construction finished", "text", sig.construction_words))
+    elif sig.ongoing > sig.finished and out.industry_conf < STRUCTURED:
+        out.industry, out.industry_conf = building, max(out.industry_conf, confidence(1 + sig.ongoing))
+        if out.matter == finished:
+            out.matter, out.matter_conf = None, 0.0
+        # Building without approval is the complaint however loud the neighbours' other grievances are.
+        out.licence_is_main = True
+        out.evidence.append(_ev("lexicon", "construction in progress", "text", sig.construction_words))
 
 
 def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
@@ -129,7 +162,8 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
         return
     if out.matter == "licence-anomaly":
         out.licensed, out.licence_conf = True, 0.75
-    if sig.unlicensed > sig.licensed:
+    if sig.unlicensed and sig.unlicensed >= sig.licensed:
+        # One licence held and another missing is unlicensed (ROUTING §8: a prerequisite never obtained).
         out.licensed, out.licence_conf = False, confidence(1 + sig.unlicensed - sig.licensed)
     elif sig.licensed > sig.unlicensed:
         out.licensed, out.licence_conf = True, confidence(1 + sig.licensed - sig.unlicensed)

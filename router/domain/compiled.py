@@ -93,10 +93,20 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
         (cues.licence.nouns, K.NOUN),
         (cues.licence.negations_before, K.NEG_BEFORE),
         (cues.licence.negations_after, K.NEG_AFTER),
+        (cues.licence.possession, K.HOLD),
+        (cues.licence.persons, K.PERSON),
+        (cues.licence.anomalous, K.ANOMALOUS),
+        (cues.ignition, K.IGNITION),
+        (cues.fuel, K.FUEL),
         (cues.negations, K.NEG),
         (cues.neutral, K.NEUTRAL),
         (cues.background, K.BACKGROUND),
         (cues.background_turn, K.TURN),
+        (cues.in_order, K.IN_ORDER),
+        (cues.exposure, K.EXPOSURE),
+        (cues.unseen, K.UNSEEN),
+        (cues.construction.ongoing, K.ONGOING),
+        (cues.construction.finished, K.FINISHED),
     ]
     for aliases, kind in groups:
         b.add(aliases, kind)
@@ -115,14 +125,28 @@ def _venues(cat: Catalogue) -> ahocorasick.Automaton:
     return b.automaton()
 
 
+# Words after a unit's short name that make it a place: 南门这边, 我们鼓楼这里.
+PLACE_CONTEXT = ("这边", "那边", "这里", "那里", "这块", "那块", "一带", "附近", "片区", "街道")
+OUTSIDE = ""  # the unit of a place that lies in the district but in none of the catalogue's units
+
+
 def _places(cat: Catalogue) -> ahocorasick.Automaton:
     b = Builder(cat.spelling)
     for code, unit in cat.units.items():
         # The full name outranks aliases and gazetteer places when an address names both.
         b.add([Alias(w=unit.name, weight=3.0)], K.PLACE, code)
         b.add((Alias(w=a.w, weight=2.0) for a in unit.aliases), K.PLACE, code)
+        # The short name said as a place (南门这边), not a compass word at a gate (小区南门口): ROUTING §8.
+        short = unit.name.removesuffix("街道").removesuffix("镇").removesuffix("乡")
+        if len(short) >= 2 and short != unit.name:
+            b.add((Alias(w=short + ctx, weight=2.0) for ctx in PLACE_CONTEXT), K.PLACE, code)
     for code, places in cat.gazetteer.items():
         b.add((Alias(w=p) for p in places), K.PLACE, code)
+    if cat.divisions is not None:
+        for code, places in cat.divisions.units.items():
+            b.add((Alias(w=p) for p in places), K.PLACE, code)
+        # A place of the district outside the catalogue's units: found, and so no unit (target "").
+        b.add((Alias(w=p) for p in cat.divisions.outside), K.PLACE, OUTSIDE)
     return b.automaton()
 
 

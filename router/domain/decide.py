@@ -176,19 +176,14 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
         *([_ruling_evidence(ruled[1])] if ruled is not None else []),
         trusted(Evidence, {"kind": "rule", "what": f"{chosen.rule} {chosen.name}", "source": "router", "words": []}),
     ]
-    if replaced is not None:
-        evidence.append(
-            trusted(
-                Evidence,
-                {
-                    "kind": "rule",
-                    "what": f"{replaced.rule} below confidence threshold",
-                    "source": "router",
-                    "words": [f"{replaced.confidence:.2f}"],
-                },
-            )
-        )
     alternatives = _alternatives(c, cc, chosen, replaced, bind, primary)
+    if replaced is not None:
+        # Held for a human rather than sent where it would likely come back: the adjudicator sees the two
+        # departments the router hesitated between.
+        best = [f"{a.department} ({a.rule} {a.score:.2f})" for a in alternatives[:2]]
+        evidence.append(trusted(Evidence, {
+            "kind": "rule", "what": f"low confidence: {replaced.rule} at {replaced.confidence:.2f}",
+            "source": "router", "words": best}))
     return trusted(
         Decision,
         {

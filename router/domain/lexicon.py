@@ -42,6 +42,16 @@ class K(IntEnum):
     BACKGROUND = 21
     TURN = 22
     PLACE = 23
+    IN_ORDER = 24  # equipment present and working: 灭火器配齐 is no hazard
+    EXPOSURE = 25  # people below or beside a hazard: 下面就是人行道
+    ONGOING = 26  # construction in progress: 工人还在干
+    FINISHED = 27  # construction finished long ago: 早就搭好了
+    HOLD = 28  # 持有, 取得: a licence noun right after it is held
+    UNSEEN = 29  # 没看到: what was just named was looked for and is not there
+    PERSON = 30  # 师傅, 驾驶员: a certificate right after is a person's, not the business's licence
+    ANOMALOUS = 31  # 过期, 对不上: the licence just named is held but wrong (licence-anomaly)
+    IGNITION = 32  # 抽烟, 电焊: a source of ignition
+    FUEL = 33  # 稀料, 纸箱: fire load; with an ignition source in one sentence, a fire hazard
 
 
 # (kind, target, weight, licensed flag, size flag, context industry)
@@ -63,8 +73,10 @@ def bits(*kinds: K) -> int:
     return sum(1 << k for k in kinds)
 
 
-HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO)
-LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER)
+HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO,
+                    K.IN_ORDER, K.EXPOSURE, K.ONGOING, K.FINISHED, K.UNSEEN,
+                    K.IGNITION, K.FUEL)
+LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER, K.HOLD, K.PERSON, K.ANOMALOUS)
 CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
 
 

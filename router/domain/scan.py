@@ -36,6 +36,49 @@ _NEG_AFTER = K.NEG_AFTER
 _NEG_BEFORE = K.NEG_BEFORE
 _LARGE = K.LARGE
 _SMALL = K.SMALL
+_IN_ORDER = K.IN_ORDER
+_EXPOSURE = K.EXPOSURE
+_ONGOING = K.ONGOING
+_FINISHED = K.FINISHED
+_HOLD = K.HOLD
+_UNSEEN = K.UNSEEN
+_PERSON = K.PERSON
+_ANOMALOUS = K.ANOMALOUS
+_IGNITION = K.IGNITION
+_FUEL = K.FUEL
+PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
+ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
+_SAYING = re.compile("[说讲问称告]")  # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's
+FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
+IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
+EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
+_CLAUSE_BREAK = re.compile("[，；：。！？\n]")
+
+# A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
+# (start, end, word, fire?, weight, equipment?).
+Pending = tuple[int, int, str, bool, float, bool]
+UNSEEN_WINDOW = 4  # 煤气罐倒是没看到: the looking comes right after the thing
+
+
+class Marks:
+    """Positions the scan notes for the checks that need the whole text: licence nouns and their neighbours."""
+
+    __slots__ = ("anomalous", "fuels", "holds", "ignitions", "in_order", "licence_hits", "neg_after", "neg_before",
+                 "nouns", "pending", "persons", "unseen")
+
+    def __init__(self) -> None:
+        self.nouns: list[tuple[int, int, str]] = []
+        self.neg_after: list[int] = []
+        self.neg_before: list[int] = []
+        self.holds: list[int] = []  # just past 持有/取得: a licence noun right after is held
+        self.pending: list[Pending] = []
+        self.in_order: list[int] = []
+        self.unseen: list[int] = []  # 没看到: the thing named just before was looked for and not there
+        self.licence_hits: list[tuple[int, str, float, bool]] = []  # (start, word, weight, licensed?)
+        self.persons: list[int] = []  # just past 师傅, 驾驶员
+        self.anomalous: list[int] = []  # where 过期, 对不上 start
+        self.ignitions: list[tuple[int, str]] = []
+        self.fuels: list[tuple[int, str]] = []
 
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
@@ -53,9 +96,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     background: list[tuple[int, int]] = []
     opened = -1
     last_neg = -1  # just past the last negation word; -1: none yet
-    nouns: list[tuple[int, int, str]] = []
-    neg_after: list[int] = []
-    neg_before: list[int] = []
+    marks = Marks()
     for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
         end = last_byte + 1
         start = end - length
@@ -64,7 +105,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if cues:
             gap = _chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
             negated = gap is not None and where.same_clause(last_neg, start)
-            _cues(sig, word, start, end, cues, gap if negated else None, nouns, neg_before, neg_after)
+            _cues(sig, word, start, end, cues, gap if negated else None, marks)
         if not flags & _STRUCTURE:
             continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
@@ -95,8 +136,14 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 sig.licence(lic, start, word, 1.0)
             if size is not None and bucket != 2:
                 subject.size = size
-    if nouns:
-        _licence_nouns(sig, raw, where, nouns, neg_before, neg_after)
+    if marks.ignitions and marks.fuels:
+        _fire_load(sig, where, marks)
+    if marks.pending:
+        _hazards(sig, raw, marks)
+    if marks.licence_hits:
+        _licence_cues(sig, raw, where, marks)
+    if marks.nouns:
+        _licence_nouns(sig, raw, where, marks, cc)
     _venues(sig, text, as_bytes, cc)
     return sig
 
@@ -117,22 +164,31 @@ def _cues(
     end: int,
     cues: tuple[CueHit, ...],
     neg_gap: int | None,
-    nouns: list[tuple[int, int, str]],
-    neg_before: list[int],
-    neg_after: list[int],
+    marks: Marks,
 ) -> None:
     """Count a word's hazard and licence cues; neg_gap: characters since a negation in its clause, if negated."""
     negated = neg_gap is not None
     for kind, weight in cues:
         if kind is _FIRE or kind is _FIRE_EQUIP:
             # Equipment words signal by their absence (没有灭火器), so negation does not cancel them.
-            if (kind is _FIRE_EQUIP or not negated) and word not in sig.fire_words:
-                sig.fire += weight
-                sig.fire_words.append(word)
+            if kind is _FIRE_EQUIP or not negated:
+                marks.pending.append((start, end, word, True, weight, kind is _FIRE_EQUIP))
         elif kind is _SAFETY or kind is _SAFETY_EQUIP:
-            if (kind is _SAFETY_EQUIP or not negated) and word not in sig.safety_words:
-                sig.safety += weight
-                sig.safety_words.append(word)
+            if kind is _SAFETY_EQUIP or not negated:
+                marks.pending.append((start, end, word, False, weight, kind is _SAFETY_EQUIP))
+        elif kind is _IN_ORDER:
+            if not negated:  # 不合格 is not in order
+                marks.in_order.append(start)
+        elif kind is _EXPOSURE:
+            if not negated:
+                sig.exposure = max(sig.exposure, weight)
+        elif kind is _ONGOING or kind is _FINISHED:
+            if not negated:
+                if kind is _ONGOING:
+                    sig.ongoing += weight
+                else:
+                    sig.finished += weight
+                sig.construction_words.append(word)
         elif kind is _WEAK:
             if not negated:
                 sig.weak_safety.append(word)
@@ -142,27 +198,98 @@ def _cues(
             sig.safety_veto = True
         elif kind is _UNLICENSED or kind is _LICENSED:
             # "不是无证" means licensed: a negation right before a licence cue flips it.
-            sig.licence((kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2), start, word, weight)
+            marks.licence_hits.append(
+                (start, word, weight, (kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2)))
+        elif kind is _PERSON:
+            marks.persons.append(end)
+        elif kind is _ANOMALOUS:
+            marks.anomalous.append(start)
+        elif kind is _IGNITION or kind is _FUEL:
+            if not negated:
+                (marks.ignitions if kind is _IGNITION else marks.fuels).append((start, word))
         elif kind is _NOUN:
-            nouns.append((start, end, word))
+            marks.nouns.append((start, end, word))
         elif kind is _NEG_AFTER:
-            neg_after.append(start)
+            marks.neg_after.append(start)
         elif kind is _NEG_BEFORE:
-            neg_before.append(end)
+            marks.neg_before.append(end)
+        elif kind is _UNSEEN:
+            marks.unseen.append(start)
+        elif kind is _HOLD:
+            if not negated:
+                marks.holds.append(end)
 
 
-def _licence_nouns(
-    sig: Signals,
-    raw: bytes,
-    where: Clauses,
-    nouns: list[tuple[int, int, str]],
-    neg_before: list[int],
-    neg_after: list[int],
-) -> None:
+def _hazards(sig: Signals, raw: bytes, marks: Marks) -> None:
+    """Add the hazard cues that no later state in their clause declares in order (消防器材配备齐全) or absent."""
+    in_order, unseen = marks.in_order, marks.unseen
+    for _start, end, word, fire, weight, equipment in marks.pending:
+        if in_order and any(_in_order(raw, end, p, IN_ORDER_WINDOW) for p in in_order):
+            continue
+        # Equipment not seen is missing equipment: that is the hazard; anything else not seen is no hazard.
+        if unseen and not equipment and any(_in_order(raw, end, p, UNSEEN_WINDOW) for p in unseen):
+            continue
+        words = sig.fire_words if fire else sig.safety_words
+        if word in words:
+            continue
+        words.append(word)
+        if fire:
+            sig.fire += weight
+        else:
+            sig.safety += weight
+    if sig.exposure and 0 < sig.safety < 1.0:
+        sig.safety += EXPOSURE_BONUS * sig.exposure
+
+
+def _in_order(raw: bytes, end: int, state: int, window: int) -> bool:
+    """Whether a state word at `state` speaks of the cue ending at `end`: close after it, only a list between."""
+    if state < end or _chars_within(raw, end, state, window) is None:
+        return False
+    return _CLAUSE_BREAK.search(raw[end:state].decode("utf-8", "surrogatepass")) is None
+
+
+def _fire_load(sig: Signals, where: Clauses, marks: Marks) -> None:
+    """An ignition source and fire load in one sentence: a fire hazard told as a scene, once per report."""
+    for i_start, ignition in marks.ignitions:
+        for f_start, fuel in marks.fuels:
+            if where.same_sentence(i_start, f_start):
+                sig.fire += FIRE_LOAD_BONUS
+                sig.fire_words.append(f"{ignition}+{fuel}")
+                return
+
+
+def _personal(raw: bytes, where: Clauses, start: int, persons: list[int]) -> bool:
+    """Whether a licence cue at `start` speaks of a person's own certificate (驾驶员无证), not the business's."""
+    return any(_chars_within(raw, p, start, PERSON_WINDOW) is not None and where.same_clause(p, start)
+               and not _SAYING.search(raw[p:start].decode("utf-8", "surrogatepass")) for p in persons)
+
+
+def _licence_cues(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
+    for start, word, weight, licensed in marks.licence_hits:
+        if not _personal(raw, where, start, marks.persons):
+            sig.licence(licensed, start, word, weight)
+
+
+def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: CompiledCatalogue) -> None:
     # "营业执照也没有", "未向文旅部门备案": a licence noun with a negation close by, in one sentence.
-    for start, end, word in nouns:
-        if _negated_near(raw, where, start, end, neg_before, neg_after):
+    # "持有危险化学品经营许可证": one right after a word of holding, with no negation, is held.
+    # "营业执照去年就到期了": one followed by what is wrong with it is held but anomalous.
+    anomaly = cc.catalogue.rules.licence_anomaly
+    for start, end, word in marks.nouns:
+        if marks.persons and _personal(raw, where, start, marks.persons):
+            continue
+        if anomaly and any(_chars_within(raw, end, a, ANOMALY_WINDOW) is not None and where.same_sentence(end, a)
+                           for a in marks.anomalous):
+            subject = sig.matters.setdefault(anomaly, Subject())
+            subject.score += 1.5
+            subject.first = min(subject.first, start)
+            subject.words.append(word)
+            sig.licence(True, start, word, 1.0)
+        elif _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after):
             sig.licence(False, start, word, 1.0)
+        elif any(_chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
+                 for e in marks.holds):
+            sig.licence(True, start, word, 1.0)
 
 
 def _negated_near(raw: bytes, where: Clauses, start: int, end: int, neg_before: list[int],

@@ -27,7 +27,10 @@ class Signals:
     """What the text says, before any rule looks at it (a plain slotted class: built once per report)."""
 
     __slots__ = (
+        "construction_words",
         "context",
+        "exposure",
+        "finished",
         "fire",
         "fire_veto",
         "fire_words",
@@ -36,6 +39,7 @@ class Signals:
         "licence_words",
         "licensed",
         "matters",
+        "ongoing",
         "residential",
         "safety",
         "safety_veto",
@@ -67,6 +71,10 @@ class Signals:
         self.small = 0.0
         self.residential = 0.0
         self.venue_words: list[str] = []
+        self.exposure = 0.0
+        self.ongoing = 0.0
+        self.finished = 0.0
+        self.construction_words: list[str] = []
         self.title_end = title_end  # where the title ends, as the positions below: a byte offset
 
     def licence(self, licensed: bool, start: int, word: str, weight: float) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from router.domain.compiled import CompiledCatalogue
+from router.domain.compiled import OUTSIDE, CompiledCatalogue
 from router.domain.lexicon import as_bytes
 from router.domain.text import normalise
 from schemas.report import Location
@@ -33,8 +33,13 @@ def resolve_unit(location: Location, text: str, cc: CompiledCatalogue) -> tuple[
         if raw:
             found = _best_place(normalise(raw), cc)
             if found:
-                return found[0], source, found[1]
+                return _unit(found[0]), source, found[1]
     found = _best_place(text, cc)
     if found:
-        return found[0], "text", found[1]
+        return _unit(found[0]), "text", found[1]
     return None, "", ""
+
+
+def _unit(code: str) -> str | None:
+    # A place of the district outside every unit settles the question: no unit, and no guessing from the text.
+    return None if code == OUTSIDE else code

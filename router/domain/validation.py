@@ -62,6 +62,10 @@ def _departments(cat: Catalogue) -> Iterator[Problem]:
         yield from _dept(cat, f"rules.construction_cooperating[{i}]", code)
     for i, code in enumerate(rules.feedback_also):
         yield from _dept(cat, f"rules.feedback_also[{i}]", code)
+    if rules.construction_finished is not None and rules.construction_finished not in cat.matters:
+        yield Problem("rules.construction_finished", f"unknown matter {rules.construction_finished!r}")
+    if rules.licence_anomaly is not None and rules.licence_anomaly not in cat.matters:
+        yield Problem("rules.licence_anomaly", f"unknown matter {rules.licence_anomaly!r}")
     if rules.construction_industry not in cat.industries:
         yield Problem("rules.construction_industry", f"unknown industry {rules.construction_industry!r}")
 
@@ -71,6 +75,12 @@ def _units(cat: Catalogue) -> Iterator[Problem]:
         if unit not in cat.units:
             yield Problem(f"gazetteer.{unit}", f"unknown unit {unit!r}")
     seen: dict[str, str] = {}
+    if cat.divisions is not None:
+        for unit, places in cat.divisions.units.items():
+            if unit not in cat.units:
+                yield Problem(f"divisions.units.{unit}", f"unknown unit {unit!r}")
+            seen.update((place, unit) for place in places)
+        seen.update((place, "outside") for place in cat.divisions.outside)
     for unit, places in cat.gazetteer.items():
         for i, place in enumerate(places):
             other = seen.setdefault(place, unit)

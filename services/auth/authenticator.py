@@ -35,6 +35,8 @@ class Authenticator:
         self.clock = clock
         self.jwt = JwtVerifier(settings)
         self._cache: dict[str, tuple[float, Caller]] = {}
+        # Key id → (trusted until, caller) for `recheck`: a dict of its own, as a key id is no credential.
+        self._rechecked: dict[str, tuple[float, Caller]] = {}
 
     async def verify(self, credential: str) -> Caller:
         """The caller of a credential, or a 401 Problem saying why not (503 if the issuer is unreachable)."""
@@ -56,6 +58,7 @@ class Authenticator:
     def forget(self) -> None:
         """Drop every cached verification (after revoking a key in this process)."""
         self._cache.clear()
+        self._rechecked.clear()
 
     async def _api_key(self, key_id: str, secret: str) -> tuple[Caller, float]:
         now = datetime.now(UTC)
@@ -83,3 +86,32 @@ class Authenticator:
         if claims.role not in ROLES:
             raise unauthorised(f"the token's role {claims.role!r} is none of {', '.join(ROLES)}")
         return Caller(claims.role, claims.name, key=f"jwt:{claims.subject}"), claims.expires_at
+
+    async def recheck(self, caller: Caller) -> Caller:
+        """The caller of a credential verified earlier (a console login), as its key stands now: 401 once the key
+        is revoked or expired, within the same cache time as `verify`.
+
+        Only the key id is kept after a login, never the secret, so this reads the key's row by id. A JWT cannot
+        be re-read without the token; a session made from one ends at the token's expiry instead.
+        """
+        kind, _, ident = caller.key.partition(":")
+        if kind != "key":
+            return caller
+        now = self.clock()
+        cached = self._rechecked.get(ident)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        at = datetime.now(UTC)
+        async with self.db.sessions() as session:
+            row = await session.get(ApiKey, ident)
+            if row is None:
+                raise unauthorised("unknown API key")
+            why = keys.usable(row, at)
+            if why is not None:
+                raise unauthorised(why)
+            current = Caller(row.role, row.name, key=caller.key, rate_limit=row.rate_limit)
+            expires = row.expires_at.timestamp() if row.expires_at else float("inf")
+        if len(self._rechecked) >= _MAX_CACHED:
+            self._rechecked.clear()
+        self._rechecked[ident] = (min(now + self.settings.cache_s, now + (expires - time.time())), current)
+        return current

@@ -65,7 +65,8 @@ async def test_concurrent_duplicate_submissions_become_one_case_with_one_event(f
     try:
         await _migrate_all(runtime.db)
         report = Report.model_validate(dev_reports()[0])
-        results = await asyncio.gather(*[accept_report(db=runtime.db, settings=settings, report=report)
+        results = await asyncio.gather(*[accept_report(db=runtime.db, settings=settings, report=report,
+                                                       submitted_by="grid-app:tests")
                                          for _ in range(10)])
         assert len({r.case_id for r in results}) == 1
         assert sum(r.created for r in results) == 1

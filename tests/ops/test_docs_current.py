@@ -41,8 +41,8 @@ def test_asyncapi_is_version_3_with_every_topic_and_every_reference_resolving() 
     assert document["asyncapi"] == "3.0.0"
     addresses = {c["address"] for c in document["channels"].values()}
     assert addresses == {f"caseroute.{t}" for t in ("reports.v1", "hotline.calls.v1", "routed.v1",
-                                                      "dispatch.{department}.v1", "replies.v1", "case-events.v1",
-                                                      "catalogue.v1")} | {"{topic}.dlq"}
+                                                      "dispatch.{department}.v1", "replies.{department}.v1",
+                                                      "case-events.v1", "catalogue.v1")} | {"{topic}.dlq"}
     for channel in document["channels"].values():
         for name in ("department", "topic"):
             assert (f"{{{name}}}" in channel["address"]) == (name in channel.get("parameters", {}))

@@ -149,7 +149,9 @@ async def _exercise(urls: dict[str, str], kafka_bootstrap: str, topic_prefix: st
             assert answer.status_code == 200, answer.text
         await tracker.aclose()
     producer = KafkaBus(KafkaSettings(bootstrap=kafka_bootstrap)).producer()
-    await producer.send_batch([OutgoingMessage(f"{topic_prefix}replies.v1", "x", b"not json")])
+    # On the department's own reply topic (the tracker made it when the case was routed there).
+    reply_topic = f"{topic_prefix}replies.{cases[0]['department']}.v1"
+    await producer.send_batch([OutgoingMessage(reply_topic, "x", b"not json")])
     await producer.stop()
 
 

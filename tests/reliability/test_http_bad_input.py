@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.stack import ServiceProcess
 from tests.reliability.load import unique_reports
-from tests.support.credentials import OPERATOR, auth_headers
+from tests.support.credentials import OPERATOR, auth_headers, credential_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -113,3 +117,44 @@ async def test_sql_and_html_text_is_stored_verbatim(app_url: str) -> None:
     stored = case.json()["report"]
     assert stored["description"] == hostile and stored["title"] == hostile[:100]
     assert again.status_code == 202, "the table is still there"
+
+
+def _console_schema() -> dict[str, Any]:
+    """The console's pages as an OpenAPI document: they are left out of the served one (HTML, not an API), but
+    their query, path and form parameters are input like any other."""
+    from fastapi.openapi.utils import get_openapi
+
+    from tracker.console.routes import router as console
+
+    routes = [copy.copy(route) for route in console.routes]  # copies: the module's routes stay out of any schema
+    for route in routes:
+        route.include_in_schema = True  # type: ignore[attr-defined]
+    return get_openapi(title="caseroute console", version="1", routes=routes)
+
+
+async def test_fuzzing_the_console_finds_no_server_error(app_url: str, tmp_path: Path) -> None:
+    async with httpx.AsyncClient(base_url=app_url, timeout=20) as client:
+        form = await client.get("/console/login")
+        token = re.search(r'name="login_token" value="([^"]+)"', form.text)
+        assert token, form.text[:500]
+        logged_in = await client.post("/console/login", data={"credential": credential_for("admin", "fuzzer"),
+                                                               "login_token": token.group(1)},
+                                      headers={"Origin": app_url, "Sec-Fetch-Site": "same-origin"})
+        assert logged_in.status_code == 303, logged_in.text[:500]
+        cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    schema = tmp_path / "console.json"
+    schema.write_text(json.dumps(_console_schema()))
+    before, errors_before = await _requests(app_url)
+    command = [str(SCHEMATHESIS), "run", str(schema), "--url", app_url, "--checks", "not_a_server_error",
+               "--max-examples", "40", "--seed", "7", "--workers", "2", "--request-timeout", "20",
+               "--phases", "examples,coverage,fuzzing", "-H", f"Cookie: {cookies}",
+               "-H", f"Origin: {app_url}", "-H", "Sec-Fetch-Site: same-origin", "--no-shrink",
+               "--exclude-path", "/console/logout",  # it would end the fuzzer's own session
+               "--suppress-health-check", "all", "--report-dir", str(tmp_path)]
+    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=240,
+                                  cwd=tmp_path)
+    after, errors_after = await _requests(app_url)
+    print(f"\nschemathesis on the console: {after - before} requests, {errors_after - errors_before} 5xx, "
+          f"exit {done.returncode}")
+    assert errors_after == errors_before, done.stdout[-4000:]
+    assert after - before >= 300, done.stdout[-3000:]

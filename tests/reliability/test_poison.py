@@ -25,7 +25,7 @@ from tracker.bootstrap import build as tracker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(180)]
 # Topic → how many consumer groups read it (each parks its own copy of a poison message, named in dlq_group).
-GROUPS = {"reports.v1": 1, "routed.v1": 2, "replies.v1": 1, "case-events.v1": 2, "hotline.calls.v1": 1,
+GROUPS = {"reports.v1": 1, "routed.v1": 2, "replies.amr.v1": 1, "case-events.v1": 2, "hotline.calls.v1": 1,
           "dispatch.amr.v1": 1, "catalogue.v1": 2}  # catalogue.v1: every router replica, and the tracker (history)
 TOPICS = tuple(GROUPS)
 BIG = 3 * 1024 * 1024  # topics and our producer take up to 3 MiB, so an over-1-MiB message reaches the consumers
@@ -82,12 +82,15 @@ async def test_poison_on_every_topic_is_dead_lettered_and_good_messages_still_fl
             cases = await wait_cases(fresh_postgres, {case_id}, timeout=60)
             case = (await client.get(f"/v1/cases/{case_id}")).json()
             department = case["department"]
-            # A reply from a department that does not hold the case is refused (DLQ); the holder's ack then lands.
+            assert department == "amr", "the poisoned reply topic must be the holder's"
+            # On the holder's reply topic, a reply naming another department is refused (DLQ); the holder's
+            # own ack then lands.
             for who in ("not-the-holder", department):
                 reply = DepartmentReply(case_id=case_id, department=who, kind="ack")
                 event = envelope(source=f"dept/{who}", event_type=EventType.reply_ack, subject=case_id,
                                  payload=reply)
-                await producer.send_and_wait(topic_prefix + "replies.v1", event.to_bytes(), key=case_id.encode())
+                await producer.send_and_wait(topic_prefix + "replies.amr.v1", event.to_bytes(),
+                                             key=case_id.encode())
             async with asyncio.timeout(60):
                 while (await client.get(f"/v1/cases/{case_id}")).json()["status"] != "acknowledged":
                     await asyncio.sleep(0.5)
@@ -106,7 +109,7 @@ async def test_poison_on_every_topic_is_dead_lettered_and_good_messages_still_fl
     for topic in TOPICS:
         for reason in _poison(topic):
             assert (topic_prefix + topic, reason) in reasons, f"{topic}: {reason} not dead-lettered ({reasons})"
-    assert (topic_prefix + "replies.v1", "refused") in reasons
+    assert (topic_prefix + "replies.amr.v1", "refused") in reasons
     assert all(m.topic == f"{m.header('dlq_topic')}.dlq" for m in parked)
     assert all(len(m.value) <= 1024 * 1024 for m in parked), "a dead letter must fit the bus"
     per_group = {(m.header("dlq_group"), m.header("dlq_topic"), m.header("dlq_partition"), m.header("dlq_offset"))

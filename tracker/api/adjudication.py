@@ -16,6 +16,7 @@ from tracker import adjudication_queue as adjq
 from tracker.api.deps import DepsDep
 from tracker.domain.commands import Principle
 from tracker.handlers import CaseNotFound
+from tracker.privacy import record_personal_reads
 
 router = APIRouter(tags=["adjudication"])
 Reader = Annotated[Caller, Depends(require_roles("adjudicator", "operator", "admin"))]
@@ -113,10 +114,15 @@ def refused(exc: adj.Refused) -> Problem:
 
 
 @router.get("/v1/adjudications", response_model=list[QueueItem], responses=ERRORS)
-async def list_queue(deps: DepsDep, _: Reader, kind: Literal["gap", "dispute"] | None = None,
+async def list_queue(deps: DepsDep, caller: Reader, kind: Literal["gap", "dispute"] | None = None,
                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
-    """Gaps (R10) and disputes waiting for a ruling: report, decision trace, returns, similar earlier rulings."""
-    return await adjq.queue(deps, kind=kind, limit=limit)
+    """Gaps (R10) and disputes waiting for a ruling: report, decision trace, returns, similar earlier rulings.
+
+    The reports are whole: each one with the reporter's name or phone is audited as a read of personal data."""
+    items = await adjq.queue(deps, kind=kind, limit=limit)
+    await record_personal_reads(deps.db, caller, [(i["case_id"], i["report"]) for i in items],
+                                via="GET /v1/adjudications")
+    return items
 
 
 @router.get("/v1/adjudications/clusters", response_model=list[GapCluster], responses=ERRORS)
@@ -127,11 +133,13 @@ async def clusters(deps: DepsDep, _: Reader, days: Annotated[int, Query(ge=1, le
 
 
 @router.get("/v1/adjudications/{case_id}", response_model=QueueItem, responses=ERRORS)
-async def one(case_id: str, deps: DepsDep, _: Reader) -> dict[str, Any]:
-    """One case of the queue with its context."""
+async def one(case_id: str, deps: DepsDep, caller: Reader) -> dict[str, Any]:
+    """One case of the queue with its context (a read of personal data when its report has them: audited)."""
     items = await adjq.queue(deps, case_id=case_id)
     if not items:
         raise Problem(404, "Not in the queue", f"no case {case_id!r} waits for a ruling")
+    await record_personal_reads(deps.db, caller, [(case_id, items[0]["report"])],
+                                via="GET /v1/adjudications/{case_id}")
     return items[0]
 
 

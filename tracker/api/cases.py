@@ -12,14 +12,16 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, false, or_, select, true, tuple_
 
-from services.audit import record
+from schemas.time import Instant, check_instant
 from services.caller import Caller, CallerDep
 from services.db import Database
-from services.pii import PERSONAL_FIELDS, has_personal_data, masked_report
+from services.pii import PERSONAL_FIELDS, mask_json, personal_fields, shared_report
 from services.problems import Problem
 from tracker.api.deps import DepsDep
-from tracker.domain.access import CaseParties, may_read, parties
-from tracker.store.models import Case, TimelineEntry, TrackerAudit
+from tracker.domain.access import STREET_PREFIX, CaseParties, may_read, parties
+from tracker.privacy import record_personal_reads
+from tracker.store.cases import parties_of
+from tracker.store.models import Case, TimelineEntry
 
 router = APIRouter(tags=["cases"])
 
@@ -66,7 +68,9 @@ class CasePage(BaseModel):
 
 TIMELINE_COLUMNS = tuple(getattr(TimelineEntry, name) for name in TimelineRead.model_fields)
 _PLAIN_TIMELINE_FIELDS = tuple(name for name in TimelineRead.model_fields if name != "detail")  # detail is JSON
-_PERSONAL = " OR ".join(f"coalesce(c.report->>'{field}', '') <> ''" for field in PERSONAL_FIELDS)
+# A digit in the title or description may be a phone number: the report is then parsed and looked at closely.
+_PERSONAL = " OR ".join([*(f"coalesce(c.report->>'{field}', '') <> ''" for field in PERSONAL_FIELDS),
+                         "concat(c.report->>'title', c.report->>'description') ~ '[0-9０-９]'"])
 # The same answer in one statement for the driver: JSON documents come back as text and go out as they are
 # (orjson.Fragment), the timeline as one array of rows; with them what access and masking need (who was
 # involved, whether the report holds personal data), so a report is parsed only when it must be masked.
@@ -97,7 +101,8 @@ def _visible(caller: Caller) -> ColumnElement[bool]:
     if caller.oversees:
         return true()
     if caller.role == "department":
-        street = [Case.unit == caller.name.removeprefix("street-")] if caller.name.startswith("street-") else []
+        street = [Case.unit == caller.name.removeprefix(STREET_PREFIX)] if caller.name.startswith(STREET_PREFIX) \
+            else []
         return or_(Case.department == caller.name, *street)
     if caller.role in ("grid-app", "hotline"):
         hotline = [Case.source == "hotline"] if caller.role == "hotline" else []
@@ -113,35 +118,44 @@ NOT_FOUND: dict[int | str, dict[str, str]] = {
 
 @dataclass
 class _Stored:
-    """A case as read for GET: the answer's body, who may read it, and its report when it holds personal data."""
+    """A case as read for GET: the answer's body, who may read it, its report (parsed when it will be masked or
+    holds personal data) and who submitted it."""
 
     body: dict[str, Any]
     parties: CaseParties
-    personal_report: dict[str, Any] | None
+    report: dict[str, Any] | None
+    submitted_by: str | None
 
 
 def _json(text: str | None) -> orjson.Fragment | None:
     return None if text is None else orjson.Fragment(text)
 
 
-async def _case_from_driver(db: Database, case_id: str) -> _Stored | None:
-    """The most frequent read, on PostgreSQL: one round trip, and none of SQLAlchemy's ~1.5 ms of CPU."""
+def _parsed(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+async def _case_from_driver(db: Database, case_id: str, *, whole: bool) -> _Stored | None:
+    """The most frequent read, on PostgreSQL: one round trip, and none of SQLAlchemy's ~1.5 ms of CPU. For an
+    overseer (`whole`) the JSON documents go out as the database handed them; for anyone else they are parsed,
+    to be masked."""
     row = await db.fetchrow(CASE_SQL, case_id)
     if row is None:
         return None
-    personal = orjson.loads(row["report"]) if row["personal"] else None
+    load = _json if whole else _parsed
+    report = orjson.loads(row["report"]) if row["report"] is not None and (row["personal"] or not whole) else None
     body = {name: row[name] for name in CaseSummary.model_fields}
-    body["report"] = personal if personal is not None else _json(row["report"])
-    body["decision"], body["returns"] = _json(row["decision"]), _json(row["returns"])
+    body["report"] = report if report is not None else _json(row["report"])
+    body["decision"], body["returns"] = load(row["decision"]), load(row["returns"])
     body["transfers"] = row["transfers"]
-    body["timeline"] = [{**dict(zip(_PLAIN_TIMELINE_FIELDS, entry[:-1], strict=True)), "detail": _json(entry[-1])}
+    body["timeline"] = [{**dict(zip(_PLAIN_TIMELINE_FIELDS, entry[:-1], strict=True)), "detail": load(entry[-1])}
                         for entry in row["timeline"] or ()]
     who = parties(row["department"], row["unit"], row["source"], row["submitted_by"],
                   (d or "" for d in row["attempt_departments"]), row["decision_departments"])
-    return _Stored(body, who, personal)
+    return _Stored(body, who, report, row["submitted_by"])
 
 
-async def _case_from_session(db: Database, case_id: str) -> _Stored | None:
+async def _case_from_session(db: Database, case_id: str, *, whole: bool) -> _Stored | None:
     """The same answer through the ORM, for SQLite (the embedded mode)."""
     async with db.sessions() as session:
         case = await session.get(Case, case_id)
@@ -151,14 +165,25 @@ async def _case_from_session(db: Database, case_id: str) -> _Stored | None:
             select(*TIMELINE_COLUMNS).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
         )).mappings().all()
     attempts = case.state.get("attempts", [])
-    decision = case.decision or {}
-    who = parties(case.department, case.unit, case.source, case.submitted_by,
-                  (str(a.get("department", "")) for a in attempts),
-                  (str(d) for d in (*decision.get("cooperating", []), *decision.get("cc", []))))
+    who = parties_of(case)
     body = {**_summary(case), "report": case.report, "decision": case.decision,
             "returns": case.state.get("returns", []), "transfers": max(0, len(attempts) - 1),
             "timeline": [dict(r) for r in rows]}
-    return _Stored(body, who, case.report if has_personal_data(case.report) else None)
+    # The report as the driver's read gives it: parsed when it is to be masked or holds personal data.
+    report = case.report if not whole or personal_fields(case.report) else None
+    return _Stored(body, who, report, case.submitted_by)
+
+
+def _shared(caller: Caller, stored: _Stored) -> dict[str, Any]:
+    """The case as a non-overseer reads it: the report masked (its text always, reporter fields or not) and
+    without the submitter's callback and attachment links unless the caller submitted it; phone numbers
+    masked in the free text of the timeline and the returns too."""
+    body = stored.body
+    if stored.report is not None:
+        body["report"] = shared_report(stored.report, submitter=caller.actor == stored.submitted_by)
+    body["returns"] = mask_json(body["returns"])
+    body["timeline"] = [{**entry, "detail": mask_json(entry["detail"])} for entry in body["timeline"]]
+    return body
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseRead, responses=NOT_FOUND)
@@ -166,24 +191,22 @@ async def get_case(case_id: str, deps: DepsDep, caller: CallerDep) -> Response:
     """One case with its timeline, returns and decision trace.
 
     Departments see the cases dispatched to them (any attempt, cooperating or cc) and street teams those of
-    their unit, with the reporter's name and phone masked; grid apps what they submitted. Adjudicators,
-    operators and admins see every case whole, and each read of personal data lands in the audit log.
+    their unit, with the reporter's name and phone masked, phone numbers masked in every text, and without the
+    report's callback and attachment links; grid apps what they submitted. Adjudicators, operators and admins
+    see every case whole, and each read of personal data lands in the audit log.
     """
     read = _case_from_session if deps.db.sqlite else _case_from_driver
-    stored = await read(deps.db, case_id)
+    stored = await read(deps.db, case_id, whole=caller.oversees)
     if stored is None or not may_read(caller, stored.parties):
         raise Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
-    report = stored.personal_report
-    if report is not None:
-        if caller.oversees:
-            async with deps.db.transaction() as session:
-                record(session, TrackerAudit, caller, "case.read_personal", case_id,
-                       {"fields": sorted(k for k in PERSONAL_FIELDS if report.get(k))})
-        else:
-            stored.body["report"] = masked_report(report)
+    if caller.oversees:
+        await record_personal_reads(deps.db, caller, [(case_id, stored.report)], via="GET /v1/cases/{case_id}")
+        body = stored.body
+    else:
+        body = _shared(caller, stored)
     # Written by orjson from what the database handed back, without a second validation (the response_model
     # documents the shape).
-    return Response(orjson.dumps(stored.body), media_type="application/json")
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _encode(case: Case) -> str:
@@ -193,7 +216,7 @@ def _encode(case: Case) -> str:
 def _decode(cursor: str) -> tuple[datetime, str]:
     try:
         at, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(at), case_id
+        return check_instant(datetime.fromisoformat(at)), case_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(422, "Invalid cursor", "pass back next_cursor exactly as given") from exc
 
@@ -206,7 +229,7 @@ async def list_cases(
     status: Annotated[str | None, Query(max_length=24)] = None,
     unit: Annotated[str | None, Query(max_length=64)] = None,
     overdue: bool | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> CasePage:
@@ -224,9 +247,7 @@ async def list_cases(
         query = query.where(Case.unit == unit)
     if overdue is not None:
         query = query.where(Case.overdue == overdue)
-    if since is not None:
-        if since.tzinfo is None:
-            raise Problem(422, "Invalid since", "give a time zone, e.g. 2026-01-05T00:00:00+08:00")
+    if since is not None:  # Instant: naive or out-of-range times are a 422 before this
         query = query.where(Case.received_at >= since)
     if cursor:
         query = query.where(tuple_(Case.received_at, Case.case_id) < tuple_(*_decode(cursor)))

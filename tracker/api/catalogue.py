@@ -1,9 +1,10 @@
-"""Catalogue history: versions with who/when/why, structural diffs between any two, audited rollback."""
+"""Catalogue history: versions with who/when/why, structural diffs between any two, audited rollback; and the
+suggestions the loop's placed cases make, which an adjudicator accepts into a new version."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,14 +15,17 @@ from router.domain.loader import CatalogueError
 from services import audit
 from services.caller import Caller, require_roles
 from services.problems import Problem
+from tracker import suggestions as loop
 from tracker.api.deps import DepsDep
 from tracker.handlers import Deps
+from tracker.privacy import record_personal_reads
 from tracker.store import catalogue as versions
 from tracker.store.models import CatalogueVersion, TrackerAudit
 
 router = APIRouter(tags=["catalogue"])
 Reader = Annotated[Caller, Depends(require_roles("adjudicator", "operator", "admin"))]
-# Rolling back undoes rulings saved as rules: the adjudicators' own decision, or an administrator's.
+# Rolling back undoes rulings saved as rules, and accepting suggestions changes where cases go: the adjudicators'
+# own decision, or an administrator's.
 Restorer = Annotated[Caller, Depends(require_roles("adjudicator", "admin"))]
 
 
@@ -55,6 +59,34 @@ class DiffRead(BaseModel):
     after: str
     changes: list[ChangeRead]
     text: str
+
+
+class ExampleRead(BaseModel):
+    case_id: str
+    how: Literal["ruling", "reroute"]
+    department: str
+    at: datetime
+    report: dict[str, Any]
+
+
+class SuggestionRead(BaseModel):
+    id: str
+    kind: Literal["gazetteer", "alias"]
+    target: str
+    word: str
+    support: list[str]
+    seen_elsewhere: int
+
+
+class SuggestionsRead(BaseModel):
+    catalogue_version: str
+    suggestions: list[SuggestionRead]
+
+
+class AcceptBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(min_length=1, max_length=200)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class RollbackBody(BaseModel):
@@ -132,4 +164,45 @@ async def rollback(version: str, body: RollbackBody, deps: DepsDep, caller: Rest
             raise Problem(422, "Invalid catalogue", str(exc)) from exc
         audit.record(session, TrackerAudit, caller, "catalogue.rollback", row.version,
                      {"to": version, "parent": row.parent, "reason": body.reason})
+    return _read(row, row.version)
+
+
+@router.get("/v1/catalogue/examples", response_model=list[ExampleRead])
+async def list_examples(deps: DepsDep, caller: Reader, since: datetime | None = None,
+                        limit: Annotated[int, Query(ge=1, le=loop.LIMIT)] = 500) -> list[dict[str, Any]]:
+    """Cases a human placed, newest first: rulings (their lead) and accepted re-routes (the department that
+    acknowledged the re-routed case and kept it). The reports are whole: reading one with the reporter's name or
+    phone is audited as a read of personal data."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # a bare time is UTC, as every time the API answers
+    placed = await loop.examples(deps, since=since, limit=limit)
+    await record_personal_reads(deps.db, caller, [(p.example.case_id, p.example.report.model_dump(mode="json"))
+                                                  for p in placed], via="GET /v1/catalogue/examples")
+    return [p.as_dict() for p in placed]
+
+
+@router.get("/v1/catalogue/suggestions", response_model=SuggestionsRead)
+async def list_suggestions(deps: DepsDep, _: Reader) -> dict[str, Any]:
+    """Gazetteer places and aliases the version in force lacks, learnt from the newest 5,000 placed cases, each
+    with the cases that support it (and how many placed cases used the word but went elsewhere). Nothing
+    changes until an adjudicator accepts some (POST /v1/catalogue/suggestions/accept)."""
+    version, found = await loop.current(deps)
+    return {"catalogue_version": version, "suggestions": [s.as_dict() for s in found]}
+
+
+@router.post("/v1/catalogue/suggestions/accept", response_model=VersionRead,
+             responses={403: {"description": "needs adjudicator or admin"},
+                        409: {"description": "an id is not (or no longer) suggested"},
+                        422: {"description": "the new catalogue would not validate"}})
+async def accept_suggestions(body: AcceptBody, deps: DepsDep, caller: Restorer) -> dict[str, Any]:
+    """Publish a new catalogue version with these suggestions added (audited as catalogue.publish with their
+    ids); every router replica takes it into force from catalogue.v1."""
+    try:
+        row = await loop.accept(deps, body.ids, body.reason, caller)
+    except loop.Stale as exc:
+        raise Problem(409, "Not a current suggestion",
+                      f"not suggested against catalogue {exc.version} (accepted already, or stale): "
+                      f"{', '.join(exc.ids)}") from exc
+    except CatalogueError as exc:
+        raise Problem(422, "Invalid catalogue", str(exc)) from exc
     return _read(row, row.version)

@@ -12,8 +12,9 @@ from schemas.text import StorableText
 from services.caller import Caller, CallerDep
 from services.problems import Problem
 from tracker.api.deps import DepsDep
+from tracker.domain.access import may_ever_close
 from tracker.domain.case import CaseState
-from tracker.domain.commands import IllegalTransition, NotYourCase
+from tracker.domain.commands import IllegalTransition, NotAParty, NotYourCase
 from tracker.handlers import CaseNotFound, close_case, handle_reply
 
 router = APIRouter(tags=["replies"])
@@ -45,8 +46,10 @@ class ReplyResult(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "caller unknown"}, 403: {"description": "not this department's case"},
-    404: {"description": "no such case"}, 409: {"description": "not allowed in the case's state"},
+    401: {"description": "caller unknown"},
+    403: {"description": "not a role that does this, or a case the caller is party to but does not hold"},
+    404: {"description": "no such case, or not one the caller has a part in (as for reads)"},
+    409: {"description": "not allowed in the case's state (told only to the case's parties)"},
 }
 
 
@@ -59,7 +62,7 @@ def _department(caller: Caller) -> str:
 async def _reply(reply: DepartmentReply, deps: DepsDep, caller: Caller) -> ReplyResult:
     try:
         state = await handle_reply(reply, deps, actor=caller.actor)
-    except CaseNotFound as exc:
+    except (CaseNotFound, NotAParty) as exc:
         raise Problem(404, "Case not found", f"no case {reply.case_id!r}") from exc
     except NotYourCase as exc:
         raise Problem(403, "Not your case", exc.reason) from exc
@@ -99,12 +102,15 @@ async def return_case(case_id: str, body: ReturnBody, deps: DepsDep, caller: Cal
 
 @router.post("/v1/cases/{case_id}/close", response_model=ReplyResult, responses=ERRORS)
 async def close(case_id: str, deps: DepsDep, caller: CallerDep) -> ReplyResult:
-    """Close a case after its feedback (the street team or an operator confirms)."""
-    if caller.role not in ("operator", "admin") and not caller.name.startswith("street-"):
-        raise Problem(403, "Not allowed", "operators and street teams close cases")
+    """Close a case after its feedback: the street team of the case's unit (the department key
+    street-<unit>), an operator or an admin confirms."""
+    if not may_ever_close(caller):
+        raise Problem(403, "Not allowed", "operators, admins and street teams close cases")
     try:
-        return _result(await close_case(case_id, deps, actor=caller.actor))
+        return _result(await close_case(case_id, deps, caller=caller))
     except CaseNotFound as exc:
         raise Problem(404, "Case not found", f"no case {case_id!r}") from exc
+    except NotYourCase as exc:
+        raise Problem(403, "Not your case", exc.reason) from exc
     except IllegalTransition as exc:
         raise Problem(409, "Not allowed now", exc.reason) from exc

@@ -1,4 +1,5 @@
-"""Console pages: dispatch board, case, adjudication queue and ruling form, gap clusters, catalogue, figures."""
+"""Console pages: dispatch board, case, adjudication queue and ruling form, gap clusters, catalogue and the
+suggestions learnt from the loop, figures."""
 
 from __future__ import annotations
 
@@ -13,26 +14,30 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 
 from router.domain.catalogue import Catalogue
+from router.domain.loader import CatalogueError
 from services.caller import authenticate
 from services.problems import Problem
 from tracker import adjudication as adj
 from tracker import adjudication_queue as adjq
+from tracker import suggestions as loop
 from tracker.api.catalogue import RollbackBody, history
 from tracker.api.catalogue import diff as catalogue_diff
 from tracker.api.catalogue import rollback as api_rollback
 from tracker.api.deps import DepsDep
 from tracker.console import session
 from tracker.console.chart import Series, line_chart
-from tracker.console.session import ConsoleCaller
+from tracker.console.headers import ConsoleRoute
+from tracker.console.session import ConsoleCaller, ConsoleWriter
 from tracker.domain import figures
 from tracker.domain.commands import Principle
 from tracker.handlers import CaseNotFound, Deps
+from tracker.privacy import record_personal_reads
 from tracker.store import catalogue as versions
 from tracker.store.figures import dispatch_records
 from tracker.store.models import Case, RulingRecord, TimelineEntry
 
 HERE = Path(__file__).parent
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 # Autoescape on for every template: report text is whatever a caller typed (HTML- and SQL-like included).
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -65,6 +70,7 @@ async def _catalogue(deps: Deps) -> Catalogue:
 
 
 def page(name: str, request: Request, caller: Any, **context: Any) -> HTMLResponse:
+    context.setdefault("csrf", session.csrf_of(request))  # every form of the page posts it back
     html = templates.get_template(name).render(request=request, caller=caller, principles=PRINCIPLES,
                                                statuses=STATUSES, reasons=REASONS, **context)
     return HTMLResponse(html)
@@ -72,38 +78,46 @@ def page(name: str, request: Request, caller: Any, **context: Any) -> HTMLRespon
 
 @router.get("/static/htmx.min.js")
 async def htmx() -> FileResponse:
-    return FileResponse(HERE / "static" / "htmx.min.js", media_type="text/javascript")
+    return FileResponse(HERE / "static" / "htmx.min.js", media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request) -> HTMLResponse:
-    return page("login.html", request, None, error=None)
+async def login_form(request: Request, deps: DepsDep) -> HTMLResponse:
+    return _login_page(request, deps, None, 200)
 
 
 @router.post("/login", response_model=None)
 async def login(request: Request, deps: DepsDep, credential: Annotated[str, Form(max_length=400)]) -> Response:
     """The same credential as the API; only adjudicators, operators and administrators may enter."""
     try:
+        await session.check_login_form(request, deps.settings)
+    except Problem as exc:
+        return _login_page(request, deps, "登录表单已失效，请重新登录", exc.status)
+    try:
         caller = await authenticate(request, credential.strip())
     except Problem:
-        return _login_refused(request, "凭据无效")
+        return _login_page(request, deps, "凭据无效", 401)
     if caller.role not in session.CONSOLE_ROLES:
-        return _login_refused(request, "此角色无权使用控制台（仅裁决员、运营人员、管理员）")
+        return _login_page(request, deps, "此角色无权使用控制台（仅裁决员、运营人员、管理员）", 401)
     response = RedirectResponse("/console", status_code=303)
-    session.start(response, request, deps.settings, caller)
+    await session.start(response, request, deps, caller, credential.strip())
     return response
 
 
-def _login_refused(request: Request, error: str) -> HTMLResponse:
-    response = page("login.html", request, None, error=error)
-    response.status_code = 401
+def _login_page(request: Request, deps: Deps, error: str | None, status: int) -> HTMLResponse:
+    nonce, token = session.login_token(request, deps.settings)
+    response = page("login.html", request, None, error=error, login_token=token)
+    response.status_code = status
+    session.set_login_nonce(response, request, nonce)
     return response
 
 
 @router.post("/logout")
-async def logout() -> RedirectResponse:
+async def logout(request: Request, deps: DepsDep, caller: ConsoleWriter) -> RedirectResponse:
+    """Ends the session on the server: the cookie is refused on every replica afterwards, not only deleted."""
     response = RedirectResponse("/console/login", status_code=303)
-    session.end(response)
+    await session.end(request, response, deps)
     return response
 
 
@@ -136,6 +150,8 @@ async def case_page(case_id: str, request: Request, deps: DepsDep, caller: Conso
                                     .order_by(TimelineEntry.id))).scalars().all()
         rulings = (await s.execute(select(RulingRecord).where(RulingRecord.case_id == case_id)
                                    .order_by(RulingRecord.id))).scalars().all()
+    # The page shows the reporter's name and phone and the text as typed: audited as the API's reads are.
+    await record_personal_reads(deps.db, caller, [(case_id, row.report)], via="console")
     names = department_names(await _catalogue(deps))
     return page("case.html", request, caller, case=row, timeline=timeline, rulings=rulings, names=names,
                 decision=row.decision or {}, report=row.report or {}, returns=(row.state or {}).get("returns", []))
@@ -146,6 +162,7 @@ async def queue_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
                      kind: Annotated[str | None, Query(pattern="^(gap|dispute)$")] = None) -> HTMLResponse:
     """裁决队列: gaps and disputes with their context."""
     items = await adjq.queue(deps, kind=kind, limit=100)
+    await record_personal_reads(deps.db, caller, [(i["case_id"], i["report"]) for i in items], via="console")
     names = department_names(await _catalogue(deps))
     return page("queue.html", request, caller, items=items, names=names, kind=kind)
 
@@ -157,18 +174,22 @@ async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: Con
     items = await adjq.queue(deps, case_id=case_id)
     if not items:
         raise Problem(404, "Not in the queue", f"no case {case_id!r} waits for a ruling")
+    await record_personal_reads(deps.db, caller, [(case_id, items[0]["report"])], via="console")
     cat = await _catalogue(deps)
     others = [c for c in also.split(",") if c.strip() and c != case_id]
     async with deps.db.sessions() as s:
         rows = (await s.execute(select(Case).where(Case.case_id.in_([case_id, *others])))).scalars().all()
         suggested = await adj.suggest_terms(s, rows, cat)
-    return page("ruling.html", request, caller, item=items[0], names=department_names(cat),
+    names = department_names(cat)
+    # Stations of named units too: when the router found no unit, the adjudicator may know where the place lies.
+    stations = [(code, names[code]) for code in names if adj.bound_to_a_unit(code, cat)]
+    return page("ruling.html", request, caller, item=items[0], names=names,
                 departments=sorted(cat.departments.items()), templates=cat.unit_departments.values(),
-                suggested=suggested, also=others, result=None, error=None)
+                stations=stations, suggested=suggested, also=others, result=None, error=None)
 
 
 @router.post("/adjudications/{case_id}/ruling", response_class=HTMLResponse)
-async def rule(case_id: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
+async def rule(case_id: str, request: Request, deps: DepsDep, caller: ConsoleWriter,
                lead: Annotated[str, Form(max_length=64)], principle: Annotated[Principle, Form()],
                cooperating: Annotated[str, Form(max_length=600)] = "",
                basis: Annotated[str, Form(max_length=2000)] = "",
@@ -197,7 +218,7 @@ async def rule(case_id: str, request: Request, deps: DepsDep, caller: ConsoleCal
 
 
 @router.post("/adjudications/reroute", response_class=HTMLResponse)
-async def reroute(request: Request, deps: DepsDep, caller: ConsoleCaller,
+async def reroute(request: Request, deps: DepsDep, caller: ConsoleWriter,
                   case_ids: Annotated[list[str], Form()]) -> HTMLResponse:
     """批量改派: the pending gap cases a new rule covers."""
     if caller.role != "adjudicator":
@@ -229,13 +250,64 @@ async def diff_page(version: str, request: Request, deps: DepsDep, caller: Conso
 
 
 @router.post("/catalogue/{version}/rollback", response_class=HTMLResponse)
-async def rollback(version: str, request: Request, deps: DepsDep, caller: ConsoleCaller,
+async def rollback(version: str, request: Request, deps: DepsDep, caller: ConsoleWriter,
                    reason: Annotated[str, Form(min_length=1, max_length=2000)]) -> HTMLResponse:
     if caller.role not in ("adjudicator", "admin"):
         raise Problem(403, "Forbidden", f"rollback needs the role adjudicator or admin, not {caller.role}")
     row = await api_rollback(version, RollbackBody(reason=reason), deps, caller)
     return page("catalogue.html", request, caller, rows=await history(deps),
                 message=f"已回滚：{version} 的内容作为新版本 {row['version']} 发布")
+
+
+KINDS = {"gazetteer": "地名（属地）", "alias": "别名（行业、事项）"}
+
+
+def suggestion_targets(cat: Catalogue) -> dict[str, str]:
+    """What a suggestion's target names: a unit code, industries.<code> or matters.<code> → its name."""
+    names = {code: u.name for code, u in cat.units.items()}
+    names |= {f"industries.{code}": i.name for code, i in cat.industries.items()}
+    names |= {f"matters.{code}": m.name for code, m in cat.matters.items()}
+    return names
+
+
+async def _suggestions_page(request: Request, deps: Deps, caller: Any, *, error: str | None = None,
+                            published: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    version, found = await loop.current(deps)
+    groups = [(kind, [s for s in found if s.kind == kind]) for kind in KINDS]
+    response = page("suggestions.html", request, caller, version=version, kinds=KINDS,
+                    groups=[(kind, items) for kind, items in groups if items],
+                    targets=suggestion_targets(await _catalogue(deps)), error=error, published=published)
+    response.status_code = status
+    return response
+
+
+@router.get("/suggestions", response_class=HTMLResponse)
+async def suggestions_page(request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLResponse:
+    """目录建议: places and aliases the placed cases teach, each with its cases; accepted only by a person."""
+    return await _suggestions_page(request, deps, caller)
+
+
+@router.post("/suggestions/accept", response_class=HTMLResponse)
+async def accept_suggestions(request: Request, deps: DepsDep, caller: ConsoleWriter,
+                             reason: Annotated[str, Form(max_length=2000)] = "",
+                             ids: Annotated[list[str] | None, Form()] = None) -> HTMLResponse:
+    """The same acceptance as POST /v1/catalogue/suggestions/accept: a new catalogue version."""
+    if caller.role not in ("adjudicator", "admin"):
+        raise Problem(403, "Forbidden", f"accepting suggestions needs the role adjudicator or admin, not {caller.role}")
+    chosen = [i for i in ids or [] if i.strip()][:200]
+    if not chosen or not reason.strip():
+        return await _suggestions_page(request, deps, caller, status=422,
+                                       error="请勾选至少一条建议并填写采纳原因")
+    try:
+        row = await loop.accept(deps, chosen, reason.strip(), caller)
+    except loop.Stale as exc:
+        return await _suggestions_page(request, deps, caller, status=409,
+                                       error=f"以下建议已不在现行目录 {exc.version} 的建议中（已被采纳或已过时）："
+                                             f"{'、'.join(exc.ids)}")
+    except CatalogueError as exc:
+        return await _suggestions_page(request, deps, caller, status=422, error=f"新目录无法通过校验：{exc}")
+    return await _suggestions_page(request, deps, caller, published={
+        "version": row.version, "parent": row.parent, "accepted": chosen})
 
 
 @router.get("/figures", response_class=HTMLResponse)

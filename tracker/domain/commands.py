@@ -22,6 +22,12 @@ class NotYourCase(IllegalTransition):
     """A department acted on a case that is not (or no longer) dispatched to it (HTTP 403)."""
 
 
+class NotAParty(NotYourCase):
+    """The caller has no part in the case at all: answered as if the case did not exist (HTTP 404), before its
+    state is looked at, so acting on a case tells no more than reading it. (A NotYourCase, so replies over
+    Kafka are dead-lettered with the reason like any refusal.)"""
+
+
 class EscalationKind(StrEnum):
     ack_overdue = "ack_overdue"  # no 报到 within the ack window
     feedback_overdue = "feedback_overdue"  # no 反馈 by the deadline

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import dialect_insert, table_of
+from tracker.domain.access import CaseParties, parties
 from tracker.domain.case import CaseState, Status
 from tracker.domain.sla import Calendar, ack_due, feedback_due, next_due
 from tracker.store import codec
@@ -32,6 +33,14 @@ async def load_many_for_update(session: AsyncSession, case_ids: Collection[str],
     if lock:
         query = query.with_for_update()
     return {row.case_id: row for row in (await session.execute(query)).scalars().all()}
+
+
+def parties_of(row: Case) -> CaseParties:
+    """Who has a part in the case, for access decisions (tracker.domain.access)."""
+    decision = row.decision or {}
+    return parties(row.department, row.unit, row.source, row.submitted_by,
+                   (str(a.get("department") or "") for a in (row.state or {}).get("attempts", [])),
+                   (str(d) for d in (*decision.get("cooperating", []), *decision.get("cc", []))))
 
 
 def state_of(row: Case) -> CaseState:

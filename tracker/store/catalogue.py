@@ -41,6 +41,12 @@ async def _lock(session: AsyncSession) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(LOCK))))
 
 
+async def hold(session: AsyncSession) -> None:
+    """Take the publishers' lock for this transaction before reading the version a new one builds on (an accept
+    that computes its document from the version in force); publish() takes it again, which is allowed."""
+    await _lock(session)
+
+
 async def latest(session: AsyncSession) -> CatalogueVersion | None:
     return (await session.execute(select(CatalogueVersion).order_by(CatalogueVersion.id.desc()).limit(1))
             ).scalar_one_or_none()

@@ -70,6 +70,12 @@ async def gaps_since(session: AsyncSession, start: datetime) -> int:
     return int(await session.scalar(query) or 0)
 
 
+async def open_departments(session: AsyncSession) -> set[str]:
+    """Departments holding open (dispatched or acknowledged) cases: those whose cases can become overdue."""
+    query = select(Case.department).where(Case.status.in_(("dispatched", "acknowledged"))).distinct()
+    return {d or "none" for d in (await session.execute(query)).scalars()}
+
+
 async def open_overdue(session: AsyncSession) -> dict[tuple[str, str], int]:
     """Open cases with an escalated breach, by department and kind (the cases_overdue gauge)."""
     query = (select(Case.department, Escalation.kind, func.count(func.distinct(Case.case_id)))

@@ -1,11 +1,15 @@
 """The console in headless Chromium (Debian's, driven by Playwright) against intake, router and tracker processes:
 log in, rule on a gap case with save_as_rule, post a new report of the same kind and see it routed by the new rule
-without the gap queue. A screenshot of each console page goes to tests/artifacts/ (kept by CI)."""
+without the gap queue; a rollback auto-submitted by a page on another port is refused while the console's own
+form works; after logout the old cookie is refused. A screenshot of each console page goes to tests/artifacts/
+(kept by CI)."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,24 @@ DRONES = [  # two gap reports of another kind, for the gap clusters page
 ]
 
 
+@asynccontextmanager
+async def attacker_page(target: str) -> AsyncIterator[str]:
+    """A page on another port of 127.0.0.1 that auto-submits a form to `target`: the probe's CSRF attack."""
+    html = (f'<!doctype html><form method="post" action="{target}"><input name="reason" value="csrf">'
+            '</form><script>document.forms[0].submit()</script>').encode()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(html), html))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+
+
 async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
         tmp_path: Path, kafka_bootstrap: str, fresh_postgres: str, topic_prefix: str) -> None:
     from playwright.async_api import async_playwright
@@ -63,6 +85,9 @@ async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
                 browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
                 page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
                 base = services["tracker"].url
+                csp_violations: list[str] = []
+                page.on("console", lambda m: csp_violations.append(m.text)
+                        if "Content Security Policy" in m.text else None)
 
                 async def shot(name: str) -> None:
                     await page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
@@ -77,10 +102,12 @@ async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
                 await shot("board")
 
                 await page.click("text=空白发现")
+                await page.wait_for_url(f"{base}/console/clusters")  # count() does not wait for the navigation
                 assert "2 件" in await page.inner_text(".cluster h3")  # the two drone-show reports
                 await shot("clusters")
 
                 await page.click("text=裁决队列")
+                await page.wait_for_url(f"{base}/console/adjudications")
                 assert await page.locator(f".queue-item[data-case='{gap_id}']").count() == 1
                 await shot("queue")
                 await page.click(f".queue-item[data-case='{gap_id}'] a.rule-link")
@@ -124,17 +151,54 @@ async def test_rule_in_the_console_then_a_new_report_is_routed_by_the_rule(
                 await page.goto(f"{base}/console/catalogue")
                 assert "+r1" in await page.inner_text("table")
                 await shot("catalogue")
+
+                # A page on another port of this host (same site, so the SameSite=Strict cookie goes along)
+                # auto-submits a rollback as the logged-in adjudicator: refused, nothing published.
+                adjudicator = auth_headers("adjudicator", "wang")
+                before = (await tracker.get("/v1/catalogue/versions", headers=adjudicator)).json()
+                original = next(v["version"] for v in before if v["parent"] is None)
+                async with attacker_page(f"{base}/console/catalogue/{original}/rollback") as evil:
+                    await page.goto(evil)
+                    await page.wait_for_url(f"{base}/console/catalogue/{original}/rollback")
+                    assert "Cross-site request refused" in await page.inner_text("body")
+                after = (await tracker.get("/v1/catalogue/versions", headers=adjudicator)).json()
+                assert len(after) == len(before)
+                # The console's own form (with the session's CSRF token) rolls back.
+                await page.goto(f"{base}/console/catalogue")
+                form = page.locator(f"form[action='/console/catalogue/{original}/rollback']")
+                await form.locator("input[name=reason]").fill("演练：回滚到初始目录")
+                await form.locator("button[type=submit]").click()
+                await page.wait_for_selector("p.card")
+                assert f"已回滚：{original}" in await page.inner_text("p.card")
+                await shot("rollback")
+                assert len((await tracker.get("/v1/catalogue/versions", headers=adjudicator)).json()) == \
+                    len(before) + 1
                 await page.click("text=与上一版比较")
                 assert "rulings.ruling-" in await page.inner_text("ul.diff")
                 await shot("diff")
                 await page.goto(f"{base}/console/figures")
                 assert await page.locator("svg.chart").count() == 1
                 await shot("figures")
+                await page.click("text=目录建议")  # suggestions from the loop: from the navigation, under the CSP
+                await page.wait_for_url(f"{base}/console/suggestions")
+                assert "目录建议" in await page.inner_text("h1")
+                await shot("suggestions")
                 await page.goto(f"{base}/console")
                 assert await page.locator("[data-department='amr']").count() == 1
                 await shot("board-after")
+                assert csp_violations == []  # the pages (htmx included) work under the console's CSP
+
+                # Logout ends the session on the server: the cookie it had, put back, is refused.
+                cookies = await page.context.cookies()
+                await page.click("nav button[type=submit]")
+                await page.wait_for_url(f"{base}/console/login")
+                replay = await browser.new_context()
+                await replay.add_cookies([c for c in cookies if c["name"] == "caseroute_console"])
+                again = await replay.new_page()
+                await again.goto(f"{base}/console/cases/{gap_id}")
+                assert again.url.endswith("/console/login")
                 await browser.close()
         await tracker.aclose()
     for name in ("login", "board", "clusters", "queue", "ruling-form", "ruled", "rerouted", "case", "catalogue",
-                 "diff", "figures"):
+                 "rollback", "diff", "figures", "suggestions"):
         assert (ARTIFACTS / f"console-{name}.png").stat().st_size > 1000

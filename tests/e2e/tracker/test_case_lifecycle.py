@@ -71,12 +71,13 @@ async def test_two_hundred_cases_through_every_path(
 
         async def reply(case_id: str, kind: str, via_topic: bool, **body: object) -> None:
             department = (await tracker.get(f"/v1/cases/{case_id}")).json()["department"]
-            if via_topic:  # department systems that prefer Kafka
+            if via_topic:  # department systems that prefer Kafka: each on its own reply topic
                 payload = DepartmentReply(case_id=case_id, department=department, kind=kind, **body)  # type: ignore[arg-type]
                 event = envelope(source=f"dept/{department}", event_type=f"caseroute.reply.{kind}",
                                  subject=case_id, payload=payload)
-                await producer.send_batch([OutgoingMessage(f"{topic_prefix}replies.v1", case_id, event.to_bytes(),
-                                                           headers_for(event.id, b""))])
+                topic = f"{topic_prefix}replies.{department}.v1"
+                value = event.to_bytes()
+                await producer.send_batch([OutgoingMessage(topic, case_id, value, headers_for(event.id, value))])
                 return
             answer = await tracker.post(f"/v1/cases/{case_id}/{'ack' if kind == 'ack' else kind}",
                                         json=body, headers=auth_headers("department", department))
@@ -101,9 +102,10 @@ async def test_two_hundred_cases_through_every_path(
             await reply(c, "return", via_topic=False, reason="overlapping_remits", text="职能交叉")
             await wait_status(tracker, c, {"disputed"})
 
-        # A department acts only on its own cases; illegal transitions are refused with the reason.
+        # A department acts only on its own cases (one with no part in a case learns nothing of it: 404, as for a
+        # read); illegal transitions are refused with the reason.
         other = await tracker.post(f"/v1/cases/{finished[0]}/ack", headers=auth_headers("department", "not-it"))
-        assert other.status_code == 403 and other.headers["content-type"] == "application/problem+json"
+        assert other.status_code == 404 and other.headers["content-type"] == "application/problem+json"
         late = await tracker.post(f"/v1/cases/{finished[0]}/return", json={"reason": "duplicate"},
                                   headers=auth_headers("department", cases[finished[0]]['department']))
         assert late.status_code == 409 and "feedback" in late.json()["detail"]

@@ -204,11 +204,18 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
             actions = (await session.execute(select(TrackerAudit.action).order_by(TrackerAudit.id))).scalars().all()
         assert actions == ["catalogue.publish", "ruling", "ruling", "reroute", "ruling", "catalogue.rollback"]
 
-        # The console: login by the API credential, signed HttpOnly SameSite=Strict cookie, escaped text.
-        refused = await client.post("/console/login", data={"credential": credential_for("department", "amr")})
+        # The console: login by the API credential (through the login form and its token), HttpOnly
+        # SameSite=Strict session cookie, escaped text.
+        def login_token(form: str) -> str:
+            return re.search(r'name="login_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+
+        form = (await client.get("/console/login")).text
+        refused = await client.post("/console/login", data={"credential": credential_for("department", "amr"),
+                                                            "login_token": login_token(form)})
         assert refused.status_code == 401
         assert (await client.get("/console")).status_code == 303
-        login = await client.post("/console/login", data={"credential": credential_for("operator", "li")})
+        login = await client.post("/console/login", data={"credential": credential_for("operator", "li"),
+                                                          "login_token": login_token(refused.text)})
         assert login.status_code == 303
         cookie = login.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie
@@ -224,7 +231,9 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
         assert re.search(r'<tr class="overdue">\s*<td><a href="/console/cases/C-G1">', board), board[:2000]
         shown = (await client.get("/console/cases/C-G4")).text
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in shown and "<script>alert" not in shown
-        assert (await client.post("/console/adjudications/C-G4/ruling", data={"lead": "amr", "principle": "main"})
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
+        assert (await client.post("/console/adjudications/C-G4/ruling",
+                                  data={"lead": "amr", "principle": "main", "csrf_token": csrf})
                 ).status_code == 403  # operators read, adjudicators rule
         client.cookies.clear()
         assert (await client.get("/console/adjudications")).status_code == 303

@@ -18,6 +18,7 @@ from services.settings import Settings
 from tests.conftest import dev_reports
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
+GRID_APP = "grid-app:tests"  # the submitter: dedupe is per submitter
 MIGRATIONS = Path(__file__).resolve().parents[3] / "intake" / "migrations"
 
 
@@ -34,11 +35,11 @@ async def acceptor(fresh_postgres: str):  # type: ignore[no-untyped-def]
 
 
 async def test_concurrent_reports_and_repeats_become_one_case_each_with_one_event(acceptor: Acceptor) -> None:
-    before = [await acceptor.accept(report(f"old-{i}")) for i in range(20)]
+    before = [await acceptor.accept(report(f"old-{i}"), GRID_APP) for i in range(20)]
     new = [report(f"new-{i}") for i in range(150)]
     # Every new report twice (the repeats land in the same batch or the next) and the old ones again.
     submitted = [*new, *new, *(report(f"old-{i}") for i in range(20))]
-    answers: list[Acceptance] = await asyncio.gather(*(acceptor.accept(r) for r in submitted))
+    answers: list[Acceptance] = await asyncio.gather(*(acceptor.accept(r, GRID_APP) for r in submitted))
 
     first, second, old = answers[:150], answers[150:300], answers[300:]
     assert len({a.case_id for a in first}) == 150
@@ -57,7 +58,7 @@ async def test_a_report_the_database_refuses_fails_alone(acceptor: Acceptor) -> 
     good = [report(f"good-{i}") for i in range(40)]
     # Validation refuses NUL at the API; past validation (model_copy skips it) the database refuses the row.
     bad = report("bad").model_copy(update={"description": "NUL\u0000 is not storable in a JSONB document"})
-    answers = await asyncio.gather(*(acceptor.accept(r) for r in [*good[:20], bad, *good[20:]]),
+    answers = await asyncio.gather(*(acceptor.accept(r, GRID_APP) for r in [*good[:20], bad, *good[20:]]),
                                    return_exceptions=True)
     failed = [a for a in answers if isinstance(a, BaseException)]
     assert len(failed) == 1 and answers[20] is failed[0]

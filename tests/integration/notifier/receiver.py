@@ -40,6 +40,8 @@ class Receiver:
     requests: int = 0
     accepted: list[dict[str, Any]] = field(default_factory=list)
     bad_signatures: int = 0
+    # Every request as it came: headers (lower-case names), the raw body and when it arrived (unix seconds).
+    seen: list[tuple[dict[str, str], bytes, float]] = field(default_factory=list)
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -57,6 +59,7 @@ class Receiver:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         self.requests += 1
+        self.seen.append((headers, body, time.time()))
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if not independent_verify(self.secret, headers.get("caseroute-signature", ""), body, time.time()):

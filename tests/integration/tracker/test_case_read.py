@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 
 from schemas.events import DepartmentReply, ReturnReason
-from services.db import Database
 from tests.integration.tracker.test_tracker_on_postgres import decision, deps, route  # noqa: F401 (fixture)
 from tracker.api.cases import _case_from_driver, _case_from_session, _Stored
 from tracker.handlers import Deps, handle_reply
@@ -18,8 +17,9 @@ from tracker.handlers import Deps, handle_reply
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
 
 
-async def _read(read: Callable[[Database, str], Awaitable[_Stored | None]], on: Deps, case_id: str) -> _Stored:
-    stored = await read(on.db, case_id)
+async def _read(read: Callable[..., Awaitable[_Stored | None]], on: Deps, case_id: str, *,
+                whole: bool = True) -> _Stored:
+    stored = await read(on.db, case_id, whole=whole)
     assert stored is not None
     return stored
 
@@ -41,16 +41,18 @@ async def test_driver_read_answers_what_the_orm_read_answers(deps: Deps) -> None
                               {"personal": orjson.dumps({"reporter_name": "张三", "reporter_phone": "13812345678"})
                                .decode()})
     for case_id in ("R1", "R2", "R3"):
-        driver, session_read = await _read(_case_from_driver, deps, case_id), await _read(_case_from_session, deps,
-                                                                                          case_id)
-        assert _as_client_sees(driver.body) == _as_client_sees(session_read.body)
-        assert list(_as_client_sees(driver.body)) == list(_as_client_sees(session_read.body))  # field order too
-        assert driver.parties == session_read.parties  # who may read it: the same from both reads
-        assert driver.personal_report == session_read.personal_report
+        for whole in (True, False):  # as an overseer reads it, and as it is read to be masked
+            driver = await _read(_case_from_driver, deps, case_id, whole=whole)
+            session_read = await _read(_case_from_session, deps, case_id, whole=whole)
+            assert _as_client_sees(driver.body) == _as_client_sees(session_read.body)
+            assert list(_as_client_sees(driver.body)) == list(_as_client_sees(session_read.body))  # field order
+            assert driver.parties == session_read.parties  # who may read it: the same from both reads
+            assert driver.report == session_read.report and driver.submitted_by == session_read.submitted_by
     r3 = await _read(_case_from_driver, deps, "R3")
-    assert r3.personal_report is not None and r3.personal_report["reporter_name"] == "张三"
+    assert r3.report is not None and r3.report["reporter_name"] == "张三"
     assert {"amr", "street-nanmen"} & r3.parties.involved == {"amr"}
-    assert (await _read(_case_from_driver, deps, "R1")).personal_report is None
+    assert (await _read(_case_from_driver, deps, "R1")).report is None, "an overseer's read parses no more"
+    assert (await _read(_case_from_driver, deps, "R1", whole=False)).report is not None
     r2 = _as_client_sees((await _read(_case_from_driver, deps, "R2")).body)
     assert r2["transfers"] == 1 and r2["returns"][0]["department"] == "amr"
     assert len(r2["timeline"]) >= 4 and r2["timeline"][-1]["kind"] == "acknowledged"
@@ -58,7 +60,7 @@ async def test_driver_read_answers_what_the_orm_read_answers(deps: Deps) -> None
 
 
 async def test_driver_read_of_a_missing_case_is_none(deps: Deps) -> None:  # noqa: F811
-    assert await _case_from_driver(deps.db, "NOPE") is None
+    assert await _case_from_driver(deps.db, "NOPE", whole=True) is None
 
 
 async def test_driver_read_outlives_its_connections_being_cut(deps: Deps) -> None:  # noqa: F811

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import re
+import secrets
+import time
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from notifier.domain.backoff import RetryPolicy, after_failure, delay_s
 from notifier.domain.notices import human, notice_id, supervision_notice
 from notifier.domain.recipients import CaseFacts, Incoming, SubscriberKind, SubscriptionView, recipients
-from notifier.domain.signature import signature_header, verify
+from notifier.domain.signature import (
+    new_secret,
+    rotate,
+    signature_header,
+    signing_secrets,
+    standard_headers,
+    standard_key,
+    verify,
+)
 from notifier.domain.vocabulary import event_type_of, matches, valid_pattern
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -17,7 +32,7 @@ T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 def test_signature_is_hmac_of_timestamp_dot_body_and_verifies_in_window() -> None:
     body = b'{"id":"e1"}'
-    header = signature_header("s3cret-s3cret-s3cret", 1_700_000_000, body)
+    header = signature_header(["s3cret-s3cret-s3cret"], 1_700_000_000, body)
     expected = hmac.new(b"s3cret-s3cret-s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={expected}"
     assert verify("s3cret-s3cret-s3cret", header, body, now=1_700_000_100)
@@ -27,6 +42,51 @@ def test_signature_is_hmac_of_timestamp_dot_body_and_verifies_in_window() -> Non
     assert not verify("s3cret-s3cret-s3cret", "v1=abc", body, now=1_700_000_000)
     rotated = f"t=1700000000,v1={'0' * 64},v1={expected}"
     assert verify("s3cret-s3cret-s3cret", rotated, body, now=1_700_000_000)
+
+
+def test_rotation_signs_with_the_new_then_the_old_secret_in_both_schemes_each_verifiable_alone() -> None:
+    old, new, body, now = new_secret(), new_secret(), b'{"id":"e1","data":"\xc3\xa9"}', int(time.time())
+    header = signature_header([new, old], now, body)
+    assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}", header)
+    assert header.split(",")[1] == f"v1={hmac.new(new.encode(), f'{now}.'.encode() + body, hashlib.sha256).hexdigest()}"
+    assert verify(old, header, body, now=now) and verify(new, header, body, now=now)
+    assert not verify(new_secret(), header, body, now=now)
+    standard = standard_headers([new, old], "e1", now, body)
+    assert standard["webhook-id"] == "e1" and standard["webhook-timestamp"] == str(now)
+    assert re.fullmatch(r"v1,[A-Za-z0-9+/]{43}= v1,[A-Za-z0-9+/]{43}=", standard["webhook-signature"])
+    # The official Standard Webhooks library, as a receiver holding either secret, accepts the request.
+    for secret in (old, new):
+        assert Webhook(secret).verify(body, standard) == {"id": "e1", "data": "é"}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, standard)
+
+
+def test_the_standard_key_is_the_decoded_base64_after_whsec_and_other_secrets_get_no_standard_headers() -> None:
+    raw = secrets.token_bytes(32)
+    assert standard_key("whsec_" + base64.b64encode(raw).decode()) == raw
+    assert standard_key("whsec_" + base64.b64encode(raw).decode().rstrip("=")) == raw  # unpadded, as SDKs allow
+    assert new_secret().startswith("whsec_") and len(standard_key(new_secret()) or b"") == 32
+    # Where a key is standard, the official library (which decodes leniently) derives the same key from it.
+    for secret in ("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode().rstrip("="), new_secret()):
+        headers = standard_headers([secret], "e1", int(time.time()), b"{}")
+        assert Webhook(secret).verify(b"{}", headers) == {}
+    # A URL-safe token with `-` or `_` (as most secrets made before were), own secrets and too-short keys are not
+    # standard keys: only Caseroute-Signature signs them, keyed with the whole string.
+    for other in ("whsec_Zm9v-YmFy_" + "A" * 27, "my-own-secret-123456", "whsec_" + base64.b64encode(
+            b"x" * 16).decode(), "whsec_integration-secret-0123456789"):
+        assert standard_key(other) is None
+        assert standard_headers([other], "e1", 1, b"{}") == {}
+
+
+def test_the_previous_secret_signs_until_its_overlap_ends_and_an_overlap_of_zero_retires_it() -> None:
+    previous, until = rotate("old-secret-0123456789", T0, 3600)
+    assert (previous, until) == ("old-secret-0123456789", T0 + timedelta(hours=1))
+    assert signing_secrets("new", previous, until, T0) == ("new", "old-secret-0123456789")
+    assert signing_secrets("new", previous, until, T0 + timedelta(minutes=59)) == ("new", "old-secret-0123456789")
+    assert signing_secrets("new", previous, until, T0 + timedelta(hours=1)) == ("new",)
+    assert rotate("old-secret-0123456789", T0, 0) == (None, None)
+    assert signing_secrets("new", None, None, T0) == ("new",)
+    assert signing_secrets(None, previous, until, T0) == ()  # unsigned stays unsigned
 
 
 def test_backoff_grows_with_jitter_within_bounds_and_is_capped() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,40 @@ async def test_admin_api_needs_the_token_and_never_shows_a_secret_again(tmp_path
         assert (await h.client.delete(f"/v1/subscriptions/{created['id']}", headers=AUTH)).status_code == 204
         assert (await h.client.get("/v1/subscriptions", params={"active": True}, headers=AUTH)).json()[0]["id"] == \
             generated["id"]
+
+
+async def test_a_rotated_secret_signs_beside_the_new_one_for_the_overlap_unless_retired_at_once(
+        tmp_path: Path) -> None:
+    channel = FakeChannel()
+    async with harness(tmp_path, channel, rotation_overlap_s=3600) as h:
+        sub = await _subscribe(h.client, kind="department", owner="fire", event_types=["*"],
+                               secret="first-secret-0123456789")
+        assert sub["previous_secret_expires_at"] is None
+        url = f"/v1/subscriptions/{sub['id']}"
+        alone = await h.client.patch(url, headers=AUTH, json={"secret_overlap_s": 60})
+        assert alone.status_code == 422 and alone.headers["content-type"] == "application/problem+json"
+
+        rotated = await h.client.patch(url, headers=AUTH, json={"secret": "second-secret-0123456789"})
+        assert rotated.status_code == 200, rotated.text
+        until = datetime.fromisoformat(rotated.json()["previous_secret_expires_at"])
+        assert timedelta(minutes=59) < until - datetime.now(UTC) <= timedelta(hours=1)  # the setting's overlap
+        await h.transition("C1", "fire", "acknowledged")
+        await h.until(lambda: len(channel.accepted) == 1)
+        assert channel.accepted[0].secrets == ("second-secret-0123456789", "first-secret-0123456789")
+
+        # Setting the same secret again is no rotation: the overlap goes on as it was.
+        same = await h.client.patch(url, headers=AUTH, json={"secret": "second-secret-0123456789"})
+        assert same.json()["previous_secret_expires_at"] == rotated.json()["previous_secret_expires_at"]
+
+        # A leaked secret is retired at once: overlap 0 drops the previous one from the next attempt on.
+        cut = await h.client.patch(url, headers=AUTH, json={"secret": "third-secret-0123456789",
+                                                            "secret_overlap_s": 0})
+        assert cut.status_code == 200 and cut.json()["previous_secret_expires_at"] is None
+        await h.transition("C1", "fire", "feedback")
+        await h.until(lambda: len(channel.accepted) == 2)
+        assert channel.accepted[1].secrets == ("third-secret-0123456789",)
+        async with h.runtime.db.sessions() as session:
+            audit = (await session.execute(select(NotifierAudit.detail).where(
+                NotifierAudit.action == "subscription.update"))).scalars().all()
+        assert [a.get("previous_secret_expires_at") is not None for a in audit if "secret" in a["changed"]] == [
+            True, False]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -33,7 +33,7 @@ def _report(
     return Report(
         external_id="T-1",
         source="hotline",
-        reported_at=datetime(2026, 2, 1, 10, 0),
+        reported_at=datetime(2026, 2, 1, 10, 0, tzinfo=timezone(timedelta(hours=8))),
         location={"unit": unit, "address": address},
         title=title,
         description=description,

@@ -7,21 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from router.domain.loader import (
     CATALOGUE_DIR,
-    DEFAULT_CATALOGUE,
     CatalogueError,
     catalogue_json_schema,
     load_catalogue,
     parse_catalogue,
+    read_catalogue_file,
 )
 
 
 @pytest.fixture()
 def data() -> dict[str, Any]:
-    return yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    return read_catalogue_file()
 
 
 def problems(data: dict[str, Any]) -> list[str]:

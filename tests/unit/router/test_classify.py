@@ -87,10 +87,24 @@ def test_inspection_occasion_is_context_not_the_complaint(route: Route) -> None:
 
 
 def test_unit_from_gazetteer_and_unit_name(route: Route) -> None:
-    assert route("电梯困人。", address="华兴社区5幢").unit == "baiyun"
+    # Official division codes: 华兴社区 is 段塘's, 新联村 高桥's (a village, named with its 村).
+    assert route("电梯困人。", address="华兴社区5幢").unit == "duantang"
+    assert route("我们新联村里面电梯困人。").unit == "gaoqiao"
     assert route("电梯困人。", address="海曙区高桥镇某小区").unit == "gaoqiao"
     d = route("电梯困人。", unit="yuehu", address="华兴社区")
     assert d.unit == "yuehu"  # the reporter's unit code wins
+
+
+def test_unit_short_name_counts_as_a_place_but_not_a_gate(route: Route) -> None:
+    assert route("我们南门这边有部电梯困人。").unit == "nanmen"
+    assert route("小区西门口电梯困人。").unit is None  # a compass word at a gate names no unit
+
+
+def test_place_of_the_district_outside_the_units_names_no_unit(route: Route) -> None:
+    # 横街镇 is 海曙's but not one of the catalogue's units: found, and so no guess from the rest of the text.
+    d = route("居民楼道里电动车充电，跟中山公园旁边那栋一样危险。", address="横街村3组")
+    assert d.unit is None and d.unit_fallback
+    assert any("outside" in e.what for e in d.evidence)
 
 
 def test_unresolved_unit_falls_back_to_district_departments(route: Route) -> None:
@@ -119,3 +133,65 @@ def test_decision_shape_validates(route: Route) -> None:
     d = route("楼道电动车充电。", address="鼓楼街道")
     again = Decision.model_validate(d.model_dump(mode="json"))
     assert again == d and d.catalogue_version.startswith("haishu")
+
+
+def test_equipment_said_to_be_in_order_is_no_fire_cue(route: Route) -> None:
+    fine = route("检查时发现奶茶店灭火器、烟感配备齐全，疏散通道畅通，但没有营业执照。", address="江厦街道开明街")
+    assert (fine.hazard, fine.rule, fine.primary) == ("none", "R7", "ecology")
+    missing = route("奶茶店里没有灭火器，疏散通道也堵着，也没有营业执照。", address="江厦街道开明街")
+    assert missing.hazard == "fire"
+
+
+def test_something_that_could_fall_over_people_is_a_hazard(route: Route) -> None:
+    exposed = route("小区里一块招牌有点歪，下面就是小朋友上学走的路。", address="月湖街道镇明路")
+    assert (exposed.hazard, exposed.rule) == ("safety", "R5")
+    alone = route("小区里一块招牌有点歪。", address="月湖街道镇明路")
+    assert alone.hazard == "none"
+
+
+def test_construction_in_progress_is_r6_and_a_finished_structure_is_r9(route: Route) -> None:
+    ongoing = route("楼顶这几天正在搭一间铁皮房，工人天天在上面，没有任何审批。", address="鼓楼街道公园路")
+    assert (ongoing.rule, ongoing.primary) == ("R6", "planning")
+    finished = route("楼顶那间铁皮违建早就搭好了，好几年了，一直没拆。", address="鼓楼街道公园路")
+    assert (finished.rule, finished.primary) == ("R9", "urban-mgmt")
+    assert any(e.what == "construction finished" for e in finished.evidence)
+
+
+def test_a_thing_looked_for_and_not_seen_is_no_hazard_but_missing_equipment_is(route: Route) -> None:
+    d = route("这家小面馆没有营业执照，后厨用电磁炉，液化气钢瓶倒是没看到。", address="江厦街道开明街")
+    assert (d.hazard, d.rule) == ("none", "R7")
+    d = route("这家小面馆后厨乱拉电线，灭火器没看到。", address="江厦街道开明街")
+    assert d.hazard == "fire"
+
+
+def test_the_business_it_became_is_the_subject_not_the_one_it_was(route: Route) -> None:
+    d = route("那间门面原来是个文具店，现在改成卖煎饼果子的了，什么证都没有。", address="江厦街道开明街")
+    assert (d.industry, d.rule, d.primary) == ("catering", "R7", "ecology")
+
+
+def test_an_unsure_report_is_held_with_its_two_best_candidates_named(route: Route) -> None:
+    d = route("门店外卖很多，没有执照。")
+    assert (d.status, d.rule, d.primary) == ("gap", "R10", "establishment-office")
+    held = next(e for e in d.evidence if e.what.startswith("low confidence"))
+    assert held.words == [f"{a.department} ({a.rule} {a.score:.2f})" for a in d.alternatives[:2]]
+    assert held.words[0].startswith("ecology (R7")
+
+
+def test_a_workers_missing_certificate_leaves_the_business_licensed(route: Route) -> None:
+    d = route("这家洗浴中心的锅炉压力表坏了，烧锅炉的师傅也没有证。", address="鼓楼街道公园路")
+    assert (d.rule, d.primary) == ("R4", "amr")  # special equipment, its regulator; not R3 for 'unlicensed'
+    said = route("工人说老板讲规划许可以后会补的，楼顶这几天正在搭钢结构。", address="鼓楼街道公园路")
+    assert (said.rule, said.primary) == ("R6", "planning")  # the worker speaks; the permit is the owner's
+
+
+def test_a_licence_held_but_expired_or_mismatched_is_the_anomaly_matter(route: Route) -> None:
+    for text in ("那家面馆墙上的营业执照前年就到期了，一直没管。", "那家店的营业执照，上面的店名跟门头招牌对不上。"):
+        d = route(text, address="南门街道长春路")
+        assert (d.matter, d.rule, d.primary) == ("licence-anomaly", "R9", "amr"), text
+
+
+def test_an_ignition_source_beside_fire_load_is_a_fire_hazard(route: Route) -> None:
+    d = route("那家五金店老板天天在店里抽烟，旁边就是一排敞着口的稀料桶。", address="南门街道长春路")
+    assert d.hazard == "fire"
+    calm = route("那家五金店门口摆着一排稀料桶。", address="南门街道长春路")
+    assert calm.hazard == "none"

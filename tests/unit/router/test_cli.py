@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from router.cli import catalogue_app, route_stream
 from router.domain.compiled import CompiledCatalogue
-from router.domain.loader import DEFAULT_CATALOGUE
+from router.domain.loader import DEFAULT_CATALOGUE, read_catalogue_file
 from schemas.decision import Decision
 from schemas.report import Report
 
@@ -23,7 +23,7 @@ def test_validate_valid_catalogue_prints_a_summary() -> None:
 
 
 def test_validate_prints_every_problem_and_exits_1(tmp_path: Path) -> None:
-    data = yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    data = read_catalogue_file()
     data["matters"]["pricing"]["department"] = "nobody"
     data["rules"]["safety_office"] = "nobody-either"
     bad = tmp_path / "bad.yaml"

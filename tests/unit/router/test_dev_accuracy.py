@@ -1,4 +1,8 @@
-"""Accuracy on the labelled dev set: ≥97% primary overall, 100% where structured facts decide."""
+"""Accuracy on every shared labelled set: the figures this repository reached are floors that CI holds.
+
+dev_cases is the set the router was first tuned on; dev2a and dev2b were written independently of it and of each
+other. A change that loses accuracy, or sends more reports automatically to a wrong department, fails here.
+"""
 
 from __future__ import annotations
 
@@ -14,37 +18,46 @@ from router.domain.decide import decide
 from schemas.report import Report
 
 REPO = Path(__file__).resolve().parents[3]
-DEV = REPO.parent / "shared" / "data" / "dev_cases.jsonl"  # the clone sits beside shared/
+DATA = REPO.parent / "shared" / "data"  # the clone sits beside shared/
+OURS = REPO / "tests" / "data"  # sets written for this repository (see tests/data/README.md)
+# set: (right primary department at least, wrong department automatically at most, held though it had an owner
+# at most), as counts of reports: 160, 200 and 199 in the sets
+FLOORS = {"dev": (160, 0, 0), "dev2a": (197, 2, 1), "dev2b": (194, 5, 0), "blind1": (146, 4, 1),
+          "blind2": (190, 4, 3)}
 
 
-def _rows() -> list[dict[str, Any]]:
-    if not DEV.exists():
-        pytest.fail(f"dev set not found at {DEV}: the repository must sit beside shared/, as in CI")
-    return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _rows(name: str) -> list[dict[str, Any]]:
+    path = next((d / f"{name}_cases.jsonl" for d in (OURS, DATA) if (d / f"{name}_cases.jsonl").exists()),
+                DATA / f"{name}_cases.jsonl")
+    if not path.exists():
+        pytest.fail(f"labelled set not found at {path}: the repository must sit beside shared/, as in CI")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_dev_set_accuracy(cc: CompiledCatalogue) -> None:
-    rows = _rows()
-    primary = rule = hazard = structured = structured_ok = 0
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_labelled_set_accuracy(cc: CompiledCatalogue, name: str) -> None:
+    rows = _rows(name)
+    primary = misdispatched = deferred = structured = structured_ok = 0
     confusion: Counter[tuple[str, str]] = Counter()
     misses = []
     for row in rows:
         report, want = Report.model_validate(row["report"]), row["expect"]
         d = decide(report, cc)
-        primary += d.primary == want["primary"]
-        rule += d.rule == want["rule"]
-        hazard += d.hazard == want["hazard"]
+        right = d.primary == want["primary"]
+        primary += right
+        misdispatched += d.status != "gap" and not right
+        deferred += d.status == "gap" and want["status"] != "gap"
         if d.rule != want["rule"]:
             confusion[(want["rule"], d.rule)] += 1
-        if d.primary != want["primary"]:
+        if not right:
             misses.append((report.external_id, want["rule"], want["primary"], d.rule, d.primary))
         if row["report"].get("facts") or row["report"].get("category"):
             structured += 1
-            structured_ok += d.primary == want["primary"]
+            structured_ok += right
     n = len(rows)
-    print(
-        f"\nprimary {primary / n:.3f}  rule {rule / n:.3f}  hazard {hazard / n:.3f}  "
-        f"structured {structured_ok}/{structured}  confusion {dict(confusion)}"
-    )
-    assert primary / n >= 0.97, misses
-    assert structured_ok == structured, misses
+    print(f"\n{name}: primary {primary / n:.3f}, wrong department {misdispatched}, held {deferred}, "
+          f"structured {structured_ok}/{structured}, confusion {dict(confusion)}")
+    least, most_wrong, most_held = FLOORS[name]
+    assert primary >= least, misses
+    assert misdispatched <= most_wrong, misses
+    assert deferred <= most_held, misses

@@ -11,7 +11,7 @@ import pytest
 
 from router import bootstrap as router_service
 from schemas.envelope import Envelope
-from schemas.events import EventType, ReportAccepted
+from schemas.events import CaseRouted, EventType, ReportAccepted
 from schemas.report import Report
 from services.bus.memory import MemoryBus
 from services.envelopes import envelope
@@ -43,7 +43,8 @@ async def test_preview_explains_without_creating_a_case(tmp_path: Path) -> None:
     assert bus.messages("caseroute.routed.v1") == []
 
 
-async def test_an_exception_in_classification_dead_letters_the_report_with_the_reason(tmp_path: Path) -> None:
+async def test_an_exception_in_classification_makes_a_gap_case_with_the_reason(tmp_path: Path) -> None:
+    """Intake accepted the report: the router's failure on it is an adjudicator's gap case, not a dead letter."""
     async with running(_settings(tmp_path), [router_service.build]) as app:
         bus: MemoryBus = app.state.runtime.bus
         engine = app.state.router.state["engine"]
@@ -61,12 +62,15 @@ async def test_an_exception_in_classification_dead_letters_the_report_with_the_r
                              payload=ReportAccepted(case_id=case_id, report=report, accepted_at=datetime.now(UTC)))
             await bus.producer().send_batch([_message(event)])
         async with asyncio.timeout(20):
-            while not (bus.messages("caseroute.reports.v1.dlq") and bus.messages("caseroute.routed.v1")):
+            while len(bus.messages("caseroute.routed.v1")) < 2:
                 await asyncio.sleep(0.05)
-    (dead,) = bus.messages("caseroute.reports.v1.dlq")
-    assert "lexicon index corrupted" in (dead.header("dlq_reason") or "")
-    assert Envelope.from_bytes(dead.value).subject == "C-1"
-    assert [m.key for m in bus.messages("caseroute.routed.v1")] == ["C-2"]
+    routed = {m.key: CaseRouted.model_validate(Envelope.from_bytes(m.value).data)
+              for m in bus.messages("caseroute.routed.v1")}
+    assert bus.messages("caseroute.reports.v1.dlq") == []
+    gap, fine = routed["C-1"].decision, routed["C-2"].decision
+    assert (gap.status, gap.rule, gap.primary) == ("gap", "R10", "establishment-office")
+    assert "lexicon index corrupted" in " ".join(gap.evidence[0].words)
+    assert routed["C-1"].report.external_id == "BOOM" and fine.status == "routed"
 
 
 def _message(event: Envelope):  # type: ignore[no-untyped-def]

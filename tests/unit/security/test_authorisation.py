@@ -65,7 +65,8 @@ async def test_every_role_is_allowed_exactly_what_it_may_do(tmp_path: Path) -> N
                 ("POST", "/v1/reports", OLD, 401, {**REPORT, "external_id": "SEC-2"}),
                 ("POST", "/v1/reports", who("department", holder), 403, {**REPORT, "external_id": "SEC-2"}),
                 ("POST", "/v1/reports", who("adjudicator", "adj"), 403, {**REPORT, "external_id": "SEC-2"}),
-                ("POST", "/v1/reports", who("hotline", "12345"), 202, {**REPORT, "external_id": "SEC-3"}),
+                ("POST", "/v1/reports", who("hotline", "12345"), 202, {**REPORT, "external_id": "SEC-3",
+                                                                       "source": "hotline"}),
                 # who sees the case
                 ("GET", case_url, NOBODY, 401, None),
                 ("GET", case_url, FORGED, 401, None),
@@ -80,7 +81,7 @@ async def test_every_role_is_allowed_exactly_what_it_may_do(tmp_path: Path) -> N
                 ("GET", "/v1/stats", NOBODY, 401, None),
                 ("GET", "/v1/stats", who("department", holder), 200, None),
                 # who acts on it
-                ("POST", f"{case_url}/ack", who("department", "not-it"), 403, {}),
+                ("POST", f"{case_url}/ack", who("department", "not-it"), 404, {}),  # not a party: as a read
                 ("POST", f"{case_url}/ack", who("grid-app", "app-a"), 403, {}),
                 ("POST", f"{case_url}/ack", who("operator", "ops"), 403, {}),
                 ("POST", f"{case_url}/ack", NOBODY, 401, {}),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from schemas.envelope import Envelope
 from services.bus.base import BusUnavailable, Message, OutgoingMessage
@@ -139,16 +140,19 @@ async def test_poison_messages_go_to_the_dead_letter_topic_with_the_reason_and_t
     runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler)
     await _run_until(runner, lambda: handled == [7])
     reasons = [m.header("dlq_reason") or "" for m in bus.messages("in.v1.dlq")]
-    assert [r.split(":")[0] for r in reasons] == ["not JSON", "not an event envelope", "oversized"]
+    assert [r.split(":")[0] for r in reasons] == ["not JSON", "not a CloudEvent", "oversized"]
     assert all(m.header("dlq_topic") == "in.v1" for m in bus.messages("in.v1.dlq"))
 
 
-async def test_a_failing_handler_is_retried_then_dead_lettered_and_nothing_after_it_is_lost() -> None:
+async def test_a_deterministic_failure_is_dead_lettered_at_once_and_nothing_after_it_is_lost() -> None:
+    """A ValueError fails the same way on every try: no retry, no back-off sleep holding up the messages behind."""
     bus = MemoryBus(partitions=1)
     seen: list[int] = []
+    tries: list[int] = []
 
     async def handler(event: Envelope, message: Message) -> None:
         if event.data["n"] == 1:
+            tries.append(1)
             raise ValueError("cannot handle 1")
         seen.append(event.data["n"])
 
@@ -158,6 +162,23 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_nothing_after
     await _run_until(runner, lambda: seen == [0, 2])
     (dead,) = bus.messages("in.v1.dlq")
     assert "cannot handle 1" in (dead.header("dlq_reason") or "")
+    assert tries == [1], "a deterministic failure was retried (each retry slept 0.4 s, 0.8 s, … first)"
+
+
+async def test_a_database_refusal_that_may_be_a_race_is_tried_again() -> None:
+    bus = MemoryBus(partitions=1)
+    tries: list[int] = []
+
+    async def handler(event: Envelope, message: Message) -> None:
+        tries.append(1)
+        if len(tries) < 2:
+            raise IntegrityError("insert", {}, Exception("unique key taken by a concurrent writer"))
+
+    await bus.producer().send_batch([OutgoingMessage("in.v1", "c", _event("c", 0).to_bytes())])
+    runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler,
+                            retries=2)
+    await _run_until(runner, lambda: len(tries) == 2)
+    assert bus.messages("in.v1.dlq") == []
 
 
 async def test_transient_failures_are_retried_without_dead_lettering() -> None:
