@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
@@ -114,7 +115,7 @@ def publishing(service: str, messages: Sequence[OutgoingMessage]) -> Iterator[Se
                                               "caseroute.service": service, "caseroute.case_id": message.key})
         headers[TRACEPARENT_HEADER] = traceparent_of(span).encode()
         spans.append(span)
-        traced.append(OutgoingMessage(message.topic, message.key, message.value, tuple(headers.items())))
+        traced.append(replace(message, headers=tuple(headers.items())))  # keeps the event id and stamp
     try:
         yield traced
     except BaseException as exc:

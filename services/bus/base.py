@@ -10,12 +10,18 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """A message to publish; `key` is the case id so one case's events stay in order."""
+    """A message to publish; `key` is the case id so one case's events stay in order.
+
+    `event_id` lets the producer recognise a message it is still delivering, and `timestamp_ms` (when the event was
+    staged) lets the bus find it again on its topic: both serve the "one copy per event id" promise.
+    """
 
     topic: str
     key: str
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+    event_id: str | None = None
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +57,12 @@ class Producer(Protocol):
     async def stop(self) -> None: ...
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Publish all messages, acknowledged by the bus, or raise BusUnavailable."""
+        """Publish all messages, acknowledged by the bus, or raise BusUnavailable.
+
+        A message whose event id this producer is still delivering is not sent again: the call waits for the
+        delivery under way. After BusUnavailable some messages may be on the bus already (the bus took them, the
+        answer did not come): ask the bus `published` before sending them with another producer.
+        """
         ...
 
 
@@ -82,6 +93,14 @@ class Bus(Protocol):
 
     async def ensure_topics(self, topics: Sequence[str], *, compacted: bool = False) -> None:
         """Create missing topics; `compacted` keeps only the latest message per key (catalogue.v1)."""
+        ...
+
+    async def published(self, messages: Sequence[OutgoingMessage]) -> set[str]:
+        """The event ids among `messages` that are already on their topics (written at or after their timestamp).
+
+        Used before sending again what an earlier attempt may have written: a crashed process, a lost
+        acknowledgement, a producer started afresh. Raises BusUnavailable when the bus cannot be read.
+        """
         ...
 
     async def ping(self) -> bool: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,9 +14,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.bus.base import BusUnavailable, Message, OutgoingMessage
+from services.envelopes import EVENT_ID_HEADER
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+DELIVERED_KEPT = 100_000  # acknowledged event ids remembered (a few MB): far more than a relay pass holds
 
 
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -81,6 +84,71 @@ class KafkaBus:
         finally:
             await _bounded(admin.close(), self.settings.send_timeout_s)
 
+    async def published(self, messages: Sequence[OutgoingMessage]) -> set[str]:
+        """Read each topic back from the oldest message's timestamp and collect the event-id headers we look for.
+
+        The outbox stamps a message with the time its event was staged, and a copy written by any earlier attempt
+        carries that stamp: every such copy lies at or after the offset Kafka gives for that time, so reading from
+        there to the end finds it. With no backlog that is a handful of messages.
+        """
+        wanted = {m.event_id for m in messages if m.event_id}
+        if not wanted:
+            return set()
+        since: dict[str, int] = {}
+        for m in messages:
+            stamp = m.timestamp_ms if m.timestamp_ms is not None else 0  # no stamp: the whole topic
+            since[m.topic] = min(since.get(m.topic, stamp), stamp)
+        consumer = AIOKafkaConsumer(**client_options(self.settings), group_id=None, enable_auto_commit=False,
+                                    fetch_max_wait_ms=50)
+        found: set[str] = set()
+        try:
+            async with asyncio.timeout(self.settings.send_timeout_s * 3):
+                parts = [TopicPartition(t, p) for t, ps in (await self._partitions(sorted(since))).items()
+                         for p in ps]
+                await consumer.start()
+                if not parts:
+                    return found
+                consumer.assign(parts)  # asks for these topics' metadata now, not after a first refused lookup
+                starts = await consumer.offsets_for_times({tp: since[tp.topic] for tp in parts})
+                ends = await consumer.end_offsets(parts)
+                todo = {tp: at.offset for tp, at in starts.items() if at is not None and at.offset < ends[tp]}
+                if not todo:
+                    return found
+                for tp in parts:
+                    if tp in todo:
+                        consumer.seek(tp, todo[tp])
+                    else:
+                        consumer.pause(tp)
+                while todo:
+                    batches = await consumer.getmany(*todo, timeout_ms=500, max_records=5000)
+                    for tp, records in batches.items():
+                        for r in records:
+                            event_id = next((v.decode() for k, v in r.headers if k == EVENT_ID_HEADER and v), None)
+                            if event_id in wanted:
+                                found.add(event_id)
+                            if r.offset + 1 >= ends[tp]:
+                                todo.pop(tp, None)
+                    if not batches:  # the last offsets may be gone (compaction): ask where we are
+                        for tp in list(todo):
+                            if await consumer.position(tp) >= ends[tp]:
+                                del todo[tp]
+                return found
+        except (TimeoutError, KafkaError, OSError) as exc:
+            raise BusUnavailable(f"could not read back {len(wanted)} events from {sorted(since)}: {exc!r}") from exc
+        finally:
+            await _bounded(consumer.stop(), 5)
+
+    async def _partitions(self, topics: list[str]) -> dict[str, list[int]]:
+        """topic → its partition numbers; a topic that does not exist has none."""
+        admin = AIOKafkaAdminClient(**client_options(self.settings))
+        try:
+            await admin.start()
+            described = await admin.describe_topics(topics)
+        finally:
+            await _bounded(admin.close(), 5)
+        return {t["topic"]: sorted(p["partition"] for p in t["partitions"])
+                for t in described if t["error_code"] == 0 and t["topic"] in topics}
+
     async def ping(self) -> bool:
         admin = AIOKafkaAdminClient(**client_options(self.settings))
         try:
@@ -109,9 +177,26 @@ async def _bounded(awaitable: Any, timeout_s: float) -> None:
 
 
 class KafkaProducer:
+    """One idempotent producer for the life of the service, never a second copy of an event id from it.
+
+    Kafka keeps one copy of a batch its idempotent producer sends again (same producer id, same sequence numbers;
+    the broker drops what it already stored), and aiokafka retries an idempotent batch until the broker answers
+    instead of expiring it (except when its partition has had no leader for longer than request_timeout_ms).
+    Both hold only for *this* producer and *its* retries. So a send that was not acknowledged in time is left to
+    the producer (the caller hears BusUnavailable and calls again with the same messages; they are not sent
+    twice, the call waits for the delivery under way), and the producer is replaced only when a delivery failed
+    outright: then whatever it may have written is found with `KafkaBus.published` before anything is sent again.
+    """
+
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
+        self._generation = 0  # which producer a delivery belongs to: a replaced one's news is old news
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}  # event id → its delivery under way
+        # Event ids Kafka acknowledged to us: a caller that did not hear it in time (its commit failed, or the
+        # acknowledgement came between its read-back and its send) is not given a second copy.
+        self._delivered: OrderedDict[str, None] = OrderedDict()
+        self._broken: str | None = None  # a delivery failed: nothing more is sent before the caller reads back
 
     async def start(self) -> None:
         producer = AIOKafkaProducer(
@@ -129,24 +214,87 @@ class KafkaProducer:
         self._producer = producer
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await _bounded(self._producer.stop(), self.settings.send_timeout_s)
-            self._producer = None
+        await self._close(replacing=False)
+
+    async def _close(self, *, replacing: bool) -> None:
+        producer, self._producer = self._producer, None
+        self._generation += 1
+        self._in_flight.clear()
+        self._broken = None
+        if producer is None:
+            return
+        await _bounded(producer.stop(), self.settings.send_timeout_s)
+        # stop() waits for the producer to flush; if the broker is away it was cut short and the sender would go
+        # on retrying in the background, next to the producer that replaces it: end it now.
+        sender = getattr(getattr(producer, "_sender", None), "sender_task", None)
+        if isinstance(sender, asyncio.Task) and not sender.done():
+            sender.cancel()
+            if replacing:
+                # Cancelled, it still waits for the requests it has on the wire: let them land (or time out)
+                # before the caller reads the topics back to decide what to send again.
+                await asyncio.wait([sender], timeout=self.settings.request_timeout_ms / 1000)
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self._broken is not None:
+            # A delivery nobody was waiting for failed: its batch may be on Kafka or not, and the producer's
+            # sequence numbers are no longer trusted. Start afresh; the caller reads back before sending again.
+            reason = self._broken
+            await self._close(replacing=True)
+            raise BusUnavailable(f"an earlier kafka delivery failed ({reason}); the producer was replaced")
         if self._producer is None:
             await self.start()
         assert self._producer is not None
+        deliveries: list[asyncio.Future[Any]] = []
         try:
-            futures = [
-                await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
-                for m in messages
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), self.settings.send_timeout_s)
-        except (TimeoutError, KafkaError, OSError) as exc:
-            # The idempotent producer's state is unknown after a timeout: start afresh next time.
-            await self.stop()
-            raise BusUnavailable(f"kafka did not acknowledge {len(messages)} messages: {exc!r}") from exc
+            for m in messages:
+                if m.event_id and m.event_id in self._delivered:
+                    continue  # Kafka acknowledged it already
+                under_way = self._in_flight.get(m.event_id) if m.event_id else None
+                if under_way is not None:  # its retries carry it; a new send would be a second copy
+                    deliveries.append(under_way)
+                    continue
+                delivery = await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers),
+                                                     timestamp_ms=m.timestamp_ms)
+                if m.event_id:
+                    self._track(m.event_id, delivery)
+                deliveries.append(delivery)
+        except (KafkaError, OSError) as exc:
+            # The messages handed over so far are in flight and tracked; the rest were not sent.
+            raise BusUnavailable(f"kafka did not take {len(messages)} messages: {exc!r}") from exc
+        if not deliveries:
+            return
+        done, pending = await asyncio.wait(deliveries, timeout=self.settings.send_timeout_s)
+        failed = [f for f in done if f.cancelled() or f.exception() is not None]
+        if failed:
+            # An idempotent batch fails only for good (refused, expired without a leader, or the sender gave up:
+            # its sequence numbers are no longer trusted): start afresh. The caller reads the topics back before
+            # it sends any of them again.
+            await self._close(replacing=True)
+            first = "cancelled" if failed[0].cancelled() else repr(failed[0].exception())
+            raise BusUnavailable(f"kafka failed {len(failed)} of {len(messages)} messages: {first}")
+        if pending:
+            # Not a failure: the broker may have stored them and the answer is late (a broker restart). The same
+            # producer keeps retrying them; sending them again would write a second copy.
+            raise BusUnavailable(f"kafka did not acknowledge {len(pending)} of {len(messages)} messages within "
+                                 f"{self.settings.send_timeout_s:g}s; the producer keeps delivering them")
+
+    def _track(self, event_id: str, delivery: asyncio.Future[Any]) -> None:
+        self._in_flight[event_id] = delivery
+        generation = self._generation
+
+        def settled(_: asyncio.Future[Any]) -> None:
+            if self._in_flight.get(event_id) is delivery:
+                del self._in_flight[event_id]
+            error = None if not delivery.cancelled() and delivery.exception() is None else (
+                "cancelled" if delivery.cancelled() else repr(delivery.exception()))
+            if error is None:
+                self._delivered[event_id] = None
+                while len(self._delivered) > DELIVERED_KEPT:
+                    self._delivered.popitem(last=False)
+            elif generation == self._generation and self._broken is None:
+                self._broken = error
+
+        delivery.add_done_callback(settled)
 
 
 class _CommitBeforeRevoke(ConsumerRebalanceListener):

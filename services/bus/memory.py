@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.bus.base import Message, OutgoingMessage, partition_for
+from services.envelopes import EVENT_ID_HEADER
 
 RETAINED_PER_PARTITION = 100_000  # like Kafka's retention: old messages go, committed offsets stay
 
@@ -56,6 +57,14 @@ class MemoryBus:
     async def ensure_topics(self, topics: Sequence[str], *, compacted: bool = False) -> None:
         for topic in topics:
             self._topic(topic)
+
+    async def published(self, messages: Sequence[OutgoingMessage]) -> set[str]:
+        wanted = {m.event_id for m in messages if m.event_id}
+        found: set[str] = set()
+        for topic in {m.topic for m in messages}:
+            for part in self._topics.get(topic, []):
+                found.update(e for m in part.messages if (e := m.header(EVENT_ID_HEADER)) is not None and e in wanted)
+        return found
 
     async def ping(self) -> bool:
         return True

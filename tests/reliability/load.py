@@ -44,8 +44,12 @@ class LoadResult:
 
 
 async def post_reports(url: Callable[[], str], reports: list[dict[str, object]], *, in_flight: int = 50,
-                       progress: Callable[[int], None] | None = None, timeout: float = 15.0) -> LoadResult:
-    """Post every report once, `in_flight` at a time; a failed POST is not retried (it was never accepted)."""
+                       progress: Callable[[int], None] | None = None, timeout: float = 15.0,
+                       until: asyncio.Event | None = None, per_second: float | None = None) -> LoadResult:
+    """Post every report once, `in_flight` at a time; a failed POST is not retried (it was never accepted).
+
+    With `until`, posting ends when it is set (the reports not yet posted are left): load for as long as a
+    sequence of faults takes. `per_second` paces the load (a steady rate, as a real source sends)."""
     result = LoadResult()
     queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
     for r in reports:
@@ -55,7 +59,7 @@ async def post_reports(url: Callable[[], str], reports: list[dict[str, object]],
 
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal done
-        while not queue.empty():
+        while not queue.empty() and not (until is not None and until.is_set()):
             report = queue.get_nowait()
             t0 = time.monotonic()
             try:
@@ -73,6 +77,8 @@ async def post_reports(url: Callable[[], str], reports: list[dict[str, object]],
             done += 1
             if progress is not None:
                 progress(done)
+            if per_second:
+                await asyncio.sleep(max(0.0, in_flight / per_second - (time.monotonic() - t0)))
 
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     async with httpx.AsyncClient(headers=OPERATOR, timeout=timeout, limits=limits) as client:
@@ -83,24 +89,27 @@ async def post_reports(url: Callable[[], str], reports: list[dict[str, object]],
 
 @dataclass
 class Dispatches:
-    """Primary dispatches read from every department topic: (case, attempt) → event ids, and redeliveries."""
+    """Dispatches read from every department topic: (case, attempt) → primary event ids, and repeated copies.
+
+    A department's own consumer does not dedupe: the same event id read twice from its topic is a second copy
+    Kafka stores (a fresh group reads each stored message once), and the tests require none.
+    """
 
     events: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     messages: int = 0
-    redelivered: int = 0  # the same event id read again: allowed, counted
+    repeated: dict[str, int] = field(default_factory=dict)  # topic → copies beyond the first, any role
     _seen: set[str] = field(default_factory=set)
 
-    def add(self, value: bytes) -> None:
+    def add(self, topic: str, value: bytes) -> None:
         self.messages += 1
         event = orjson.loads(value)
-        data = event["data"]
-        if data.get("role") != "primary":
-            return
         if event["id"] in self._seen:
-            self.redelivered += 1
+            self.repeated[topic] = self.repeated.get(topic, 0) + 1
             return
         self._seen.add(event["id"])
-        self.events.setdefault((data["case_id"], int(data["attempt"])), set()).add(event["id"])
+        data = event["data"]
+        if data.get("role") == "primary":
+            self.events.setdefault((data["case_id"], int(data["attempt"])), set()).add(event["id"])
 
     def cases(self) -> set[str]:
         return {case for case, _ in self.events}
@@ -108,6 +117,10 @@ class Dispatches:
     def doubled(self) -> dict[tuple[str, int], set[str]]:
         """Same case, same attempt, different event ids: a duplicate dispatch."""
         return {k: v for k, v in self.events.items() if len(v) > 1}
+
+    def copies(self) -> int:
+        """Messages on department topics whose event id was read before."""
+        return sum(self.repeated.values())
 
 
 async def read_dispatches(bootstrap: str, prefix: str, expected: set[str], timeout: float = 120) -> Dispatches:
@@ -121,17 +134,40 @@ async def read_dispatches(bootstrap: str, prefix: str, expected: set[str], timeo
         async with asyncio.timeout(timeout):
             while not expected <= found.cases():
                 for m in await consumer.poll(0.5, 1000):
-                    found.add(m.value)
-        # A second dispatch of a case would show up now: read until the topics are quiet.
+                    found.add(m.topic, m.value)
+        # A second copy or a second dispatch of a case would show up now: read until the topics are quiet.
         quiet = 0
         while quiet < 4:
             batch = await consumer.poll(0.5, 1000)
             quiet = 0 if batch else quiet + 1
             for m in batch:
-                found.add(m.value)
+                found.add(m.topic, m.value)
     finally:
         await consumer.stop()
     return found
+
+
+async def copies_per_topic(bootstrap: str, topics: list[str]) -> dict[str, tuple[int, int]]:
+    """topic → (messages, copies of an event id read before), read whole with a plain consumer (no dedupe)."""
+    bus = KafkaBus(KafkaSettings(bootstrap=bootstrap))
+    consumer = bus.consumer(topics, f"probe-{time.monotonic_ns()}")
+    await consumer.start()
+    seen: dict[str, set[str]] = {t: set() for t in topics}
+    counts: dict[str, list[int]] = {t: [0, 0] for t in topics}
+    try:
+        quiet = 0
+        while quiet < 6:
+            batch = await consumer.poll(0.5, 2000)
+            quiet = 0 if batch else quiet + 1
+            for m in batch:
+                event_id = orjson.loads(m.value)["id"]
+                counts[m.topic][0] += 1
+                if event_id in seen[m.topic]:
+                    counts[m.topic][1] += 1
+                seen[m.topic].add(event_id)
+    finally:
+        await consumer.stop()
+    return {t: (n, d) for t, (n, d) in counts.items()}
 
 
 async def tracker_cases(database_url: str) -> dict[str, str]:

@@ -62,10 +62,11 @@ async def _check(bootstrap: str, database_url: str, prefix: str, accepted: set[s
         raise
     dispatches = await read_dispatches(bootstrap, prefix, accepted)
     print(f"\n{label}: accepted {len(accepted)}, cases {len(cases)}, all settled in {time.monotonic() - started:.1f}s, "
-          f"dispatch messages {dispatches.messages}, redelivered same id {dispatches.redelivered}, "
+          f"dispatch messages {dispatches.messages}, second copies of an event id {dispatches.repeated}, "
           f"doubled {len(dispatches.doubled())}")
     assert accepted <= set(cases)
     assert dispatches.doubled() == {}
+    assert dispatches.copies() == 0, f"a department topic holds an event twice: {dispatches.repeated}"
     assert accepted <= dispatches.cases()
 
 

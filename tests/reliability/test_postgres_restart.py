@@ -67,7 +67,7 @@ async def test_postgres_restart_mid_load(tmp_path: Path, tmp_path_factory: pytes
                 await service.wait_ready(60)  # each reconnected: readiness includes its database
         print(f"\npostgres restart: accepted {len(accepted)} of 600, refused {load.refused}, outage {outage[0]:.1f}s, "
               f"worst POST {load.max_latency():.2f}s, cases {len(cases)}, settled in {time.monotonic() - t0:.1f}s, "
-              f"redelivered same id {dispatches.redelivered}, doubled {len(dispatches.doubled())}")
+              f"second copies of an event id {dispatches.repeated}, doubled {len(dispatches.doubled())}")
         refused = answers[0]
         assert refused.status_code == 503
         assert refused.headers["retry-after"].isdigit()
@@ -75,4 +75,5 @@ async def test_postgres_restart_mid_load(tmp_path: Path, tmp_path_factory: pytes
         assert set(load.refused) <= {503}, load.refused
         assert accepted <= set(cases), "an acknowledged report was lost"
         assert dispatches.doubled() == {}
+        assert dispatches.copies() == 0, f"a department topic holds an event twice: {dispatches.repeated}"
         assert accepted <= dispatches.cases()

@@ -74,7 +74,7 @@ async def test_kill_each_service_mid_load_loses_and_doubles_nothing(
     print(f"\nkills: load {REPORTS} in {load.seconds:.1f}s, accepted {len(load.accepted)}, refused {load.refused}, "
           f"all cases settled {settled:.1f}s after the load, "
           f"restart seconds {({k: round(v, 1) for k, v in downtime.items()})}, cases {len(cases)}, "
-          f"dispatch messages {dispatches.messages}, redelivered same id {dispatches.redelivered}, "
+          f"dispatch messages {dispatches.messages}, second copies of an event id {dispatches.repeated}, "
           f"doubled {len(dispatches.doubled())}, notifier events {rows}/{distinct}")
     assert set(downtime) == set(SERVICES)
     assert len(load.accepted) + sum(load.refused.values()) == REPORTS
@@ -82,5 +82,6 @@ async def test_kill_each_service_mid_load_loses_and_doubles_nothing(
     assert len(accepted) == len(load.accepted), "two reports got the same case id"
     assert accepted <= set(cases), f"lost {len(accepted - set(cases))} accepted reports"
     assert dispatches.doubled() == {}, "a case was dispatched twice under different event ids"
+    assert dispatches.copies() == 0, f"a department topic holds an event twice: {dispatches.repeated}"
     assert {c for c in accepted if cases[c] != "duplicate"} <= dispatches.cases()
     assert rows == distinct, "the notifier stored a redelivered event twice"

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from schemas.envelope import Envelope
@@ -67,6 +68,47 @@ async def test_relay_publishes_in_order_and_keeps_rows_while_the_bus_is_away(db:
     published = [Envelope.from_bytes(m.value).data["n"] for m in bus.messages("demo.v1")]
     assert published == [0, 1, 2, 3, 4]
     assert bus.messages("demo.v1")[0].header("ce_id") == Envelope.from_bytes(bus.messages("demo.v1")[0].value).id
+
+
+class AnswerLost:
+    """The bus takes the first batch, and the answer never reaches the relay."""
+
+    def __init__(self, bus: MemoryBus) -> None:
+        self.inner = bus.producer()
+        self.lose = 1
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        await self.inner.send_batch(messages)
+        if self.lose:
+            self.lose -= 1
+            raise BusUnavailable("no acknowledgement")
+
+
+async def test_rows_a_failed_pass_may_have_sent_are_read_back_even_when_a_late_row_takes_their_place(
+        db: Database) -> None:
+    """The pass that sent rows 2-6 rolled back; row 1 commits late (sequence gap). The next passes (1-5, then 6)
+    send row 1 and nothing twice."""
+    bus = MemoryBus(partitions=1)
+    async with db.transaction() as session:
+        for n in range(1, 7):
+            stage(session, DemoOutbox, "demo.v1", _event("case-1", n))
+    table = DemoOutbox.__table__
+    async with db.transaction() as session:
+        late = (await session.execute(select(table).where(table.c.id == 1))).one()._asdict()
+        await session.execute(delete(table).where(table.c.id == 1))  # not yet committed, as far as the relay sees
+    relay = OutboxRelay(service="t", db=db, table=DemoOutbox, bus=bus, producer=AnswerLost(bus), batch=5)
+    with pytest.raises(BusUnavailable):
+        await relay.relay_once()
+    async with db.transaction() as session:
+        await session.execute(insert(table).values(**late))
+    assert await relay.relay_once() == 5
+    assert await relay.relay_once() == 1
+    published = sorted(Envelope.from_bytes(m.value).data["n"] for m in bus.messages("demo.v1"))
+    assert published == [1, 2, 3, 4, 5, 6]
 
 
 async def _run_until(runner: ConsumerRunner, condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
