@@ -228,7 +228,8 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
         deps = app.state.tracker.state["deps"]
         assert await escalate_due(deps, now=deps.now() + timedelta(days=40)) >= 3
         board = (await client.get("/console")).text
-        assert re.search(r'<tr class="overdue" data-case="C-G1">\s*<td><a href="/console/cases/C-G1">', board), board[:2000]
+        overdue_row = r'<tr class="overdue" data-case="C-G1">\s*<td><a href="/console/cases/C-G1">'
+        assert re.search(overdue_row, board), board[:2000]
         shown = (await client.get("/console/cases/C-G4")).text
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in shown and "<script>alert" not in shown
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
