@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import Database, table_of
-from services.settings import Settings
+from services.settings import KafkaSettings, Settings
 from tracker.store import catalogue
 from tracker.store.catalogue import in_force
 from tracker.store.models import CatalogueVersion
@@ -24,7 +24,7 @@ async def test_first_readers_at_once_record_the_catalogue_file_once(tmp_path: Pa
     db = Database(url)
     async with db.engine.begin() as conn:
         await conn.run_sync(CatalogueVersion.metadata.create_all, tables=[table_of(CatalogueVersion)])
-    settings = Settings(database_url=url, embedded_bus=True)
+    settings = Settings(database_url=url, kafka=KafkaSettings(bootstrap=None))  # the embedded mode
     # Every request finds no version before any of them records one (as concurrent first requests can).
     together = asyncio.Barrier(READERS)
     read = catalogue.latest
