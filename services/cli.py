@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from services.settings import REPO_ROOT, Settings, get_settings
+from services.settings import REPO_ROOT, Settings, UnknownSettings, get_settings
 
 app = typer.Typer(help="caseroute: route city-governance reports to the department that must handle them.",
                   no_args_is_help=True, add_completion=False)
@@ -198,5 +198,14 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (crk_<id>
     typer.echo(f"revoked {key_id}")
 
 
+def main() -> None:
+    """The `caseroute` command: a misspelt setting ends it with the message alone (exit 2), not a traceback."""
+    try:
+        app()
+    except UnknownSettings as error:
+        typer.echo(f"caseroute: {error}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 if TYPE_CHECKING:
     from services.netguard import IPNetwork
@@ -19,21 +29,164 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEPARTMENT_CODE = r"[a-z0-9][a-z0-9-]*"
 
 
+# CASEROUTE_* variables that are not settings but that the project's own tools read. Every other CASEROUTE_*
+# name in the environment or .env must be a setting (or its `_FILE`): a misspelt one stops the process at
+# start-up instead of being ignored. A new variable for a script is added here, not by loosening the check.
+NOT_SETTINGS: dict[str, str] = {
+    "CASEROUTE_VAR": "deploy/local/*.sh, the Makefile: where local Kafka, PostgreSQL and the stack keep state",
+    "CASEROUTE_CACHE": "deploy/local/lib.sh: the fetched Kafka jars",
+    "CASEROUTE_MAVEN_ARGS": "deploy/local/lib.sh: extra mvn arguments for the Kafka fetch",
+    "CASEROUTE_CJK_FONT": "tracker/statement_files.py: the CJK font of the PDF statement",
+    "CASEROUTE_API_KEY": "caseroute CLI commands that call an API (their --key)",
+    "CASEROUTE_KEY": "caseroute catalogue suggestions --tracker (its --key)",
+    "CASEROUTE_TRACKER_URL": "the statement CLI (its --tracker)",
+    "CASEROUTE_BENCH_PROFILE_NATIVE": "bench/e2e_bench.py --profile",
+    "CASEROUTE_RELIABILITY_REPORTS": "tests/reliability/test_service_kills.py: its load",
+}
+_PREFIX = "CASEROUTE_"
+
+
+class UnknownSettings(ValueError):
+    """A keyword, environment variable or .env key that names no setting: refused, never silently dropped."""
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f": did you mean {close[0]}?" if close else ": no setting has a similar name (README, Configuration)"
+
+
+def _group(field: FieldInfo) -> type[FileSecrets] | None:
+    """The settings group a field holds (Settings.kafka → KafkaSettings), else None."""
+    kind = field.annotation
+    return kind if isinstance(kind, type) and issubclass(kind, FileSecrets) else None
+
+
 class FileSecrets(BaseSettings):
-    """Any setting may come from a file instead: `<VARIABLE>_FILE=/run/secrets/x` (Kubernetes/Docker secrets).
+    """Base of every settings group: unknown names are refused, and any setting may come from a file instead,
+    `<VARIABLE>_FILE=/run/secrets/x` (Kubernetes/Docker secrets), in the environment or .env.
 
     Secrets are read from the environment or from files only, never from code or the command line.
     """
 
-    @model_validator(mode="before")
+    # .env is read by every group (CASEROUTE_KAFKA_BOOTSTRAP there was ignored while only Settings read it);
+    # "only_existing": a .env key is taken when it names a field, and UnknownSettings judges the others.
+    model_config = SettingsConfigDict(extra="forbid", env_file=".env", dotenv_filtering="only_existing")
+
     @classmethod
-    def _from_files(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(env_settings, EnvSettingsSource) and isinstance(dotenv_settings, DotEnvSettingsSource)
+        # First the check (before anything reads a file), last the `_FILE` variants: the variable itself wins.
+        return (_RefuseUnknown(settings_cls, init_settings, dotenv_settings), init_settings, env_settings,
+                dotenv_settings, file_secret_settings, _FromFiles(settings_cls, env_settings, dotenv_settings))
+
+    @classmethod
+    def variables(cls) -> frozenset[str]:
+        """Every environment variable (upper case) that sets something in this group, `_FILE` variants included."""
         prefix = str(cls.model_config.get("env_prefix") or "").upper()
-        for name in cls.model_fields:
-            path = os.environ.get(f"{prefix}{name.upper()}_FILE")
-            if path and name not in data:
+        delimiter = cls.model_config.get("env_nested_delimiter")
+        names: set[str] = set()
+        for name, field in cls.model_fields.items():
+            variable = f"{prefix}{name.upper()}"
+            names.add(variable)
+            group = _group(field)
+            if group is None:
+                names.add(f"{variable}_FILE")
+                continue
+            names |= group.variables()  # its own prefix: CASEROUTE_KAFKA_BOOTSTRAP
+            if delimiter:  # and through the parent: CASEROUTE_KAFKA__BOOTSTRAP
+                names |= {f"{variable}{delimiter}{sub.upper()}" for sub in group.model_fields}
+        return frozenset(names)
+
+    @classmethod
+    def keyed_variables(cls) -> frozenset[str]:
+        """Variables under which any key may follow: dictionary settings reached through the nested delimiter
+        (CASEROUTE_AUTH__RATE_LIMITS__POLICE=20)."""
+        delimiter = cls.model_config.get("env_nested_delimiter")
+        prefix = str(cls.model_config.get("env_prefix") or "").upper()
+        if not delimiter:
+            return frozenset()
+        names = set()
+        for name, field in cls.model_fields.items():
+            group = _group(field)
+            for sub, inner in (group.model_fields.items() if group else ()):
+                if typing.get_origin(inner.annotation) is dict:
+                    names.add(f"{prefix}{name.upper()}{delimiter}{sub.upper()}{delimiter}")
+        return frozenset(names)
+
+
+class _RefuseUnknown(PydanticBaseSettingsSource):
+    """Refuses keywords that name no field; for the top-level Settings also CASEROUTE_* variables in the
+    environment and .env that name no setting (and are not in NOT_SETTINGS). Contributes no values."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource,
+                 dotenv: DotEnvSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.init, self.dotenv = init, dotenv
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        fields = self.settings_cls.model_fields
+        keywords = getattr(self.init, "init_kwargs", {})
+        problems = [_not_a_field(self.settings_cls, key) for key in keywords if key not in fields]
+        if self.settings_cls is Settings:
+            problems += unknown_variables(os.environ, "the environment")
+            problems += unknown_variables(self.dotenv.env_vars, _env_files(self.dotenv.env_file))
+        if problems:
+            raise UnknownSettings("unknown settings (a misspelt name would otherwise be ignored):\n  "
+                                  + "\n  ".join(problems))
+        return {}
+
+
+def _not_a_field(settings_cls: type[BaseSettings], key: str) -> str:
+    if isinstance(getattr(settings_cls, key, None), property):  # e.g. embedded_bus: kafka.bootstrap unset
+        return f"{key!r} of {settings_cls.__name__} is derived from other settings and cannot be set"
+    return f"{key!r} is not a setting of {settings_cls.__name__}{_closest(key, settings_cls.model_fields)}"
+
+
+def _env_files(env_file: Any) -> str:
+    """The .env file(s) the settings read, for a message."""
+    files = [env_file] if isinstance(env_file, (str, os.PathLike)) else list(env_file or ())
+    return " or ".join(str(Path(f).expanduser().resolve()) for f in files)
+
+
+def unknown_variables(variables: Mapping[str, Any], where: str) -> list[str]:
+    """One line per CASEROUTE_* name among `variables` that sets nothing, with the closest known name."""
+    known = Settings.variables() | NOT_SETTINGS.keys()
+    keyed = Settings.keyed_variables()
+    problems = []
+    for name in sorted(variables):
+        upper = name.upper()
+        if upper.startswith(_PREFIX) and upper not in known and not upper.startswith(tuple(keyed)):
+            problems.append(f"{upper} in {where}{_closest(upper, known)}")
+    return problems
+
+
+class _FromFiles(PydanticBaseSettingsSource):
+    """`<VARIABLE>_FILE`: the setting is that file's content, from the environment or .env (environment first)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: EnvSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.sources = sources
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.config.get("env_prefix") or "").lower()
+        data: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            paths = [s.env_vars.get(f"{prefix}{name}_file") for s in self.sources]
+            path = next((p for p in paths if p), None)
+            if path and _group(field) is None:
                 data[name] = Path(path).read_text(encoding="utf-8").strip()
         return data
 
@@ -41,7 +194,7 @@ class FileSecrets(BaseSettings):
 class KafkaSettings(FileSecrets):
     """Kafka client settings; TLS and SASL are optional for sites that need them."""
 
-    model_config = SettingsConfigDict(env_prefix="CASEROUTE_KAFKA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CASEROUTE_KAFKA_")
 
     bootstrap: str | None = None
     security_protocol: str = "PLAINTEXT"
@@ -64,7 +217,7 @@ class KafkaSettings(FileSecrets):
 class AuthSettings(FileSecrets):
     """Who may call the APIs (CASEROUTE_AUTH_*): API keys in the database, or JWTs of an identity provider."""
 
-    model_config = SettingsConfigDict(env_prefix="CASEROUTE_AUTH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CASEROUTE_AUTH_")
 
     cache_s: float = 5.0  # a verified credential is trusted this long: the bound on revocation taking effect
     jwt_issuer: str | None = None  # JWTs are accepted only when an issuer is configured
@@ -82,10 +235,10 @@ class AuthSettings(FileSecrets):
     bootstrap_admin_file: Path | None = None  # `caseroute run`: first start writes an admin key here
 
 
-class NotifierSettings(BaseSettings):
+class NotifierSettings(FileSecrets):
     """Webhook delivery knobs of the notifier (CASEROUTE_NOTIFIER_*); defaults suit production."""
 
-    model_config = SettingsConfigDict(env_prefix="CASEROUTE_NOTIFIER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CASEROUTE_NOTIFIER_")
 
     horizon_s: float = 24 * 3600.0
     backoff_base_s: float = 1.0
@@ -103,9 +256,7 @@ class NotifierSettings(BaseSettings):
 class Settings(FileSecrets):
     """Process settings shared by every service; `kafka.bootstrap` unset means the in-process bus."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CASEROUTE_", env_file=".env", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix=_PREFIX, env_nested_delimiter="__")
 
     service: str = "caseroute"
     database_url: str = Field(default=f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'caseroute.db'}")
