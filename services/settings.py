@@ -9,7 +9,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
@@ -85,6 +85,14 @@ class FileSecrets(BaseSettings):
         # First the check (before anything reads a file), last the `_FILE` variants: the variable itself wins.
         return (_RefuseUnknown(settings_cls, init_settings, dotenv_settings), init_settings, env_settings,
                 dotenv_settings, file_secret_settings, _FromFiles(settings_cls, env_settings, dotenv_settings))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with some settings changed; a name that is no setting is refused here too (pydantic would set
+        it as a stray attribute that nothing reads)."""
+        problems = [_not_a_field(type(self), key) for key in (update or {}) if key not in type(self).model_fields]
+        if problems:
+            raise UnknownSettings("unknown settings: " + "; ".join(problems))
+        return super().model_copy(update=update, deep=deep)
 
     @classmethod
     def variables(cls) -> frozenset[str]:

@@ -28,6 +28,13 @@ def test_a_misspelt_keyword_is_refused_with_the_closest_name() -> None:
         KafkaSettings(bootstrp="127.0.0.1:9092")  # type: ignore[call-arg]
 
 
+def test_a_copy_with_a_misspelt_setting_is_refused() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.model_copy(update={"http_port": 8081}).http_port == 8081
+    with pytest.raises(UnknownSettings, match=r"'http_prot' is not a setting of Settings: did you mean http_port\?"):
+        settings.model_copy(update={"http_prot": 8081})
+
+
 def test_a_derived_property_cannot_be_passed_as_a_setting() -> None:
     # Settings(embedded_bus=True) used to be accepted and dropped: the process then ran on Kafka regardless.
     with pytest.raises(UnknownSettings, match="'embedded_bus' of Settings is derived from other settings"):
