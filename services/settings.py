@@ -68,8 +68,8 @@ class FileSecrets(BaseSettings):
     Secrets are read from the environment or from files only, never from code or the command line.
     """
 
-    # .env is read by every group (CASEROUTE_KAFKA_BOOTSTRAP there was ignored while only Settings read it);
-    # "only_existing": a .env key is taken when it names a field, and UnknownSettings judges the others.
+    # Every group reads .env itself, so a nested setting there (CASEROUTE_KAFKA_BOOTSTRAP) takes effect;
+    # "only_existing": a .env key is taken when it names a field, and _RefuseUnknown judges the others.
     model_config = SettingsConfigDict(extra="forbid", env_file=".env", dotenv_filtering="only_existing")
 
     @classmethod
