@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from schemas.envelope import Envelope
+from schemas.envelope import CLOUDEVENTS_JSON, CONTENT_TYPE_HEADER, EVENT_ID_HEADER, TRACEPARENT_HEADER, Envelope
 from schemas.events import (
     CaseDispatched,
     CaseRouted,
@@ -74,11 +74,33 @@ CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
                     "Messages a consumer could not process, unchanged, with the reason in headers."),
 }
 
+# The Kafka protocol binding's structured content mode: the content-type header names the event format, and no
+# header starts with `ce_` (a receiver finding one reads binary mode, where the value would be the data alone).
 HEADERS = {
     "type": "object",
+    "required": [CONTENT_TYPE_HEADER, EVENT_ID_HEADER],
     "properties": {
-        "ce_id": {"type": "string", "description": "The event id, repeated: deduplicate on it."},
-        "traceparent": {"type": "string", "description": "W3C trace context of the span that published it."},
+        CONTENT_TYPE_HEADER: {"type": "string", "const": CLOUDEVENTS_JSON,
+                              "description": "The CloudEvents JSON event format: the message is a CloudEvent in "
+                                             "the Kafka protocol binding's structured content mode, the value is "
+                                             "the whole event."},
+        EVENT_ID_HEADER: {"type": "string", "description": "The event id (the CloudEvent's `id`), repeated so a "
+                                                           "consumer can deduplicate without parsing the value."},
+        TRACEPARENT_HEADER: {"type": "string",
+                             "description": "W3C trace context of the span that published the message (the "
+                                            "event's own is its `traceparent` attribute)."},
+    },
+}
+# What a department's system sends on its reply topic: caseroute reads the value, so no header is required.
+INBOUND_HEADERS = {
+    "type": "object",
+    "properties": {
+        CONTENT_TYPE_HEADER: {"type": "string", "description": f"`{CLOUDEVENTS_JSON}` as the binding's structured "
+                                                              "mode has it; the value is read as the JSON event "
+                                                              "format whatever this header says."},
+        TRACEPARENT_HEADER: {"type": "string", "description": "W3C trace context of the span that sent it: the span "
+                                                             "handling it continues this one, else the event's "
+                                                             "`traceparent` attribute."},
     },
 }
 DLQ_HEADERS = {
@@ -110,7 +132,8 @@ def asyncapi(prefix: str = "caseroute.") -> dict[str, Any]:
     messages: dict[str, Any] = {}
     for message_id, (types, model, summary) in MESSAGES.items():
         messages[message_id] = {"name": message_id, "title": ", ".join(str(t) for t in types), "summary": summary,
-                                "contentType": "application/json", "headers": HEADERS,
+                                "contentType": CLOUDEVENTS_JSON,
+                                "headers": INBOUND_HEADERS if model is DepartmentReply else HEADERS,
                                 "payload": _envelope_of(model.__name__, types)}
     messages["hotlineCall"] = {"name": "hotlineCall", "title": "hotline call", "contentType": "application/json",
                                "summary": "A hotline call, as the hotline system publishes it.",
@@ -137,14 +160,19 @@ def asyncapi(prefix: str = "caseroute.") -> dict[str, Any]:
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "caseroute events", "version": "1",
-                 "description": "Every topic of caseroute. Each message is one CloudEvents 1.0 event in structured "
-                                "JSON mode; the key is the case id, so one case's events stay in order. Delivery is "
-                                "at least once: deduplicate on the event id. On input any valid CloudEvent is "
+                 "description": "Every topic of caseroute. Each message is one CloudEvents 1.0 event in the Kafka "
+                                "protocol binding's structured content mode: the value is the JSON event format and "
+                                f"the `{CONTENT_TYPE_HEADER}` header is `{CLOUDEVENTS_JSON}`; no header starts with "
+                                "`ce_`, so any CloudEvents SDK reads the message as structured. The trace context is "
+                                "the distributed-tracing extension (`traceparent`, `tracestate` string attributes); "
+                                "every attribute value is a string. The key is the case id, so one case's events "
+                                "stay in order. Delivery is at least once: deduplicate on the event id (the "
+                                f"`{EVENT_ID_HEADER}` header repeats it). On input any valid CloudEvent is "
                                 "taken: `dataschema` is optional (the `type` names the payload and its version; a "
                                 "`dataschema` given must be the type's), extension attributes are allowed; one "
                                 "without `id`, `source`, `type` or `specversion` is dead-lettered. Generated by "
                                 "`caseroute docs export`."},
-        "defaultContentType": "application/json",
+        "defaultContentType": CLOUDEVENTS_JSON,
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},

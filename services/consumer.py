@@ -78,8 +78,9 @@ def decode(message: Message, accepted_types: Collection[str] | None = None, vers
 
     Any valid CloudEvents 1.0 event in structured JSON mode is taken, whatever SDK wrote it: `dataschema`
     and `time` are optional, extension attributes are allowed (the distributed-tracing extension's
-    `traceparent`/`tracestate` become the envelope's trace). The `type` names the payload and its version
-    (an incompatible payload gets a new type); a `dataschema`, when present, must be that type's.
+    `traceparent`/`tracestate` continue the trace; the object `trace` our envelopes carried before issue 18
+    is read too). The `type` names the payload and its version (an incompatible payload gets a new type); a
+    `dataschema`, when present, must be that type's.
     """
     if len(message.value) > MAX_MESSAGE_BYTES:
         raise PoisonMessage(f"oversized: {len(message.value)} bytes > {MAX_MESSAGE_BYTES}")
@@ -120,12 +121,12 @@ def _cloudevent(raw: object) -> dict[str, Any]:
     invalid = [name for name in raw if name not in _ENVELOPE_FIELDS and not _ATTRIBUTE_NAME.fullmatch(name)]
     if invalid:
         raise PoisonMessage(f"not a CloudEvent: invalid attribute name {', '.join(map(repr, invalid[:5]))}")
-    # Other extension attributes are legal and mean nothing to us: they are dropped, not refused.
-    fields = {name: value for name, value in raw.items() if name in _ENVELOPE_FIELDS and value is not None}
-    if "trace" not in fields:
-        tracing = {name: raw[name] for name in _TRACING_EXTENSION if isinstance(raw.get(name), str)}
-        if tracing:
-            fields["trace"] = tracing
+    # Other extension attributes are legal and mean nothing to us: they are dropped, not refused; so is a
+    # tracing attribute that is not a string (the extension defines strings, a broken one is no reason to refuse).
+    fields = {name: value for name, value in raw.items() if name in _ENVELOPE_FIELDS and value is not None
+              and (name not in _TRACING_EXTENSION or isinstance(value, str))}
+    if isinstance(raw.get("trace"), dict):
+        fields["trace"] = raw["trace"]  # our envelopes of before the tracing extension (issue 18): still read
     return fields
 
 

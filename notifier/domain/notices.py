@@ -65,9 +65,13 @@ def supervision_notice(envelope: dict[str, Any], case: CaseFacts | None) -> dict
         "overdue": human(overdue_s) if overdue_s is not None else None,
         "escalation_event_id": envelope["id"],
     }
+    # The escalation's trace continues as the distributed-tracing extension's string attributes (issue 18: an
+    # object attribute is not a CloudEvent's); an escalation written before then nests it in `trace`.
+    legacy: dict[str, Any] = trace if isinstance(trace := envelope.get("trace"), dict) else {}
+    tracing = {name: value for name in ("traceparent", "tracestate")
+               if isinstance(value := envelope.get(name) or legacy.get(name), str)}
     return {
         "specversion": "1.0", "id": notice_id(envelope["id"]), "source": "caseroute/notifier",
         "type": NOTICE_TYPE, "time": escalated_at.isoformat(), "subject": envelope["subject"],
-        "dataschema": NOTICE_SCHEMA, "datacontenttype": "application/json",
-        "trace": envelope.get("trace") or {}, "data": notice,
+        "dataschema": NOTICE_SCHEMA, "datacontenttype": "application/json", **tracing, "data": notice,
     }

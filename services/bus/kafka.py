@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.bus.base import BusUnavailable, Message, OutgoingMessage
-from services.envelopes import EVENT_ID_HEADER
+from services.envelopes import event_id_in
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class KafkaBus:
                     batches = await consumer.getmany(*todo, timeout_ms=500, max_records=5000)
                     for tp, records in batches.items():
                         for r in records:
-                            event_id = next((v.decode() for k, v in r.headers if k == EVENT_ID_HEADER and v), None)
+                            event_id = event_id_in(r.headers)
                             if event_id in wanted:
                                 found.add(event_id)
                             if r.offset + 1 >= ends[tp]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.bus.base import Message, OutgoingMessage, partition_for
-from services.envelopes import EVENT_ID_HEADER
+from services.envelopes import event_id_in
 
 RETAINED_PER_PARTITION = 100_000  # like Kafka's retention: old messages go, committed offsets stay
 
@@ -63,7 +63,7 @@ class MemoryBus:
         found: set[str] = set()
         for topic in {m.topic for m in messages}:
             for part in self._topics.get(topic, []):
-                found.update(e for m in part.messages if (e := m.header(EVENT_ID_HEADER)) is not None and e in wanted)
+                found.update(e for m in part.messages if (e := event_id_in(m.headers)) is not None and e in wanted)
         return found
 
     async def ping(self) -> bool:

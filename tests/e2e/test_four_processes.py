@@ -34,12 +34,12 @@ async def _collect_dispatches(bootstrap: str, prefix: str, expected: int, timeou
                 for m in await consumer.poll(0.5, 500):
                     messages += 1
                     if b'"role":"primary"' in m.value:
-                        seen.setdefault(m.key or "", set()).add(m.header("ce_id") or "")
+                        seen.setdefault(m.key or "", set()).add(m.header("event_id") or "")
         # keep reading briefly: a second dispatch for a case would arrive now
         for _ in range(4):
             for m in await consumer.poll(0.5, 500):
                 if b'"role":"primary"' in m.value:
-                    seen.setdefault(m.key or "", set()).add(m.header("ce_id") or "")
+                    seen.setdefault(m.key or "", set()).add(m.header("event_id") or "")
     finally:
         await consumer.stop()
     return seen

@@ -67,7 +67,7 @@ async def test_relay_publishes_in_order_and_keeps_rows_while_the_bus_is_away(db:
     assert await relay.relay_once() == 0
     published = [Envelope.from_bytes(m.value).data["n"] for m in bus.messages("demo.v1")]
     assert published == [0, 1, 2, 3, 4]
-    assert bus.messages("demo.v1")[0].header("ce_id") == Envelope.from_bytes(bus.messages("demo.v1")[0].value).id
+    assert bus.messages("demo.v1")[0].header("event_id") == Envelope.from_bytes(bus.messages("demo.v1")[0].value).id
 
 
 class AnswerLost:

@@ -77,11 +77,16 @@ async def test_a_report_is_one_trace_through_all_four_services(
 
 def test_kafka_headers_carry_the_envelopes_traceparent() -> None:
     event = Envelope(source="t", type="x", subject="C1", dataschema="urn:x:v1",
-                     trace={"traceparent": f"00-{CALLER_TRACE}-b7ad6b7169203331-01"}, data={"traceparent": "no"})
+                     traceparent=f"00-{CALLER_TRACE}-b7ad6b7169203331-01", data={"traceparent": "no"})
     headers = dict(headers_for(event.id, event.to_bytes()))
     assert headers["traceparent"] == f"00-{CALLER_TRACE}-b7ad6b7169203331-01".encode()
-    assert headers["ce_id"] == event.id.encode()
+    assert headers["event_id"] == event.id.encode()
+    assert headers["content-type"] == b"application/cloudevents+json"
     assert "traceparent" not in dict(headers_for("e", b"not an envelope"))
+    # An envelope without a trace: a well-formed traceparent inside the payload is not taken for the envelope's.
+    untraced = Envelope(source="t", type="x", subject="C1",
+                        data={"traceparent": f"00-{CALLER_TRACE}-b7ad6b7169203331-01"})
+    assert "traceparent" not in dict(headers_for(untraced.id, untraced.to_bytes()))
 
 
 def test_tracing_is_off_by_default_and_on_with_an_otlp_endpoint() -> None:
