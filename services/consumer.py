@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from schemas.envelope import SPEC_VERSION, Envelope
+from schemas.envelope import CONTENT_TYPE_HEADER, SPEC_VERSION, Envelope
 from schemas.events import dataschema
 from services.bus.base import Bus, BusUnavailable, Consumer, Message, OutgoingMessage, Producer
 from services.logctx import case_id_var
@@ -76,7 +76,8 @@ class ConsumerHealth:
 def decode(message: Message, accepted_types: Collection[str] | None = None, version: int = 1) -> Envelope:
     """Parse and check a message's CloudEvent, or raise PoisonMessage with the reason.
 
-    Any valid CloudEvents 1.0 event in structured JSON mode is taken, whatever SDK wrote it: `dataschema`
+    Any valid CloudEvents 1.0 event with JSON data is taken, whatever SDK wrote it, in either content mode of the
+    Kafka protocol binding (structured: the JSON event format; binary: `ce_` headers): `dataschema`
     and `time` are optional, extension attributes are allowed (the distributed-tracing extension's
     `traceparent`/`tracestate` continue the trace; the object `trace` our envelopes carried before issue 18
     is read too). The `type` names the payload and its version (an incompatible payload gets a new type); a
@@ -85,7 +86,7 @@ def decode(message: Message, accepted_types: Collection[str] | None = None, vers
     if len(message.value) > MAX_MESSAGE_BYTES:
         raise PoisonMessage(f"oversized: {len(message.value)} bytes > {MAX_MESSAGE_BYTES}")
     try:
-        raw = orjson.loads(message.value)
+        raw = _binary_mode(message) if _is_binary_mode(message) else orjson.loads(message.value)
     except orjson.JSONDecodeError as exc:
         raise PoisonMessage(f"not JSON: {exc}") from exc
     try:
@@ -98,6 +99,32 @@ def decode(message: Message, accepted_types: Collection[str] | None = None, vers
         if event.type not in accepted_types:
             raise PoisonMessage(f"unsupported type {event.type!r}")
     return event
+
+
+def _is_binary_mode(message: Message) -> bool:
+    """The Kafka protocol binding's binary content mode: no CloudEvents media type in `content-type`, and the
+    attributes in `ce_` headers. A message with neither is read as a structured event (our envelopes of before
+    issue 18 had no content-type header, nor have many producers that write the JSON event format)."""
+    content_type = (message.header(CONTENT_TYPE_HEADER) or "").lower()
+    return not content_type.startswith("application/cloudevents") and message.header("ce_specversion") is not None
+
+
+def _binary_mode(message: Message) -> dict[str, Any]:
+    """A binary-mode event as the structured form: attributes from the `ce_` headers, `datacontenttype` from
+    `content-type`, and the value as `data`, which must be JSON (our payloads are JSON objects)."""
+    try:
+        raw: dict[str, Any] = {key[3:].lower(): value.decode() for key, value in message.headers
+                               if key.lower().startswith("ce_")}
+    except UnicodeDecodeError as exc:
+        raise PoisonMessage("not a CloudEvent: a ce_ header is not UTF-8") from exc
+    content_type = message.header(CONTENT_TYPE_HEADER)
+    if content_type is not None:
+        media = content_type.split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise PoisonMessage(f"unsupported data: datacontenttype {content_type!r}, data must be a JSON object")
+        raw["datacontenttype"] = content_type
+    raw["data"] = orjson.loads(message.value)
+    return raw
 
 
 # CloudEvents 1.0: these four make a CloudEvent; attribute names are lower-case ASCII letters and digits.

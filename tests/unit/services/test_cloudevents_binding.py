@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import orjson
+import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka, from_structured
 from cloudevents.core.formats.json import JSONFormat
 
@@ -86,3 +87,27 @@ def test_the_supervision_notice_carries_the_trace_as_string_attributes() -> None
     assert notice["traceparent"] == TRACEPARENT and "trace" not in notice
     legacy = supervision_notice({**escalation, "traceparent": None, "trace": {"traceparent": TRACEPARENT}}, None)
     assert legacy["traceparent"] == TRACEPARENT and "trace" not in legacy
+
+
+def test_a_reply_in_the_bindings_binary_mode_is_taken_as_the_sdk_wrote_it() -> None:
+    """A department's system may write binary mode (the default of several SDKs' Kafka serializers): attributes
+    in ce_ headers, the data alone as the value. The consumer reads it by the binding, not as a broken envelope."""
+    from cloudevents.core.bindings.kafka import to_binary
+    from cloudevents.core.v1.event import CloudEvent
+
+    from schemas.events import REPLIES
+    from services.consumer import PoisonMessage, decoder_for
+
+    sent = CloudEvent(attributes={"id": "dept-1", "source": "urn:amr:cases", "type": "caseroute.reply.ack",
+                                  "subject": "C-1", "datacontenttype": "application/json", "traceparent": TRACEPARENT},
+                      data={"case_id": "C-1", "department": "amr", "kind": "ack"})
+    written = to_binary(sent, JSONFormat())
+    assert "ce_id" in written.headers and written.value.startswith(b"{")
+    message = Message("caseroute.replies.amr.v1", 0, 0, "C-1", written.value, tuple(written.headers.items()))
+    event = decoder_for(*REPLIES)(message)
+    assert (event.id, event.source, event.type, event.subject, event.traceparent) == (
+        "dept-1", "urn:amr:cases", "caseroute.reply.ack", "C-1", TRACEPARENT)
+    assert event.data == {"case_id": "C-1", "department": "amr", "kind": "ack"}
+    xml = (*((k, v) for k, v in written.headers.items() if k != "content-type"), ("content-type", b"text/xml"))
+    with pytest.raises(PoisonMessage, match=r"^unsupported data: datacontenttype 'text/xml'"):
+        decode(Message("t", 0, 0, "C-1", b"<ack/>", xml))
