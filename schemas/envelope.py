@@ -24,8 +24,8 @@ class TraceContext(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    traceparent: str | None = Field(None, description="W3C trace context (the distributed-tracing extension)")
-    tracestate: str | None = Field(None, description="W3C vendor trace state (the distributed-tracing extension)")
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 def _as_cloudevent(schema: dict[str, Any]) -> None:
