@@ -170,7 +170,9 @@ async def test_one_replica_relays_and_another_takes_over_when_it_stops(
                           producer=KafkaProducer(bus.settings), batch=20, idle_s=0.01) for name in names]
     stopping = [asyncio.Event(), asyncio.Event()]
     first = asyncio.create_task(relays[0].run(stopping[0]))
-    await asyncio.sleep(0.5)  # the first replica takes the lock
+    async with asyncio.timeout(30):  # the first replica takes the lock (however loaded the machine)
+        while relays[0]._leader is None:
+            await asyncio.sleep(0.05)
     second = asyncio.create_task(relays[1].run(stopping[1]))
 
     async def stage_some(start: int, count: int) -> None:
