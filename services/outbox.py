@@ -256,10 +256,19 @@ class OutboxRelay:
 
     async def _resign(self) -> None:
         conn, self._leader = self._leader, None
-        if conn is not None:
+        if conn is None:
+            return
+        try:
+            # Closing an AsyncConnection only hands it back to the pool, where its session, and the session's
+            # advisory lock, would live on: another replica could not take over. Unlock, then discard it.
+            await conn.execute(select(func.pg_advisory_unlock(
+                func.hashtext(f"outbox-relay:{self.table.__tablename__}"))))
+        except Exception as exc:  # the connection is gone already, and the lock with it
+            log.debug("outbox relay unlock: %r", exc)
+        finally:
             try:
-                await conn.close()  # closing the session releases its advisory lock
-            except Exception as exc:  # the connection is gone already, and the lock with it
+                await conn.invalidate()
+            except Exception as exc:
                 log.debug("outbox relay lock connection close: %r", exc)
 
 

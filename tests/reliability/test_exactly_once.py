@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from schemas.envelope import Envelope
 from services.bus.base import BusUnavailable, OutgoingMessage
@@ -192,6 +192,12 @@ async def test_one_replica_relays_and_another_takes_over_when_it_stops(
         assert _published(names[0]) == 100 and _published(names[1]) == 0, "both replicas relayed"
         stopping[0].set()  # the leader ends (its lock goes with its connection)
         await first
+        # Released at once, not left to a pooled connection's session for whoever checks it out next.
+        async with db.sessions() as session:
+            held = await session.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = "
+                "hashtext('outbox-relay:' || :table)::oid"), {"table": RelayTestOutbox.__tablename__})
+        assert held == 0, "the resigned leader's session still holds the relay lock"
         await stage_some(100, 100)
         await drained()
         assert _published(names[1]) == 100
