@@ -5,6 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md ./
 COPY services services
 COPY schemas schemas
+COPY catalogue catalogue
+COPY caseroute caseroute
 COPY intake intake
 COPY router router
 COPY tracker tracker

@@ -40,7 +40,7 @@ test-unit: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy services schemas intake router tracker notifier
+	$(VENV)/bin/mypy caseroute catalogue services schemas intake router tracker notifier
 
 stack: venv
 	@bash deploy/local/stack.sh start

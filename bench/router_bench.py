@@ -19,9 +19,9 @@ from typing import Any
 import zhconv
 
 from bench.machine import facts
+from catalogue.loader import load_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue
 from router.domain.synthetic import synthetic_catalogue
 from schemas.report import Report
 

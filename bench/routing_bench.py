@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import facts
-from router.domain.catalogue import Catalogue
+from catalogue.loader import load_catalogue, parse_catalogue
+from catalogue.model import Catalogue
+from catalogue.suggestions import Example, with_suggestions
 from router.domain.compiled import compile_uncached
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue, parse_catalogue
-from router.domain.suggest import Example, suggest, with_suggestions
+from router.domain.suggest import suggest
 from schemas.decision import Decision
 from schemas.report import Report
 

@@ -23,9 +23,9 @@ import uvloop
 
 from bench.loadgen import get, open_loop
 from bench.machine import write
+from catalogue.loader import load_catalogue
 from router.domain.compiled import compile_catalogue
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue
 from schemas.report import Report
 from services.db import Database
 from services.migrate import upgrade
@@ -172,7 +172,7 @@ async def _get_load(url: str, rate: float = 200, seconds: float = 20) -> dict[st
     env = {**os.environ, **TEST_AUTH_ENV, "CASEROUTE_DATABASE_URL": url, "CASEROUTE_HTTP_PORT": str(port),
            "CASEROUTE_KAFKA_BOOTSTRAP": os.environ.get("CASEROUTE_KAFKA_BOOTSTRAP", "")}
     log = tempfile.NamedTemporaryFile(prefix="tracker-bench-", suffix=".log", delete=False)
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.cli", "tracker", env=env,
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "caseroute.cli", "tracker", env=env,
                                                    cwd=REPO, stdout=log, stderr=log)
     lags: list[float] = []
 

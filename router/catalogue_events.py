@@ -1,36 +1,26 @@
-"""Catalogue versions as events: publish one on catalogue.v1; take one into force in every replica."""
+"""Catalogue versions as events in the router: publish one on catalogue.v1 (admin CLI); take one into force in
+every replica. The event itself is built and read in catalogue.events."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from router.domain.catalogue import Catalogue
-from router.domain.loader import CatalogueError, parse_catalogue
+from catalogue.events import catalogue_event, published_catalogue
+from catalogue.loader import CatalogueError
 from schemas.envelope import Envelope
-from schemas.events import CataloguePublished, EventType
+from schemas.events import CataloguePublished
 from services.bus.base import Bus, OutgoingMessage
 from services.consumer import PoisonMessage
-from services.envelopes import envelope, headers_for
+from services.envelopes import headers_for
+from services.logctx import current_trace
 from services.settings import Settings
 
-if TYPE_CHECKING:  # not at run time: the tracker stages catalogue events without the router's engine
+if TYPE_CHECKING:  # not at run time: the admin CLI publishes without building an engine
     from router.engine import Engine
 
 log = logging.getLogger(__name__)
-SOURCE = "caseroute/catalogue"
-
-
-def catalogue_event(catalogue: Catalogue, *, published_by: str, reason: str = "",
-                    from_case: str | None = None) -> Envelope:
-    """The envelope of a catalogue version; the subject is the catalogue id (its district)."""
-    payload = CataloguePublished(catalogue_id=catalogue.district, version=catalogue.version,
-                                 document=catalogue.model_dump(mode="json"), published_by=published_by,
-                                 reason=reason, from_case=from_case, published_at=datetime.now(UTC))
-    return envelope(source=SOURCE, event_type=EventType.catalogue_published, subject=catalogue.district,
-                    payload=payload)
 
 
 async def publish_catalogue(bus: Bus, settings: Settings, event: Envelope) -> None:
@@ -52,7 +42,7 @@ def take_into_force(event: Envelope, engine: Engine) -> bool:
         log.info("ignoring catalogue %s of %s", published.version, published.catalogue_id)
         return False
     try:
-        catalogue = parse_catalogue(published.document, f"catalogue.v1 {published.version}")
+        catalogue = published_catalogue(published)
     except CatalogueError as exc:
         raise PoisonMessage(f"invalid catalogue {published.version}: {exc}") from exc
     return engine.swap(catalogue)
@@ -68,7 +58,7 @@ def publish_command(file: Path, credential: str | None, reason: str) -> None:
 
     import typer
 
-    from router.domain.loader import load_catalogue
+    from catalogue.loader import load_catalogue
     from services.auth.cli import audit, authorised
     from services.bus.kafka import KafkaBus
     from services.settings import get_settings
@@ -87,7 +77,7 @@ def publish_command(file: Path, credential: str | None, reason: str) -> None:
     except ValueError as exc:
         typer.echo(f"not allowed: {exc}", err=True)
         raise typer.Exit(3) from None
-    event = catalogue_event(catalogue, published_by=caller.actor, reason=reason)
+    event = catalogue_event(catalogue, published_by=caller.actor, reason=reason, trace=current_trace())
     asyncio.run(publish_catalogue(KafkaBus(settings.kafka), settings, event))
     audit(settings, caller, "catalogue.publish", catalogue.district,
           {"version": catalogue.version, "event_id": event.id, "reason": reason})

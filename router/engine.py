@@ -7,10 +7,10 @@ from pathlib import Path
 
 from prometheus_client import Counter, Info
 
-from router.domain.catalogue import Catalogue, DuplicateSettings
+from catalogue.loader import load_catalogue
+from catalogue.model import Catalogue, DuplicateSettings
 from router.domain.compiled import CompiledCatalogue, compile_catalogue
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue
 from schemas.decision import Decision
 from schemas.report import Report
 

@@ -18,9 +18,9 @@ import orjson
 import typer
 from pydantic import ValidationError
 
+from catalogue.loader import CatalogueError, load_catalogue
 from router.domain.compiled import compile_catalogue
 from router.domain.decide import decide
-from router.domain.loader import CatalogueError, load_catalogue
 from schemas.report import Report
 
 EXPECTED = ("status", "rule", "primary", "hazard")

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from router.domain.catalogue import UNIT_PLACEHOLDER, Catalogue
+from catalogue.binding import department_names
+from catalogue.model import Catalogue
 
 CLUSTER = "caseroute"
 # As strimzi-topics.yaml: the services' producers use acks=all, so two in-sync replicas of three.
@@ -25,10 +26,7 @@ TOPIC_SPEC: dict[str, Any] = {"partitions": 12, "replicas": 3,
 
 def department_codes(cat: Catalogue) -> list[str]:
     """Every department a case can go to: the district's, and each per-unit template bound to every unit."""
-    codes = set(cat.departments)
-    for template in cat.unit_departments.values():
-        codes |= {template.template.replace(UNIT_PLACEHOLDER, unit) for unit in cat.units}
-    return sorted(codes)
+    return sorted(department_names(cat))
 
 
 def user_name(department: str) -> str:

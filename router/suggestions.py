@@ -10,8 +10,8 @@ import orjson
 import typer
 from pydantic import ValidationError
 
+from catalogue.loader import DEFAULT_CATALOGUE, CatalogueError, load_catalogue, parse_catalogue
 from router.domain.compiled import compile_catalogue
-from router.domain.loader import DEFAULT_CATALOGUE, CatalogueError, load_catalogue, parse_catalogue
 from router.domain.suggest import MIN_SUPPORT, Example, Suggestion, suggest
 from schemas.report import Report
 

@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from catalogue.loader import load_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue
 from router.domain.synthetic import synthetic_catalogue
 from schemas.report import Report
 

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from router.domain.catalogue import Catalogue, CatalogueRuling, RulingMatch
-from router.domain.compiled import compile_catalogue
-from router.domain.decide import RULING, decide, ruling_of
-from router.domain.validation import department_exists
+from catalogue.binding import bind, bound_to_a_unit, unbind
+from catalogue.model import Catalogue, CatalogueRuling, RulingMatch
+from catalogue.rulings import RULING, ruling_of
+from catalogue.validation import department_exists
 from schemas.decision import Decision
 from schemas.report import Report
 from services import audit
@@ -84,27 +84,6 @@ def case_doc(row: Case, places: frozenset[str]) -> similarity.Doc:
     location = (row.report or {}).get("location") or {}
     return similarity.Doc(row.case_id, tuple(similarity.terms(report_text(row.report), places)), row.unit,
                           location.get("lat"), location.get("lon"))
-
-
-def bind(code: str, unit: str | None, cat: Catalogue) -> str:
-    """street-{unit} for the case's unit (or the template's district fallback)."""
-    for template in cat.unit_departments.values():
-        if template.template == code:
-            return code.replace("{unit}", unit) if unit in cat.units else template.fallback
-    return code
-
-
-def unbind(code: str, unit: str | None, cat: Catalogue) -> str:
-    """street-nanmen on a nanmen case is street-{unit} in a rule, so the rule serves every unit."""
-    for template in cat.unit_departments.values():
-        if unit is not None and template.template.replace("{unit}", unit) == code:
-            return template.template
-    return code
-
-
-def bound_to_a_unit(code: str, cat: Catalogue) -> bool:
-    """police-ximen: a per-unit department bound to a unit of the district."""
-    return any(t.template.replace("{unit}", u) == code for t in cat.unit_departments.values() for u in cat.units)
 
 
 def _check_departments(data: RulingInput, cat: Catalogue, unit: str | None) -> None:
@@ -224,11 +203,11 @@ def _ruled_by(decision: Decision, rule_id: str | None) -> bool:
 async def covered_gaps(deps: Deps, rule_id: str | None = None, limit: int = 1000) -> list[str]:
     """Pending gap cases that the catalogue in force (that rule, when given) now routes by a ruling."""
     async with deps.db.sessions() as session:
-        compiled = compile_catalogue(versions.parsed(await versions.in_force(session, deps.settings)))
+        cat = versions.parsed(await versions.in_force(session, deps.settings))
         rows = (await session.execute(select(Case.case_id, Case.report).where(Case.status == Status.gap.value)
                                       .order_by(Case.received_at).limit(limit))).all()
-    return [cid for cid, report in rows if report and _ruled_by(decide(Report.model_validate(report), compiled),
-                                                                 rule_id)]
+    decide = deps.routing.decide
+    return [cid for cid, report in rows if report and _ruled_by(decide(Report.model_validate(report), cat), rule_id)]
 
 
 @dataclass
@@ -243,7 +222,6 @@ async def reroute(deps: Deps, case_ids: Sequence[str], caller: Caller) -> Rerout
     now = deps.now()
     async with deps.db.transaction() as session:
         cat = versions.parsed(await versions.in_force(session, deps.settings))
-        compiled = compile_catalogue(cat)
         by_id = {r.id: r for r in cat.rulings}
         for cid in dict.fromkeys(case_ids):
             row = await load_for_update(session, cid, lock=not deps.db.sqlite)
@@ -253,7 +231,7 @@ async def reroute(deps: Deps, case_ids: Sequence[str], caller: Caller) -> Rerout
             if row.status != Status.gap.value:
                 out.skipped[cid] = f"case is {row.status}, not a gap"
                 continue
-            decision = decide(Report.model_validate(row.report), compiled)
+            decision = deps.routing.decide(Report.model_validate(row.report), cat)
             rule_id = ruling_of(decision)
             if rule_id is None:
                 out.skipped[cid] = f"no saved rule covers it (catalogue {cat.version})"

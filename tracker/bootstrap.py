@@ -19,14 +19,17 @@ from tracker.consumers import ReplyTopics, on_catalogue, on_reply, on_routed, on
 from tracker.handlers import Deps
 from tracker.monthly import TOPIC as STATEMENTS
 from tracker.monthly import statement_task
+from tracker.routing import Routing
 from tracker.store.models import Case, TrackerOutbox
 
 
-def build(runtime: Runtime) -> ServiceParts:
+def build(runtime: Runtime, *, routing: Routing) -> ServiceParts:
     """Tracker's parts: routed, replies (every department's own topic) and catalogue consumers, the SLA clock,
-    the outbox relay, the case, adjudication and catalogue APIs, Open311's reads, and the operations console."""
+    the outbox relay, the case, adjudication and catalogue APIs, Open311's reads, and the operations console.
+    `routing` is the router's decision procedure (caseroute.wiring passes it: the tracker does not import the
+    router)."""
     settings = runtime.settings
-    deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings))
+    deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings), routing=routing)
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from router.domain.loader import CatalogueError, parse_catalogue
+from catalogue.events import published_catalogue
+from catalogue.loader import CatalogueError
 from schemas.envelope import Envelope
 from schemas.events import CataloguePublished, DepartmentReply
 from services.bus.base import Bus, Message
@@ -86,7 +87,7 @@ def on_catalogue(deps: Deps) -> Handler:
     async def handle(event: Envelope, message: Message) -> None:
         published = CataloguePublished.model_validate(event.data)
         try:  # the router refuses a broken version; the history must not hold one either
-            parse_catalogue(published.document, f"catalogue.v1 {published.version}")
+            published_catalogue(published)
         except CatalogueError as exc:
             raise PoisonMessage(f"invalid catalogue {published.version}: {exc}") from exc
         async with deps.db.transaction() as session:

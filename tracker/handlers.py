@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from tracker.domain.case import CaseState, Status
 from tracker.domain.sla import Breach, Calendar, unescalated
 from tracker.domain.state import after_return, apply, new_case
 from tracker.notices import stage_escalation, stage_feedback, stage_transition
+from tracker.routing import NoRouting, Routing
 from tracker.store import codec
 from tracker.store.cases import load_for_update, load_many_for_update, parties_of, save, state_of, upsert_attempts
 from tracker.store.models import Case, Escalation, TrackerInbox
@@ -38,6 +39,8 @@ class Deps:
     db: Database
     settings: Settings
     calendar: Calendar
+    # The router's decision procedure for re-routing by saved rules and suggestions, wired by the caseroute app.
+    routing: Routing = field(default_factory=NoRouting)
 
     def now(self) -> datetime:
         """The tracker's clock: the wall clock, shifted by `sla_clock_offset_s` in drills and tests."""

@@ -1,8 +1,9 @@
 """Catalogue suggestions from the tracker's own record (issue 14: learn from the loop, with a human in it).
 
-Every ruling and every accepted re-route is a case a human placed: the examples router.domain.suggest learns
-from. Suggestions are computed on demand against the version in force and change nothing; an adjudicator (or an
-administrator) accepts some of them, which publishes a new catalogue version exactly as a saved ruling does.
+Every ruling and every accepted re-route is a case a human placed: the examples the router's suggest() learns
+from (asked through tracker.routing). Suggestions are computed on demand against the version in force and change
+nothing; an adjudicator (or an administrator) accepts some of them, which publishes a new catalogue version
+exactly as a saved ruling does.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from router.domain.compiled import compile_catalogue
-from router.domain.suggest import Example, Suggestion, suggest, with_suggestions
+from catalogue.suggestions import Example, Suggestion, with_suggestions
 from schemas.report import Report
 from services import audit
 from services.caller import Caller
@@ -117,10 +117,9 @@ async def examples(deps: Deps, *, since: datetime | None = None, limit: int = LI
         return await placed_cases(session, since=since, limit=limit)
 
 
-async def _suggest(row: CatalogueVersion, placed: Sequence[Placed]) -> list[Suggestion]:
-    compiled = compile_catalogue(versions.parsed(row))
+async def _suggest(deps: Deps, row: CatalogueVersion, placed: Sequence[Placed]) -> list[Suggestion]:
     # Deciding thousands of reports again takes a moment: off the event loop, so other requests go on.
-    return await asyncio.to_thread(suggest, compiled, [p.example for p in placed])
+    return await asyncio.to_thread(deps.routing.suggest, versions.parsed(row), [p.example for p in placed])
 
 
 async def current(deps: Deps) -> tuple[str, list[Suggestion]]:
@@ -128,7 +127,7 @@ async def current(deps: Deps) -> tuple[str, list[Suggestion]]:
     async with deps.db.sessions() as session:
         row = await versions.in_force(session, deps.settings)
         placed = await placed_cases(session)
-    return row.version, await _suggest(row, placed)
+    return row.version, await _suggest(deps, row, placed)
 
 
 async def accept(deps: Deps, ids: Sequence[str], reason: str, caller: Caller) -> CatalogueVersion:
@@ -138,7 +137,7 @@ async def accept(deps: Deps, ids: Sequence[str], reason: str, caller: Caller) ->
     async with deps.db.transaction() as session:
         await versions.hold(session)
         row = await versions.in_force(session, deps.settings)
-        found = {s.id: s for s in await _suggest(row, await placed_cases(session))}
+        found = {s.id: s for s in await _suggest(deps, row, await placed_cases(session))}
         if missing := [i for i in wanted if i not in found]:
             raise Stale(missing, row.version)
         accepted = [found[i] for i in wanted]

@@ -7,7 +7,8 @@ from threading import Lock
 
 import ahocorasick
 
-from router.domain.catalogue import Alias, Catalogue
+from catalogue.binding import bindings, fallbacks
+from catalogue.model import Alias, Catalogue
 from router.domain.lexicon import (
     CUE_KINDS,
     HAZARD_KINDS,
@@ -167,11 +168,8 @@ def compile_uncached(cat: Catalogue) -> CompiledCatalogue:
         venues=_venues(cat),
         unit_names={code: unit.name for code, unit in cat.units.items()},
         industry_departments=_industry_departments(cat),
-        fallbacks={t.template: t.fallback for t in cat.unit_departments.values()},
-        bindings={
-            unit: {t.template: t.template.replace("{unit}", unit) for t in cat.unit_departments.values()}
-            for unit in cat.units
-        },
+        fallbacks=fallbacks(cat),
+        bindings=bindings(cat),
         rulings=compile_rulings(cat),
     )
 

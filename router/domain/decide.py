@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from catalogue.binding import bound
+from catalogue.rulings import RULING, ruling_evidence
 from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
-from router.domain.rules import HAZARD_RULES, UNIT, Route, first_match, route
+from router.domain.rules import HAZARD_RULES, Route, first_match, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from router.domain.text import normalise
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence
@@ -48,7 +50,7 @@ class _Binder:
 
 
 def _bind_table(unit: str, cc: CompiledCatalogue) -> dict[str, str]:
-    return {template: template.replace(UNIT, unit) for template in cc.fallbacks}
+    return {template: bound(template, unit) for template in cc.fallbacks}
 
 
 def _alternative_routes(c: Classification, cc: CompiledCatalogue) -> list[Route | None]:
@@ -115,9 +117,6 @@ def _alternatives(
     return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 
 
-RULING = "RULING"  # the rule name of a decision made by a saved ruling (ROUTING §6), never R10
-
-
 def _ruled(report: Report, c: Classification, cc: CompiledCatalogue) -> tuple[Route, RulingMatch] | None:
     """A saved ruling that covers a report R1-R9 left to R10 (only then: rulings close gaps, nothing else)."""
     if not cc.rulings:
@@ -132,21 +131,8 @@ def _ruled(report: Report, c: Classification, cc: CompiledCatalogue) -> tuple[Ro
     return route_, found
 
 
-def ruling_of(decision: Decision) -> str | None:
-    """The id of the saved ruling a decision was made by (its evidence names it), or None."""
-    if decision.rule != RULING:
-        return None
-    for e in decision.evidence:
-        if e.kind == "ruling" and e.what.startswith("ruling "):
-            return e.what[len("ruling "):].split(":", 1)[0]
-    return None
-
-
 def _ruling_evidence(found: RulingMatch) -> Evidence:
-    r = found.ruling
-    origin = f" from case {r.from_case}" if r.from_case else ""
-    what = (f"ruling {r.id}: lead {r.lead} by {r.principle}{origin}, "
-            f"ruled by {r.ruled_by} at {r.ruled_at.isoformat()}")
+    what = ruling_evidence(found.ruling)
     return trusted(Evidence, {"kind": "ruling", "what": what, "source": "catalogue", "words": found.words})
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from router.domain.catalogue import DuplicateSettings
+from catalogue.model import DuplicateSettings
 from router.domain.text import normalise_address
 from schemas.decision import Decision
 

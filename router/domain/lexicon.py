@@ -7,7 +7,7 @@ from enum import IntEnum
 
 import ahocorasick
 
-from router.domain.catalogue import Alias
+from catalogue.model import Alias
 from router.domain.text import normalise
 
 

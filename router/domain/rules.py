@@ -8,7 +8,6 @@ from router.domain.classify import Classification
 from router.domain.compiled import CompiledCatalogue
 from schemas.report import Hazard
 
-UNIT = "{unit}"
 HAZARD_RULES = frozenset({"R1", "R2", "R3", "R4", "R5"})
 
 _NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow

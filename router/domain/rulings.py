@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from router.domain.catalogue import Catalogue, CatalogueRuling
+from catalogue.model import Catalogue, CatalogueRuling
 from router.domain.lexicon import variants
 from router.domain.text import normalise
 

@@ -1,7 +1,7 @@
 """Catalogue suggestions from the loop: cases a human placed (accepted re-routes, rulings) teach words and places.
 
 Pure: examples in, suggestions out, each with the cases that support it. Nothing here changes a catalogue; an
-adjudicator accepts suggestions into a new version (`with_suggestions`).
+adjudicator accepts suggestions into a new version (`catalogue.suggestions.with_suggestions`).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
 import jieba
 
-from router.domain.catalogue import Catalogue
+from catalogue.binding import template_of, unit_of
+from catalogue.model import Catalogue
+from catalogue.suggestions import Example, Suggestion
 from router.domain.compiled import CompiledCatalogue
 from router.domain.decide import decide
 from router.domain.lexicon import as_bytes
@@ -25,10 +25,8 @@ from schemas.report import Report
 
 jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is no news to a caller
 
-Kind = Literal["gazetteer", "alias"]
 MIN_SUPPORT = 2  # a word one case used may be that case's accident; two cases make it a habit
 MIN_PRECISION = 0.8  # of the placed cases whose text holds the word, this share must be the target's
-MINED_WEIGHT = 0.6  # an accepted word counts less than a hand-written one until it has proved itself
 # A place as people write it: a name of two to four characters and its kind; the name holds none of the words
 # that glue a sentence (住在岐湖村 is 岐湖村, 边上的小区 no place at all).
 _GLUE = "我你他她它们这那的在是有个和与跟就都也还又去来到从对把被让给了着过一住说问能不没要会"
@@ -40,55 +38,13 @@ _COMMON = frozenset("反映 举报 投诉 你好 我们 他们 现在 一直 已
                     "老板 工作人员 居民 住户 邻居 群众 市民 来电 网格员 发现 存在 进行 相关 要求 联系".split())
 
 
-@dataclass(frozen=True)
-class Example:
-    """A case a human placed: the department that accepted it after a re-route, or the lead of a ruling."""
-
-    case_id: str
-    report: Report
-    department: str  # bound, as dispatched: police-ximen, not police-{unit}
-    how: str = "ruling"  # ruling | reroute | label
-
-
-@dataclass
-class Suggestion:
-    """One word for the catalogue, with the cases that support it."""
-
-    kind: Kind
-    target: str  # gazetteer: a unit code; alias: industries.<code> or matters.<code>
-    word: str
-    support: list[str] = field(default_factory=list)
-    seen_elsewhere: int = 0  # placed cases whose text holds the word but that went elsewhere
-
-    @property
-    def id(self) -> str:
-        return f"{self.kind}:{self.target}:{self.word}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "target": self.target, "word": self.word,
-                "support": self.support, "seen_elsewhere": self.seen_elsewhere}
-
-
 def _text(report: Report) -> str:
     return normalise(f"{report.title}\n{report.description}" if report.title else report.description)
 
 
-def unit_of(department: str, cat: Catalogue) -> str | None:
-    """The unit a bound department serves (police-ximen → ximen), or None for a district department."""
-    for template in cat.unit_departments.values():
-        head, _, tail = template.template.partition("{unit}")
-        if department.startswith(head) and department.endswith(tail):
-            unit = department[len(head): len(department) - len(tail)]
-            if unit in cat.units:
-                return unit
-    return None
-
-
 def subjects_of(department: str, cat: Catalogue) -> list[str]:
     """The industries and matters whose rule names this department first: what a case it accepted was about."""
-    unit = unit_of(department, cat)
-    code = department if unit is None else next(
-        t.template for t in cat.unit_departments.values() if t.template.replace("{unit}", unit) == department)
+    code = template_of(department, cat)
     out = [f"matters.{m}" for m, matter in cat.matters.items()
            if matter.department == code or code in matter.by_industry.values()]
     out += [f"industries.{i}" for i, ind in cat.industries.items()
@@ -163,20 +119,3 @@ def suggest(cc: CompiledCatalogue, examples: Sequence[Example], *, min_support: 
             out.append(s)
     out.sort(key=lambda s: (-len(s.support), s.kind, s.target, s.word))
     return out
-
-
-def with_suggestions(cat: Catalogue, accepted: Iterable[Suggestion]) -> dict[str, Any]:
-    """The catalogue document with accepted suggestions added (places to the hand-kept gazetteer, words as
-    aliases of their subject at a mined word's weight); the caller publishes it as a new version."""
-    doc = cat.model_dump(mode="json")
-    for s in accepted:
-        if s.kind == "gazetteer":
-            listed = doc.setdefault("gazetteer", {}).setdefault(s.target, [])
-            if s.word not in listed:
-                listed.append(s.word)
-        else:
-            section, code = s.target.split(".", 1)
-            aliases = doc[section][code]["aliases"]
-            if all((a if isinstance(a, str) else a["w"]) != s.word for a in aliases):
-                aliases.append({"w": s.word, "weight": MINED_WEIGHT})
-    return doc

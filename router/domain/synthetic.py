@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from router.domain.catalogue import Catalogue
+from catalogue.model import Catalogue
 from router.domain.text import COMMON_HANZI
 
 # Common characters, so generated aliases hit real text about as often as real aliases would.

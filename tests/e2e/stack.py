@@ -18,7 +18,7 @@ import httpx
 
 from tests.support.credentials import auth_headers
 
-CASEROUTE = [sys.executable, "-m", "services.cli"]
+CASEROUTE = [sys.executable, "-m", "caseroute.cli"]
 REPO = Path(__file__).resolve().parents[2]
 
 

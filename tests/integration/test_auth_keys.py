@@ -22,7 +22,7 @@ from services.db import Database
 from services.settings import AuthSettings, KafkaSettings, Settings
 from tests.conftest import REPO, dev_reports
 from tests.integration.harness import TopicReader, running
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(90)]
 
@@ -61,8 +61,8 @@ async def test_publishing_a_catalogue_needs_an_admin_and_is_audited(fresh_postgr
            "CASEROUTE_TOPIC_PREFIX": topic_prefix}
 
     def publish(key: str | None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "services.cli", "catalogue", "publish",
-                               "router/catalogues/haishu.yaml", "--reason", "test",
+        return subprocess.run([sys.executable, "-m", "caseroute.cli", "catalogue", "publish",
+                               "catalogue/data/haishu.yaml", "--reason", "test",
                                *(["--key", key] if key else [])],
                               env=env, cwd=REPO, capture_output=True, text=True, timeout=90)
 

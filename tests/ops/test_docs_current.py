@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from services.apidocs import SERVICES, export
+from caseroute.apidocs import SERVICES, export
 from tests.conftest import REPO
 
 DOCS = REPO / "docs"

@@ -96,7 +96,7 @@ def _allows(user: dict[str, Any], operation: str, kind: str, name: str) -> bool:
 
 
 def test_department_users_are_current_with_the_catalogue(tmp_path: Path) -> None:
-    from router.domain.loader import load_catalogue
+    from catalogue.loader import load_catalogue
     from router.kafka_access import render
 
     current = render(load_catalogue())
@@ -105,7 +105,7 @@ def test_department_users_are_current_with_the_catalogue(tmp_path: Path) -> None
 
 
 def test_a_department_user_writes_only_its_own_reply_topic_and_reads_only_its_own_dispatch_topic() -> None:
-    from router.domain.loader import load_catalogue
+    from catalogue.loader import load_catalogue
     from router.kafka_access import department_codes
 
     departments = department_codes(load_catalogue())

@@ -21,7 +21,7 @@ from tests.conftest import dev_reports, kafka_settings
 from tests.integration.harness import TopicReader, running
 from tests.reliability.load import tracker_cases, wait_cases
 from tests.support.credentials import OPERATOR
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(180)]
 # Topic → how many consumer groups read it (each parks its own copy of a poison message, named in dlq_group).

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from router.domain.diff import diff_catalogues
-from router.domain.loader import CatalogueError
+from catalogue.diff import diff_catalogues
+from catalogue.loader import CatalogueError
 from services import audit
 from services.caller import Caller, require_roles
 from services.problems import Problem

@@ -15,8 +15,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 
-from router.domain.catalogue import Catalogue
-from router.domain.loader import CatalogueError
+from catalogue.binding import bound_to_a_unit, department_names
+from catalogue.loader import CatalogueError
+from catalogue.model import Catalogue
 from services.caller import authenticate
 from services.problems import Problem
 from tracker import adjudication as adj
@@ -62,15 +63,6 @@ REASONS = {"wrong_unit": "属地不符", "not_our_remit": "职能不符", "overl
            "insufficient_information": "信息不全", "duplicate": "重复"}
 SUCCESS_TARGET = 0.988
 HEAT_CELL = 0.005  # degrees: about 550 m north-south, a few blocks of a city community
-
-
-def department_names(cat: Catalogue) -> dict[str, str]:
-    """Department code → name, per-unit departments bound to every unit (police-nanmen → 南门派出所)."""
-    names = {code: d.name for code, d in cat.departments.items()}
-    for template in cat.unit_departments.values():
-        for unit, u in cat.units.items():
-            names[template.template.replace("{unit}", unit)] = template.name.replace("{unit_name}", u.name)
-    return names
 
 
 async def _catalogue(deps: Deps) -> Catalogue:
@@ -213,7 +205,7 @@ async def ruling_form(case_id: str, request: Request, deps: DepsDep, caller: Con
         suggested = await adj.suggest_terms(s, rows, cat)
     names = department_names(cat)
     # Stations of named units too: when the router found no unit, the adjudicator may know where the place lies.
-    stations = [(code, names[code]) for code in names if adj.bound_to_a_unit(code, cat)]
+    stations = [(code, names[code]) for code in names if bound_to_a_unit(code, cat)]
     return page("ruling.html", request, caller, item=items[0], names=names,
                 departments=sorted(cat.departments.items()), templates=cat.unit_departments.values(),
                 stations=stations, suggested=suggested, also=others, result=None, error=None)

@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from router.catalogue_events import catalogue_event
-from router.domain.catalogue import Catalogue
-from router.domain.loader import load_catalogue, parse_catalogue
+from catalogue.events import catalogue_event
+from catalogue.loader import load_catalogue, parse_catalogue
+from catalogue.model import Catalogue
+from catalogue.versions import next_version
 from services.caller import Caller
-from services.db import Database, dialect_insert, table_of
+from services.db import dialect_insert, table_of
+from services.logctx import current_trace
 from services.outbox import stage
 from services.settings import Settings
 from tracker.store.models import CatalogueVersion, TrackerOutbox
@@ -73,11 +75,6 @@ async def in_force(session: AsyncSession, settings: Settings) -> CatalogueVersio
     return row
 
 
-def next_version(root: str, sequence: int) -> str:
-    """haishu-2026.01.1 → haishu-2026.01.1+r3: the file's version and how many versions came after it."""
-    return f"{root.split('+', 1)[0]}+r{sequence}"
-
-
 async def publish(session: AsyncSession, settings: Settings, document: dict[str, Any], *, caller: Caller,
                   reason: str, from_case: str | None = None) -> CatalogueVersion:
     """Validate and record a new version built on the one in force, and stage it for catalogue.v1."""
@@ -92,7 +89,8 @@ async def publish(session: AsyncSession, settings: Settings, document: dict[str,
     session.add(row)
     await session.flush()
     stage(session, TrackerOutbox, settings.topic("catalogue.v1"),
-          catalogue_event(catalogue, published_by=caller.actor, reason=reason, from_case=from_case))
+          catalogue_event(catalogue, published_by=caller.actor, reason=reason, from_case=from_case,
+                          trace=current_trace()))
     return row
 
 
@@ -114,14 +112,3 @@ async def record_seen(session: AsyncSession, *, catalogue_id: str, version: str,
 async def by_version(session: AsyncSession, version: str) -> CatalogueVersion | None:
     return (await session.execute(select(CatalogueVersion).where(CatalogueVersion.version == version))
             ).scalar_one_or_none()
-
-
-async def version_document(settings: Settings, version: str) -> dict[str, Any] | None:
-    """`caseroute catalogue diff` with version ids: the document from the tracker's database."""
-    db = Database(settings.database_url)
-    try:
-        async with db.sessions() as session:
-            row = await by_version(session, version)
-            return dict(row.document) if row is not None else None
-    finally:
-        await db.dispose()

@@ -16,10 +16,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from caseroute.catalogue_cli import catalogue_app
+from catalogue.events import catalogue_event
+from catalogue.loader import load_catalogue
 from router import bootstrap as router_service
-from router.catalogue_events import catalogue_event, publish_catalogue
-from router.cli import catalogue_app
-from router.domain.loader import load_catalogue
+from router.catalogue_events import publish_catalogue
 from schemas.events import CataloguePublished, EventType, ReportAccepted
 from schemas.report import Report
 from services.bus.base import OutgoingMessage
@@ -29,7 +30,7 @@ from services.settings import KafkaSettings, get_settings
 from tests.conftest import kafka_settings
 from tests.integration.harness import TopicReader, running
 from tests.support.credentials import auth_headers, credential_for
-from tracker import bootstrap as tracker_service
+from tests.support.service_apps import tracker
 from tracker.handlers import escalate_due
 from tracker.store.models import TrackerAudit
 
@@ -78,7 +79,7 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
     settings = kafka_settings(kafka_bootstrap, topic_prefix, fresh_postgres)
     bus = KafkaBus(KafkaSettings(bootstrap=kafka_bootstrap))
     reports = settings.topic("reports.v1")
-    async with running(settings, [router_service.build, tracker_service.build]) as app, client_of(app) as client, \
+    async with running(settings, [router_service.build, tracker]) as app, client_of(app) as client, \
             TopicReader(kafka_bootstrap, [settings.dispatch_topic("amr"), settings.topic("catalogue.v1")]) as reader:
         await send(bus, reports, "C-G1", report("G-1", POWER_BANK, title="共享充电宝运营商与商户合作纠纷"))
         await send(bus, reports, "C-G2", report("G-2", POWER_BANK_2, unit="nanmen"))
@@ -257,7 +258,7 @@ async def test_versions_published_by_the_admin_cli_join_the_history_and_broken_o
     bus = KafkaBus(KafkaSettings(bootstrap=kafka_bootstrap))
     catalogue = load_catalogue()
     newer = catalogue.model_copy(update={"version": "haishu-2026.02.1"})
-    async with running(settings, [tracker_service.build]) as app, client_of(app) as client, \
+    async with running(settings, [tracker]) as app, client_of(app) as client, \
             TopicReader(kafka_bootstrap, [settings.topic("catalogue.v1.dlq")]) as dead:
         await publish_catalogue(bus, settings, catalogue_event(newer, published_by="admin:ops", reason="新增事项"))
         broken = CataloguePublished(catalogue_id=catalogue.district, version="broken-1", document={"version": "x"},

@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from catalogue.loader import load_catalogue, parse_catalogue
 from router.domain.compiled import compile_catalogue
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue, parse_catalogue
 from router.domain.suggest import suggest
 from router.suggestions import example_of
 from schemas.decision import Candidate, Decision
@@ -28,7 +28,7 @@ from services.envelopes import envelope
 from services.settings import KafkaSettings, Settings
 from tests.integration.harness import running
 from tests.support.credentials import auth_headers, credential_for
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 from tracker.handlers import Deps, handle_reply, record_routing
 from tracker.store.models import CatalogueVersion, TrackerAudit
 

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from catalogue.events import catalogue_event
+from catalogue.loader import load_catalogue
 from router import bootstrap as router_service
-from router.catalogue_events import catalogue_event, publish_catalogue
-from router.domain.loader import load_catalogue
+from router.catalogue_events import publish_catalogue
 from schemas.envelope import Envelope
 from schemas.events import CaseTransition, EventType, ReportAccepted
 from schemas.report import Report

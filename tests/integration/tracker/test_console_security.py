@@ -20,7 +20,7 @@ from services.caller import Caller
 from services.settings import AuthSettings, KafkaSettings, Settings
 from tests.integration.harness import running
 from tests.support.credentials import credential_for
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 from tracker.store.models import Case, CatalogueVersion, TrackerAudit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]

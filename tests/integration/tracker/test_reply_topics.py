@@ -24,7 +24,7 @@ from services.envelopes import envelope, headers_for
 from tests.conftest import dev_reports, kafka_settings
 from tests.integration.harness import TopicReader, running
 from tests.support.credentials import OPERATOR
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(150)]
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

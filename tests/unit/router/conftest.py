@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from catalogue.loader import load_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_catalogue
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue
 from schemas.decision import Decision
 from schemas.report import Report
 

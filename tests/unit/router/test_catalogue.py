@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from router.domain.loader import (
+from catalogue.loader import (
     CATALOGUE_DIR,
     CatalogueError,
     catalogue_json_schema,

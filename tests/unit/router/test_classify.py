@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from catalogue.loader import load_catalogue
 from router.domain.compiled import compile_uncached
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue
 from schemas.decision import Decision
 from schemas.report import Report
 

@@ -10,9 +10,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from router.cli import catalogue_app, route_stream
+from caseroute.catalogue_cli import catalogue_app
+from catalogue.loader import DEFAULT_CATALOGUE, read_catalogue_file
+from router.cli import route_stream
 from router.domain.compiled import CompiledCatalogue
-from router.domain.loader import DEFAULT_CATALOGUE, read_catalogue_file
 from schemas.decision import Decision
 from schemas.report import Report
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from router.cli import catalogue_app
-from router.domain.divisions import DivisionRow, build_gazetteer, committee_place
-from router.domain.loader import DEFAULT_CATALOGUE, load_catalogue
+from caseroute.catalogue_cli import catalogue_app
+from catalogue.divisions import DivisionRow, build_gazetteer, committee_place
+from catalogue.loader import DEFAULT_CATALOGUE, load_catalogue
 
 STREETS = [DivisionRow("990101001", "东坊街道", "990101"), DivisionRow("990101100", "西岭镇", "990101"),
            DivisionRow("990101101", "北湖镇", "990101"), DivisionRow("990102001", "别区街道", "990102")]

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.domain.catalogue import DuplicateSettings
+from catalogue.model import DuplicateSettings
 from router.domain.duplicates import EARTH_RADIUS_M, NO_BOX, OpenCase, search_boxes, subject_of
 from router.domain.text import normalise_address
 from router.handlers import _duplicate_of

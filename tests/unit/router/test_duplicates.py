@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from router.domain.catalogue import DuplicateSettings
+from catalogue.model import DuplicateSettings
 from router.domain.duplicates import OpenCase, distance_m, find_duplicate
 from router.domain.text import normalise_address
 from schemas.decision import Decision

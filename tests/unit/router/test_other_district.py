@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from catalogue.loader import load_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_catalogue
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue
 from schemas.report import Report
 
 OTHER = Path(__file__).parent / "fixtures" / "other_district.yaml"

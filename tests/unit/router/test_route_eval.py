@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from caseroute.cli import app
 from router.evaluate import decide_all, figures, read_labelled
-from services.cli import app
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared"  # the clone sits beside shared/, as in CI

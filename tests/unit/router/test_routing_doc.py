@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from router.domain.loader import load_catalogue
+from catalogue.loader import load_catalogue
 from tests.conftest import REPO
 
 DOC = (REPO / "docs" / "ROUTING.md").read_text(encoding="utf-8")

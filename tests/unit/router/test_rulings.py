@@ -10,11 +10,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from router.cli import catalogue_app
+from caseroute.catalogue_cli import catalogue_app
+from catalogue.diff import diff_catalogues
+from catalogue.loader import CatalogueError, load_catalogue, parse_catalogue
+from catalogue.rulings import RULING, ruling_of
 from router.domain.compiled import compile_catalogue
-from router.domain.decide import RULING, decide, ruling_of
-from router.domain.diff import diff_catalogues
-from router.domain.loader import CatalogueError, load_catalogue, parse_catalogue
+from router.domain.decide import decide
 from schemas.report import Report
 
 POWER_BANK = Report(

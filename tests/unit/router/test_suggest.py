@@ -7,11 +7,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from router.cli import catalogue_app
+from caseroute.catalogue_cli import catalogue_app
+from catalogue.loader import load_catalogue, parse_catalogue
+from catalogue.suggestions import Example, with_suggestions
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
-from router.domain.loader import load_catalogue, parse_catalogue
-from router.domain.suggest import Example, suggest, with_suggestions
+from router.domain.suggest import suggest
 from schemas.report import Report
 
 

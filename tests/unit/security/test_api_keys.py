@@ -133,7 +133,7 @@ async def test_the_first_embedded_start_writes_one_admin_key(db: Database, tmp_p
 
 def _keys_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CASEROUTE_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "services.cli", "keys", *args], env=env, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "caseroute.cli", "keys", *args], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=60)
 
 

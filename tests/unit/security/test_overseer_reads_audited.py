@@ -16,7 +16,7 @@ from router.bootstrap import build as router
 from services.settings import KafkaSettings, Settings
 from tests.integration.harness import running
 from tests.support.credentials import auth_headers
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 from tracker.store.models import TrackerAudit
 
 pytestmark = pytest.mark.timeout(90)

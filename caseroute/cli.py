@@ -23,13 +23,10 @@ app.add_typer(deploy_app, name="deploy")
 
 
 def _serve(names: list[str], settings: Settings) -> None:
+    from caseroute.wiring import builder
     from services.runner import serve
 
-    builders = []
-    for name in names:
-        module = __import__(f"{name}.bootstrap", fromlist=["build"])
-        builders.append(module.build)
-    serve(settings, builders, name="+".join(names) if len(names) < 4 else "caseroute")
+    serve(settings, [builder(name) for name in names], name="+".join(names) if len(names) < 4 else "caseroute")
 
 
 def _service_command(name: str) -> None:
@@ -98,17 +95,7 @@ _add_route_eval()
 
 
 def _add_catalogue_app() -> None:
-    from router.cli import catalogue_app
-
-    @catalogue_app.command("publish")
-    def publish(file: Annotated[Path, typer.Argument(help="catalogue YAML file")],
-                key: Annotated[str | None, typer.Option(envvar="CASEROUTE_API_KEY",
-                                                        help="an admin's API key or token")] = None,
-                reason: Annotated[str, typer.Option(help="why (audit)")] = "") -> None:
-        """Validate a catalogue and publish it on catalogue.v1 (role admin; audited as the key's holder)."""
-        from router.catalogue_events import publish_command  # Kafka and the database: only when publishing
-
-        publish_command(file, key, reason)
+    from caseroute.catalogue_cli import catalogue_app
 
     app.add_typer(catalogue_app, name="catalogue")
 
@@ -145,7 +132,7 @@ def deploy_kafka_users(
     / "strimzi-departments.yaml",
 ) -> None:
     """Strimzi KafkaUser and topics per department: each writes only its own reply topic (tests compare)."""
-    from router.domain.loader import load_catalogue
+    from catalogue.loader import load_catalogue
     from router.kafka_access import write
 
     typer.echo(f"wrote {write(out, load_catalogue(catalogue), prefix)}")
@@ -154,7 +141,7 @@ def deploy_kafka_users(
 @docs_app.command("export")
 def export_docs(out: Annotated[Path, typer.Option(help="Folder for the documents")] = REPO_ROOT / "docs") -> None:
     """Write OpenAPI of each service and AsyncAPI 3.0 of the topics (tests compare them with docs/)."""
-    from services.apidocs import export
+    from caseroute.apidocs import export
 
     for path in export(out):
         typer.echo(f"wrote {path}")

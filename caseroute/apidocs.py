@@ -8,22 +8,21 @@ from typing import Any
 
 import yaml
 
+from caseroute.wiring import SERVICES
 from schemas.asyncapi import asyncapi
 from services.settings import KafkaSettings, Settings
-
-SERVICES = ("intake", "router", "tracker", "notifier")
 
 
 def openapi(service: str) -> dict[str, Any]:
     """A service's OpenAPI document, from its app built but not started (nothing connects)."""
+    from caseroute.wiring import builder
     from services.runner import build_app
     from services.runtime import Runtime
 
     # Explicit defaults, not the environment: the document must not depend on where it is generated.
     settings = Settings(database_url="sqlite+aiosqlite://", kafka=KafkaSettings(bootstrap=None), service=service)
     runtime = Runtime.create(settings)
-    build = __import__(f"{service}.bootstrap", fromlist=["build"]).build
-    return build_app(runtime, [build(runtime)], service).openapi()
+    return build_app(runtime, [builder(service)(runtime)], service).openapi()
 
 
 def documents() -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from router.domain.catalogue import Alias, Catalogue
+from catalogue.model import Alias, Catalogue
 
 SIZES = frozenset({"small", "large"})
 HAZARDS = frozenset({"fire", "safety"})

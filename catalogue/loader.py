@@ -1,4 +1,4 @@
-"""Reading catalogue files: the one place in the router's domain that touches the file system."""
+"""Reading catalogue files: the one place of the catalogue that touches the file system."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from router.domain.catalogue import Catalogue
-from router.domain.validation import Problem, check_catalogue
+from catalogue.model import Catalogue
+from catalogue.validation import Problem, check_catalogue
 
-CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "catalogues"
+CATALOGUE_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_CATALOGUE = CATALOGUE_DIR / "haishu.yaml"
 
 
