@@ -14,7 +14,7 @@ help:
 	@echo "make test   - venv, Kafka + PostgreSQL (started here unless configured), the whole suite"
 	@echo "make stack  - the four services as separate processes on local Kafka and PostgreSQL (admin key: var/stack/admin.key)"
 	@echo "make up     - docker compose (for machines with a Docker engine)"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy and the import boundaries (import-linter contracts in pyproject.toml)"
 	@echo "make bench  - router, routing quality, intake, tracker, notifier, adjudication-replay and end-to-end benchmarks on local Kafka and PostgreSQL"
 	@echo "make bench-e2e - the end-to-end bench alone (BENCH_ARGS='--quick' for a short run)"
 
@@ -41,6 +41,7 @@ test-unit: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy caseroute catalogue services schemas intake router tracker notifier
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 stack: venv
 	@bash deploy/local/stack.sh start

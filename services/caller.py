@@ -7,7 +7,6 @@ Everything that needs the caller goes through `authenticate` (one credential →
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -16,37 +15,13 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
+from services.principal import OVERSEERS, ROLES, Caller
 from services.problems import Problem
+
+__all__ = ["OVERSEERS", "ROLES", "Caller", "CallerDep", "get_caller", "require_roles"]
 
 if TYPE_CHECKING:
     from services.auth.authenticator import Authenticator
-
-# `public`: an Open311 client (a civic app) that submits reports of source public through /open311/v2 only.
-ROLES = ("department", "grid-app", "hotline", "public", "adjudicator", "operator", "admin")
-# Roles that see every case and the personal data in them (their reads of it are audited).
-OVERSEERS = ("adjudicator", "operator", "admin")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """A role and a name; for departments the name is the department code (e.g. amr, police-nanmen).
-
-    `key` names the credential (API key id or token subject), for rate limits and the audit log.
-    """
-
-    role: str
-    name: str
-    key: str = field(default="", compare=False)
-    rate_limit: float | None = field(default=None, compare=False)
-
-    @property
-    def actor(self) -> str:
-        return f"{self.role}:{self.name}"
-
-    @property
-    def oversees(self) -> bool:
-        return self.role in OVERSEERS
-
 
 # The credential schemes as the OpenAPI document shows them (document_credentials). At run time one plain
 # dependency reads the headers: FastAPI's security classes as sub-dependencies cost ~55 µs a request in

@@ -24,6 +24,27 @@ async def running(settings: Settings, builders: Sequence[Builder]) -> AsyncItera
         yield app
 
 
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """An app (its lifespan already running) served over HTTP on a free local port, for a client in another
+    thread or process; yields its base URL."""
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 class TopicReader:
     """Reads topics from the beginning in a group of its own, as a department system or operator would."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.caller import Caller
+from services.principal import Caller
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from schemas.report import Report
 from services.bus.base import OutgoingMessage
 from services.bus.kafka import KafkaBus
 from services.envelopes import envelope, headers_for
-from services.settings import KafkaSettings, get_settings
+from services.settings import KafkaSettings
 from tests.conftest import kafka_settings
-from tests.integration.harness import TopicReader, running
+from tests.integration.harness import TopicReader, running, serving
 from tests.support.credentials import auth_headers, credential_for
 from tests.support.service_apps import tracker
 from tracker.handlers import escalate_due
@@ -240,16 +240,20 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
         client.cookies.clear()
         assert (await client.get("/console/adjudications")).status_code == 303
 
-        # `caseroute catalogue diff A B` with version ids reads the tracker's history.
-        monkeypatch.setenv("CASEROUTE_DATABASE_URL", fresh_postgres)
-        get_settings.cache_clear()
-        try:
+        # `caseroute catalogue diff A B` with version ids reads the tracker's history through its API (the
+        # tracker served on a port; the CLI has no database URL), as an operator.
+        monkeypatch.delenv("CASEROUTE_DATABASE_URL", raising=False)
+        async with serving(app) as url:
+            versions = [history[1]["version"], history[0]["version"]]
             result = await asyncio.to_thread(CliRunner().invoke, catalogue_app,
-                                             ["diff", history[1]["version"], history[0]["version"]])
-        finally:
-            get_settings.cache_clear()
-        assert result.exit_code == 0, result.output
-        assert "+ rulings.ruling-c-g1: amr" in result.output
+                                             ["diff", *versions, "--tracker", url,
+                                              "--key", credential_for("operator", "li")])
+            assert result.exit_code == 0, result.output
+            assert "+ rulings.ruling-c-g1: amr" in result.output
+            refused = await asyncio.to_thread(CliRunner().invoke, catalogue_app,
+                                              ["diff", *versions, "--tracker", url,
+                                               "--key", credential_for("department", "amr")])
+            assert refused.exit_code == 3, refused.output  # the history is for overseers, not departments
 
 
 async def test_versions_published_by_the_admin_cli_join_the_history_and_broken_ones_are_refused(
