@@ -16,7 +16,7 @@ from services.settings import KafkaSettings, Settings
 from tests.conftest import dev_reports
 from tests.integration.harness import running
 from tests.support.credentials import OPERATOR, auth_headers
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 
 pytestmark = pytest.mark.timeout(90)
 
