@@ -3,7 +3,8 @@
 GeoReport v2 is served in two halves (README, "Open311 GeoReport v2"): intake takes `POST requests` (a report of
 source `public` through the normal intake path), the tracker answers the reads (services, requests), as it owns
 the catalogue versions and the case state; both under PREFIX, so one gateway rule per method joins them, and the
-embedded mode serves both from one process. This module is what both halves share; it does no I/O.
+embedded mode serves both from one process. This module is the wire format both halves share; it does no
+I/O. The catalogue as a service list is catalogue.open311.
 
 Errors under PREFIX answer in the spec's format (`[{"code", "description"}]`, or `<errors><error>` in XML) with
 the HTTP status as code; everything else keeps problem+json (services.problems routes by path).
@@ -12,15 +13,12 @@ the HTTP status as code; everything else keeps problem+json (services.problems r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
 import orjson
 from starlette.responses import Response
-
-if TYPE_CHECKING:
-    from router.domain.catalogue import Catalogue
 
 PREFIX = "/open311/v2"
 FORMATS = ("json", "xml")
@@ -97,68 +95,6 @@ def error_response(path: str, status: int, description: str, headers: Mapping[st
     """The spec's error list: `[{"code": 404, "description": "…"}]` or `<errors><error>…</error></errors>`."""
     return render(format_of(path), "errors", "error", [{"code": status, "description": description}],
                   status=status, headers=headers)
-
-
-# --- the catalogue as a service list ---------------------------------------------------------------------------
-
-def _department_label(cat: Catalogue, code: str | None) -> str:
-    """A department's name; a per-unit template (street-{unit}) by its name with the unit left out."""
-    if code is None:
-        return ""
-    if code in cat.departments:
-        return cat.departments[code].name
-    for template in cat.unit_departments.values():
-        if template.template == code:
-            return template.name.replace("{unit_name}", "").strip() or code
-    return code
-
-
-def _keywords(words: Iterable[Any], limit: int = 8) -> str:
-    return ", ".join([alias.w for alias in words][:limit])
-
-
-def services(cat: Catalogue) -> list[dict[str, Any]]:
-    """The catalogue's matters and industries as GeoReport services, in the catalogue's own language.
-
-    A matter's group is `matter`, an industry's `industry`; the description names who handles it (a matter's
-    department, an industry's competent department). No service has attributes yet, so `metadata` is false.
-    """
-    rows: list[dict[str, Any]] = []
-    for code, matter in cat.matters.items():
-        rows.append({"service_code": code, "service_name": matter.name,
-                     "description": f"{matter.name}：{_department_label(cat, matter.department)}",
-                     "metadata": False, "type": "realtime", "keywords": _keywords(matter.aliases),
-                     "group": "matter"})
-    for code, industry in cat.industries.items():
-        handler = _department_label(cat, industry.competent) if industry.competent else ""
-        rows.append({"service_code": code, "service_name": industry.name,
-                     "description": f"{industry.name}：{handler}" if handler else industry.name,
-                     "metadata": False, "type": "realtime", "keywords": _keywords(industry.aliases),
-                     "group": "industry"})
-    return rows
-
-
-def service_codes(cat: Catalogue) -> frozenset[str]:
-    return frozenset(cat.matters) | frozenset(cat.industries)
-
-
-def service_name(cat: Catalogue, code: str | None) -> str | None:
-    if code in cat.matters:
-        return cat.matters[code].name
-    if code in cat.industries:
-        return cat.industries[code].name
-    return None
-
-
-def definition(code: str) -> dict[str, Any]:
-    """A service definition: no attributes (metadata is false for every service)."""
-    return {"service_code": code, "attributes": []}
-
-
-def jurisdiction(configured: str | None, cat: Catalogue) -> str:
-    """The jurisdiction this endpoint serves: the configured id, else the catalogue version's prefix
-    (haishu-2026.01.1 → haishu)."""
-    return configured or cat.version.split("-", 1)[0]
 
 
 def check_jurisdiction(given: str | None, served: str) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import FormData
 
+from catalogue import open311 as catalogue_open311
 from intake.domain.submitters import SOURCES_BY_ROLE
 from intake.handlers import Acceptor
 from schemas.report import Location, Report, Source
@@ -49,7 +50,7 @@ def _catalogue(path: Path | None) -> Any:
     """The catalogue file intake is configured with (the one the tracker starts from): its service codes and
     jurisdiction. Intake reads no tracker table; a code that a later published version adds is accepted once
     intake restarts with that file (README, "Open311 GeoReport v2")."""
-    from router.domain.loader import load_catalogue
+    from catalogue.loader import load_catalogue
 
     return load_catalogue(path)
 
@@ -161,8 +162,8 @@ async def post_request(fmt: str, request: Request) -> Response:
     caller = await _submitter(request, form)
     catalogue = _catalogue(runtime.settings.catalogue)
     open311.check_jurisdiction(_field(form, "jurisdiction_id"),
-                               open311.jurisdiction(runtime.settings.open311_jurisdiction, catalogue))
-    report = report_of(form, now=datetime.now(UTC), codes=open311.service_codes(catalogue))
+                               catalogue_open311.jurisdiction(runtime.settings.open311_jurisdiction, catalogue))
+    report = report_of(form, now=datetime.now(UTC), codes=catalogue_open311.service_codes(catalogue))
     for url in report.attachments:  # links overseers may follow from the console: never to a private network
         unsafe = await url_refusal(str(url), runtime.settings.outbound_networks)
         if unsafe is not None:

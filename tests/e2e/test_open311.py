@@ -18,7 +18,7 @@ import httpx
 import pytest
 from georeport import GeoReport
 
-from router.domain.loader import load_catalogue
+from catalogue.loader import load_catalogue
 from tests.e2e.stack import CASEROUTE, REPO, ServiceProcess, running
 from tests.support.credentials import OPERATOR, auth_headers
 

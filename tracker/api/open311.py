@@ -18,7 +18,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import ColumnElement, select
 
-from router.domain.catalogue import Catalogue
+from catalogue import open311 as catalogue_open311
+from catalogue.model import Catalogue
 from services import open311
 from services.auth.ratelimit import admit
 from services.caller import Caller
@@ -77,7 +78,7 @@ def request_view(case: Case, cat: Catalogue, names: dict[str, str]) -> dict[str,
         "service_request_id": case.case_id,
         "status": status_of(case.status),
         "status_notes": case.status,
-        "service_name": open311.service_name(cat, code),
+        "service_name": catalogue_open311.service_name(cat, code),
         "service_code": code,
         "description": report.get("description") or report.get("title"),
         "agency_responsible": agency,
@@ -109,7 +110,8 @@ async def _served(deps: Deps, request: Request, fmt: str, jurisdiction_id: str |
     fmt = open311.checked_format(fmt)
     _reader(request)
     cat = await _catalogue(deps)
-    open311.check_jurisdiction(jurisdiction_id, open311.jurisdiction(deps.settings.open311_jurisdiction, cat))
+    served = catalogue_open311.jurisdiction(deps.settings.open311_jurisdiction, cat)
+    open311.check_jurisdiction(jurisdiction_id, served)
     return fmt, cat
 
 
@@ -117,7 +119,7 @@ async def _served(deps: Deps, request: Request, fmt: str, jurisdiction_id: str |
 async def list_services(fmt: str, request: Request, deps: DepsDep, jurisdiction_id: _Text = None) -> Response:
     """GeoReport v2 GET Service List: the matters and industries of the catalogue in force, by their codes."""
     fmt, cat = await _served(deps, request, fmt, jurisdiction_id)
-    return open311.render(fmt, "services", "service", open311.services(cat))
+    return open311.render(fmt, "services", "service", catalogue_open311.services(cat))
 
 
 @router.get(f"{open311.PREFIX}/services/{{code}}.{{fmt}}", responses=_ERRORS)
@@ -125,9 +127,9 @@ async def service_definition(code: str, fmt: str, request: Request, deps: DepsDe
                              jurisdiction_id: _Text = None) -> Response:
     """GeoReport v2 GET Service Definition: no service has attributes (metadata false), so the list is empty."""
     fmt, cat = await _served(deps, request, fmt, jurisdiction_id)
-    if code not in open311.service_codes(cat):
+    if code not in catalogue_open311.service_codes(cat):
         raise Open311Error(404, f"service_code {code!r} not found")
-    return open311.render(fmt, "service_definition", None, open311.definition(code))
+    return open311.render(fmt, "service_definition", None, catalogue_open311.definition(code))
 
 
 def _listed(text: str | None) -> list[str]:

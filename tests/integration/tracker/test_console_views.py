@@ -20,7 +20,7 @@ from services.settings import KafkaSettings, Settings
 from tests.integration.harness import running
 from tests.integration.tracker.test_console_security import client_of, log_in
 from tests.support.credentials import auth_headers, credential_for
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 from tracker.clock import refresh_gauges
 from tracker.store.models import Case, DispatchAttempt
 

@@ -33,8 +33,8 @@ from services.settings import KafkaSettings, Settings
 from tests.conftest import dev_reports
 from tests.integration.harness import running
 from tests.support.credentials import auth_headers
+from tests.support.service_apps import tracker as build
 from tracker import adjudication as adj
-from tracker.bootstrap import build
 from tracker.domain.commands import Principle
 from tracker.domain.sla import CALENDAR_DAYS
 from tracker.handlers import Deps, escalate_due, handle_reply, record_routing

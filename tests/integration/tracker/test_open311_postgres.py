@@ -18,7 +18,7 @@ from router.bootstrap import build as router
 from tests.conftest import kafka_settings
 from tests.integration.harness import running
 from tests.support.credentials import auth_headers, credential_for
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(150)]
 

@@ -14,16 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
+from catalogue.loader import load_catalogue
 from intake.bootstrap import build as intake
 from router.bootstrap import build as router
-from router.domain.loader import load_catalogue
 from services.auth import keys
 from services.caller import Caller
 from services.settings import AuthSettings, KafkaSettings, Settings
 from tests.conftest import dev_reports
 from tests.integration.harness import running
 from tests.support.credentials import OPERATOR, auth_headers, credential_for
-from tracker.bootstrap import build as tracker
+from tests.support.service_apps import tracker
 
 pytestmark = pytest.mark.timeout(90)
 

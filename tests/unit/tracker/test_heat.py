@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from router.domain.loader import load_catalogue
+from catalogue.loader import load_catalogue
 from tracker.console.heatmap import Label, colour, density_svg, tile_origin
 from tracker.domain.heat import Cell, Community, HeatBy, HeatRecord, Trend, community_of, community_places, heat
 
