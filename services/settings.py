@@ -39,7 +39,7 @@ NOT_SETTINGS: dict[str, str] = {
     "CASEROUTE_CJK_FONT": "tracker/statement_files.py: the CJK font of the PDF statement",
     "CASEROUTE_API_KEY": "caseroute CLI commands that call an API (their --key)",
     "CASEROUTE_KEY": "caseroute catalogue suggestions --tracker (its --key)",
-    "CASEROUTE_TRACKER_URL": "the statement CLI (its --tracker)",
+    "CASEROUTE_TRACKER_URL": "caseroute CLI commands that read the tracker's API (report, catalogue diff: --tracker)",
     "CASEROUTE_BENCH_PROFILE_NATIVE": "bench/e2e_bench.py --profile",
     "CASEROUTE_RELIABILITY_REPORTS": "tests/reliability/test_service_kills.py: its load",
 }

@@ -92,7 +92,7 @@ def test_every_known_spelling_is_accepted(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_the_command_prints_the_refusal_and_exits_2_without_a_traceback(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "CASEROUTE_HTTP_PROT": "8081"}
-    done = subprocess.run([sys.executable, "-m", "services.cli", "router"], env=env, cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "caseroute.cli", "router"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "CASEROUTE_HTTP_PROT in the environment: did you mean CASEROUTE_HTTP_PORT?" in done.stderr
@@ -110,7 +110,8 @@ def _named_in(path: Path) -> set[str]:
 
 def _project_files() -> list[Path]:
     named = [REPO / "Dockerfile", REPO / "docker-compose.yml", REPO / "Makefile", REPO / "README.md"]
-    trees = ["deploy", ".ci", "docs", "services", "intake", "router", "tracker", "notifier", "bench", "tests"]
+    trees = ["deploy", ".ci", "docs", "caseroute", "catalogue", "services", "intake", "router", "tracker", "notifier",
+             "bench", "tests"]
     found = [p for tree in trees for p in (REPO / tree).rglob("*")
              if p.is_file() and p.suffix in {".py", ".sh", ".yaml", ".yml", ".md", ".env", ""}]
     return named + [p for p in found if "__pycache__" not in p.parts]
