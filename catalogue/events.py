@@ -19,9 +19,10 @@ def catalogue_event(catalogue: Catalogue, *, published_by: str, reason: str = ""
     payload = CataloguePublished(catalogue_id=catalogue.district, version=catalogue.version,
                                  document=catalogue.model_dump(mode="json"), published_by=published_by,
                                  reason=reason, from_case=from_case, published_at=datetime.now(UTC))
+    context = trace or TraceContext()
     return Envelope(source=SOURCE, type=EventType.catalogue_published, subject=catalogue.district,
-                    dataschema=dataschema(EventType.catalogue_published, 1), trace=trace or TraceContext(),
-                    data=payload.model_dump(mode="json"))
+                    dataschema=dataschema(EventType.catalogue_published, 1), traceparent=context.traceparent,
+                    tracestate=context.tracestate, data=payload.model_dump(mode="json"))
 
 
 def published_catalogue(published: CataloguePublished) -> Catalogue:
