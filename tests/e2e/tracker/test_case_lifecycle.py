@@ -129,8 +129,13 @@ async def test_two_hundred_cases_through_every_path(
         metrics = (await tracker.get("/metrics")).text
         assert metric_sum(metrics, "dispatch_returns_total") == returns_made
         assert metric_sum(metrics, "cases_received_total") == 200
-        ratio = metric_sum(metrics, "dispatch_success_ratio", window="24h")
-        assert ratio == pytest.approx((len(finished) + len(acked_only)) / (n - len(untouched)))
+        # The gauge is refreshed every second (CASEROUTE_FIGURES_REFRESH_S): it reaches the figure /v1/stats
+        # answers within a few refreshes, however loaded the machine.
+        expected = pytest.approx((len(finished) + len(acked_only)) / (n - len(untouched)))
+        async with asyncio.timeout(30):
+            while metric_sum((await tracker.get("/metrics")).text, "dispatch_success_ratio",
+                             window="24h") != expected:
+                await asyncio.sleep(0.5)
         await tracker.aclose()
 
         # Three days later: two tracker replicas and a restart; each unacknowledged case escalates once.
