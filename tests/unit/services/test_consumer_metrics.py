@@ -8,6 +8,7 @@ per sender or per restart.
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from services.bus.memory import MemoryBus
 from services.consumer import DEAD_LETTER_REASONS, ConsumerRunner, PoisonMessage, decoder_for, reason_code
 from services.settings import KafkaSettings, Settings
 from tests.integration.harness import running
+from tests.support.consumers import run_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,16 +35,7 @@ def _label_values(metric: str, label: str, prefix: str) -> set[str]:
             if s.name == metric and s.labels.get(label, "").startswith(prefix)}
 
 
-async def _run_until(runner: ConsumerRunner, condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    stopping = asyncio.Event()
-    task = asyncio.create_task(runner.run(stopping))
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.02)
-    finally:
-        stopping.set()
-        await task
+_run_until = functools.partial(run_until, timeout=10.0)
 
 
 async def _ignore(event: Envelope, message: Message) -> None:

@@ -16,6 +16,7 @@ from services.bus.memory import MemoryBus
 from services.consumer import ConsumerRunner
 from services.db import Base, Database
 from services.outbox import OutboxMixin, OutboxRelay, stage
+from tests.support.consumers import run_until
 
 
 class DemoOutbox(OutboxMixin, Base):
@@ -111,16 +112,6 @@ async def test_rows_a_failed_pass_may_have_sent_are_read_back_even_when_a_late_r
     assert published == [1, 2, 3, 4, 5, 6]
 
 
-async def _run_until(runner: ConsumerRunner, condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    stopping = asyncio.Event()
-    task = asyncio.create_task(runner.run(stopping))
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.02)
-    finally:
-        stopping.set()
-        await task
 
 
 async def test_poison_messages_go_to_the_dead_letter_topic_with_the_reason_and_the_consumer_moves_on() -> None:
@@ -138,7 +129,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_with_the_reason_and_t
         OutgoingMessage("in.v1", "c", good.to_bytes()),
     ])
     runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler)
-    await _run_until(runner, lambda: handled == [7])
+    await run_until(runner, lambda: handled == [7])
     reasons = [m.header("dlq_reason") or "" for m in bus.messages("in.v1.dlq")]
     assert [r.split(":")[0] for r in reasons] == ["not JSON", "not a CloudEvent", "oversized"]
     assert all(m.header("dlq_topic") == "in.v1" for m in bus.messages("in.v1.dlq"))
@@ -159,7 +150,7 @@ async def test_a_deterministic_failure_is_dead_lettered_at_once_and_nothing_afte
     await bus.producer().send_batch([OutgoingMessage("in.v1", "c", _event("c", n).to_bytes()) for n in range(3)])
     runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler,
                             retries=2)
-    await _run_until(runner, lambda: seen == [0, 2])
+    await run_until(runner, lambda: seen == [0, 2])
     (dead,) = bus.messages("in.v1.dlq")
     assert "cannot handle 1" in (dead.header("dlq_reason") or "")
     assert tries == [1], "a deterministic failure was retried (each retry slept 0.4 s, 0.8 s, … first)"
@@ -177,7 +168,7 @@ async def test_a_database_refusal_that_may_be_a_race_is_tried_again() -> None:
     await bus.producer().send_batch([OutgoingMessage("in.v1", "c", _event("c", 0).to_bytes())])
     runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler,
                             retries=2)
-    await _run_until(runner, lambda: len(tries) == 2)
+    await run_until(runner, lambda: len(tries) == 2)
     assert bus.messages("in.v1.dlq") == []
 
 
@@ -193,7 +184,7 @@ async def test_transient_failures_are_retried_without_dead_lettering() -> None:
     await bus.producer().send_batch([OutgoingMessage("in.v1", "c", _event("c", 0).to_bytes())])
     runner = ConsumerRunner(group="g", bus=bus, producer=bus.producer(), topics=["in.v1"], handler=handler,
                             retries=0)
-    await _run_until(runner, lambda: len(attempts) == 3)
+    await run_until(runner, lambda: len(attempts) == 3)
     assert bus.messages("in.v1.dlq") == []
 
 
