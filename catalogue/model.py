@@ -111,6 +111,9 @@ class LicenceCues(_Strict):
 
 class VenueCues(_Strict):
     large: list[Alias] = Field(default_factory=list)
+    # Buildings open to the public that host other premises (商场, 写字楼): a fire hazard there is the brigade's
+    # even for a trade the industry table gives to the police, and they count as large venues.
+    public: list[Alias] = Field(default_factory=list)
     small: list[Alias] = Field(default_factory=list)
     residential: list[Alias] = Field(default_factory=list)
 

@@ -47,6 +47,7 @@ class Classification:
     licence_conf: float = 0.0
     size: str | None = None
     residential: bool = False
+    public_building: bool = False
     unit: str | None = None
     safety_cue: bool = False
     licence_is_main: bool = True
@@ -208,6 +209,7 @@ def _venue(out: Classification, sig: Signals, given: object) -> None:
     elif sig.small:
         out.size = "small"
     out.residential = sig.residential > 0 and out.size != "large"
+    out.public_building = sig.public > 0
 
 
 def _main_complaint(out: Classification, sig: Signals) -> None:

@@ -113,7 +113,7 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
         b.add(aliases, kind)
     # Venue words shadow the aliases inside them (自建房 is not 建房) in the exclusive scan.
     venue = cues.venue
-    b.add((a for a in [*venue.large, *venue.small, *venue.residential] if a.w not in b.words), K.NEUTRAL)
+    b.add((a for a in [*venue.large, *venue.public, *venue.small, *venue.residential] if a.w not in b.words), K.NEUTRAL)
     return b.lexicon_automaton()
 
 
@@ -121,6 +121,7 @@ def _venues(cat: Catalogue) -> ahocorasick.Automaton:
     b = Builder(cat.spelling)
     venue = cat.cues.venue
     b.add(venue.large, K.LARGE)
+    b.add(venue.public, K.PUBLIC)
     b.add(venue.small, K.SMALL)
     b.add(venue.residential, K.RESIDENTIAL)
     return b.automaton()

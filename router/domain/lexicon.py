@@ -52,6 +52,7 @@ class K(IntEnum):
     ANOMALOUS = 31  # 过期, 对不上: the licence just named is held but wrong (licence-anomaly)
     IGNITION = 32  # 抽烟, 电焊: a source of ignition
     FUEL = 33  # 稀料, 纸箱: fire load; with an ignition source in one sentence, a fire hazard
+    PUBLIC = 34  # 商场, 写字楼: a public building hosting the premises
 
 
 # (kind, target, weight, licensed flag, size flag, context industry)

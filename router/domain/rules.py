@@ -36,8 +36,10 @@ def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:
             return rules.residential_fire
         if size in fire:
             return fire[size]
-        # A trade supervised only at small premises is the brigade's once the venue is large.
-        return rules.fire_brigade if size == "large" else next(iter(fire.values()))
+        # A trade the catalogue gives one fire supervisor keeps it whatever the text says of its own premises
+        # (ROUTING §8: the size decides only where the table names a supervisor by size), unless the premises
+        # sit in a public building, which is the brigade's (ROUTING §2).
+        return rules.fire_brigade if c.public_building else next(iter(fire.values()))
     if c.size == "large":
         return rules.fire_brigade
     if c.residential or c.size == "small":

@@ -35,6 +35,7 @@ _NOUN = K.NOUN
 _NEG_AFTER = K.NEG_AFTER
 _NEG_BEFORE = K.NEG_BEFORE
 _LARGE = K.LARGE
+_PUBLIC = K.PUBLIC
 _SMALL = K.SMALL
 _IN_ORDER = K.IN_ORDER
 _EXPOSURE = K.EXPOSURE
@@ -58,6 +59,8 @@ _CLAUSE_BREAK = re.compile("[，；：。！？\n]")
 # (start, end, word, fire?, weight, equipment?).
 Pending = tuple[int, int, str, bool, float, bool]
 UNSEEN_WINDOW = 4  # 煤气罐倒是没看到: the looking comes right after the thing
+# 护栏上挂满横幅: equipment with something hung or stuck on it names where a thing is, not the equipment's state.
+_DISPLAYED_ON = re.compile("上(?:面|边)?(?:悬挂|挂|贴|晾|绑|拉|搭|插)")
 
 
 class Marks:
@@ -229,6 +232,8 @@ def _hazards(sig: Signals, raw: bytes, marks: Marks) -> None:
         # Equipment not seen is missing equipment: that is the hazard; anything else not seen is no hazard.
         if unseen and not equipment and any(_in_order(raw, end, p, UNSEEN_WINDOW) for p in unseen):
             continue
+        if equipment and _DISPLAYED_ON.match(raw[end:end + 12].decode("utf-8", "ignore")):
+            continue
         words = sig.fire_words if fire else sig.safety_words
         if word in words:
             continue
@@ -308,6 +313,9 @@ def _venues(sig: Signals, text: str, as_bytes: str, cc: CompiledCatalogue) -> No
         for kind, _target, weight, _lic, _size, _ctx in payloads:
             if kind is _LARGE:
                 sig.large += weight
+            elif kind is _PUBLIC:
+                sig.large += weight
+                sig.public += weight
             elif kind is _SMALL:
                 sig.small += weight
             else:

@@ -40,6 +40,7 @@ class Signals:
         "licensed",
         "matters",
         "ongoing",
+        "public",
         "residential",
         "safety",
         "safety_veto",
@@ -68,6 +69,7 @@ class Signals:
         self.unlicensed_first = 1 << 30
         self.licence_words: list[str] = []
         self.large = 0.0
+        self.public = 0.0
         self.small = 0.0
         self.residential = 0.0
         self.venue_words: list[str] = []
