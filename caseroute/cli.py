@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from services.settings import REPO_ROOT, Settings, UnknownSettings, get_settings
+from services.paths import REPO_ROOT
+
+if TYPE_CHECKING:
+    from services.settings import Settings
 
 app = typer.Typer(help="caseroute: route city-governance reports to the department that must handle them.",
                   no_args_is_help=True, add_completion=False)
@@ -32,6 +35,8 @@ def _serve(names: list[str], settings: Settings) -> None:
 def _service_command(name: str) -> None:
     def command(port: Annotated[int | None, typer.Option(help="HTTP port (else CASEROUTE_HTTP_PORT)")] = None
                 ) -> None:
+        from services.settings import get_settings
+
         settings = get_settings()
         if port is not None:
             settings = settings.model_copy(update={"http_port": port})
@@ -51,6 +56,8 @@ def run(
     port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
 ) -> None:
     """All four services in one process (with --embedded: no Kafka, no PostgreSQL)."""
+    from services.settings import Settings, get_settings
+
     settings = get_settings()
     update: dict[str, object] = {"service": "caseroute"}
     if port is not None:
@@ -158,6 +165,7 @@ def keys_create(
 ) -> None:
     """Create a key and print it once: it is stored hashed and cannot be shown again."""
     from services.auth.cli import create
+    from services.settings import get_settings
 
     try:
         typer.echo(create(get_settings(), role, name, expires, description, rate_limit))
@@ -169,6 +177,7 @@ def keys_create(
 def keys_list(all_keys: Annotated[bool, typer.Option("--all", help="include revoked keys")] = False) -> None:
     """Keys with role, name, expiry, last use (never their secrets), one JSON object a line."""
     from services.auth.cli import list_rows
+    from services.settings import get_settings
 
     for row in list_rows(get_settings(), all_keys):
         typer.echo(json.dumps(row, ensure_ascii=False))
@@ -178,6 +187,7 @@ def keys_list(all_keys: Annotated[bool, typer.Option("--all", help="include revo
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (crk_<id>_…)")]) -> None:
     """Revoke a key; services stop accepting it within CASEROUTE_AUTH_CACHE_S seconds."""
     from services.auth.cli import revoke
+    from services.settings import get_settings
 
     if not revoke(get_settings(), key_id):
         typer.echo(f"no key {key_id}", err=True)
@@ -189,7 +199,12 @@ def main() -> None:
     """The `caseroute` command: a misspelt setting ends it with the message alone (exit 2), not a traceback."""
     try:
         app()
-    except UnknownSettings as error:
+    except Exception as error:
+        # Settings load only in the commands that need them: `caseroute route` starts without pydantic-settings.
+        from services.settings import UnknownSettings
+
+        if not isinstance(error, UnknownSettings):
+            raise
         typer.echo(f"caseroute: {error}", err=True)
         raise SystemExit(2) from None
 

@@ -12,6 +12,9 @@ from pydantic import ValidationError
 from catalogue.model import Catalogue
 from catalogue.validation import Problem, check_catalogue
 
+# libyaml's parser where PyYAML was built with it: the default catalogue and its gazetteer load ~5x faster,
+# which every `caseroute route` start pays.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CATALOGUE_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_CATALOGUE = CATALOGUE_DIR / "haishu.yaml"
 
@@ -47,15 +50,19 @@ def parse_catalogue(data: Any, source: str = "<catalogue>") -> Catalogue:
     return cat
 
 
+def _load_yaml(file: Path) -> Any:
+    return yaml.load(file.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+
+
 def read_catalogue_file(path: Path | str | None = None) -> dict[str, Any]:
     """A catalogue file's data, its generated gazetteer (`divisions_file`) read in; the default is 海曙's."""
     file = Path(path) if path is not None else DEFAULT_CATALOGUE
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = _load_yaml(file)
         if isinstance(data, dict) and "divisions_file" in data:
             # The generated gazetteer lives in a file of its own, so the hand-kept catalogue stays small.
             divisions = file.parent / str(data.pop("divisions_file"))
-            data["divisions"] = yaml.safe_load(divisions.read_text(encoding="utf-8"))
+            data["divisions"] = _load_yaml(divisions)
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogueError(str(file), [Problem("<file>", str(exc))]) from None
     if not isinstance(data, dict):

@@ -84,7 +84,7 @@ def route_stream(
             decision = decide(report, cc)
             if batch is not None:
                 decision = batch.link(report, decision)
-            line = orjson.dumps(decision.model_dump(mode="json"))
+            line = decision.model_dump_json().encode()
         except ValidationError as exc:
             errors += 1
             first = exc.errors()[0]

@@ -21,10 +21,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from services.paths import REPO_ROOT
+
 if TYPE_CHECKING:
     from services.netguard import IPNetwork
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # A department's code as topic names carry it (the catalogue's codes, per-unit ones bound: police-nanmen).
 DEPARTMENT_CODE = r"[a-z0-9][a-z0-9-]*"
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
 KINDS = {"json": "", "xlsx": ".xlsx", "pdf": ".pdf"}
@@ -19,6 +18,8 @@ KINDS = {"json": "", "xlsx": ".xlsx", "pdf": ".pdf"}
 
 def fetch(tracker: str, key: str, month: str, out: Path, kinds: list[str], timeout_s: float = 120.0) -> list[Path]:
     """Write caseroute-statement-<month>.<kind> for each kind into `out`; a refusal raises with its detail."""
+    import httpx  # here, not at the top: every `caseroute` command would pay for it (~75 ms)
+
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with httpx.Client(base_url=tracker.rstrip("/"), headers={"Authorization": f"Bearer {key}"},
@@ -51,6 +52,8 @@ def monthly(
     kind: Annotated[list[str] | None, typer.Option(help="json, xlsx or pdf (repeat; default xlsx and pdf)")] = None,
 ) -> None:
     """Write the month's statement (XLSX workbook and PDF with charts) as the tracker computes it."""
+    import httpx
+
     kind = kind or ["xlsx", "pdf"]
     unknown = [k for k in kind if k not in KINDS]
     if unknown:

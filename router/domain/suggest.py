@@ -10,8 +10,8 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-
-import jieba
+from functools import cache
+from typing import Any
 
 from catalogue.binding import template_of, unit_of
 from catalogue.model import Catalogue
@@ -23,7 +23,14 @@ from router.domain.scan import scan
 from router.domain.text import normalise
 from schemas.report import Report
 
-jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is no news to a caller
+
+@cache
+def _jieba() -> Any:
+    # Imported on first use (~100 ms): the `caseroute` command registers this module for every command it runs.
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is no news to a caller
+    return jieba
 
 MIN_SUPPORT = 2  # a word one case used may be that case's accident; two cases make it a habit
 MIN_PRECISION = 0.8  # of the placed cases whose text holds the word, this share must be the target's
@@ -58,7 +65,7 @@ def _places(text: str) -> Iterable[str]:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in jieba.lcut(text) if _HAN.match(w) and w not in _COMMON}
+    return {w for w in _jieba().lcut(text) if _HAN.match(w) and w not in _COMMON}
 
 
 def _hinted_subject(targets: list[str], text: str, cc: CompiledCatalogue) -> str | None:

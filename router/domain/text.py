@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
+from types import ModuleType
 
 import ahocorasick
-import zhconv
+
+
+def _import_zhconv() -> ModuleType:
+    # zhconv imports the deprecated pkg_resources (~70 ms, a warning) only to open its own data file, and opens it
+    # by path when that import fails: every `caseroute route` start would pay for it.
+    if "pkg_resources" in sys.modules:
+        import zhconv
+        return zhconv
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # a None entry makes the import fail
+    try:
+        import zhconv
+    finally:
+        del sys.modules["pkg_resources"]
+    return zhconv
+
+
+zhconv = _import_zhconv()
 
 SENTENCE_END = "。！？\n"
 CLAUSE_END = SENTENCE_END + "，；：、"
