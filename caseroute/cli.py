@@ -85,11 +85,13 @@ def _admin_key_file(database_url: str) -> Path:
 def route(
     catalogue: Annotated[Path | None, typer.Option(help="Catalogue file (default: the 海曙 catalogue)")] = None,
     link_duplicates: Annotated[bool, typer.Option(help="Link repeats within the batch as duplicates")] = False,
+    jobs: Annotated[int, typer.Option(min=0, help="Worker processes for a large batch (0: one per usable CPU; "
+                                                  "1: none)")] = 0,
 ) -> None:
     """JSON lines of reports on stdin → JSON lines of decisions on stdout, in order; no servers needed."""
     from router.cli import route_command
 
-    route_command(catalogue, link_duplicates)
+    route_command(catalogue, link_duplicates, jobs)
 
 
 def _add_route_eval() -> None:

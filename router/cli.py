@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import sys
+from collections.abc import Iterator
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO
 
@@ -12,7 +16,7 @@ from pydantic import ValidationError
 
 from catalogue.loader import CatalogueError, load_catalogue
 from catalogue.model import DuplicateSettings
-from router.domain.compiled import compile_catalogue
+from router.domain.compiled import CompiledCatalogue, compile_catalogue
 from router.domain.decide import decide
 from router.domain.duplicates import OpenCase, find_duplicate, subject_of
 from router.domain.text import normalise_address
@@ -68,40 +72,80 @@ class _BatchCases:
         return decision
 
 
+# Below this many lines a worker pool costs more to start than it saves; above it each worker takes chunks.
+PARALLEL_FROM = 2000
+CHUNK = 500
+_worker_cc: CompiledCatalogue | None = None  # a forked worker's catalogue, inherited from the parent
+
+
+def _route_one(raw: bytes, cc: CompiledCatalogue, batch: _BatchCases | None) -> tuple[bytes, bool]:
+    """One input line to its output line, and whether it was an error."""
+    try:
+        report = Report.model_validate_json(raw)
+        decision = decide(report, cc)
+        if batch is not None:
+            decision = batch.link(report, decision)
+        return decision.model_dump_json().encode(), False
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "report"
+        return _error_line(raw, f"{where}: {first['msg']} ({exc.error_count()} error(s))"), True
+    except Exception as exc:  # one bad line must not lose the rest of the batch
+        return _error_line(raw, f"internal error: {type(exc).__name__}: {exc}"), True
+
+
+def _route_chunk(lines: list[bytes]) -> tuple[bytes, int]:
+    assert _worker_cc is not None
+    routed = [_route_one(raw, _worker_cc, None) for raw in lines]
+    return b"".join(line + b"\n" for line, _ in routed), sum(failed for _, failed in routed)
+
+
+def _chunks(first: list[bytes], rest: Iterator[bytes]) -> Iterator[list[bytes]]:
+    yield from (first[i:i + CHUNK] for i in range(0, len(first), CHUNK))
+    while chunk := [raw for raw in islice(rest, CHUNK) if raw.strip()]:
+        yield chunk
+
+
+def usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def route_stream(
-    stdin: IO[bytes], stdout: IO[bytes], catalogue: Path | None = None, link_duplicates: bool = False
+    stdin: IO[bytes], stdout: IO[bytes], catalogue: Path | None = None, link_duplicates: bool = False,
+    jobs: int = 1,
 ) -> int:
-    """Route JSON lines of reports to JSON lines of decisions, one output per input line; returns errors."""
+    """Route JSON lines of reports to JSON lines of decisions, one output per input line, in order; returns the
+    number of error lines. With jobs > 1 a large batch is split among forked workers (not with link_duplicates,
+    which compares each line with the ones before it)."""
+    global _worker_cc
     cat = load_catalogue(catalogue)
     cc = compile_catalogue(cat)
     batch = _BatchCases(cat.settings.duplicate) if link_duplicates else None
+    lines = iter(stdin)
+    first = [raw for raw in islice(lines, PARALLEL_FROM) if raw.strip()]
     errors = 0
-    for raw in stdin:
+    if jobs > 1 and batch is None and len(first) >= PARALLEL_FROM and "fork" in mp.get_all_start_methods():
+        _worker_cc = cc
+        with mp.get_context("fork").Pool(jobs) as pool:
+            for block, failed in pool.imap(_route_chunk, _chunks(first, lines)):
+                stdout.write(block)
+                errors += failed
+        stdout.flush()
+        return errors
+    for raw in chain(first, lines):
         if not raw.strip():
             continue
-        try:
-            report = Report.model_validate_json(raw)
-            decision = decide(report, cc)
-            if batch is not None:
-                decision = batch.link(report, decision)
-            line = decision.model_dump_json().encode()
-        except ValidationError as exc:
-            errors += 1
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "report"
-            line = _error_line(raw, f"{where}: {first['msg']} ({exc.error_count()} error(s))")
-        except Exception as exc:  # one bad line must not lose the rest of the batch
-            errors += 1
-            line = _error_line(raw, f"internal error: {type(exc).__name__}: {exc}")
+        line, failed = _route_one(raw, cc, batch)
+        errors += failed
         stdout.write(line + b"\n")
     stdout.flush()
     return errors
 
 
-def route_command(catalogue: Path | None, link_duplicates: bool) -> None:
+def route_command(catalogue: Path | None, link_duplicates: bool, jobs: int = 0) -> None:
     """Read reports (JSON lines) on stdin and write decisions (JSON lines) on stdout, in order."""
     try:
-        route_stream(sys.stdin.buffer, sys.stdout.buffer, catalogue, link_duplicates)
+        route_stream(sys.stdin.buffer, sys.stdout.buffer, catalogue, link_duplicates, jobs or usable_cpus())
     except CatalogueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

@@ -107,3 +107,17 @@ def test_route_stream_turns_an_unexpected_failure_into_an_error_line(monkeypatch
     assert errors == 1
     assert [d["status"] for d in out] == ["routed", "error", "routed"]
     assert out[1]["external_id"] == "B" and "KeyError" in out[1]["error"]
+
+
+def test_a_large_batch_split_among_workers_comes_out_as_one_process_routes_it() -> None:
+    from router.cli import PARALLEL_FROM
+
+    kinds = ["电梯困人。", "公园路18号门口有人占道经营，摆摊卖水果。", "楼道里有人给电动车充电，电线从窗户拉下来。"]
+    lines = [_line(f"L{i}", kinds[i % 3], f"公园路{i}号") for i in range(PARALLEL_FROM + 700)]
+    lines[5] = "not json"
+    lines[-3] = json.dumps({"external_id": "bad", "source": "fax", "reported_at": "2026-01-05", "description": "x"})
+    one_errors, one = _run(lines, jobs=1)
+    split_errors, split = _run(lines, jobs=2)
+    assert split == one and split_errors == one_errors == 2
+    assert [d["external_id"] for d in split][-4:] == [f"L{PARALLEL_FROM + 696}", "bad", f"L{PARALLEL_FROM + 698}",
+                                                      f"L{PARALLEL_FROM + 699}"]
