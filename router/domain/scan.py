@@ -48,12 +48,14 @@ _ANOMALOUS = K.ANOMALOUS
 _IGNITION = K.IGNITION
 _FUEL = K.FUEL
 PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
+PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
 ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
 _SAYING = re.compile("[说讲问称告]")  # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's
 FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
 _CLAUSE_BREAK = re.compile("[，；：。！？\n]")
+_USED_AS = frozenset(c.encode("utf-8").decode("latin-1") for c in "当作做成")  # the character before a venue word
 
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
 # (start, end, word, fire?, weight, equipment?).
@@ -67,7 +69,7 @@ class Marks:
     """Positions the scan notes for the checks that need the whole text: licence nouns and their neighbours."""
 
     __slots__ = ("anomalous", "fuels", "holds", "ignitions", "in_order", "licence_hits", "neg_after", "neg_before",
-                 "nouns", "pending", "persons", "unseen")
+                 "nouns", "pending", "person_starts", "persons", "unseen")
 
     def __init__(self) -> None:
         self.nouns: list[tuple[int, int, str]] = []
@@ -79,6 +81,7 @@ class Marks:
         self.unseen: list[int] = []  # 没看到: the thing named just before was looked for and not there
         self.licence_hits: list[tuple[int, str, float, bool]] = []  # (start, word, weight, licensed?)
         self.persons: list[int] = []  # just past 师傅, 驾驶员
+        self.person_starts: list[int] = []  # where they start: 无证司炉工 names the worker right after the cue
         self.anomalous: list[int] = []  # where 过期, 对不上 start
         self.ignitions: list[tuple[int, str]] = []
         self.fuels: list[tuple[int, str]] = []
@@ -205,6 +208,7 @@ def _cues(
                 (start, word, weight, (kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2)))
         elif kind is _PERSON:
             marks.persons.append(end)
+            marks.person_starts.append(start)
         elif kind is _ANOMALOUS:
             marks.anomalous.append(start)
         elif kind is _IGNITION or kind is _FUEL:
@@ -263,15 +267,19 @@ def _fire_load(sig: Signals, where: Clauses, marks: Marks) -> None:
                 return
 
 
-def _personal(raw: bytes, where: Clauses, start: int, persons: list[int]) -> bool:
-    """Whether a licence cue at `start` speaks of a person's own certificate (驾驶员无证), not the business's."""
+def _personal(raw: bytes, where: Clauses, start: int, end: int, marks: Marks) -> bool:
+    """Whether a licence cue at start..end speaks of a person's own certificate (驾驶员无证, 无证司炉工), not the
+    business's: the person named just before it, or the worker it qualifies right after it."""
+    if any(_chars_within(raw, end, p, PERSON_AFTER) is not None and where.same_clause(end, p)
+           for p in marks.person_starts):
+        return True
     return any(_chars_within(raw, p, start, PERSON_WINDOW) is not None and where.same_clause(p, start)
-               and not _SAYING.search(raw[p:start].decode("utf-8", "surrogatepass")) for p in persons)
+               and not _SAYING.search(raw[p:start].decode("utf-8", "surrogatepass")) for p in marks.persons)
 
 
 def _licence_cues(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
     for start, word, weight, licensed in marks.licence_hits:
-        if not _personal(raw, where, start, marks.persons):
+        if not marks.persons or not _personal(raw, where, start, start + len(word.encode("utf-8")), marks):
             sig.licence(licensed, start, word, weight)
 
 
@@ -281,7 +289,7 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
     # "营业执照去年就到期了": one followed by what is wrong with it is held but anomalous.
     anomaly = cc.catalogue.rules.licence_anomaly
     for start, end, word in marks.nouns:
-        if marks.persons and _personal(raw, where, start, marks.persons):
+        if marks.persons and _personal(raw, where, start, end, marks):
             continue
         if anomaly and any(_chars_within(raw, end, a, ANOMALY_WINDOW) is not None and where.same_sentence(end, a)
                            for a in marks.anomalous):
@@ -309,7 +317,9 @@ def _negated_near(raw: bytes, where: Clauses, start: int, end: int, neg_before: 
 
 
 def _venues(sig: Signals, text: str, as_bytes: str, cc: CompiledCatalogue) -> None:
-    for _end, (_length, word, payloads, _flags) in cc.venues.iter(as_bytes):
+    for last, (length, word, payloads, _flags) in cc.venues.iter(as_bytes):
+        if as_bytes[last - length - 2:last - length + 1] in _USED_AS:
+            continue  # 把楼顶当仓库: a place used as a store is still the place it is
         for kind, _target, weight, _lic, _size, _ctx in payloads:
             if kind is _LARGE:
                 sig.large += weight
