@@ -16,23 +16,18 @@ _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
+# One set per class, shared by its instances: every field is set, so pydantic's only change to it (adding a name
+# on assignment) leaves it as it is.
 _ALL_SET: dict[type[BaseModel], set[str]] = {}
-
-
-def _all_set(cls: type[BaseModel]) -> set[str]:
-    # One set per class, shared by its instances: every field is set, so pydantic's only change to it
-    # (adding a name on assignment) leaves it as it is.
-    found = _ALL_SET.get(cls)
-    if found is None:
-        found = _ALL_SET[cls] = set(cls.model_fields)
-    return found
 
 
 def trusted(cls: type[M], values: dict[str, Any]) -> M:
     """An instance of `cls` holding `values`, which must name every field with a valid value."""
     model = _new(cls)
     _set_dict(model, "__dict__", values)
-    fields = _all_set(cls)
+    fields = _ALL_SET.get(cls)  # inline, not a helper: ten models a decision make the call show
+    if fields is None:
+        fields = _ALL_SET[cls] = set(cls.model_fields)
     _set_fields(model, fields if len(values) == len(fields) else set(values))
     _set_extra(model, None)
     _set_private(model, None)

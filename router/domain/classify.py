@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
-from router.domain.scan import Signals, Subject, scan
+from router.domain.scan import Signals, Subject, scan, venues
 from router.domain.text import normalise
 from router.domain.units import resolve_unit
 from schemas.decision import Evidence
@@ -114,6 +114,8 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
 
     _licence(out, sig, facts.licensed)
     _hazard(out, sig, facts.hazard, cc)
+    if out.hazard is _FIRE:
+        venues(sig, text, cc)
     _venue(out, sig, facts.venue_size)
     _main_complaint(out, sig)
     _construction_stage(out, sig, cc)

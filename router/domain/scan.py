@@ -8,7 +8,7 @@ from typing import Any
 from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bits
 from router.domain.signals import Clauses, Signals, Subject
 
-__all__ = ["Signals", "Subject", "scan"]
+__all__ = ["Signals", "Subject", "scan", "venues"]
 
 TITLE_FACTOR = 2.0  # the title names the main complaint
 FIRST_SENTENCE_FACTOR = 1.5
@@ -150,7 +150,6 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         _licence_cues(sig, raw, where, marks)
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks, cc)
-    _venues(sig, text, as_bytes, cc)
     return sig
 
 
@@ -316,7 +315,12 @@ def _negated_near(raw: bytes, where: Clauses, start: int, end: int, neg_before: 
     return False
 
 
-def _venues(sig: Signals, text: str, as_bytes: str, cc: CompiledCatalogue) -> None:
+def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
+    """Add what the text says of the premises: large, public, small, residential, an area in m².
+
+    Asked for only when a fire hazard makes the venue matter (who supervises fire safety there): most reports
+    never pay for this second pass over the text."""
+    as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
     for last, (length, word, payloads, _flags) in cc.venues.iter(as_bytes):
         if as_bytes[last - length - 2:last - length + 1] in _USED_AS:
             continue  # 把楼顶当仓库: a place used as a store is still the place it is
