@@ -111,10 +111,26 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
     ]
     for aliases, kind in groups:
         b.add(aliases, kind)
+    _after_adverbs(b)
     # Venue words shadow the aliases inside them (自建房 is not 建房) in the exclusive scan.
     venue = cues.venue
     b.add((a for a in [*venue.large, *venue.public, *venue.small, *venue.residential] if a.w not in b.words), K.NEUTRAL)
     return b.lexicon_automaton()
+
+
+# 绳子都没系, 也没办: an adverb before a negated cue would otherwise match as the negation 都没 (the scan takes the
+# longest word at each place, so the cue inside would be lost). Each negated cue is also known after them.
+_ADVERBS = ("都", "也", "还", "都还", "并", "根本", "从来")
+_NEGATION_STARTS = ("没", "未", "不", "无")
+_ADVERB_KINDS = frozenset({K.FIRE, K.SAFETY, K.WEAK, K.UNLICENSED, K.UNSEEN, K.ONGOING, K.FINISHED})
+
+
+def _after_adverbs(b: Builder) -> None:
+    for word, payloads in list(b.words.items()):
+        if word.startswith(_NEGATION_STARTS) and any(p[0] in _ADVERB_KINDS for p in payloads):
+            for adverb in _ADVERBS:
+                bucket = b.words.setdefault(adverb + word, [])
+                bucket += [p for p in payloads if p not in bucket]
 
 
 def _venues(cat: Catalogue) -> ahocorasick.Automaton:
