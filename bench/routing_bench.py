@@ -17,6 +17,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bench.machine import facts
 from catalogue.loader import load_catalogue, parse_catalogue
 from catalogue.model import Catalogue
@@ -24,7 +26,10 @@ from catalogue.suggestions import Example, with_suggestions
 from router.cli import usable_cpus
 from router.domain.compiled import compile_uncached
 from router.domain.decide import decide
+from router.domain.rescue import RescueModel
 from router.domain.suggest import suggest
+from router.rescue_file import compiled
+from router.rescue_training import model_bytes
 from schemas.decision import Decision
 from schemas.report import Report
 
@@ -108,6 +113,24 @@ def loop_held_out(named: dict[str, list[dict[str, Any]]], base: Catalogue) -> di
     return out
 
 
+def rescue_held_out(named: dict[str, list[dict[str, Any]]], base: Catalogue) -> dict[str, Any]:
+    """The rescue model by held-out set: trained on every other set, the held-out one scored without and with it.
+    The figures for the model as shipped are the "sets" above; only blind5 is held out from it."""
+    plain = compile_uncached(base)
+    out: dict[str, Any] = {}
+    for held, rows in named.items():
+        others = [r for name, other in named.items() if name != held for r in other]
+        model = RescueModel(orjson.loads(model_bytes(others, base)))
+        rescued = compile_uncached(base, model)
+        scores = {}
+        for name, cc in (("without", plain), ("with", rescued)):
+            found = figures([outcome(r, decide(Report.model_validate(r["report"]), cc)) for r in rows])
+            scores[name] = {k: found[k] for k in ("primary_accuracy", "wrong_department_automatically",
+                                                   "held_though_owned")}
+        out[held] = scores
+    return out
+
+
 def route_speed(rows: list[dict[str, Any]]) -> dict[str, Any]:
     lines = [json.dumps(r["report"], ensure_ascii=False) for r in rows]
     body = "\n".join(lines[i % len(lines)] for i in range(SPEED_LINES)) + "\n"
@@ -129,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     base = load_catalogue()
-    cc = compile_uncached(base)
+    cc = compiled(base)
     named: dict[str, list[dict[str, Any]]] = {}
     per_set: dict[str, Any] = {}
     every: list[dict[str, Any]] = []
@@ -145,13 +168,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": facts(),
         "catalogue": cc.version,
         "threshold_in_catalogue": cc.catalogue.settings.confidence_threshold,
-        "fitted_to_data": "nothing shipped: catalogue knowledge is hand-written in general terms; the suggestion "
-                          "loop is fitted, and measured by held-out set below",
+        "fitted_to_data": "the rescue model (trained on every set but blind5) and the suggestion loop; both are "
+                          "measured by held-out set below. The catalogue's own knowledge is hand-written.",
         "sets": per_set,
         "all": figures(every),
         "calibration": calibration(every),
         "threshold_sweep": threshold_sweep(every),
         "suggestion_loop_held_out": loop_held_out(named, base),
+        "rescue_held_out": rescue_held_out(named, base),
         "route_cli": route_speed(rows_all),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

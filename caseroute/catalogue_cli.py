@@ -100,9 +100,11 @@ def gazetteer_command(
 
 def _add_router_commands() -> None:
     # The router's own commands on the catalogue: suggest decides placed cases again, publish is its Kafka client.
+    from router.rescue_training import train_rescue_command
     from router.suggestions import suggest_command
 
     catalogue_app.command("suggest")(suggest_command)
+    catalogue_app.command("train-rescue")(train_rescue_command)
 
     @catalogue_app.command("publish")
     def publish(file: Annotated[Path, typer.Argument(help="catalogue YAML file")],

@@ -241,6 +241,8 @@ class Catalogue(_Strict):
     units: dict[Code, Unit]
     unit_departments: dict[str, UnitTemplate]
     divisions: Divisions | None = None
+    # A model file beside the catalogue, learnt from labelled reports: asked only when no rule is sure enough.
+    rescue_model: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+\.json$")] | None = None
     gazetteer: dict[Code, list[str]] = Field(default_factory=dict)  # hand-kept: roads, landmarks, local names
     departments: dict[Code, Department]
     rules: Rules

@@ -14,12 +14,13 @@ import orjson
 import typer
 from pydantic import ValidationError
 
-from catalogue.loader import CatalogueError, load_catalogue
+from catalogue.loader import CATALOGUE_DIR, CatalogueError, load_catalogue
 from catalogue.model import DuplicateSettings
-from router.domain.compiled import CompiledCatalogue, compile_catalogue
+from router.domain.compiled import CompiledCatalogue
 from router.domain.decide import decide
 from router.domain.duplicates import OpenCase, find_duplicate, subject_of
 from router.domain.text import normalise_address
+from router.rescue_file import compiled
 from schemas.decision import Decision, DecisionStatus
 from schemas.report import Report
 
@@ -119,7 +120,7 @@ def route_stream(
     which compares each line with the ones before it)."""
     global _worker_cc
     cat = load_catalogue(catalogue)
-    cc = compile_catalogue(cat)
+    cc = compiled(cat, catalogue.parent if catalogue is not None else CATALOGUE_DIR)
     batch = _BatchCases(cat.settings.duplicate) if link_duplicates else None
     lines = iter(stdin)
     first = [raw for raw in islice(lines, PARALLEL_FROM) if raw.strip()]

@@ -9,8 +9,9 @@ from prometheus_client import Counter, Info
 
 from catalogue.loader import load_catalogue
 from catalogue.model import Catalogue, DuplicateSettings
-from router.domain.compiled import CompiledCatalogue, compile_catalogue
+from router.domain.compiled import CompiledCatalogue
 from router.domain.decide import decide
+from router.rescue_file import compiled
 from schemas.decision import Decision
 from schemas.report import Report
 
@@ -23,7 +24,7 @@ class Engine:
     """Holds the compiled catalogue in force; a swap is one reference assignment, so no lock is needed."""
 
     def __init__(self, catalogue: Catalogue) -> None:
-        self._compiled: CompiledCatalogue = compile_catalogue(catalogue)
+        self._compiled: CompiledCatalogue = compiled(catalogue)
         self._announce()
 
     @classmethod
@@ -50,7 +51,7 @@ class Engine:
         """Put a validated catalogue into force; False when it is the version already in force."""
         if catalogue.version == self.version and catalogue == self.catalogue:
             return False
-        self._compiled = compile_catalogue(catalogue)
+        self._compiled = compiled(catalogue)
         CATALOGUE_SWAPS.inc()
         self._announce()
         return True

@@ -18,9 +18,9 @@ import orjson
 import typer
 from pydantic import ValidationError
 
-from catalogue.loader import CatalogueError, load_catalogue
-from router.domain.compiled import compile_catalogue
+from catalogue.loader import CATALOGUE_DIR, CatalogueError, load_catalogue
 from router.domain.decide import decide
+from router.rescue_file import compiled
 from schemas.report import Report
 
 EXPECTED = ("status", "rule", "primary", "hazard")
@@ -54,7 +54,7 @@ def read_labelled(path: Path) -> list[dict[str, Any]]:
 
 def decide_all(rows: Sequence[Mapping[str, Any]], catalogue: Path | None = None) -> list[dict[str, Any]]:
     """One decision per row, as `caseroute route` writes it; a report that does not validate gets an error line."""
-    cc = compile_catalogue(load_catalogue(catalogue))
+    cc = compiled(load_catalogue(catalogue), catalogue.parent if catalogue is not None else CATALOGUE_DIR)
     out: list[dict[str, Any]] = []
     for row in rows:
         raw = row["report"]

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from catalogue.model import Catalogue
 from catalogue.suggestions import Example, Suggestion
-from router.domain.compiled import compile_catalogue
 from router.domain.decide import decide
 from router.domain.suggest import suggest
+from router.rescue_file import compiled
 from schemas.decision import Decision
 from schemas.report import Report
 
@@ -17,7 +17,7 @@ class CatalogueRouting:
     """decide() and suggest() on a catalogue version, compiled once per version (compile_catalogue's cache)."""
 
     def decide(self, report: Report, catalogue: Catalogue) -> Decision:
-        return decide(report, compile_catalogue(catalogue))
+        return decide(report, compiled(catalogue))
 
     def suggest(self, catalogue: Catalogue, examples: Sequence[Example]) -> list[Suggestion]:
-        return suggest(compile_catalogue(catalogue), examples)
+        return suggest(compiled(catalogue), examples)

@@ -21,7 +21,7 @@ class Evidence(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str  # field | lexicon | gazetteer | rule | ruling
+    kind: str  # field | lexicon | gazetteer | rule | ruling | model
     what: str  # e.g. "hazard=fire", "industry=catering"
     source: str  # e.g. "facts.hazard", "title", "description"
     words: list[str] = Field(default_factory=list)

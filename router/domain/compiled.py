@@ -22,6 +22,7 @@ from router.domain.lexicon import (
     WordValue,
     bits,
 )
+from router.domain.rescue import RescueModel
 from router.domain.rulings import CompiledRuling, compile_rulings
 
 __all__ = [
@@ -54,6 +55,7 @@ class CompiledCatalogue:
     fallbacks: dict[str, str] = field(default_factory=dict)  # per-unit template -> district fallback
     bindings: dict[str, dict[str, str]] = field(default_factory=dict)  # unit -> template -> bound code
     rulings: tuple[CompiledRuling, ...] = ()  # newest first
+    rescue: RescueModel | None = None  # the catalogue's learnt second opinion, if it has one
 
     @property
     def version(self) -> str:
@@ -176,7 +178,7 @@ def _industry_departments(cat: Catalogue) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def compile_uncached(cat: Catalogue) -> CompiledCatalogue:
+def compile_uncached(cat: Catalogue, rescue: RescueModel | None = None) -> CompiledCatalogue:
     """Build the compiled form; prefer compile_catalogue, which does this once per version."""
     return CompiledCatalogue(
         catalogue=cat,
@@ -188,18 +190,19 @@ def compile_uncached(cat: Catalogue) -> CompiledCatalogue:
         fallbacks=fallbacks(cat),
         bindings=bindings(cat),
         rulings=compile_rulings(cat),
+        rescue=rescue,
     )
 
 
-_CACHE: dict[tuple[str, str], CompiledCatalogue] = {}
+_CACHE: dict[tuple[str, str, int], CompiledCatalogue] = {}
 _LOCK = Lock()
 
 
-def compile_catalogue(cat: Catalogue) -> CompiledCatalogue:
-    """The compiled form of a catalogue, built once per (district, version) and shared afterwards."""
-    key = (cat.district, cat.version)
+def compile_catalogue(cat: Catalogue, rescue: RescueModel | None = None) -> CompiledCatalogue:
+    """The compiled form of a catalogue, built once per (district, version, model) and shared afterwards."""
+    key = (cat.district, cat.version, id(rescue))
     with _LOCK:
         hit = _CACHE.get(key)
-        if hit is None or (hit.catalogue is not cat and hit.catalogue != cat):
-            hit = _CACHE[key] = compile_uncached(cat)
+        if hit is None or (hit.catalogue is not cat and hit.catalogue != cat) or hit.rescue is not rescue:
+            hit = _CACHE[key] = compile_uncached(cat, rescue)
         return hit

@@ -7,6 +7,7 @@ from catalogue.rulings import RULING, ruling_evidence
 from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
+from router.domain.rescue import Opinion, backs
 from router.domain.rules import HAZARD_RULES, Route, first_match, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from router.domain.text import normalise
@@ -117,11 +118,10 @@ def _alternatives(
     return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 
 
-def _ruled(report: Report, c: Classification, cc: CompiledCatalogue) -> tuple[Route, RulingMatch] | None:
+def _ruled(text: str, c: Classification, cc: CompiledCatalogue) -> tuple[Route, RulingMatch] | None:
     """A saved ruling that covers a report R1-R9 left to R10 (only then: rulings close gaps, nothing else)."""
     if not cc.rulings:
         return None
-    text = normalise(f"{report.title}\n{report.description}" if report.title else report.description)
     found = matching_ruling(text, c.unit, cc.rulings)
     if found is None:
         return None
@@ -129,6 +129,12 @@ def _ruled(report: Report, c: Classification, cc: CompiledCatalogue) -> tuple[Ro
     confidence = round(0.5 + 0.5 * len(found.words) / len(ruling.match.terms), 3)
     route_ = Route(RULING, ruling.id, ruling.lead, confidence, list(ruling.cooperating), joint=bool(ruling.cooperating))
     return route_, found
+
+
+def _rescue_evidence(backed: Opinion, chosen: Route) -> Evidence:
+    what = (f"learnt from labelled reports: {chosen.rule} at {backed.probability:.2f} "
+            f"(the rule alone was at {chosen.confidence:.2f})")
+    return trusted(Evidence, {"kind": "model", "what": what, "source": "rescue model", "words": backed.words})
 
 
 def _ruling_evidence(found: RulingMatch) -> Evidence:
@@ -141,9 +147,16 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
     cat = cc.catalogue
     c = classify(report, cc)
     chosen, replaced = route(c, cc)
-    ruled = _ruled(report, c, cc) if chosen.rule == "R10" else None
-    if ruled is not None:
-        chosen = ruled[0]
+    ruled = backed = None
+    if chosen.rule == "R10":  # the rare path: the text is normalised again rather than kept for every report
+        text = normalise(f"{report.title}\n{report.description}" if report.title else report.description)
+        ruled = _ruled(text, c, cc)
+        if ruled is not None:
+            chosen = ruled[0]
+        elif replaced is not None and cc.rescue is not None:
+            backed = backs(cc.rescue, text, replaced.rule, replaced.primary)
+            if backed is not None:  # the learnt model backs the rule that was not sure enough: it goes
+                chosen, replaced = replaced, None
     bind = _Binder(c.unit, cc)
     primary = bind(chosen.primary)
     cooperating = bind.many(chosen.cooperating, {primary})
@@ -160,6 +173,7 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
     evidence = [
         *c.evidence,
         *([_ruling_evidence(ruled[1])] if ruled is not None else []),
+        *([_rescue_evidence(backed, chosen)] if backed is not None else []),
         trusted(Evidence, {"kind": "rule", "what": f"{chosen.rule} {chosen.name}", "source": "router", "words": []}),
     ]
     alternatives = _alternatives(c, cc, chosen, replaced, bind, primary)

@@ -1,7 +1,9 @@
 """Accuracy on every shared labelled set: the figures this repository reached are floors that CI holds.
 
 dev_cases is the set the router was first tuned on; dev2a and dev2b were written independently of it and of each
-other. A change that loses accuracy, or sends more reports automatically to a wrong department, fails here.
+other; tests/data holds ours (tests/data/README.md says how each was written and which were read). The router runs
+as shipped, with the rescue model its catalogue names, which learnt from every set here but blind5 (held out).
+A change that loses accuracy, or sends more reports automatically to a wrong department, fails here.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from catalogue.loader import load_catalogue
 from router.domain.compiled import CompiledCatalogue
 from router.domain.decide import decide
+from router.rescue_file import compiled
 from schemas.report import Report
 
 REPO = Path(__file__).resolve().parents[3]
@@ -23,7 +27,7 @@ OURS = REPO / "tests" / "data"  # sets written for this repository (see tests/da
 # set: (right primary department at least, wrong department automatically at most, held though it had an owner
 # at most), as counts of reports: 160, 200 and 199 in the sets
 FLOORS = {"dev": (160, 0, 0), "dev2a": (199, 0, 1), "dev2b": (198, 0, 1), "blind1": (150, 0, 1),
-          "blind2": (196, 2, 2), "blind3": (197, 3, 0), "blind4": (196, 3, 1)}
+          "blind2": (196, 2, 2), "blind3": (197, 3, 0), "blind4": (196, 3, 1), "blind5": (177, 11, 11)}
 
 
 def _rows(name: str) -> list[dict[str, Any]]:
@@ -34,8 +38,15 @@ def _rows(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+@pytest.fixture(scope="module")
+def shipped() -> CompiledCatalogue:
+    """The catalogue as the router runs it: with the rescue model it names."""
+    return compiled(load_catalogue())
+
+
 @pytest.mark.parametrize("name", sorted(FLOORS))
-def test_labelled_set_accuracy(cc: CompiledCatalogue, name: str) -> None:
+def test_labelled_set_accuracy(shipped: CompiledCatalogue, name: str) -> None:
+    cc = shipped
     rows = _rows(name)
     primary = misdispatched = deferred = structured = structured_ok = 0
     confusion: Counter[tuple[str, str]] = Counter()

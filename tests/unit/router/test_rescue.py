@@ -1,0 +1,88 @@
+"""The rescue model: learnt from labelled reports, asked only when the rules were not sure enough."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from catalogue.loader import CATALOGUE_DIR, load_catalogue
+from router.domain.compiled import CompiledCatalogue, compile_uncached
+from router.domain.decide import decide
+from router.domain.rescue import RescueModel, backs, features, label_of, train
+from router.evaluate import read_labelled
+from router.rescue_file import compiled
+from router.rescue_training import model_bytes
+from tests.unit.router.conftest import _report
+
+REPO = Path(__file__).resolve().parents[3]
+# What the shipped model was trained on; tests/data/blind5 is held out from it (tests/data/README.md).
+TRAINED_ON = [REPO.parent / "shared" / "data" / f"{name}_cases.jsonl" for name in ("dev", "dev2a", "dev2b")] + [
+    REPO / "tests" / "data" / f"blind{n}_cases.jsonl" for n in (1, 2, 3, 4)]
+
+# A toy world: reports about lost pets are the neighbourhood matter's, about burst pipes the street team's.
+PETS = ["小区里有只猫走丢了找不到", "邻居家的狗走丢了好几天", "我家猫跑丢了谁看到了", "走丢的小狗在小区门口"]
+PIPES = ["楼下水管爆了水漫出来", "水管破裂到处是水", "路边水管爆裂冒水", "水管爆了没人来修"]
+
+
+def _toy() -> RescueModel:
+    return RescueModel(train([(t, "R9 street-{unit}") for t in PETS] + [(t, "R5 safety-office") for t in PIPES],
+                             min_count=1))
+
+
+def test_training_is_deterministic_and_keeps_only_ngrams_seen_often_enough() -> None:
+    examples = [(t, "R9 street-{unit}") for t in PETS] + [(t, "R5 safety-office") for t in PIPES]
+    first, again = train(examples, min_count=2), train(list(reversed(examples)), min_count=2)
+    assert orjson.dumps(first, option=orjson.OPT_SORT_KEYS) == orjson.dumps(again, option=orjson.OPT_SORT_KEYS)
+    assert first["documents"] == {"R5 safety-office": 4, "R9 street-{unit}": 4}
+    assert "走丢" in first["counts"]["R9 street-{unit}"] and "漫出" not in first["counts"]["R5 safety-office"]
+    assert features("ab\ncd") == {"ab", "cd"}  # no n-gram across the title's end
+
+
+def test_an_opinion_names_the_label_its_words_and_backs_only_that_label() -> None:
+    model = _toy()
+    found = model.opinion("我家的猫走丢了")
+    assert found is not None and found.label == "R9 street-{unit}" and found.probability > 0.9
+    assert "走丢" in found.words
+    assert backs(model, "我家的猫走丢了", "R9", "street-{unit}") is not None
+    assert backs(model, "我家的猫走丢了", "R5", "safety-office") is None
+    assert model.opinion("完全无关的内容") is None  # no n-gram it knows: no opinion
+
+
+def test_a_held_report_goes_where_the_model_backs_the_unsure_rule_and_says_so(cc: CompiledCatalogue) -> None:
+    report = _report("楼上太吵了", unit="gulou")
+    held = decide(report, cc)  # one weak neighbourhood word: below the threshold, held for a human
+    assert held.status == "gap" and any("low confidence" in e.what for e in held.evidence)
+    neighbourly = RescueModel(train([("楼上太吵了吵得不行", label_of("R9", "street-{unit}")),
+                                     ("楼上那户太吵", label_of("R9", "street-{unit}")),
+                                     ("水管爆了", label_of("R5", "safety-office"))], min_count=1))
+    rescued = decide(report, compile_uncached(cc.catalogue, neighbourly))
+    assert (rescued.status, rescued.rule, rescued.primary) == ("routed", "R9", "street-gulou")
+    said = [e for e in rescued.evidence if e.kind == "model"]
+    assert said and "learnt from labelled reports" in said[0].what and said[0].words
+    pipes = RescueModel(train([("楼上太吵了", label_of("R5", "safety-office"))] * 3, min_count=1))
+    assert decide(report, compile_uncached(cc.catalogue, pipes)).status == "gap"  # backs another rule: held
+
+
+def test_a_confident_decision_is_never_asked(cc: CompiledCatalogue) -> None:
+    report = _report("电梯困人，里面有老人。", unit="nanmen")
+    contrary = RescueModel(train([("电梯困人，里面有老人。", label_of("R9", "street-{unit}"))] * 3, min_count=1))
+    assert decide(report, compile_uncached(cc.catalogue, contrary)) == decide(report, cc)
+
+
+def test_the_shipped_model_is_what_train_rescue_makes_from_the_sets_it_names() -> None:
+    cat = load_catalogue()
+    assert cat.rescue_model is not None
+    rows = [row for path in TRAINED_ON for row in read_labelled(path)]
+    assert (CATALOGUE_DIR / cat.rescue_model).read_bytes() == model_bytes(rows, cat)
+    assert compiled(cat).rescue is not None
+
+
+@pytest.mark.parametrize("name", ["../x.json", "model.yaml", "a/b.json"])
+def test_a_catalogue_names_its_model_as_a_plain_file_beside_it(name: str) -> None:
+    from catalogue.loader import parse_catalogue, read_catalogue_file
+
+    data = read_catalogue_file()
+    with pytest.raises(Exception, match="rescue_model"):
+        parse_catalogue({**data, "rescue_model": name}, "test")
