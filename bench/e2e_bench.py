@@ -6,9 +6,10 @@ counts from the moment its POST was due (so queueing in front of intake counts t
   * the tracker's dispatched (or gap) transition on case-events.v1, and
   * the primary dispatch arriving on dispatch.<department>.v1.
 The offered rate ramps step by step until p99 exceeds 1 s; the highest step that kept every case and a
-p99 ≤ 1 s is the sustained throughput. In the same run: the raw aiokafka produce → consume rate of the same
-message size and count on the same broker (the transport's ceiling on this machine; the headline is the
-ratio), intake alone, 1/2/4 router and tracker replicas draining a backlog, and latency as stored cases grow.
+p99 ≤ 1 s is the sustained throughput. In the same run: the same ramp on the floor chain (bench/floor_chain.py:
+the same hops and guarantees written directly on asyncpg and aiokafka; the headline is caseroute ÷ floor), the raw
+aiokafka produce → consume rate of the same message size and count on the same broker, intake alone, 1/2/4
+router and tracker replicas draining a backlog, and latency as stored cases grow.
 
     make bench-e2e                                 # needs only the venv; starts Kafka and PostgreSQL
     python -m bench.e2e_bench --quick              # with CASEROUTE_KAFKA_BOOTSTRAP / _DATABASE_URL set
@@ -58,7 +59,8 @@ from tests.support.databases import scratch_database
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "data" / "dev_cases.jsonl"
 P99_LIMIT_S = 1.0
-TARGET = {"e2e_reports_per_s": 1000, "e2e_p99_ms": 500, "intake_reports_per_s": 3000, "ratio_to_baseline": 0.25}
+TARGET = {"e2e_reports_per_s": 1000, "e2e_p99_ms": 500, "intake_reports_per_s": 3000, "ratio_to_baseline": 0.25,
+          "ratio_to_floor": 0.6}
 
 # As a grid app posts: one bearer token for the whole run (its check is cached after the first request).
 # The development set mixes grid, hotline and inspection reports: an operator may submit every source (a
@@ -140,11 +142,23 @@ class Infra:
 
 
 @dataclass
+class FloorProcess(ServiceProcess):
+    """A process of the floor chain (bench/floor_chain.py) in place of a caseroute service."""
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env, "CASEROUTE_HTTP_PORT": str(self.port)}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.floor_chain", self.name], env=env, cwd=REPO,
+                                        stdout=log, stderr=subprocess.STDOUT)
+
+
+@dataclass
 class Stack:
     """Services of one measurement on one database and topic prefix; logs under a temporary folder."""
 
     infra: Infra
     database_url: str
+    kind: type[ServiceProcess] = ServiceProcess
     prefix: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}.")
     logs: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="caseroute-e2e-bench-")))
     processes: list[ServiceProcess] = field(default_factory=list)
@@ -158,7 +172,7 @@ class Stack:
     async def start(self, *names: str, shared_port: int | None = None) -> list[ServiceProcess]:
         """Start the named services; with `shared_port`, all of them on that one port (SO_REUSEPORT)."""
         shared = {"CASEROUTE_HTTP_REUSE_PORT": "true"} if shared_port else {}
-        started = [ServiceProcess(name, {**self.env(), **shared}, self.logs / f"{name}-{len(self.processes) + i}.log")
+        started = [self.kind(name, {**self.env(), **shared}, self.logs / f"{name}-{len(self.processes) + i}.log")
                    for i, name in enumerate(names)]
         if shared_port is not None:
             for service in started:
@@ -409,23 +423,7 @@ class Bench:
                                        len(self.reports.base) / 100)
                 await watcher.wait(set(warm.posted), "t", 60)
                 await asyncio.sleep(2)
-                ramp = []
-                for rate in self.args.rates:
-                    self.say(f"end to end at {rate:,.0f}/s")
-                    cpu = stack.cpu_seconds()
-                    folder = self.args.profile_dir / f"{rate:g}" if self.args.profile_dir else None
-                    with profiling(stack, self.args.step_seconds, folder, self.args.profile_format):
-                        step, _ = await self.timed_step(intake.port, rate, self.args.step_seconds)
-                    self.say(f"end to end at {rate:,.0f}/s: draining")
-                    await watcher.wait(set(step.posted), "t", self.args.drain_seconds)
-                    await watcher.wait(set(step.posted), "d", 2)
-                    ramp.append({**summarise(step, watcher), "cpu_ms_per_case": cpu_per_case(cpu, stack, step)})
-                    if not ramp[-1]["sustained"]:
-                        break
-                    await asyncio.sleep(1)
-                # Whatever is left of an overloaded step must drain before the growth measurement starts.
-                self.say("draining the backlog")
-                await watcher.wait(set(step.posted), "t", 120)
+                ramp = await self.ramp(stack, watcher, intake.port, "end to end")
                 best = max((s["offered_per_s"] for s in ramp if s["sustained"]), default=0.0)
                 growth = await self.growth(stack, watcher, url, best)
             finally:
@@ -435,6 +433,48 @@ class Bench:
         return {"ramp": ramp, "growth": growth,
                 "sustained_per_s": max((s["offered_per_s"] for s in sustained), default=0),
                 "sustained_completed_per_s": max((s.get("completed_per_s") or 0 for s in sustained), default=0)}
+
+    async def ramp(self, stack: Stack, watcher: Watcher, port: int, label: str) -> list[dict[str, Any]]:
+        """Step the offered rate up until a step is not sustained; each step drained before the next."""
+        ramp: list[dict[str, Any]] = []
+        posted: set[str] = set()
+        for rate in self.args.rates:
+            self.say(f"{label} at {rate:,.0f}/s")
+            cpu = stack.cpu_seconds()
+            folder = self.args.profile_dir / label.replace(" ", "-") / f"{rate:g}" if self.args.profile_dir else None
+            with profiling(stack, self.args.step_seconds, folder, self.args.profile_format):
+                step, _ = await self.timed_step(port, rate, self.args.step_seconds)
+            self.say(f"{label} at {rate:,.0f}/s: draining")
+            await watcher.wait(set(step.posted), "t", self.args.drain_seconds)
+            await watcher.wait(set(step.posted), "d", 2)
+            ramp.append({**summarise(step, watcher), "cpu_ms_per_case": cpu_per_case(cpu, stack, step)})
+            posted = set(step.posted)
+            if not ramp[-1]["sustained"]:
+                break
+            await asyncio.sleep(1)
+        # Whatever is left of an overloaded step must drain before anything else is measured.
+        self.say(f"{label}: draining the backlog")
+        await watcher.wait(posted, "t", 120)
+        return ramp
+
+    async def floor(self) -> dict[str, Any]:
+        """The same ramp on the floor chain: the same hops and guarantees, nothing else (bench/floor_chain.py)."""
+        async with self.infra.fresh_database() as url:
+            stack = Stack(self.infra, url, kind=FloorProcess)
+            watcher = Watcher(self.infra, stack.prefix)
+            try:
+                self.say("floor: starting intake, hop1, hop2")
+                await stack.start("intake", "hop1", "hop2")
+                intake = stack.find("intake")
+                warm = await post_step(intake.port, self.reports, self.take(200), 100, 2)
+                await watcher.wait(set(warm.posted), "t", 60)
+                await asyncio.sleep(2)
+                ramp = await self.ramp(stack, watcher, intake.port, "floor")
+            finally:
+                await stack.close()
+                watcher.stop()
+        sustained = [s for s in ramp if s["sustained"]]
+        return {"ramp": ramp, "sustained_per_s": max((s["offered_per_s"] for s in sustained), default=0)}
 
     async def growth(self, stack: Stack, watcher: Watcher, url: str, sustained: float) -> list[dict[str, Any]]:
         """Seed the tracker's and the router's tables toward the target, measuring at each size."""
@@ -589,6 +629,12 @@ async def baseline(infra: Infra, size: int, count: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- plot and main
 
 
+def _cpu_at_best(ramp: list[dict[str, Any]]) -> dict[str, float] | None:
+    """CPU ms per case of each process at the highest sustained step."""
+    sustained = [s for s in ramp if s["sustained"]]
+    return max(sustained, key=lambda s: s["offered_per_s"])["cpu_ms_per_case"] if sustained else None
+
+
 def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -643,7 +689,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="py-spy flame graphs of every service at every ramp step (profiles/<rate>/)")
     parser.add_argument("--profile-dir", type=Path, default=RESULTS / "profiles")
     parser.add_argument("--profile-format", choices=sorted(_EXTENSION), default="flamegraph")
-    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: intake,scaling,growth")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated parts to leave out: intake,scaling,growth,floor")
     parser.add_argument("--quick", action="store_true",
                         help="a short run: 10 s steps, 100k stored cases, backlog 3,000")
     parser.add_argument("--out", type=Path, default=RESULTS / "e2e.json")
@@ -657,6 +704,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.replicas = []
     if "intake" in skip:
         args.intake_rates = []
+    args.floor = "floor" not in skip
     if not args.profile:
         args.profile_dir = None
     return args
@@ -674,6 +722,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         result["intake_alone"] = max(by_processes, key=lambda r: r["sustained_per_s"], default=None)
         result["intake_alone_by_processes"] = by_processes
         result["end_to_end"] = await bench.end_to_end()
+        result["floor"] = await bench.floor() if args.floor else None
         best = max((s for s in result["end_to_end"]["ramp"]), key=lambda s: s["sent"])
         bench.say("baseline: raw aiokafka produce → consume")
         result["baseline"] = await baseline(infra, bench.reports.envelope_bytes(), max(best["sent"], 10_000))
@@ -682,8 +731,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     e2e = result["end_to_end"]
     ratio = e2e["sustained_per_s"] / result["baseline"]["produce_consume_per_s"]
     at_target = [s for s in e2e["ramp"] if s["offered_per_s"] >= TARGET["e2e_reports_per_s"]]
+    floor = result["floor"]
     result["headline"] = {
         "sustained_e2e_per_s": e2e["sustained_per_s"],
+        "floor_sustained_per_s": floor["sustained_per_s"] if floor else None,
+        "ratio_to_floor": round(e2e["sustained_per_s"] / floor["sustained_per_s"], 3)
+        if floor and floor["sustained_per_s"] else None,
+        "cpu_ms_per_case_at_best": _cpu_at_best(e2e["ramp"]),
+        "floor_cpu_ms_per_case_at_best": _cpu_at_best(floor["ramp"]) if floor else None,
         "baseline_produce_consume_per_s": result["baseline"]["produce_consume_per_s"],
         "ratio_to_baseline": round(ratio, 3),
         "intake_alone_per_s": result["intake_alone"]["sustained_per_s"] if result["intake_alone"] else None,
@@ -694,6 +749,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "intake_3000_per_s": bool(result["intake_alone"])
         and result["intake_alone"]["sustained_per_s"] >= TARGET["intake_reports_per_s"],
         "ratio_25_percent": ratio >= TARGET["ratio_to_baseline"],
+        "ratio_to_floor_0_6": bool(floor) and (result["headline"]["ratio_to_floor"] or 0) >= TARGET["ratio_to_floor"],
     }
     result["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     result["args"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
