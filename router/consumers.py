@@ -1,4 +1,4 @@
-"""Topic → handler wiring of the router: reports, case events (returns, closures), catalogue versions."""
+"""Topic → handler wiring of the router: reports, case events (returns, rulings, closures), catalogue versions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 
 from router.catalogue_events import take_into_force
 from router.engine import Engine
-from router.handlers import follow_case_event, route_report, route_reports
+from router.handlers import dispatch_ruling, follow_case_event, route_report, route_reports
 from router.unprocessable import take_unprocessable
 from schemas.envelope import Envelope
 from schemas.events import CASE_EVENTS, EventType
@@ -27,7 +27,10 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
         await route_reports([event for event, _ in batch], db=db, settings=settings, engine=engine)
 
     async def on_case_event(event: Envelope, message: Message) -> None:
-        await follow_case_event(event, db=db, settings=settings)
+        if event.type == EventType.case_ruled:
+            await dispatch_ruling(event, db=db, settings=settings)
+        else:
+            await follow_case_event(event, db=db, settings=settings)
 
     async def on_catalogue(event: Envelope, message: Message) -> None:
         take_into_force(event, engine)

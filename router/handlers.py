@@ -1,4 +1,5 @@
-"""Router handlers: decide new reports (linking duplicates), re-route returned cases, follow closures."""
+"""Router handlers: decide new reports (linking duplicates), re-route returned cases, dispatch rulings, follow
+closures."""
 
 from __future__ import annotations
 
@@ -9,23 +10,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from router.dispatch import SOURCE, DispatchTerms, stage_dispatches
 from router.domain.duplicates import OpenCase, find_duplicate, search_boxes, subject_of
 from router.domain.text import normalise_address
 from router.engine import Engine
 from router.store.models import RoutedCase, RouterInbox, RouterOutbox
 from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
-from schemas.events import CaseRouted, CaseTransition, EventType, ReportAccepted
+from schemas.events import CaseRouted, CaseRuled, CaseTransition, EventType, ReportAccepted
 from schemas.report import Report
 from services.db import Database, insert_at_commit, table_of
-from services.dispatch import DispatchTerms, dispatches
 from services.envelopes import envelope
 from services.inbox import first_time, first_times
 from services.logctx import trace_var
 from services.outbox import stage
 from services.settings import Settings
 
-SOURCE = "caseroute/router"
 ROUTED_CASES = table_of(RoutedCase)
 ADJUDICATION = "establishment-office"
 
@@ -141,8 +141,8 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
                    accepted_at: datetime | None = None, submitted_by: str | None = None) -> None:
     """routed.v1 for the tracker and notifier; a dispatch to the primary, cooperating and cc departments.
 
-    Departments get the report's text with the reporter's name and phone numbers masked (services.dispatch,
-    which the tracker's rulings dispatch with too).
+    Departments get the report's text with the reporter's name and phone numbers masked (router.dispatch, which
+    rulings are dispatched by too).
     """
     routed = CaseRouted(case_id=case_id, attempt=attempt, decision=decision, excluded=excluded or [], report=report,
                         accepted_at=accepted_at, submitted_by=submitted_by)
@@ -150,14 +150,9 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
           envelope(source=SOURCE, event_type=EventType.case_routed, subject=case_id, payload=routed))
     if decision.status is DecisionStatus.duplicate:
         return
-    roles = [(decision.primary, "primary")]
-    roles += [(d, "cooperating") for d in decision.cooperating]
-    roles += [(d, "cc") for d in decision.cc]
     terms = DispatchTerms(decision.rule, decision.unit, decision.deadline_days, decision.ack_hours)
-    for dispatched in dispatches(case_id, report, terms, attempt=attempt, roles=roles,
-                                 reply_url=f"{settings.public_base_url}/v1/cases/{case_id}"):
-        stage(session, RouterOutbox, settings.dispatch_topic(dispatched.department),
-              envelope(source=SOURCE, event_type=EventType.case_dispatched, subject=case_id, payload=dispatched))
+    stage_dispatches(session, settings, case_id, report, terms, attempt=attempt, primary=decision.primary,
+                     cooperating=decision.cooperating, cc=decision.cc)
 
 
 def next_candidate(decision: Decision, excluded: set[str]) -> Decision:
@@ -196,6 +191,25 @@ async def follow_case_event(event: Envelope, *, db: Database, settings: Settings
         row.decision = decision.model_dump(mode="json")
         stage_decision(session, settings, row.case_id, Report.model_validate(row.report), decision,
                        attempt=row.attempt, excluded=excluded)
+
+
+class UnknownCase(LookupError):
+    """A ruling on a case this router has no record of (so no report to dispatch): dead-lettered with the reason."""
+
+
+async def dispatch_ruling(event: Envelope, *, db: Database, settings: Settings) -> None:
+    """case.ruled → the dispatches to the ruling's lead and cooperating departments, once per event."""
+    ruled = CaseRuled.model_validate(event.data)
+    async with db.transaction() as session:
+        if not await first_time(session, RouterInbox, event.id):
+            return
+        row = await session.get(RoutedCase, ruled.case_id, with_for_update=not db.sqlite)
+        if row is None:
+            raise UnknownCase(f"case {ruled.case_id} was ruled but never routed here: no report to dispatch")
+        row.attempt = max(row.attempt, ruled.attempt)  # a later re-route numbers its dispatch after the ruling's
+        terms = DispatchTerms(ruled.rule, ruled.unit, ruled.deadline_days, ruled.ack_hours)
+        stage_dispatches(session, settings, row.case_id, Report.model_validate(row.report), terms,
+                         attempt=ruled.attempt, primary=ruled.lead, cooperating=ruled.cooperating)
 
 
 def _list(value: object) -> list[object]:

@@ -11,6 +11,7 @@ from schemas.envelope import CLOUDEVENTS_JSON, CONTENT_TYPE_HEADER, EVENT_ID_HEA
 from schemas.events import (
     CaseDispatched,
     CaseRouted,
+    CaseRuled,
     CaseTransition,
     CataloguePublished,
     DepartmentReply,
@@ -40,6 +41,8 @@ MESSAGES: dict[str, tuple[list[str], type[BaseModel], str]] = {
                         "A department's ack, feedback or return."),
     "caseTransition": ([EventType.case_transition, EventType.case_escalated], CaseTransition,
                        "A state change of a case."),
+    "caseRuled": ([EventType.case_ruled], CaseRuled,
+                  "An adjudicator's ruling, which the router dispatches to its lead and cooperating departments."),
     "cataloguePublished": ([EventType.catalogue_published], CataloguePublished,
                            "A catalogue version (compacted topic)."),
     "statementPublished": ([EventType.statement_monthly], StatementPublished,
@@ -53,7 +56,7 @@ CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
                      "Calls of the 12345 hotline, bare JSON or in an envelope; key: call id."),
     "routed": ("routed.v1", ["caseRouted"], "router", "tracker, notifier", "Routing decisions, key: case id."),
     "dispatch": ("dispatch.{department}.v1", ["caseDispatched", "feedbackNotice", "escalationNotice"],
-                 "router (dispatches), tracker (dispatches of ruled cases, feedback and supervision notices)",
+                 "router (dispatches, those of ruled cases included), tracker (feedback and supervision notices)",
                  "that department, notifier",
                  "One topic per department (catalogue code); key: case id."),
     "replies": ("replies.{department}.v1", ["departmentReply"],
@@ -62,8 +65,8 @@ CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
                 "One topic per department, key: case id. A reply whose payload names another department is "
                 "dead-lettered with the reason; the shared replies.v1 is retired (what comes there is "
                 "dead-lettered)."),
-    "caseEvents": ("case-events.v1", ["caseTransition"], "tracker", "router, notifier, anyone",
-                   "State changes of cases, key: case id."),
+    "caseEvents": ("case-events.v1", ["caseTransition", "caseRuled"], "tracker", "router, notifier, anyone",
+                   "State changes of cases and the rulings the router dispatches, key: case id."),
     "catalogue": ("catalogue.v1", ["cataloguePublished"], "tracker (rulings, rollbacks), admin CLI",
                   "router (every replica), tracker (catalogue history)",
                   "Compacted: the latest catalogue version per catalogue id (key)."),

@@ -29,6 +29,7 @@ class EventType(StrEnum):
     reply_feedback = "caseroute.reply.feedback"
     reply_return = "caseroute.reply.return"
     case_transition = "caseroute.case.transition"
+    case_ruled = "caseroute.case.ruled"
     case_escalated = "caseroute.case.escalated"
     case_feedback = "caseroute.case.feedback"
     catalogue_published = "caseroute.catalogue.published"
@@ -36,7 +37,7 @@ class EventType(StrEnum):
 
 
 # What each topic carries, so its consumers refuse the rest (a payload version they were not written for).
-CASE_EVENTS = (EventType.case_transition, EventType.case_escalated)
+CASE_EVENTS = (EventType.case_transition, EventType.case_escalated, EventType.case_ruled)
 DEPARTMENT_EVENTS = (EventType.case_dispatched, EventType.case_feedback, EventType.case_escalated)
 REPLIES = (EventType.reply_ack, EventType.reply_feedback, EventType.reply_return)
 
@@ -84,6 +85,27 @@ class CaseDispatched(BaseModel):
     address: str | None = None
     reported_at: Instant
     reply_url: str | None = None
+
+
+class CaseRuled(BaseModel):
+    """An adjudicator ruled a case (case-events.v1): the router dispatches it to the lead and the cooperating
+    departments as it dispatches any decision (the case's report is the router's own record, not carried here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    attempt: Annotated[int, Field(ge=1)]  # the dispatch the ruling opens (the tracker's attempt count)
+    rule: str  # the rule name the dispatch carries: RULING
+    rule_id: str | None = None  # the saved ruling (catalogue rule) it applied, when re-routed by one or saved
+    lead: str
+    cooperating: list[str] = Field(default_factory=list)
+    principle: str  # competent | main | nearest | legal | no_basis
+    basis: str = ""  # the legal basis of a ruling by law
+    unit: str | None = None
+    deadline_days: Annotated[int, Field(ge=1)]
+    ack_hours: Annotated[float, Field(gt=0)]
+    ruled_by: str  # role:name
+    at: Instant
 
 
 class FeedbackOutcome(StrEnum):

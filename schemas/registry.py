@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from schemas.decision import Decision
 from schemas.envelope import Envelope
-from schemas.events import CaseDispatched, CaseRouted, CaseTransition, DepartmentReply, ReportAccepted
+from schemas.events import CaseDispatched, CaseRouted, CaseRuled, CaseTransition, DepartmentReply, ReportAccepted
 from schemas.report import HotlineCall, Report
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -21,6 +21,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "case-dispatched": CaseDispatched,
     "department-reply": DepartmentReply,
     "case-transition": CaseTransition,
+    "case-ruled": CaseRuled,
 }
 
 

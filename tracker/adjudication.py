@@ -1,7 +1,8 @@
 """The adjudication loop (找空白 → 做裁决 → 抓落实): rulings, rules saved from them, bulk re-routing
 (the queue and gap clusters are in adjudication_queue).
 
-A ruling moves the case to its lead at once (adjudicated → dispatched, staged on the lead's topic). Saved as a
+A ruling moves the case to its lead at once (adjudicated → dispatched) and goes out as a case.ruled event, which
+the router dispatches on the lead's topic. Saved as a
 rule, it becomes a new catalogue version on catalogue.v1 that every router replica takes into force; pending gap
 cases the new rule covers are offered for re-routing, which applies the rule to each as a ruling.
 """
@@ -21,6 +22,7 @@ from catalogue.model import Catalogue, CatalogueRuling, RulingMatch
 from catalogue.rulings import RULING, ruling_of
 from catalogue.validation import department_exists
 from schemas.decision import Decision
+from schemas.events import CaseRuled
 from schemas.report import Report
 from services import audit
 from services.caller import Caller
@@ -28,7 +30,7 @@ from tracker.domain import similarity
 from tracker.domain.case import Status
 from tracker.domain.commands import Adjudicate, Dispatch, IllegalTransition, Principle
 from tracker.handlers import CaseNotFound, Deps, apply_change
-from tracker.notices import stage_dispatch
+from tracker.notices import stage_ruling
 from tracker.store import catalogue as versions
 from tracker.store.cases import load_for_update, save, state_of
 from tracker.store.models import Case, RulingRecord, TrackerAudit
@@ -127,8 +129,10 @@ async def _apply_ruling(session: AsyncSession, deps: Deps, row: Case, data: Ruli
         raise Refused(409, "Not in the adjudication queue", exc.reason) from exc
     if decision is not None:  # re-routed by a saved rule: the decision trace shows the rule
         row.decision, row.rule = decision.model_dump(mode="json"), decision.rule
-    stage_dispatch(session, deps.settings, row, attempt=state.attempt, rule=RULING, primary=lead,
-                   cooperating=cooperating, ack_hours=state.ack_hours, deadline_days=state.deadline_days)
+    stage_ruling(session, deps.settings, CaseRuled(
+        case_id=row.case_id, attempt=state.attempt, rule=RULING, rule_id=rule_id, lead=lead, cooperating=cooperating,
+        principle=data.principle.value, basis=data.basis, unit=row.unit, deadline_days=state.deadline_days,
+        ack_hours=state.ack_hours, ruled_by=caller.actor, at=now))
     await save(session, row, state, now=now, calendar=deps.calendar)
     session.add(RulingRecord(case_id=row.case_id, kind=kind, lead=lead, cooperating=cooperating,
                              principle=data.principle.value, basis=data.basis, note=data.note,

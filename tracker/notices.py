@@ -1,4 +1,5 @@
-"""What a case change tells others: timeline rows, case events, feedback and supervision notices."""
+"""What a case change tells others: timeline rows, case events (rulings among them), feedback and supervision
+notices."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.events import (
+    CaseRuled,
     CaseTransition,
     DepartmentReply,
     EscalationNotice,
     EventType,
     FeedbackNotice,
 )
-from schemas.report import Report
 from services.db import insert_at_commit, table_of
-from services.dispatch import DispatchTerms, dispatches
 from services.envelopes import envelope
 from services.outbox import stage
 from services.pii import mask_json, mask_phone_numbers
@@ -77,14 +77,8 @@ def stage_escalation(session: AsyncSession, settings: Settings, row: Case, breac
           envelope(source=SOURCE, event_type=EventType.case_escalated, subject=row.case_id, payload=notice))
 
 
-def stage_dispatch(session: AsyncSession, settings: Settings, row: Case, *, attempt: int, rule: str,
-                   primary: str, cooperating: list[str], ack_hours: float, deadline_days: int) -> None:
-    """A ruled case goes to its lead (and cooperating departments) on their topics, built and masked as the
-    router builds a decision's dispatches (services.dispatch)."""
-    report = Report.model_validate(row.report)  # a case's report is stored as routed.v1 carried it
-    roles = [(primary, "primary"), *((d, "cooperating") for d in cooperating)]
-    terms = DispatchTerms(rule, row.unit, deadline_days, ack_hours)
-    for dispatched in dispatches(row.case_id, report, terms, attempt=attempt, roles=roles,
-                                 reply_url=f"{settings.public_base_url}/v1/cases/{row.case_id}"):
-        stage(session, TrackerOutbox, settings.dispatch_topic(dispatched.department),
-              envelope(source=SOURCE, event_type=EventType.case_dispatched, subject=row.case_id, payload=dispatched))
+def stage_ruling(session: AsyncSession, settings: Settings, ruled: CaseRuled) -> None:
+    """The ruling on case-events.v1, after its transitions: the router dispatches it (the one producer of
+    dispatches, which masks the report as for any decision)."""
+    stage(session, TrackerOutbox, settings.topic("case-events.v1"),
+          envelope(source=SOURCE, event_type=EventType.case_ruled, subject=ruled.case_id, payload=ruled))

@@ -17,6 +17,9 @@ ESCALATED = "case.escalated"
 ESCALATION_TYPE = "caseroute.case.escalated"
 REPORT_MONTHLY = "report.monthly"
 STATEMENT_TYPE = "caseroute.statement.monthly"
+# A ruling is the router's input: subscribers get its transitions (case.adjudicated, case.dispatched) and the
+# dispatch the router makes of it, not the event itself.
+RULED_TYPE = "caseroute.case.ruled"
 # Types addressed to one supervisor (the event names it; safety-office when it does not).
 ADDRESSED = frozenset({ESCALATED, REPORT_MONTHLY})
 REPORTER_STATUSES = frozenset({"case.acknowledged", "case.feedback", "case.closed"})
@@ -58,6 +61,8 @@ def event_type_of(topic_kind: str, envelope_type: str, data: Mapping[str, Any]) 
     if topic_kind == "dispatch":
         return f"dispatch.{data.get('role') or 'primary'}"
     if topic_kind == "case-events":
+        if envelope_type == RULED_TYPE:
+            return None
         if is_escalation(envelope_type, data):
             return ESCALATED
         status = data.get("to_status")
