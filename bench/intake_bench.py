@@ -25,8 +25,8 @@ from services import migrate
 from services.auth import keys
 from services.auth.authenticator import Authenticator
 from services.auth.bootstrap import AUTH_MIGRATIONS
-from services.caller import Caller
 from services.db import Database
+from services.principal import Caller
 from services.settings import AuthSettings
 from tests.e2e.stack import ServiceProcess, free_port
 from tests.support.credentials import TEST_AUTH_ENV, credential_for

@@ -9,7 +9,6 @@ from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from services.caller import Caller
 from services.db import UtcDateTime, json_type
 
 
@@ -31,11 +30,12 @@ class AuditMixin:
         raise NotImplementedError("give the service's audit table a name")
 
 
-def record(session: AsyncSession, table: type[AuditMixin], caller: Caller, action: str, target: str,
+def record(session: AsyncSession, table: type[AuditMixin], actor: str, action: str, target: str,
            detail: dict[str, Any] | None = None) -> None:
-    """Add an audit row inside the caller's transaction, so the action and its record commit together."""
+    """Add an audit row for `actor` (role:name) inside the session's transaction, so the action and its record
+    commit together."""
     row = table()
-    row.at, row.actor, row.role = datetime.now(UTC), caller.actor, caller.role
+    row.at, row.actor, row.role = datetime.now(UTC), actor, actor.partition(":")[0]
     row.action, row.target, row.detail = action, target, detail or {}
     session.add(row)
 

@@ -1,13 +1,15 @@
-"""Who is calling an API: `Authorization: Bearer <API key or JWT>` (or `X-Api-Key`), verified by the auth kit.
+"""The HTTP dependencies that prove who is calling an API: `Authorization: Bearer <API key or JWT>` (or
+`X-Api-Key`), verified by the auth kit, gives a services.principal.Caller.
 
 Everything that needs the caller goes through `authenticate` (one credential → one Caller), either by the
 `CallerDep` dependency or by the console's login. There is no trusted header: an unverified caller is a 401.
+Only HTTP code imports this module; handlers, stores and the audit log take the plain Caller (or its actor).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
@@ -15,13 +17,10 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from services.principal import OVERSEERS, ROLES, Caller
+from schemas.roles import ROLES
+from services.auth.authenticator import Authenticator
+from services.principal import Caller
 from services.problems import Problem
-
-__all__ = ["OVERSEERS", "ROLES", "Caller", "CallerDep", "get_caller", "require_roles"]
-
-if TYPE_CHECKING:
-    from services.auth.authenticator import Authenticator
 
 # The credential schemes as the OpenAPI document shows them (document_credentials). At run time one plain
 # dependency reads the headers: FastAPI's security classes as sub-dependencies cost ~55 µs a request in

@@ -1,17 +1,9 @@
-"""Who acts: a role and a name, as a plain value the domain can take without importing the HTTP layer.
-
-services.caller proves a Caller from a request's credential (FastAPI); tracker.domain decides what a Caller may
-see and do, and imports only this module.
-"""
+"""Who acts: a role and a name, as a plain value that handlers, stores and the domain take without importing the
+HTTP layer (services.caller proves one from a request's credential)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-# `public`: an Open311 client (a civic app) that submits reports of source public through /open311/v2 only.
-ROLES = ("department", "grid-app", "hotline", "public", "adjudicator", "operator", "admin")
-# Roles that see every case and the personal data in them (their reads of it are audited).
-OVERSEERS = ("adjudicator", "operator", "admin")
 
 
 @dataclass(frozen=True)
@@ -28,8 +20,5 @@ class Caller:
 
     @property
     def actor(self) -> str:
+        """`role:name`, as the audit log and case timelines record who acted."""
         return f"{self.role}:{self.name}"
-
-    @property
-    def oversees(self) -> bool:
-        return self.role in OVERSEERS

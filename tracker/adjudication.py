@@ -25,7 +25,7 @@ from schemas.decision import Decision
 from schemas.events import CaseRuled
 from schemas.report import Report
 from services import audit
-from services.caller import Caller
+from services.principal import Caller
 from tracker.domain import similarity
 from tracker.domain.case import Status
 from tracker.domain.commands import Adjudicate, Dispatch, IllegalTransition, Principle
@@ -138,7 +138,7 @@ async def _apply_ruling(session: AsyncSession, deps: Deps, row: Case, data: Ruli
                              principle=data.principle.value, basis=data.basis, note=data.note,
                              adjudicator=caller.actor, rule_id=rule_id, catalogue_version=cat.version if rule_id
                              else None, unit=row.unit, text=report_text(row.report), at=now))
-    audit.record(session, TrackerAudit, caller, "ruling", row.case_id,
+    audit.record(session, TrackerAudit, caller.actor, "ruling", row.case_id,
                  {"kind": kind, "lead": lead, "cooperating": cooperating, "principle": data.principle.value,
                   "basis": data.basis, "note": data.note, "rule": rule_id})
 
@@ -188,7 +188,7 @@ async def rule(deps: Deps, case_id: str, data: RulingInput, caller: Caller) -> R
                                                                      ruling.model_dump(mode="json")]}
             version = await versions.publish(session, deps.settings, document, caller=caller,
                                              reason=f"ruling {ruling.id}: {ruling.reason}", from_case=first.case_id)
-            audit.record(session, TrackerAudit, caller, "catalogue.publish", version.version,
+            audit.record(session, TrackerAudit, caller.actor, "catalogue.publish", version.version,
                          {"rule": ruling.id, "from_case": first.case_id, "terms": terms, "parent": version.parent})
             rule_id, cat = ruling.id, versions.parsed(version)
             outcome.rule_id, outcome.catalogue_version, outcome.terms = ruling.id, version.version, terms
@@ -247,6 +247,6 @@ async def reroute(deps: Deps, case_ids: Sequence[str], caller: Caller) -> Rerout
             await _apply_ruling(session, deps, row, data, cat, caller=caller, now=now, rule_id=ruling.id,
                                 decision=decision)
             out.rerouted[cid] = decision.primary
-        audit.record(session, TrackerAudit, caller, "reroute", f"{len(out.rerouted)} case(s)",
+        audit.record(session, TrackerAudit, caller.actor, "reroute", f"{len(out.rerouted)} case(s)",
                      {"rerouted": out.rerouted, "skipped": out.skipped, "catalogue": cat.version})
     return out

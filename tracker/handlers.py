@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schemas.decision import Decision, DecisionStatus
 from schemas.envelope import Envelope
 from schemas.events import CaseRouted, DepartmentReply
-from services.caller import Caller
 from services.db import Database, dialect_insert
 from services.inbox import first_time, first_times
 from services.logctx import trace_var
+from services.principal import Caller
 from services.settings import Settings
 from tracker import metrics
 from tracker.domain import commands as cmd

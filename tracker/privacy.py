@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import record
-from services.caller import Caller
 from services.db import Database
 from services.pii import personal_fields
+from services.principal import Caller
 from tracker.store.models import TrackerAudit
 
 READ_PERSONAL = "case.read_personal"
@@ -28,7 +28,7 @@ def stage_personal_reads(session: AsyncSession, caller: Caller, reports: Iterabl
     count = 0
     for case_id, report in reports:
         if fields := personal_fields(report):
-            record(session, TrackerAudit, caller, READ_PERSONAL, case_id, {"fields": fields, "via": via})
+            record(session, TrackerAudit, caller.actor, READ_PERSONAL, case_id, {"fields": fields, "via": via})
             count += 1
     return count
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogue.suggestions import Example, Suggestion, with_suggestions
 from schemas.report import Report
 from services import audit
-from services.caller import Caller
+from services.principal import Caller
 from tracker.handlers import Deps
 from tracker.store import catalogue as versions
 from tracker.store.codec import load
@@ -144,7 +144,7 @@ async def accept(deps: Deps, ids: Sequence[str], reason: str, caller: Caller) ->
         document = with_suggestions(versions.parsed(row), accepted)
         version = await versions.publish(session, deps.settings, document, caller=caller,
                                          reason=f"{len(accepted)} suggestion(s) from the loop: {reason}")
-        audit.record(session, TrackerAudit, caller, "catalogue.publish", version.version,
+        audit.record(session, TrackerAudit, caller.actor, "catalogue.publish", version.version,
                      {"suggestions": wanted, "support": {s.id: s.support for s in accepted},
                       "parent": version.parent, "reason": reason})
     return version

@@ -27,9 +27,10 @@ from intake.handlers import Acceptor
 from schemas.report import Location, Report, Source
 from services import open311
 from services.auth.ratelimit import admit
-from services.caller import Caller, authenticate, credential_of, of_roles
+from services.caller import authenticate, credential_of, of_roles
 from services.netguard import url_refusal
 from services.open311 import Open311Error
+from services.principal import Caller
 from services.problems import Problem
 from services.runtime import Runtime
 

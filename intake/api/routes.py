@@ -13,8 +13,8 @@ from intake.domain.submitters import refusal
 from intake.handlers import Acceptor
 from schemas.report import Report
 from services.auth.ratelimit import rate_limited
-from services.caller import Caller
 from services.netguard import url_refusal
+from services.principal import Caller
 from services.problems import Problem
 from services.runtime import Runtime
 

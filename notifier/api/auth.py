@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.caller import Caller, require_roles
+from services.caller import require_roles
+from services.principal import Caller
 from services.runtime import Runtime
 
 

@@ -69,7 +69,7 @@ async def redeliver(delivery_id: DeliveryId, request: Request, runtime: RuntimeD
             raise Problem(409, "Not a dead letter", f"delivery {delivery_id} is {row.status}")
         row.status, row.attempts, row.next_attempt_at, row.horizon_from = "pending", 0, now, now
         row.locked_until, row.lease_owner, row.updated_at = None, None, now
-        record(session, NotifierAudit, caller, "delivery.redeliver", str(delivery_id),
+        record(session, NotifierAudit, caller.actor, "delivery.redeliver", str(delivery_id),
                {"subscription_id": row.subscription_id, "event_id": row.event_id})
     request.app.state.notifier.state["worker"].wakeup()
     return DeliveryRead.model_validate(row, from_attributes=True)

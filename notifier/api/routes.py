@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from notifier.api import deliveries, stream, subscriptions
 from notifier.store.models import ReceivedEvent
-from services.caller import OVERSEERS, require_roles
+from schemas.roles import OVERSEERS
+from services.caller import require_roles
 from services.runtime import Runtime
 
 router = APIRouter(tags=["notifier"])

@@ -60,7 +60,7 @@ async def create_subscription(body: SubscriptionCreate, request: Request, runtim
                        description=body.description, active=True, created_at=now, updated_at=now)
     async with runtime.db.transaction() as session:
         session.add(row)
-        record(session, NotifierAudit, caller, "subscription.create", row.id,
+        record(session, NotifierAudit, caller.actor, "subscription.create", row.id,
                {"kind": row.kind, "owner": row.owner, "channel": row.channel, "url": row.url})
     _changed(request)
     return SubscriptionCreated(**_read(row).model_dump(), secret=secret)
@@ -118,7 +118,8 @@ async def update_subscription(subscription_id: str, body: SubscriptionUpdate, re
                 setattr(row, name, str(value) if name == "url" else value)
                 changed.append(name)
         row.updated_at = now
-        record(session, NotifierAudit, caller, "subscription.update", row.id, {"changed": sorted(changed), **detail})
+        record(session, NotifierAudit, caller.actor, "subscription.update", row.id,
+               {"changed": sorted(changed), **detail})
     _changed(request)
     return _read(row)
 
@@ -132,6 +133,6 @@ async def delete_subscription(subscription_id: str, request: Request, runtime: R
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
         row.active, row.updated_at = False, datetime.now(UTC)
-        record(session, NotifierAudit, caller, "subscription.deactivate", row.id, {"owner": row.owner})
+        record(session, NotifierAudit, caller.actor, "subscription.deactivate", row.id, {"owner": row.owner})
     _changed(request)
     return Response(status_code=204)

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from router.engine import Engine
 from schemas.decision import Decision
 from schemas.report import Report
-from services.caller import OVERSEERS, require_roles
+from schemas.roles import OVERSEERS
+from services.caller import require_roles
 
 router = APIRouter(tags=["router"])
 

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 
+from schemas.roles import ROLES
 from services.auth import keys
 from services.auth.models import ApiKey
 from services.auth.tokens import IssuerUnavailable, JwtVerifier, TokenInvalid
-from services.caller import ROLES, Caller
 from services.db import Database
+from services.principal import Caller
 from services.problems import Problem
 from services.settings import AuthSettings
 

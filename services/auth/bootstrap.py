@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from services.auth.keys import any_key, create_key
-from services.caller import Caller
 from services.db import Database
+from services.principal import Caller
 from services.settings import AuthSettings
 
 AUTH_MIGRATIONS = Path(__file__).parent / "migrations"

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from services import migrate
 from services.auth import keys
 from services.auth.bootstrap import AUTH_MIGRATIONS
-from services.caller import Caller
 from services.db import Database
+from services.principal import Caller
 from services.settings import Settings
 
 T = TypeVar("T")
@@ -84,6 +84,6 @@ def audit(settings: Settings, caller: Caller, action: str, target: str, detail: 
 
     async def write(db: Database) -> None:
         async with db.transaction() as session:
-            record(session, AuthAudit, caller, action, target, detail)
+            record(session, AuthAudit, caller.actor, action, target, detail)
 
     _on_database(settings, write)

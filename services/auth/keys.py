@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from schemas.roles import ROLES
 from services.audit import record
 from services.auth.models import ApiKey, AuthAudit
-from services.caller import ROLES, Caller
 from services.db import Database
+from services.principal import Caller
 
 PREFIX = "crk"
 _DURATION = re.compile(r"^(\d+)([dhm])$")
@@ -84,7 +85,7 @@ async def create_key(db: Database, *, role: str, name: str, by: Caller, expires_
         session.add(ApiKey(key_id=key_id, secret_hash=secret_hash(secret), role=role, name=name,
                            description=description[:200], rate_limit=rate_limit, created_at=now,
                            created_by=by.actor, expires_at=expires_at, revoked=False))
-        record(session, AuthAudit, by, "key.create", key_id,
+        record(session, AuthAudit, by.actor, "key.create", key_id,
                {"role": role, "name": name, "expires_at": expires_at.isoformat() if expires_at else None})
     return NewKey(key_id, role, name, expires_at, f"{PREFIX}_{key_id}_{secret}")
 
@@ -105,7 +106,7 @@ async def revoke_key(db: Database, key_id: str, *, by: Caller) -> bool:
             return False
         if not row.revoked:
             row.revoked, row.revoked_at = True, datetime.now(UTC)
-            record(session, AuthAudit, by, "key.revoke", key_id, {"role": row.role, "name": row.name})
+            record(session, AuthAudit, by.actor, "key.revoke", key_id, {"role": row.role, "name": row.name})
     return True
 
 

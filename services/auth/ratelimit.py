@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from services.caller import Caller, checks_credential, get_caller, of_roles, require_roles
+from services.caller import checks_credential, get_caller, of_roles, require_roles
+from services.principal import Caller
 from services.problems import Problem
 from services.settings import AuthSettings
 

@@ -17,8 +17,8 @@ from services import migrate
 from services.auth import keys
 from services.auth.bootstrap import AUTH_MIGRATIONS
 from services.auth.models import AuthAudit
-from services.caller import Caller
 from services.db import Database
+from services.principal import Caller
 from services.settings import AuthSettings, KafkaSettings, Settings
 from tests.conftest import REPO, dev_reports
 from tests.integration.harness import TopicReader, running

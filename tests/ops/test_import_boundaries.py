@@ -41,3 +41,16 @@ def test_a_domain_package_loads_no_framework(package: str) -> None:
     assert loaded.isdisjoint(FRAMEWORKS), f"{package} loads {sorted(loaded & set(FRAMEWORKS))}"
     if package != "router.domain":
         assert "router" not in loaded, f"{package} loads the router"
+
+
+# The modules a handler, store or domain takes who acted from, and the audit log: plain, whatever imports them.
+LOADED = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
+
+
+@pytest.mark.parametrize("module", ["services.principal", "services.audit", "services.auth.keys",
+                                    "tracker.domain.access"])
+def test_who_acted_loads_no_http_layer(module: str) -> None:
+    run = subprocess.run([sys.executable, "-c", LOADED, module], cwd=REPO, capture_output=True, text=True,
+                         timeout=120, check=True)
+    loaded = set(json.loads(run.stdout.splitlines()[-1]))
+    assert not {"fastapi", "starlette", "services.caller"} & loaded, f"{module} loads the HTTP layer"

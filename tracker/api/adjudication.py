@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.text import StorableText
-from services.caller import Caller, require_roles
+from services.caller import require_roles
+from services.principal import Caller
 from services.problems import Problem
 from tracker import adjudication as adj
 from tracker import adjudication_queue as adjq

@@ -13,12 +13,13 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, false, or_, select, true, tuple_
 
 from schemas.time import Instant, check_instant
-from services.caller import Caller, CallerDep
+from services.caller import CallerDep
 from services.db import Database
 from services.pii import PERSONAL_FIELDS, mask_json, personal_fields, shared_report
+from services.principal import Caller
 from services.problems import Problem
 from tracker.api.deps import DepsDep
-from tracker.domain.access import STREET_PREFIX, CaseParties, may_read, parties
+from tracker.domain.access import STREET_PREFIX, CaseParties, may_read, oversees, parties
 from tracker.privacy import record_personal_reads
 from tracker.store.cases import parties_of
 from tracker.store.models import Case, TimelineEntry
@@ -98,7 +99,7 @@ def _summary(case: Case) -> dict[str, Any]:
 
 def _visible(caller: Caller) -> ColumnElement[bool]:
     """The listing filter matching `may_read`, for the roles that see only some cases."""
-    if caller.oversees:
+    if oversees(caller):
         return true()
     if caller.role == "department":
         street = [Case.unit == caller.name.removeprefix(STREET_PREFIX)] if caller.name.startswith(STREET_PREFIX) \
@@ -196,10 +197,10 @@ async def get_case(case_id: str, deps: DepsDep, caller: CallerDep) -> Response:
     see every case whole, and each read of personal data lands in the audit log.
     """
     read = _case_from_session if deps.db.sqlite else _case_from_driver
-    stored = await read(deps.db, case_id, whole=caller.oversees)
+    stored = await read(deps.db, case_id, whole=oversees(caller))
     if stored is None or not may_read(caller, stored.parties):
         raise Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
-    if caller.oversees:
+    if oversees(caller):
         await record_personal_reads(deps.db, caller, [(case_id, stored.report)], via="GET /v1/cases/{case_id}")
         body = stored.body
     else:

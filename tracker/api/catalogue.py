@@ -13,7 +13,8 @@ from sqlalchemy import select
 from catalogue.diff import diff_catalogues
 from catalogue.loader import CatalogueError
 from services import audit
-from services.caller import Caller, require_roles
+from services.caller import require_roles
+from services.principal import Caller
 from services.problems import Problem
 from tracker import suggestions as loop
 from tracker.api.deps import DepsDep
@@ -162,7 +163,7 @@ async def rollback(version: str, body: RollbackBody, deps: DepsDep, caller: Rest
                                          reason=f"rollback to {version}: {body.reason}")
         except CatalogueError as exc:
             raise Problem(422, "Invalid catalogue", str(exc)) from exc
-        audit.record(session, TrackerAudit, caller, "catalogue.rollback", row.version,
+        audit.record(session, TrackerAudit, caller.actor, "catalogue.rollback", row.version,
                      {"to": version, "parent": row.parent, "reason": body.reason})
     return _read(row, row.version)
 

@@ -22,9 +22,9 @@ from catalogue import open311 as catalogue_open311
 from catalogue.model import Catalogue
 from services import open311
 from services.auth.ratelimit import admit
-from services.caller import Caller
 from services.open311 import Open311Error
 from services.pii import masked_report
+from services.principal import Caller
 from tracker.api.deps import DepsDep
 from tracker.console.routes import department_names
 from tracker.domain.case import TERMINAL, Status

@@ -9,7 +9,8 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from schemas.events import DepartmentReply, FeedbackOutcome, ReturnReason
 from schemas.text import StorableText
-from services.caller import Caller, CallerDep
+from services.caller import CallerDep
+from services.principal import Caller
 from services.problems import Problem
 from tracker.api.deps import DepsDep
 from tracker.domain.access import may_ever_close

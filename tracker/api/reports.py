@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.caller import Caller, checks_credential, get_caller
+from services.caller import checks_credential, get_caller
+from services.principal import Caller
 from services.problems import Problem
 from tracker import statement
 from tracker.api.deps import DepsDep
 from tracker.api.stats import parse_month
+from tracker.domain.access import oversees
 from tracker.notices import SUPERVISOR
 from tracker.statement_files import FontMissing, to_pdf, to_xlsx
 
@@ -24,7 +26,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def may_read_statement(caller: Caller) -> bool:
     """Overseers, and safety-office's own key: the statement is sent to it."""
-    return caller.oversees or (caller.role == "department" and caller.name == SUPERVISOR)
+    return oversees(caller) or (caller.role == "department" and caller.name == SUPERVISOR)
 
 
 @checks_credential

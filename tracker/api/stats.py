@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from schemas.report import Hazard, Source
-from services.caller import Caller, get_caller, require_roles
+from services.caller import get_caller, require_roles
+from services.principal import Caller
 from services.problems import Problem
 from tracker.api.deps import DepsDep
 from tracker.domain import figures, heat

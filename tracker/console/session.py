@@ -26,7 +26,8 @@ import jwt
 from fastapi import Depends, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from services.caller import Caller, authenticator
+from services.caller import authenticator
+from services.principal import Caller
 from services.problems import Problem
 from services.settings import Settings
 from tracker.console import store

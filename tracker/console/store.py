@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import String, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.caller import Caller
 from services.db import Base, Database, UtcDateTime
+from services.principal import Caller
 
 
 class ConsoleSession(Base):

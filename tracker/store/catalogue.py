@@ -13,10 +13,10 @@ from catalogue.events import catalogue_event
 from catalogue.loader import load_catalogue, parse_catalogue
 from catalogue.model import Catalogue
 from catalogue.versions import next_version
-from services.caller import Caller
 from services.db import dialect_insert, table_of
 from services.logctx import current_trace
 from services.outbox import stage
+from services.principal import Caller
 from services.settings import Settings
 from tracker.store.models import CatalogueVersion, TrackerOutbox
 

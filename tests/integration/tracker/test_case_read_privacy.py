@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from schemas.events import CaseRouted, DepartmentReply, EventType, ReturnReason
 from schemas.report import Report
-from services.caller import Caller
 from services.envelopes import envelope
+from services.principal import Caller
 from tests.conftest import dev_reports
 from tests.integration.tracker.test_tracker_on_postgres import decision, deps  # noqa: F401 (fixture)
 from tracker.api.cases import get_case

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.auth import keys
-from services.caller import Caller
+from services.principal import Caller
 from services.settings import AuthSettings, KafkaSettings, Settings
 from tests.integration.harness import running
 from tests.support.credentials import credential_for

@@ -25,10 +25,10 @@ from sqlalchemy import func, select
 from schemas.decision import Candidate, Decision, DecisionStatus
 from schemas.events import CaseRouted, DepartmentReply, EventType, FeedbackOutcome, ReturnReason
 from schemas.report import Hazard, Report
-from services.caller import Caller
 from services.db import Database
 from services.envelopes import envelope
 from services.migrate import upgrade
+from services.principal import Caller
 from services.settings import KafkaSettings, Settings
 from tests.conftest import dev_reports
 from tests.integration.harness import running

@@ -20,8 +20,8 @@ from services.auth import keys
 from services.auth.authenticator import Authenticator
 from services.auth.bootstrap import AUTH_MIGRATIONS, bootstrap_admin_key
 from services.auth.models import ApiKey, AuthAudit
-from services.caller import Caller
 from services.db import Database
+from services.principal import Caller
 from services.problems import Problem
 from services.settings import AuthSettings, KafkaSettings, Settings
 from tests.conftest import REPO, dev_reports

@@ -16,8 +16,8 @@ from cryptography.x509.oid import NameOID
 from intake.bootstrap import build as intake
 from services.auth.ratelimit import TokenBuckets
 from services.bus.kafka import client_options
-from services.caller import Caller
 from services.db import postgres_tls
+from services.principal import Caller
 from services.runtime import Runtime
 from services.settings import AuthSettings, KafkaSettings, Settings
 from tests.conftest import dev_reports

@@ -18,7 +18,7 @@ from catalogue.loader import load_catalogue
 from intake.bootstrap import build as intake
 from router.bootstrap import build as router
 from services.auth import keys
-from services.caller import Caller
+from services.principal import Caller
 from services.settings import AuthSettings, KafkaSettings, Settings
 from tests.conftest import dev_reports
 from tests.integration.harness import running
