@@ -175,7 +175,7 @@ async def follow_case_event(event: Envelope, *, db: Database, settings: Settings
     async with db.transaction() as session:
         if not await first_time(session, RouterInbox, event.id):
             return
-        row = await session.get(RoutedCase, transition.case_id, with_for_update=not db.sqlite)
+        row = await session.get(RoutedCase, transition.case_id, with_for_update=True)
         if row is None:
             return  # routed before this router kept records, or by another district's router
         if transition.kind != "returned":
@@ -203,7 +203,7 @@ async def dispatch_ruling(event: Envelope, *, db: Database, settings: Settings) 
     async with db.transaction() as session:
         if not await first_time(session, RouterInbox, event.id):
             return
-        row = await session.get(RoutedCase, ruled.case_id, with_for_update=not db.sqlite)
+        row = await session.get(RoutedCase, ruled.case_id, with_for_update=True)
         if row is None:
             raise UnknownCase(f"case {ruled.case_id} was ruled but never routed here: no report to dispatch")
         row.attempt = max(row.attempt, ruled.attempt)  # a later re-route numbers its dispatch after the ruling's

@@ -5,19 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from services.db import UtcDateTime, json_type
+from services.db import BigId, UtcDateTime, json_type
 
 
 class AuditMixin:
     """Columns of a service's audit table (`<service>_audit`)."""
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor: Mapped[str] = mapped_column(String(160), index=True)
     role: Mapped[str] = mapped_column(String(32))
@@ -48,7 +46,7 @@ def create_audit_table(name: str) -> None:
 
     op.create_table(
         name,
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+        sa.Column("id", BigId, primary_key=True,
                   autoincrement=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
         sa.Column("actor", sa.String(160), nullable=False, index=True),

@@ -1,4 +1,13 @@
-"""Database engine and sessions (asyncpg on PostgreSQL, aiosqlite for the embedded mode)."""
+"""Database engine and sessions (asyncpg on PostgreSQL, aiosqlite for the embedded mode).
+
+What differs between the two lives here, so handlers and stores run the same code on both:
+- row locks: statements say `with_for_update()` (`skip_locked=True` where another replica's rows are skipped);
+  SQLite's dialect leaves the clause out, as its one writer at a time makes it needless;
+- named locks across replicas: `Database.lock_transaction` (a PostgreSQL advisory lock; nothing to take on
+  SQLite, where one process writes);
+- 64-bit ids: `BigId` (BIGINT on PostgreSQL, INTEGER on SQLite, whose autoincrementing rowid must be INTEGER);
+- insert-on-conflict: `dialect_insert`, the ON CONFLICT clauses both databases spell alike.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +22,22 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import DateTime, Dialect, Table, TypeDecorator, event, insert, text
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Table, TypeDecorator, event, func, insert, select, text
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
 
 class Base(DeclarativeBase):
     """Declarative base; each service's tables carry its name as prefix and it alone writes them."""
+
+
+# 64-bit ids on PostgreSQL; on SQLite only an INTEGER primary key is the autoincrementing rowid.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 def is_sqlite(url: str) -> bool:
@@ -185,6 +198,16 @@ class Database:
     @property
     def sqlite(self) -> bool:
         return is_sqlite(self.url)
+
+    async def lock_transaction(self, executor: AsyncSession | AsyncConnection, name: str, *, wait: bool = True
+                               ) -> bool:
+        """Take the lock `name` until `executor`'s transaction ends, across replicas (a PostgreSQL advisory lock);
+        with `wait` off, False at once when another transaction holds it. On SQLite one process writes: True."""
+        if self.sqlite:
+            return True
+        lock = func.pg_advisory_xact_lock if wait else func.pg_try_advisory_xact_lock
+        taken = (await executor.execute(select(lock(func.hashtext(name))))).scalar()
+        return wait or bool(taken)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

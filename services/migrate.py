@@ -10,7 +10,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from services.db import Base, Database
+from services.db import Base, BigId, Database
 
 
 def alembic_config(service: str, migrations_dir: Path, url: str) -> Config:
@@ -35,8 +35,7 @@ async def upgrade(db: Database, service: str, migrations_dir: Path) -> None:
     """Apply a service's migrations at start; concurrent replicas serialise on an advisory lock."""
     config = alembic_config(service, migrations_dir, db.url)
     async with db.engine.begin() as conn:
-        if not db.sqlite:
-            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(hashtext('migrate:{service}'))")
+        await db.lock_transaction(conn, f"migrate:{service}")
         await conn.run_sync(_upgrade, config)
 
 
@@ -80,7 +79,7 @@ def create_outbox_table(name: str) -> None:
 
     op.create_table(
         name,
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+        sa.Column("id", BigId, primary_key=True,
                   autoincrement=True),
         sa.Column("topic", sa.String(255), nullable=False),
         sa.Column("key", sa.String(128), nullable=False),

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, ColumnElement, Integer, LargeBinary, String, delete, func, select, text
+from sqlalchemy import LargeBinary, String, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from schemas.envelope import Envelope
 from services.bus.base import Bus, OutgoingMessage, Producer
-from services.db import Database, UtcDateTime, insert_at_commit, table_of
+from services.db import BigId, Database, UtcDateTime, insert_at_commit, table_of
 from services.envelopes import headers_for
 from services.tracing import publishing
 from services.waiting import wait_or_stop
@@ -41,9 +41,7 @@ KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 5, "tcp_keepal
 class OutboxMixin:
     """Columns of a service's outbox table; the id orders events so per-case order is kept."""
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(255))
     key: Mapped[str] = mapped_column(String(128))
     event_id: Mapped[str] = mapped_column(String(64))
@@ -123,14 +121,10 @@ class OutboxRelay:
         taken: int | None = None  # the highest id this pass took, once it took rows
         try:
             async with self.db.transaction() as session:
-                if not self.db.sqlite:
-                    # One relay per service at a time keeps per-case order across replicas.
-                    lock = await session.execute(
-                        select(_advisory_lock(f"outbox:{self.table.__tablename__}"))
-                    )
-                    if not lock.scalar():
-                        self.uncertain = True  # another replica relays now and may die mid-pass
-                        return 0
+                # One relay per service at a time keeps per-case order across replicas.
+                if not await self.db.lock_transaction(session, f"outbox:{self.table.__tablename__}", wait=False):
+                    self.uncertain = True  # another replica relays now and may die mid-pass
+                    return 0
                 if self.uncertain:
                     # An unknown pass (of a process that died, or another replica) took the oldest rows, as every
                     # pass does, and left them if it did not commit: read back the oldest batch.
@@ -271,6 +265,3 @@ class OutboxRelay:
             except Exception as exc:
                 log.debug("outbox relay lock connection close: %r", exc)
 
-
-def _advisory_lock(name: str) -> ColumnElement[bool]:
-    return func.pg_try_advisory_xact_lock(func.hashtext(name))

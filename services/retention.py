@@ -28,9 +28,8 @@ async def purge_reports(db: Database, table: Any, *, old_enough: ColumnElement[b
     """Purge one batch of rows of `table` (a `report` JSON column) matching `old_enough`; returns how many."""
     column = table.report
     holding = or_(*(column[field].as_string().is_not(None) for field in PERSONAL_FIELDS))
-    query = select(table).where(old_enough, holding).limit(batch)
-    if not db.sqlite:
-        query = query.with_for_update(skip_locked=True)  # replicas purge side by side, never the same row
+    # Replicas purge side by side, never the same row.
+    query = select(table).where(old_enough, holding).limit(batch).with_for_update(skip_locked=True)
     async with db.transaction() as session:
         rows = (await session.execute(query)).scalars().all()
         for row in rows:

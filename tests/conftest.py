@@ -48,6 +48,17 @@ def topic_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database URL, once a SQLite file (the embedded mode) and once a fresh PostgreSQL database: the handler
+    tests run the same code on both, as production and `make run` do."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'handlers.db'}"
+        return
+    async with scratch_database("t", required_env("CASEROUTE_DATABASE_URL")) as (url, _):
+        yield url
+
+
 @pytest.fixture
 async def fresh_postgres(postgres_url: str) -> AsyncIterator[str]:
     """A new empty database on the real server for one test, dropped afterwards."""

@@ -171,7 +171,7 @@ async def rule(deps: Deps, case_id: str, data: RulingInput, caller: Caller) -> R
         cat = versions.parsed(await versions.in_force(session, deps.settings))
         rows: list[Case] = []
         for cid in dict.fromkeys((case_id, *data.also)):
-            row = await load_for_update(session, cid, lock=not deps.db.sqlite)
+            row = await load_for_update(session, cid)
             if row is None:
                 raise CaseNotFound(cid)
             rows.append(row)
@@ -228,7 +228,7 @@ async def reroute(deps: Deps, case_ids: Sequence[str], caller: Caller) -> Rerout
         cat = versions.parsed(await versions.in_force(session, deps.settings))
         by_id = {r.id: r for r in cat.rulings}
         for cid in dict.fromkeys(case_ids):
-            row = await load_for_update(session, cid, lock=not deps.db.sqlite)
+            row = await load_for_update(session, cid)
             if row is None or row.report is None:
                 out.skipped[cid] = "no such case"
                 continue

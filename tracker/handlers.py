@@ -73,7 +73,7 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
                        .values())[::-1]
         if not decided:
             return
-        rows = await load_many_for_update(session, {r.case_id for _, r in decided}, lock=not deps.db.sqlite)
+        rows = await load_many_for_update(session, {r.case_id for _, r in decided})
         opened: dict[str, datetime] = {}
         for _, routed in decided:
             if routed.case_id not in rows:
@@ -144,7 +144,7 @@ async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_
             if row is None:
                 raise CaseNotFound(reply.case_id)
             return state_of(row)
-        row = await load_for_update(session, reply.case_id, lock=not deps.db.sqlite)
+        row = await load_for_update(session, reply.case_id)
         if row is None:
             raise CaseNotFound(reply.case_id)
         if not is_party(reply.department, parties_of(row)):  # before the state: a refusal by state tells it
@@ -203,7 +203,7 @@ async def close_case(case_id: str, deps: Deps, *, caller: Caller) -> CaseState:
     both before the case's state is looked at."""
     now = deps.now()
     async with deps.db.transaction() as session:
-        row = await load_for_update(session, case_id, lock=not deps.db.sqlite)
+        row = await load_for_update(session, case_id)
         if row is None or not may_read(caller, who := parties_of(row)):
             raise CaseNotFound(case_id)
         if not may_close(caller, who):
@@ -217,9 +217,9 @@ async def close_case(case_id: str, deps: Deps, *, caller: Caller) -> CaseState:
 
 async def escalate_due(deps: Deps, *, now: datetime, limit: int = 500) -> int:
     """The SLA clock: escalate each breach once, even with several tracker replicas scanning at once."""
-    query = select(Case).where(Case.next_due_at <= now).order_by(Case.next_due_at).limit(limit)
-    if not deps.db.sqlite:
-        query = query.with_for_update(skip_locked=True)  # another replica has those rows: skip, not wait
+    # Another replica has the rows it locked: skip them, not wait.
+    query = select(Case).where(Case.next_due_at <= now).order_by(Case.next_due_at).limit(limit) \
+        .with_for_update(skip_locked=True)
     async with deps.db.transaction() as session:
         rows = (await session.execute(query)).scalars().all()
         found = [(row, state, breach) for row in rows for state in [state_of(row)]

@@ -62,7 +62,7 @@ async def redeliver(delivery_id: DeliveryId, request: Request, runtime: RuntimeD
     """Send a dead letter again, with a fresh horizon; it keeps its event id, so receivers can dedupe."""
     now = datetime.now(UTC)
     async with runtime.db.transaction() as session:
-        row = await session.get(Delivery, delivery_id, with_for_update=not runtime.db.sqlite)
+        row = await session.get(Delivery, delivery_id, with_for_update=True)
         if row is None:
             raise Problem(404, "Delivery not found", f"no delivery {delivery_id}")
         if row.status != "dead":

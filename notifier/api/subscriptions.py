@@ -97,7 +97,7 @@ async def update_subscription(subscription_id: str, body: SubscriptionUpdate, re
     if body.url is not None:
         await _check_url(str(body.url), runtime)
     async with runtime.db.transaction() as session:
-        row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
+        row = await session.get(Subscription, subscription_id, with_for_update=True)
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
         now = datetime.now(UTC)
@@ -129,7 +129,7 @@ async def delete_subscription(subscription_id: str, request: Request, runtime: R
                               caller: AdminCaller) -> Response:
     """Deactivate: the row stays for the delivery log; its pending deliveries become dead letters."""
     async with runtime.db.transaction() as session:
-        row = await session.get(Subscription, subscription_id, with_for_update=not runtime.db.sqlite)
+        row = await session.get(Subscription, subscription_id, with_for_update=True)
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
         row.active, row.updated_at = False, datetime.now(UTC)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.audit import AuditMixin
-from services.db import Base, UtcDateTime, json_type
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from services.db import Base, BigId, UtcDateTime, json_type
 
 
 class ReceivedEvent(Base):

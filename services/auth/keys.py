@@ -101,7 +101,7 @@ async def list_keys(db: Database, *, include_revoked: bool = False) -> list[ApiK
 async def revoke_key(db: Database, key_id: str, *, by: Caller) -> bool:
     """Revoke a key (audited); False when there is no such key. Takes effect within the auth cache time."""
     async with db.transaction() as session:
-        row = await session.get(ApiKey, key_id, with_for_update=not db.sqlite)
+        row = await session.get(ApiKey, key_id, with_for_update=True)
         if row is None:
             return False
         if not row.revoked:

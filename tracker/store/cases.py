@@ -19,19 +19,14 @@ from tracker.store.models import Case, DispatchAttempt
 DISPATCHES = table_of(DispatchAttempt)
 
 
-async def load_for_update(session: AsyncSession, case_id: str, *, lock: bool) -> Case | None:
-    """The case row, locked for this transaction on PostgreSQL so concurrent changes queue up."""
-    query = select(Case).where(Case.case_id == case_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+async def load_for_update(session: AsyncSession, case_id: str) -> Case | None:
+    """The case row, locked for this transaction so concurrent changes queue up."""
+    return (await session.execute(select(Case).where(Case.case_id == case_id).with_for_update())).scalar_one_or_none()
 
 
-async def load_many_for_update(session: AsyncSession, case_ids: Collection[str], *, lock: bool) -> dict[str, Case]:
+async def load_many_for_update(session: AsyncSession, case_ids: Collection[str]) -> dict[str, Case]:
     """A batch's case rows by id, locked in id order (so two batches never wait on each other in a circle)."""
-    query = select(Case).where(Case.case_id.in_(sorted(case_ids))).order_by(Case.case_id)
-    if lock:
-        query = query.with_for_update()
+    query = select(Case).where(Case.case_id.in_(sorted(case_ids))).order_by(Case.case_id).with_for_update()
     return {row.case_id: row for row in (await session.execute(query)).scalars().all()}
 
 

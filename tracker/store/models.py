@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.audit import AuditMixin
-from services.db import Base, UtcDateTime, json_type
+from services.db import Base, BigId, UtcDateTime, json_type
 from services.inbox import InboxMixin
 from services.outbox import OutboxMixin
 
@@ -48,7 +48,7 @@ class Case(Base):
 class TimelineEntry(Base):
     __tablename__ = "tracker_timeline"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    id: Mapped[int] = mapped_column(BigId, primary_key=True,
                                     autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("tracker_cases.case_id"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -110,7 +110,7 @@ class CatalogueVersion(Base):
 
     __tablename__ = "tracker_catalogue_versions"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    id: Mapped[int] = mapped_column(BigId, primary_key=True,
                                     autoincrement=True)
     catalogue_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[str] = mapped_column(String(120), unique=True)
@@ -127,7 +127,7 @@ class RulingRecord(Base):
 
     __tablename__ = "tracker_rulings"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    id: Mapped[int] = mapped_column(BigId, primary_key=True,
                                     autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("tracker_cases.case_id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # gap | dispute

@@ -21,7 +21,7 @@ from services.migrate import upgrade
 from services.settings import Settings
 from tests.conftest import dev_reports
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)  # on SQLite and on PostgreSQL (any_database)
 MIGRATIONS = Path(__file__).resolve().parents[3] / "router" / "migrations"
 
 
@@ -56,10 +56,10 @@ async def _picture(db: Database, tag: str) -> dict[str, object]:
     return {"cases": cases, "events": sorted((own(k), t, n) for k, t, n in events)}
 
 
-async def test_a_batch_gives_what_one_report_at_a_time_gives(fresh_postgres: str) -> None:
-    db = Database(fresh_postgres)
+async def test_a_batch_gives_what_one_report_at_a_time_gives(any_database: str) -> None:
+    db = Database(any_database)
     await upgrade(db, "router", MIGRATIONS)
-    settings, engine = Settings(database_url=fresh_postgres), Engine.from_file(None)
+    settings, engine = Settings(database_url=any_database), Engine.from_file(None)
     try:
         batch = poll("B")
         await route_reports(batch, db=db, settings=settings, engine=engine)

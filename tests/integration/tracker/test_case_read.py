@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from schemas.events import DepartmentReply, ReturnReason
-from tests.integration.tracker.test_tracker_on_postgres import decision, deps, route  # noqa: F401 (fixture)
+from tests.integration.tracker.support import decision, postgres_deps, route  # noqa: F401 (fixture)
 from tracker.api.cases import _case_from_driver, _case_from_session, _Stored
 from tracker.handlers import Deps, handle_reply
 
@@ -28,7 +28,8 @@ def _as_client_sees(body: dict[str, Any]) -> Any:
     return orjson.loads(orjson.dumps(body))
 
 
-async def test_driver_read_answers_what_the_orm_read_answers(deps: Deps) -> None:  # noqa: F811
+async def test_driver_read_answers_what_the_orm_read_answers(postgres_deps: Deps) -> None:  # noqa: F811
+    deps = postgres_deps
     await route(deps, "R1", decision("amr", alternatives=("ecology",), hazard=True))  # one attempt, no returns
     await route(deps, "R2", decision("amr", alternatives=("ecology", "urban-mgmt")))
     await handle_reply(DepartmentReply(case_id="R2", department="amr", kind="return",
@@ -59,11 +60,13 @@ async def test_driver_read_answers_what_the_orm_read_answers(deps: Deps) -> None
     assert r2["report"]["external_id"] and r2["decision"]["primary"] == "ecology"
 
 
-async def test_driver_read_of_a_missing_case_is_none(deps: Deps) -> None:  # noqa: F811
+async def test_driver_read_of_a_missing_case_is_none(postgres_deps: Deps) -> None:  # noqa: F811
+    deps = postgres_deps
     assert await _case_from_driver(deps.db, "NOPE", whole=True) is None
 
 
-async def test_driver_read_outlives_its_connections_being_cut(deps: Deps) -> None:  # noqa: F811
+async def test_driver_read_outlives_its_connections_being_cut(postgres_deps: Deps) -> None:  # noqa: F811
+    deps = postgres_deps
     await route(deps, "R4", decision("amr"))
     for _ in range(8):  # the read right after a cut races asyncpg noticing it: try the race a few times
         assert (await _read(_case_from_driver, deps, "R4")).body["case_id"] == "R4"  # the read pool is open now

@@ -1,7 +1,7 @@
-"""A department reads a case on PostgreSQL (the driver's read, as in production): every phone number in the
-report's text masked, whatever its form and whether or not the report has reporter fields, the free text of
-returns masked too, and no callback or attachment link; the submitter sees its links; an overseer reads the
-case whole, audited when it holds personal data."""
+"""A department reads a case, on PostgreSQL (the driver's read, as in production) and on SQLite: every phone
+number in the report's text masked, whatever its form and whether or not the report has reporter fields, the
+free text of returns masked too, and no callback or attachment link; the submitter sees its links; an overseer
+reads the case whole, audited when it holds personal data."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from schemas.report import Report
 from services.envelopes import envelope
 from services.principal import Caller
 from tests.conftest import dev_reports
-from tests.integration.tracker.test_tracker_on_postgres import decision, deps  # noqa: F401 (fixture)
+from tests.integration.tracker.support import decision, deps  # noqa: F401 (fixture)
 from tracker.api.cases import get_case
 from tracker.handlers import Deps, handle_reply, record_routing
 from tracker.store.models import TrackerAudit
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 WRITTEN = ["+86 139 1234 5678", "8613912345678", "+8613912345678", "139-1234-5678", "139 1234 5678",
            "１３９１２３４５６７８", "0574-87654321"]

@@ -16,12 +16,12 @@ from services.envelopes import envelope
 from services.migrate import upgrade
 from services.settings import Settings
 from tests.conftest import dev_reports
-from tests.integration.tracker.test_tracker_on_postgres import decision
+from tests.integration.tracker.support import decision
 from tracker.domain.sla import CALENDAR_DAYS
 from tracker.handlers import Deps, record_routing, record_routings
 from tracker.store.models import Case, DispatchAttempt, TimelineEntry, TrackerOutbox
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)  # on SQLite and on PostgreSQL (any_database)
 MIGRATIONS = Path(__file__).resolve().parents[3] / "tracker" / "migrations"
 
 
@@ -58,10 +58,10 @@ async def _picture(db: Database, tag: str) -> dict[str, object]:
     return {"cases": cases, "timeline": timeline, "attempts": attempts, "events": events}
 
 
-async def test_a_batch_gives_what_one_event_at_a_time_gives(fresh_postgres: str) -> None:
-    db = Database(fresh_postgres)
+async def test_a_batch_gives_what_one_event_at_a_time_gives(any_database: str) -> None:
+    db = Database(any_database)
     await upgrade(db, "tracker", MIGRATIONS)
-    deps = Deps(db=db, settings=Settings(database_url=fresh_postgres), calendar=CALENDAR_DAYS)
+    deps = Deps(db=db, settings=Settings(database_url=any_database), calendar=CALENDAR_DAYS)
     try:
         batch = poll("B")
         await record_routings(batch, deps)
