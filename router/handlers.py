@@ -3,16 +3,15 @@ closures."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.dispatch import SOURCE, DispatchTerms, stage_dispatches
-from router.domain.duplicates import OpenCase, find_duplicate, search_boxes, subject_of
-from router.domain.text import normalise_address
+from router.domain.duplicates import OpenCase
+from router.domain.linking import Search, link_duplicates, newest_first, search_for
 from router.engine import Engine
 from router.store.models import RoutedCase, RouterInbox, RouterOutbox
 from schemas.decision import Decision, DecisionStatus
@@ -42,98 +41,48 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
     open case on the same subject and place, the earlier reports of the same batch included."""
     accepted = [ReportAccepted.model_validate(event.data) for event in events]
     decisions = [engine.decide(a.report) for a in accepted]
+    rules = engine.duplicate_settings
     async with db.transaction() as session:
         fresh = await first_times(session, RouterInbox, [event.id for event in events])
         decided = set((await session.execute(
             select(RoutedCase.case_id).where(RoutedCase.case_id.in_({a.case_id for a in accepted}))
         )).scalars().all())
-        recent = await _open_cases(session, engine, [(d, a.report) for d, a in zip(decisions, accepted, strict=True)])
+        new: list[tuple[Envelope, ReportAccepted, Decision]] = []
         for event, taken, decision in zip(events, accepted, decisions, strict=True):
-            if event.id not in fresh or taken.case_id in decided:
-                continue  # a redelivery, or the same case under another event id: decided already
-            decided.add(taken.case_id)
+            if event.id in fresh and taken.case_id not in decided:  # else a redelivery, or the same case again
+                decided.add(taken.case_id)
+                new.append((event, taken, decision))
+        search = search_for(((d, a.report) for d, a in zip(decisions, accepted, strict=True)), rules)
+        recent = newest_first(await _open_cases(session, search)) if search is not None else {}
+        plan = link_duplicates([(taken.case_id, taken.report, decision) for _, taken, decision in new], recent, rules)
+        for (event, taken, _), linked in zip(new, plan, strict=True):
             if len(events) > 1:  # alone, it is handled inside the consumer's span, whose context is set
                 trace_var.set(event.trace)  # the events staged for this case continue its trace
-            report, subject = taken.report, subject_of(decision)
-            duplicate_of = _duplicate_of(engine, decision, report, recent.get(subject or "", []))
-            if duplicate_of is not None:
-                decision = decision.model_copy(update={"status": DecisionStatus.duplicate,
-                                                       "duplicate_of": duplicate_of})
-            opened = OpenCase(taken.case_id, decision.unit, normalise_address(report.location.address),
-                              report.location.lat, report.location.lon, subject, report.reported_at)
-            is_open = duplicate_of is None and decision.status is DecisionStatus.routed
+            case = linked.case
             # Queued for one executemany at commit: nothing in this transaction reads the row back.
             insert_at_commit(session, ROUTED_CASES, {
-                "case_id": opened.case_id, "report": report.model_dump(mode="json"),
-                "decision": decision.model_dump(mode="json"), "attempt": 1, "excluded": [], "unit": opened.unit,
-                "subject": subject, "address": opened.address, "lat": opened.lat, "lon": opened.lon,
-                "open": is_open, "routed_at": opened.opened_at})
-            if is_open and subject is not None:  # later reports of this batch may duplicate it
-                newest_first = recent.setdefault(subject, [])
-                # After the newer ones and those as new: the order a stable sort by age would give them.
-                newest_first.insert(bisect_right(newest_first, _newest_first(opened), key=_newest_first), opened)
-            stage_decision(session, settings, taken.case_id, report, decision, attempt=1,
+                "case_id": case.case_id, "report": taken.report.model_dump(mode="json"),
+                "decision": linked.decision.model_dump(mode="json"), "attempt": 1, "excluded": [],
+                "unit": case.unit, "subject": case.subject, "address": case.address, "lat": case.lat,
+                "lon": case.lon, "open": linked.open, "routed_at": case.opened_at})
+            stage_decision(session, settings, taken.case_id, taken.report, linked.decision, attempt=1,
                            accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
 
 
-async def _open_cases(session: AsyncSession, engine: Engine, decided: list[tuple[Decision, Report]]
-                      ) -> dict[str, list[OpenCase]]:
-    """For the batch's subjects, the open cases of the duplicate window that could be at one of its reports'
-    places (same address, or inside a search box around its coordinates), newest first per subject.
-
-    Only a report's own place can hold its original, and at a place only the first report of a matter stays
-    open (the later ones are its duplicates): a handful of rows however busy the subject is elsewhere."""
-    rules = engine.duplicate_settings
-    window = timedelta(days=rules.window_days)
-    since: dict[str, datetime] = {}
-    addresses: set[str] = set()
-    points: list[tuple[float, float]] = []
-    for decision, report in decided:
-        subject = subject_of(decision)
-        if subject is not None and decision.status is DecisionStatus.routed:
-            since[subject] = min(since.get(subject, report.reported_at - window), report.reported_at - window)
-            if address := normalise_address(report.location.address):
-                addresses.add(address)
-            if report.location.lat is not None and report.location.lon is not None:
-                points.append((report.location.lat, report.location.lon))
-    if not since:
-        return {}
-    at_a_place = [RoutedCase.address.in_(sorted(addresses))] + [
+async def _open_cases(session: AsyncSession, search: Search) -> list[OpenCase]:
+    """The open cases of the search's subjects and windows at one of its places."""
+    at_a_place = [RoutedCase.address.in_(search.addresses)] + [
         and_(RoutedCase.lat.between(box.south, box.north), RoutedCase.lon.between(box.west, box.east))
-        for box in search_boxes(points, rules.distance_m)]
+        for box in search.boxes]
     rows = (await session.execute(
         select(RoutedCase.case_id, RoutedCase.unit, RoutedCase.address, RoutedCase.lat, RoutedCase.lon,
                RoutedCase.subject, RoutedCase.routed_at)
         # One shape whatever the batch's places (eight boxes; IN lists are cached statements); each report then
-        # keeps the cases of its own window and place (find_duplicate).
-        .where(RoutedCase.open.is_(True), RoutedCase.subject.in_(sorted(since)),
-               RoutedCase.routed_at >= min(since.values()), or_(*at_a_place))
+        # keeps the cases of its own window and place (link_duplicates).
+        .where(RoutedCase.open.is_(True), RoutedCase.subject.in_(sorted(search.since)),
+               RoutedCase.routed_at >= min(search.since.values()), or_(*at_a_place))
     )).all()
-    found: dict[str, list[OpenCase]] = {}
-    for r in rows:
-        found.setdefault(r.subject, []).append(OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject,
-                                                        r.routed_at))
-    for cases in found.values():
-        cases.sort(key=_newest_first)  # stable: cases as new keep the order they came in
-    return found
-
-
-def _newest_first(case: OpenCase) -> float:
-    """The sort key that puts newer cases first."""
-    return -case.opened_at.timestamp()
-
-
-def _duplicate_of(engine: Engine, decision: Decision, report: Report, newest_first: list[OpenCase]) -> str | None:
-    """The newest open case on the same subject at the same place within the catalogue's window, if any
-    (`newest_first` is kept in that order: the window is a prefix, and the first match is the answer)."""
-    if subject_of(decision) is None or decision.status is not DecisionStatus.routed:
-        return None
-    rules = engine.duplicate_settings
-    since = report.reported_at - timedelta(days=rules.window_days)
-    in_window = bisect_right(newest_first, -since.timestamp(), key=_newest_first)
-    return find_duplicate(decision, address=report.location.address, lat=report.location.lat,
-                          lon=report.location.lon, reported_at=report.reported_at,
-                          recent=newest_first[:in_window], settings=rules)
+    return [OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject, r.routed_at) for r in rows]
 
 
 def stage_decision(session: AsyncSession, settings: Settings, case_id: str, report: Report,

@@ -1,31 +1,37 @@
-"""Which open cases a new report is linked to: of its subject and place, within the window, the newest; and the
-search boxes that bring those cases from the database."""
+"""Which open cases a new report is linked to (router.domain.linking, the batch's pure planner): of its subject and
+place, within the window, the newest, the batch's earlier reports included; and the search boxes that bring those
+cases from the database."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalogue.model import DuplicateSettings
 from router.domain.duplicates import EARTH_RADIUS_M, NO_BOX, OpenCase, search_boxes, subject_of
+from router.domain.linking import link_duplicates
 from router.domain.text import normalise_address
-from router.handlers import _duplicate_of
 from schemas.decision import Decision
 from schemas.report import Report
 
 NOW = datetime(2026, 2, 8, 12, 0, tzinfo=UTC)
-ENGINE = SimpleNamespace(duplicate_settings=DuplicateSettings(window_days=7, distance_m=50))
+RULES = DuplicateSettings(window_days=7, distance_m=50)
 PLACE = "汇丰社区7幢"
 
 
 def report() -> Report:
     return Report(external_id="T-9", source="hotline", reported_at=NOW, description="电梯困人。",
                   location={"unit": "duantang", "address": PLACE, "lat": 29.85, "lon": 121.55})
+
+
+def _duplicate_of(decision: Decision, newest_first: list[OpenCase]) -> str | None:
+    """The case the report is linked to, given the open cases of its subject newest first."""
+    (linked,) = link_duplicates([("T-9", report(), decision)], {subject_of(decision) or "": newest_first}, RULES)
+    return linked.decision.duplicate_of
 
 
 def open_cases(decision: Decision, count: int, matching: set[int], *, step: timedelta) -> list[OpenCase]:
@@ -37,23 +43,32 @@ def open_cases(decision: Decision, count: int, matching: set[int], *, step: time
 def test_the_newest_match_however_busy_the_subject(route: Callable[..., Decision]) -> None:
     decision = route("电梯困人。", address=PLACE, unit="duantang")
     minute = timedelta(minutes=1)
-    assert _duplicate_of(ENGINE, decision, report(), open_cases(decision, 250, {50, 120}, step=minute)) == "C-50"
+    assert _duplicate_of(decision, open_cases(decision, 250, {50, 120}, step=minute)) == "C-50"
     # Behind 240 newer open cases of the subject elsewhere, the original at this place is still found.
-    assert _duplicate_of(ENGINE, decision, report(), open_cases(decision, 250, {240}, step=minute)) == "C-240"
+    assert _duplicate_of(decision, open_cases(decision, 250, {240}, step=minute)) == "C-240"
 
 
 def test_only_cases_of_the_window_count(route: Callable[..., Decision]) -> None:
     decision = route("电梯困人。", address=PLACE, unit="duantang")
     day = timedelta(days=1)
-    assert _duplicate_of(ENGINE, decision, report(), open_cases(decision, 10, {6}, step=day)) == "C-6"  # 7 days
-    assert _duplicate_of(ENGINE, decision, report(), open_cases(decision, 10, {7}, step=day)) is None  # 8 days
+    assert _duplicate_of(decision, open_cases(decision, 10, {6}, step=day)) == "C-6"  # 7 days
+    assert _duplicate_of(decision, open_cases(decision, 10, {7}, step=day)) is None  # 8 days
 
 
 def test_a_case_opened_after_the_report_is_not_its_original(route: Callable[..., Decision]) -> None:
     decision = route("电梯困人。", address=PLACE, unit="duantang")
     later = OpenCase("C-later", "duantang", normalise_address(PLACE), None, None, subject_of(decision),
                      NOW + timedelta(minutes=5))
-    assert _duplicate_of(ENGINE, decision, report(), [later]) is None
+    assert _duplicate_of(decision, [later]) is None
+
+
+def test_a_report_repeats_an_earlier_report_of_its_own_batch(route: Callable[..., Decision]) -> None:
+    decision = route("电梯困人。", address=PLACE, unit="duantang")
+    first, again = report(), report().model_copy(update={"reported_at": NOW + timedelta(minutes=3)})
+    linked = link_duplicates([("C-1", first, decision), ("C-2", again, decision)], {}, RULES)
+    assert [(x.decision.status, x.decision.duplicate_of, x.open) for x in linked] == [
+        ("routed", None, True), ("duplicate", "C-1", False)]
+    assert linked[1].case.address == normalise_address(PLACE) and linked[1].case.opened_at == again.reported_at
 
 
 def destination(lat: float, lon: float, bearing_deg: float, metres: float) -> tuple[float, float]:
