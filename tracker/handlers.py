@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schemas.decision import Decision, DecisionStatus
+from schemas.decision import Decision
 from schemas.envelope import Envelope
 from schemas.events import CaseRouted, DepartmentReply
 from services.db import Database, dialect_insert
@@ -20,9 +20,10 @@ from services.settings import Settings
 from tracker import metrics
 from tracker.domain import commands as cmd
 from tracker.domain.access import is_party, may_close, may_read
-from tracker.domain.case import CaseState, Status
+from tracker.domain.case import CaseState
 from tracker.domain.sla import Breach, Calendar, unescalated
 from tracker.domain.state import after_return, apply, new_case
+from tracker.domain.steps import candidates_left, decision_commands, is_stale, reply_command
 from tracker.notices import stage_escalation, stage_feedback, stage_transition
 from tracker.routing import NoRouting, Routing
 from tracker.store import codec
@@ -92,12 +93,15 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
                                  cmd.Transition("received", "", "received", opened_at, None, {}), actor="intake")
                 metrics.cases_received_total.labels(row.source or "unknown", row.unit or "unknown").inc()
             state = state_of(row)
-            if routed.attempt <= state.attempt and state.status is not Status.received:
-                continue  # a decision older than the case's current dispatch
+            if is_stale(routed.attempt, state):
+                continue
             decision = routed.decision
             row.decision = decision.model_dump(mode="json")
             row.rule, row.hazard = decision.rule, decision.hazard.value
-            state = await _apply_decision(session, deps, row, state, routed, now)
+            commands = decision_commands(state, decision)
+            _count_routing(commands, decision)
+            for command in commands:
+                state = await apply_change(session, deps, row, state, command, now=now, actor="router")
             await save(session, row, state, now=now, calendar=deps.calendar, attempts=attempts)
         await upsert_attempts(session, attempts)
 
@@ -110,28 +114,13 @@ def _new_row(routed: CaseRouted, now: datetime) -> Case:
                 submitted_by=routed.submitted_by)
 
 
-async def _apply_decision(session: AsyncSession, deps: Deps, row: Case, state: CaseState, routed: CaseRouted,
-                          now: datetime) -> CaseState:
-    decision: Decision = routed.decision
-    if state.status is Status.returned:  # the router's answer to a return: next candidate, or none left
-        if decision.status is DecisionStatus.routed:
-            reroute = cmd.Reroute(decision.primary, decision.ack_hours, decision.deadline_days)
-            return await apply_change(session, deps, row, state, reroute, now=now, actor="router")
-        return await apply_change(session, deps, row, state, cmd.OpenDispute("no candidate department left"),
-                                  now=now, actor="router")
-    if decision.status is DecisionStatus.duplicate and decision.duplicate_of:
-        return await apply_change(session, deps, row, state, cmd.MarkDuplicate(decision.duplicate_of), now=now,
-                                  actor="router")
-    gap = decision.status is DecisionStatus.gap
-    metrics.cases_routed_total.labels(decision.rule, decision.primary).inc()
-    if gap:
-        metrics.case_gaps_total.inc()
-    state = await apply_change(session, deps, row, state,
-                               cmd.Route(None if gap else decision.primary, decision.ack_hours,
-                                         decision.deadline_days, gap=gap), now=now, actor="router")
-    if gap:
-        return state
-    return await apply_change(session, deps, row, state, cmd.Dispatch(decision.primary), now=now, actor="router")
+def _count_routing(commands: list[cmd.Command], decision: Decision) -> None:
+    """A first routing (not a re-route, a dispute or a duplicate) counts by rule and department, a gap as one."""
+    route = commands[0]
+    if isinstance(route, cmd.Route):
+        metrics.cases_routed_total.labels(decision.rule, decision.primary).inc()
+        if route.gap:
+            metrics.case_gaps_total.inc()
 
 
 async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_id: str | None = None
@@ -150,39 +139,25 @@ async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_
         if not is_party(reply.department, parties_of(row)):  # before the state: a refusal by state tells it
             raise cmd.NotAParty(f"{reply.department} has no part in case {reply.case_id}")
         state = before = state_of(row)
-        if reply.kind == "ack":
-            state = await apply_change(session, deps, row, state, cmd.Acknowledge(reply.department), now=now,
-                                       actor=actor)
-        elif reply.kind == "feedback":
-            if reply.outcome is None:
-                raise cmd.IllegalTransition("feedback needs an outcome")
-            state = await apply_change(session, deps, row, state, cmd.GiveFeedback(reply.department, reply.outcome,
-                                                                               reply.text), now=now, actor=actor)
-            if state is not before:
-                stage_feedback(session, deps.settings, row, reply, now)
-        elif reply.kind == "return":
-            if reply.reason is None:
-                raise cmd.IllegalTransition("a return needs a coded reason")
-            state, transitions = apply(state, cmd.Return(reply.department, reply.reason, reply.text), now=now)
-            next_step = after_return(state, _candidates_left(row, state))
+        command = reply_command(reply)
+        if isinstance(command, cmd.Return):
+            state, transitions = apply(state, command, now=now)
+            alternatives = (str(a.get("department")) for a in (row.decision or {}).get("alternatives", []))
+            next_step = after_return(state, candidates_left(alternatives, state))
             for transition in transitions:  # the router re-routes only when told "reroute"
                 stage_transition(session, deps.settings, row, transition, actor=actor, extra={"next": next_step})
-            metrics.dispatch_returns_total.labels(reply.department, reply.reason.value).inc()
+            metrics.dispatch_returns_total.labels(reply.department, command.reason.value).inc()
             if next_step == "dispute":
                 state = await apply_change(session, deps, row, state,
-                                           cmd.OpenDispute(f"returned: {reply.reason.value}"), now=now, actor="tracker")
+                                           cmd.OpenDispute(f"returned: {command.reason.value}"), now=now,
+                                           actor="tracker")
         else:
-            raise cmd.IllegalTransition(f"unknown reply kind {reply.kind!r}")
+            state = await apply_change(session, deps, row, state, command, now=now, actor=actor)
+            if isinstance(command, cmd.GiveFeedback) and state is not before:
+                stage_feedback(session, deps.settings, row, reply, now)
         _observe_latency(before, state, now)
         await save(session, row, state, now=now, calendar=deps.calendar)
         return state
-
-
-def _candidates_left(row: Case, state: CaseState) -> int:
-    """Ranked alternatives of the decision that no department has returned yet."""
-    alternatives = (row.decision or {}).get("alternatives", [])
-    returned = {r.department for r in state.returns} | {a.department for a in state.attempts}
-    return len([a for a in alternatives if a.get("department") not in returned])
 
 
 def _observe_latency(before: CaseState, after: CaseState, now: datetime) -> None:
