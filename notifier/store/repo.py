@@ -73,11 +73,6 @@ class SubscriptionCache:
         return self._views
 
 
-def candidates(subscriptions: Iterable[SubscriptionView], owners: Sequence[str]) -> list[SubscriptionView]:
-    """Subscriptions that could hear an event of these owners (department, report source), and supervisors."""
-    return [s for s in subscriptions if s.kind is SubscriberKind.supervisor or s.owner in owners]
-
-
 def delivery_rows(*, seq: int, event: Envelope, event_type: str, recipients: Sequence[Recipient],
                   payload: dict[str, Any] | None, now: datetime) -> list[dict[str, Any]]:
     """One pending row per recipient."""

@@ -33,7 +33,8 @@ def test_the_import_contracts_hold() -> None:
     assert "0 broken" in run.stdout
 
 
-@pytest.mark.parametrize("package", ["tracker.domain", "router.domain", "catalogue", "schemas"])
+@pytest.mark.parametrize("package", ["intake.domain", "tracker.domain", "router.domain", "notifier.domain", "catalogue",
+                                     "schemas"])
 def test_a_domain_package_loads_no_framework(package: str) -> None:
     run = subprocess.run([sys.executable, "-c", PROBE, package], cwd=REPO, capture_output=True, text=True,
                          timeout=120, check=True)
