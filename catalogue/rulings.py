@@ -7,9 +7,9 @@ both sides of the format live here.
 from __future__ import annotations
 
 from catalogue.model import CatalogueRuling
-from schemas.decision import Decision
+from schemas.decision import Decision, Rule
 
-RULING = "RULING"  # the rule name of a decision made by a saved ruling (ROUTING §6), never R10
+RULING = Rule.RULING  # the rule of a decision made by a saved ruling (ROUTING §6), never R10
 _PREFIX = "ruling "
 
 

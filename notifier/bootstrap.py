@@ -32,7 +32,7 @@ def build(runtime: Runtime) -> ServiceParts:
     subscriptions = SubscriptionCache()
 
     async def on_batch(batch: list[tuple[Envelope, Message]]) -> None:
-        # A whole poll in one transaction: per-message transactions capped take-in at a few dozen events/s.
+        # A whole poll in one transaction: a transaction per message would bound take-in by commit latency.
         await take_in(batch, db=runtime.db, settings=settings, subscriptions=subscriptions,
                       on_deliveries=worker.wakeup)
         broadcast.notify()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.store.models import RouterOutbox
+from schemas.decision import Rule
 from schemas.events import CaseDispatched, EventType
 from schemas.report import Report
 from services.envelopes import envelope
@@ -28,7 +29,7 @@ SOURCE = "caseroute/router"
 class DispatchTerms:
     """The decision or ruling a case is dispatched by."""
 
-    rule: str
+    rule: Rule
     unit: str | None
     deadline_days: int
     ack_hours: float

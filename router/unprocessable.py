@@ -20,7 +20,7 @@ from router.domain.text import normalise_address
 from router.engine import Engine
 from router.handlers import ADJUDICATION, ROUTED_CASES, stage_decision
 from router.store.models import RoutedCase, RouterInbox
-from schemas.decision import Decision, DecisionStatus, Evidence
+from schemas.decision import Decision, DecisionStatus, Evidence, Rule
 from schemas.events import EventType
 from schemas.report import Hazard, Report, Source
 from schemas.time import check_instant
@@ -33,7 +33,7 @@ from services.settings import Settings
 log = logging.getLogger(__name__)
 UNPROCESSABLE = Counter("router_unprocessable_reports_total", "Reports the router could not decide, sent to the "
                         "gap queue with the reason")
-RULE = "R10"
+RULE = Rule.R10
 UNREADABLE_TEXT = "（报告正文无法读取 / the report's text could not be read）"
 _MAX_REASON = 500
 

@@ -16,6 +16,22 @@ class DecisionStatus(StrEnum):
     duplicate = "duplicate"
 
 
+class Rule(StrEnum):
+    """The rule a decision was made by (docs/ROUTING.md): R1–R10, or a saved ruling of the catalogue."""
+
+    R1 = "R1"  # fire hazard, small: the station of the unit
+    R2 = "R2"  # fire hazard: the fire brigade
+    R3 = "R3"  # safety hazard of an unlicensed business
+    R4 = "R4"  # safety hazard with a regulator
+    R5 = "R5"  # safety hazard: the safety office
+    R6 = "R6"  # licensed business, outside its licence
+    R7 = "R7"  # unlicensed, with a prerequisite permit
+    R8 = "R8"  # unlicensed, plain business licence
+    R9 = "R9"  # a matter of the catalogue
+    R10 = "R10"  # a gap: the adjudication queue
+    RULING = "RULING"  # a saved ruling (裁决入库) of the catalogue in force
+
+
 class Evidence(BaseModel):
     """One thing that decided: a structured field or words found in the text."""
 
@@ -33,7 +49,7 @@ class Candidate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     department: str
-    rule: str
+    rule: Rule
     score: float
 
 
@@ -44,7 +60,7 @@ class Decision(BaseModel):
 
     external_id: str
     status: DecisionStatus
-    rule: str
+    rule: Rule
     primary: str
     cooperating: list[str] = Field(default_factory=list)
     cc: list[str] = Field(default_factory=list)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from schemas.decision import Decision
+from schemas.decision import Decision, Rule
 from schemas.report import Report
 from schemas.text import StorableText
 from schemas.time import Instant
@@ -76,7 +76,7 @@ class CaseDispatched(BaseModel):
     attempt: Annotated[int, Field(ge=1)] = 1
     department: str
     role: str = "primary"  # primary | cooperating | cc
-    rule: str
+    rule: Rule
     deadline_days: int
     ack_hours: float
     unit: str | None = None
@@ -95,7 +95,7 @@ class CaseRuled(BaseModel):
 
     case_id: str
     attempt: Annotated[int, Field(ge=1)]  # the dispatch the ruling opens (the tracker's attempt count)
-    rule: str  # the rule name the dispatch carries: RULING
+    rule: Rule  # the rule the dispatch carries: RULING
     rule_id: str | None = None  # the saved ruling (catalogue rule) it applied, when re-routed by one or saved
     lead: str
     cooperating: list[str] = Field(default_factory=list)

@@ -77,8 +77,7 @@ def build_app(runtime: Runtime, parts: Sequence[ServiceParts], name: str) -> Fas
         # collector's way so its pauses stay short on the request path. Every event allocates hundreds of
         # short-lived objects (models, rows, statements): at the default threshold (700) the young generation
         # is collected thousands of times a second; at 50,000, seventy times less often, and no cycle lives
-        # longer than a few polls. Backlog drain, back to back: router 0.65 → 0.60, tracker 0.58 → 0.54 ms
-        # CPU per case.
+        # longer than a few polls (the CPU per case this saves is measured by bench/e2e_bench.py).
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)

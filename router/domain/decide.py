@@ -11,7 +11,7 @@ from router.domain.rescue import Opinion, backs
 from router.domain.rules import HAZARD_RULES, Route, first_match, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from router.domain.text import normalise
-from schemas.decision import Candidate, Decision, DecisionStatus, Evidence
+from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
 from schemas.report import Hazard, Report
 
 ALT_DISCOUNT = 0.6  # an alternative view is less likely than the one chosen
@@ -20,6 +20,7 @@ for _model in (Decision, Evidence, Candidate):
 
 _NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
 _GAP, _ROUTED = DecisionStatus.gap, DecisionStatus.routed
+_LICENCE_RULES = frozenset({Rule.R6, Rule.R7, Rule.R8})  # with the hazard rules, feedback goes wider too
 
 
 class _Binder:
@@ -27,10 +28,10 @@ class _Binder:
 
     __slots__ = ("fell_back", "table", "unknown")
 
-    def __init__(self, unit: str | None, cc: CompiledCatalogue) -> None:
+    def __init__(self, unit: str | None, compiled: CompiledCatalogue) -> None:
         # Bound codes are precomputed per unit at compile time: binding is one dict lookup.
         self.unknown = unit is None
-        self.table = cc.fallbacks if unit is None else cc.bindings.get(unit) or _bind_table(unit, cc)
+        self.table = compiled.fallbacks if unit is None else compiled.bindings.get(unit) or _bind_table(unit, compiled)
         self.fell_back = False
 
     def __call__(self, code: str) -> str:
@@ -50,11 +51,11 @@ class _Binder:
         return out
 
 
-def _bind_table(unit: str, cc: CompiledCatalogue) -> dict[str, str]:
-    return {template: bound(template, unit) for template in cc.fallbacks}
+def _bind_table(unit: str, compiled: CompiledCatalogue) -> dict[str, str]:
+    return {template: bound(template, unit) for template in compiled.fallbacks}
 
 
-def _alternative_routes(c: Classification, cc: CompiledCatalogue) -> list[Route | None]:
+def _alternative_routes(c: Classification, compiled: CompiledCatalogue) -> list[Route | None]:
     """Routes under the other readings of the report, each differing from `c` in a field or two."""
     # Each reading is applied to `c` in place and undone (c is this call's own): cloning the
     # classification for every reading cost more than the rules themselves.
@@ -64,23 +65,23 @@ def _alternative_routes(c: Classification, cc: CompiledCatalogue) -> list[Route 
     try:
         if hazard is _FIRE:
             c.residential, c.size = not residential, "small" if size == "large" else "large"
-            out.append(first_match(c, cc))
+            out.append(first_match(c, compiled))
             c.residential, c.size = residential, size
         if hazard is not _NONE:
             c.hazard = _NONE
-            out.append(first_match(c, cc))
+            out.append(first_match(c, compiled))
             c.hazard = hazard
         if c.runner_up_matter:
             c.matter, c.hazard, c.licence_is_main = c.runner_up_matter, _NONE, False
-            out.append(first_match(c, cc))
+            out.append(first_match(c, compiled))
             c.matter, c.hazard, c.licence_is_main = matter, hazard, main
         if c.runner_up_industry:
             c.industry = c.runner_up_industry
-            out.append(first_match(c, cc))
+            out.append(first_match(c, compiled))
             c.industry = industry
         if licensed is False:
             c.licensed = None
-            out.append(first_match(c, cc))
+            out.append(first_match(c, compiled))
     finally:
         c.hazard, c.residential, c.size, c.matter = hazard, residential, size, matter
         c.licence_is_main, c.industry, c.licensed = main, industry, licensed
@@ -89,15 +90,15 @@ def _alternative_routes(c: Classification, cc: CompiledCatalogue) -> list[Route 
 
 def _alternatives(
     c: Classification,
-    cc: CompiledCatalogue,
+    compiled: CompiledCatalogue,
     chosen: Route,
     replaced: Route | None,
     bind: _Binder,
     primary: str,
 ) -> list[Candidate]:
-    found: dict[str, tuple[float, str]] = {}  # department -> (score, rule); models built once at the end
+    found: dict[str, tuple[float, Rule]] = {}  # department -> (score, rule); models built once at the end
     offers: list[tuple[Route | None, float]] = [(replaced, 1.0)] if replaced is not None else []
-    offers += [(r, ALT_DISCOUNT) for r in _alternative_routes(c, cc)]
+    offers += [(r, ALT_DISCOUNT) for r in _alternative_routes(c, compiled)]
     for r, factor in offers:
         if r is None:
             continue
@@ -109,20 +110,20 @@ def _alternatives(
             rank = 1
             if code != primary and (code not in found or found[code][0] < score):
                 found[code] = (score, r.rule)
-    gap = cc.catalogue.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
+    gap = compiled.catalogue.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
     gap_score = round(chosen.confidence * 0.2, 3)
     code = bind(gap)
     if code != primary and (code not in found or found[code][0] < gap_score):
-        found[code] = (gap_score, "R10")
+        found[code] = (gap_score, Rule.R10)
     ranked = sorted(found.items(), key=lambda kv: -kv[1][0])
     return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 
 
-def _ruled(text: str, c: Classification, cc: CompiledCatalogue) -> tuple[Route, RulingMatch] | None:
+def _ruled(text: str, c: Classification, compiled: CompiledCatalogue) -> tuple[Route, RulingMatch] | None:
     """A saved ruling that covers a report R1-R9 left to R10 (only then: rulings close gaps, nothing else)."""
-    if not cc.rulings:
+    if not compiled.rulings:
         return None
-    found = matching_ruling(text, c.unit, cc.rulings)
+    found = matching_ruling(text, c.unit, compiled.rulings)
     if found is None:
         return None
     ruling = found.ruling
@@ -142,31 +143,32 @@ def _ruling_evidence(found: RulingMatch) -> Evidence:
     return trusted(Evidence, {"kind": "ruling", "what": what, "source": "catalogue", "words": found.words})
 
 
-def decide(report: Report, cc: CompiledCatalogue) -> Decision:
-    """Route one report: which department, by which rule, how sure, and why (pure)."""
-    cat = cc.catalogue
-    c = classify(report, cc)
-    chosen, replaced = route(c, cc)
+def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
+    """Route one report: which department, by which rule, how sure, and why (pure). (`compiled` is the catalogue;
+    the departments in copy are a route's `cc`.)"""
+    cat = compiled.catalogue
+    c = classify(report, compiled)
+    chosen, replaced = route(c, compiled)
     ruled = backed = None
-    if chosen.rule == "R10":  # the rare path: the text is normalised again rather than kept for every report
+    if chosen.rule is Rule.R10:  # the rare path: the text is normalised again rather than kept for every report
         text = normalise(f"{report.title}\n{report.description}" if report.title else report.description)
-        ruled = _ruled(text, c, cc)
+        ruled = _ruled(text, c, compiled)
         if ruled is not None:
             chosen = ruled[0]
-        elif replaced is not None and cc.rescue is not None:
-            backed = backs(cc.rescue, text, replaced.rule, replaced.primary)
+        elif replaced is not None and compiled.rescue is not None:
+            backed = backs(compiled.rescue, text, replaced.rule, replaced.primary)
             if backed is not None:  # the learnt model backs the rule that was not sure enough: it goes
                 chosen, replaced = replaced, None
-    bind = _Binder(c.unit, cc)
+    bind = _Binder(c.unit, compiled)
     primary = bind(chosen.primary)
     cooperating = bind.many(chosen.cooperating, {primary})
-    cc_list = bind.many(chosen.cc, {primary, *cooperating})
+    copied = bind.many(chosen.cc, {primary, *cooperating})
     feedback = [cat.rules.local_team]
-    if chosen.rule in HAZARD_RULES or chosen.rule in {"R6", "R7", "R8"}:
+    if chosen.rule in HAZARD_RULES or chosen.rule in _LICENCE_RULES:
         feedback += cat.rules.feedback_also
     feedback_to = bind.many(feedback, set())
     settings = cat.settings
-    if chosen.rule == "R10":
+    if chosen.rule is Rule.R10:
         deadline = settings.deadlines.gap
     else:
         deadline = settings.deadlines.joint if chosen.joint else settings.deadlines.standard
@@ -176,7 +178,7 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
         *([_rescue_evidence(backed, chosen)] if backed is not None else []),
         trusted(Evidence, {"kind": "rule", "what": f"{chosen.rule} {chosen.name}", "source": "router", "words": []}),
     ]
-    alternatives = _alternatives(c, cc, chosen, replaced, bind, primary)
+    alternatives = _alternatives(c, compiled, chosen, replaced, bind, primary)
     if replaced is not None:
         # Held for a human rather than sent where it would likely come back: the adjudicator sees the two
         # departments the router hesitated between.
@@ -188,11 +190,11 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
         Decision,
         {
             "external_id": report.external_id,
-            "status": _GAP if chosen.rule == "R10" else _ROUTED,
+            "status": _GAP if chosen.rule is Rule.R10 else _ROUTED,
             "rule": chosen.rule,
             "primary": primary,
             "cooperating": cooperating,
-            "cc": cc_list,
+            "cc": copied,
             "feedback_to": feedback_to,
             "deadline_days": deadline,
             "ack_hours": settings.ack_hours.hazard if chosen.rule in HAZARD_RULES else settings.ack_hours.default,

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from router.domain.classify import Classification
 from router.domain.compiled import CompiledCatalogue
+from schemas.decision import Rule
 from schemas.report import Hazard
 
-HAZARD_RULES = frozenset({"R1", "R2", "R3", "R4", "R5"})
+HAZARD_RULES = frozenset({Rule.R1, Rule.R2, Rule.R3, Rule.R4, Rule.R5})
 
 _NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
 
@@ -17,7 +18,7 @@ _NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum
 class Route:
     """A rule's verdict before unit-bound departments are bound to a unit."""
 
-    rule: str
+    rule: Rule
     name: str
     primary: str
     confidence: float
@@ -64,21 +65,21 @@ def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     if c.hazard is _FIRE:
         dept = fire_supervisor(c, cc)
         if dept == rules.residential_fire:
-            return Route("R1", "fire-small", dept, conf)
-        return Route("R2", "fire", dept, conf)
+            return Route(Rule.R1, "fire-small", dept, conf)
+        return Route(Rule.R2, "fire", dept, conf)
     if c.hazard is not _SAFETY:
         return None
     if c.licensed is False:
         conf = min(conf, c.licence_conf)
-        return Route("R3", "safety-unlicensed", rules.safety_office, conf, [*_approvers(c, cc), *local])
+        return Route(Rule.R3, "safety-unlicensed", rules.safety_office, conf, [*_approvers(c, cc), *local])
     regulator = None
     if c.matter is not None:
         regulator = cc.catalogue.matters[c.matter].safety_regulator
     if regulator is None and c.industry is not None and c.licensed is True:
         regulator = cc.catalogue.industries[c.industry].licensed_safety_regulator
     if regulator is not None:
-        return Route("R4", "safety-regulated", regulator, conf, local, [rules.safety_office])
-    return Route("R5", "safety", rules.safety_office, conf, local)
+        return Route(Rule.R4, "safety-regulated", regulator, conf, local, [rules.safety_office])
+    return Route(Rule.R5, "safety", rules.safety_office, conf, local)
 
 
 def _licence_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
@@ -88,7 +89,7 @@ def _licence_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     conf = min(c.industry_conf, c.licence_conf)
     if c.industry == rules.construction_industry:
         return Route(
-            "R6",
+            Rule.R6,
             "unlicensed-construction",
             rules.construction_primary,
             conf,
@@ -97,11 +98,11 @@ def _licence_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
         )
     chain = cc.industry_departments[c.industry]
     if not chain:
-        return Route("R8", "unlicensed-plain", rules.business_licensing, conf)
+        return Route(Rule.R8, "unlicensed-plain", rules.business_licensing, conf)
     joint = len(chain) > 1
     coop = list(chain[1:]) + ([rules.local_team] if joint else [])
     cc_list = [rules.business_licensing] if rules.business_licensing not in chain else []
-    return Route("R7", "unlicensed-prereq", chain[0], conf, coop, cc_list, joint=joint)
+    return Route(Rule.R7, "unlicensed-prereq", chain[0], conf, coop, cc_list, joint=joint)
 
 
 def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
@@ -109,14 +110,14 @@ def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
         return None
     matter = cc.catalogue.matters[c.matter]
     dept = matter.by_industry.get(c.industry or "", matter.department)
-    return Route("R9", "matter", dept, c.matter_conf)
+    return Route(Rule.R9, "matter", dept, c.matter_conf)
 
 
 def gap_route(c: Classification, cc: CompiledCatalogue, confidence: float) -> Route:
     """R10: the adjudication queue, or the safety office when any safety cue was seen."""
     rules = cc.catalogue.rules
     dept = rules.gap_safety if c.safety_cue or c.hazard is not _NONE else rules.gap_adjudicator
-    return Route("R10", "gap", dept, confidence)
+    return Route(Rule.R10, "gap", dept, confidence)
 
 
 def first_match(c: Classification, cc: CompiledCatalogue) -> Route | None:

@@ -104,8 +104,8 @@ def dispatch_success(records: Iterable[DispatchRecord], start: datetime, end: da
     """ROUTING §6: cases first dispatched in [start, end) whose first dispatch was accepted ÷ those whose first
     dispatch has an outcome at `now`; the rest (still inside their ack window) are `pending`, outside the ratio.
     """
-    # A first dispatch still inside its ack window has not failed: counting it against the ratio made a fresh
-    # day read 0 % and fired the 98.8 % alert on every quiet morning. Once the window has passed without an
+    # A first dispatch still inside its ack window has not failed: counting it against the ratio would make a
+    # fresh day read 0 % and fire the dispatch-success alert every quiet morning. Once the window has passed without an
     # ack or a return it is a failure, so a department that never answers cannot keep its cases out.
     firsts = [r for r in records if r.attempt == 1 and _within(r.dispatched_at, start, end)]
     decided = [r for r in firsts if has_outcome(r, now)]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schemas.decision import Rule
 from tracker.store.models import Case
 
 # What the board shows unless asked otherwise: the cases a department holds now (a ruled case is about to be).
@@ -75,4 +76,4 @@ async def by_department(session: AsyncSession, f: BoardFilter) -> list[tuple[str
 
 
 # The decision rules a case can carry (ROUTING.md §5, and RULING for a saved ruling), for the rule filter.
-RULES = (*(f"R{n}" for n in range(1, 11)), "RULING")
+RULES = tuple(rule.value for rule in Rule)

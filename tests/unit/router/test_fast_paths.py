@@ -13,7 +13,7 @@ from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
 from router.domain.scan import _chars_within
 from router.domain.text import _full, _simplified, _table, normalise
-from schemas.decision import Candidate, Evidence
+from schemas.decision import Candidate, Evidence, Rule
 
 SAMPLES = [
     "南门街道一家饭店无证经营，厨房里堆着煤气罐。",
@@ -59,7 +59,7 @@ def test_trusted_models_equal_validated_ones() -> None:
     built = trusted(Evidence, dict(values))
     assert built == Evidence.model_validate(values)
     assert built.model_dump() == values and built.model_fields_set == set(values)
-    candidate = trusted(Candidate, {"department": "amr", "rule": "R9", "score": 0.3})
+    candidate = trusted(Candidate, {"department": "amr", "rule": Rule.R9, "score": 0.3})  # decide() passes a Rule
     assert candidate.model_dump_json() == Candidate(department="amr", rule="R9", score=0.3).model_dump_json()
 
 
