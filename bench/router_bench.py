@@ -19,10 +19,10 @@ from typing import Any
 import zhconv
 
 from bench.machine import facts
+from bench.synthetic import synthetic_catalogue
 from catalogue.loader import load_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
-from router.domain.synthetic import synthetic_catalogue
 from schemas.report import Report
 
 ROOT = Path(__file__).resolve().parents[1]

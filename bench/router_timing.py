@@ -1,4 +1,4 @@
-"""Quick timing of decide() on the dev set: `python -m router.timing [DEV_JSONL]` (not a unit test)."""
+"""Quick timing of decide() on the dev set: `python -m bench.router_timing [DEV_JSONL]` (not a unit test)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from bench.synthetic import synthetic_catalogue
 from catalogue.loader import load_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
-from router.domain.synthetic import synthetic_catalogue
 from schemas.report import Report
 
 DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev_cases.jsonl"
