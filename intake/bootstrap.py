@@ -8,10 +8,10 @@ from pathlib import Path
 
 from intake.api import open311
 from intake.api.routes import router
-from intake.consumers import decode_call, make_hotline_handler
+from intake.consumers import consumers
 from intake.handlers import Acceptor
+from intake.state import IntakeState
 from intake.store.models import AcceptedReport, IntakeOutbox
-from services.consumer import ConsumerRunner
 from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
@@ -24,19 +24,14 @@ def build(runtime: Runtime) -> ServiceParts:
     relay = OutboxRelay(service="intake", db=runtime.db, table=IntakeOutbox, bus=runtime.bus,
                         producer=runtime.producer,
                         batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
-    hotline = ConsumerRunner(
-        group=settings.group("intake"), bus=runtime.bus, producer=runtime.producer,
-        topics=[settings.topic("hotline.calls.v1")], handler=make_hotline_handler(runtime),
-        decoder=decode_call, retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,
-    )
     return ServiceParts(
         name="intake",
         migrations=Path(__file__).parent / "migrations",
         topics=[settings.topic("reports.v1"), settings.topic("hotline.calls.v1")],
         tasks=[relay.run, retention_task(settings, "intake", partial(purge_personal_data, runtime.db))],
-        consumers=[hotline],
+        consumers=consumers(runtime),
         routers=[router, open311.router],
-        state={"relay": relay, "acceptor": Acceptor(db=runtime.db, settings=settings)},
+        state=IntakeState(relay=relay, acceptor=Acceptor(db=runtime.db, settings=settings)),
     )
 
 

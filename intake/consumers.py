@@ -10,7 +10,7 @@ from intake.handlers import accept_report
 from schemas.envelope import Envelope
 from schemas.report import HotlineCall
 from services.bus.base import Message
-from services.consumer import MAX_MESSAGE_BYTES, Handler, PoisonMessage, decode
+from services.consumer import MAX_MESSAGE_BYTES, ConsumerRunner, Handler, PoisonMessage, decode
 from services.runtime import Runtime
 
 HOTLINE_CALL = "caseroute.hotline.call"
@@ -45,3 +45,11 @@ def make_hotline_handler(runtime: Runtime) -> Handler:
                             submitted_by=HOTLINE_TOPIC)
 
     return handle
+
+
+def consumers(runtime: Runtime) -> list[ConsumerRunner]:
+    """Intake's one consumer: the hotline's calls."""
+    settings = runtime.settings
+    return [ConsumerRunner(group=settings.group("intake"), bus=runtime.bus, producer=runtime.producer,
+                           topics=[settings.topic("hotline.calls.v1")], handler=make_hotline_handler(runtime),
+                           decoder=decode_call, retries=settings.consumer_retries, stall_s=settings.consumer_stall_s)]

@@ -9,6 +9,7 @@ from pathlib import Path
 from router.api.routes import router
 from router.consumers import consumers
 from router.engine import Engine
+from router.state import RouterState
 from router.store.models import RoutedCase, RouterOutbox
 from services.db import Database
 from services.outbox import OutboxRelay
@@ -30,7 +31,7 @@ def build(runtime: Runtime) -> ServiceParts:
         tasks=[relay.run, retention_task(settings, "router", partial(purge_personal_data, runtime.db))],
         consumers=consumers(runtime, engine),
         routers=[router],
-        state={"engine": engine, "relay": relay},
+        state=RouterState(engine=engine, relay=relay),
     )
 
 

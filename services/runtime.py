@@ -74,7 +74,7 @@ class ServiceParts:
     consumers: list[ConsumerRunner] = field(default_factory=list)
     routers: list[APIRouter] = field(default_factory=list)
     readiness: list[ReadinessCheck] = field(default_factory=list)
-    state: dict[str, object] = field(default_factory=dict)
+    state: object = None  # the service's own typed state (e.g. tracker.state.TrackerState) its routes read
 
     def consumers_ready(self) -> ReadinessCheck:
         async def check() -> tuple[bool, str]:

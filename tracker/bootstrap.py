@@ -6,8 +6,6 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from schemas.events import REPLIES, EventType
-from services.consumer import BatchHandler, ConsumerRunner, Handler, decoder_for
 from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
@@ -15,11 +13,12 @@ from services.runtime import Runtime, ServiceParts
 from tracker.api import adjudication, cases, catalogue, open311, replies, reports, stats
 from tracker.clock import calendar_from, figures_refresher, sla_clock
 from tracker.console import routes as console
-from tracker.consumers import ReplyTopics, on_catalogue, on_reply, on_routed, on_routed_batch
+from tracker.consumers import consumers
 from tracker.handlers import Deps
 from tracker.monthly import TOPIC as STATEMENTS
 from tracker.monthly import statement_task
 from tracker.routing import Routing
+from tracker.state import TrackerState
 from tracker.store.models import Case, TrackerOutbox
 
 
@@ -32,33 +31,17 @@ def build(runtime: Runtime, *, routing: Routing) -> ServiceParts:
     deps = Deps(db=runtime.db, settings=settings, calendar=calendar_from(settings), routing=routing)
     relay = OutboxRelay(service="tracker", db=runtime.db, table=TrackerOutbox, bus=runtime.bus,
                         producer=runtime.producer, batch=settings.outbox_batch, idle_s=settings.outbox_idle_s)
-
-    reply_topics = ReplyTopics(runtime.bus, settings)
-
-    def consumer(topic: str, handler: Handler, *types: str, batch_handler: BatchHandler | None = None,
-                 pattern: str | None = None) -> ConsumerRunner:
-        return ConsumerRunner(group=settings.group(f"tracker-{topic.split('.')[0]}"), bus=runtime.bus,
-                              producer=runtime.producer, topics=[] if pattern else [settings.topic(topic)],
-                              pattern=pattern, handler=handler, decoder=decoder_for(*types),
-                              batch_handler=batch_handler, retries=settings.consumer_retries,
-                              stall_s=settings.consumer_stall_s)
-
     return ServiceParts(
         name="tracker",
         migrations=Path(__file__).parent / "migrations",
         topics=[settings.topic(t) for t in ("routed.v1", "case-events.v1", STATEMENTS)],
         tasks=[relay.run, sla_clock(deps), figures_refresher(deps), statement_task(deps),
                retention_task(settings, "tracker", partial(purge_personal_data, runtime.db), now=deps.now)],
-        consumers=[consumer("routed.v1", on_routed(deps, reply_topics), EventType.case_routed,
-                            batch_handler=on_routed_batch(deps, reply_topics)),
-                   # Every replies.<department>.v1, including departments that appear with a later catalogue
-                   # version or a new unit (police-{unit}): a pattern needs no list that could go stale.
-                   consumer("replies", on_reply(deps), *REPLIES, pattern=settings.reply_topics_pattern),
-                   consumer("catalogue.v1", on_catalogue(deps), EventType.catalogue_published)],
+        consumers=consumers(runtime, deps),
         compacted_topics=[settings.topic("catalogue.v1")],
         routers=[cases.router, replies.router, stats.router, reports.router, adjudication.router, catalogue.router,
                  open311.router, console.router],
-        state={"relay": relay, "deps": deps},
+        state=TrackerState(relay=relay, deps=deps),
     )
 
 

@@ -1,4 +1,4 @@
-"""Topic → handler wiring of the tracker: routed.v1, replies.<department>.v1 and catalogue.v1."""
+"""Topic → handler wiring of the tracker: routed.v1, replies.<department>.v1 and catalogue.v1 (`consumers`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import re
 from catalogue.events import published_catalogue
 from catalogue.loader import CatalogueError
 from schemas.envelope import Envelope
-from schemas.events import CataloguePublished, DepartmentReply
+from schemas.events import REPLIES, CataloguePublished, DepartmentReply, EventType
 from services.bus.base import Bus, Message
-from services.consumer import BatchHandler, Handler, PoisonMessage
+from services.consumer import BatchHandler, ConsumerRunner, Handler, PoisonMessage, decoder_for
+from services.runtime import Runtime
 from services.settings import DEPARTMENT_CODE, Settings
 from tracker.domain.commands import IllegalTransition
 from tracker.handlers import Deps, handle_reply, record_routing, record_routings
@@ -99,3 +100,24 @@ def on_catalogue(deps: Deps) -> Handler:
                               from_case=published.from_case, published_at=published.published_at)
 
     return handle
+
+
+def consumers(runtime: Runtime, deps: Deps) -> list[ConsumerRunner]:
+    """The tracker's consumers: routed.v1 (a poll at a time), every department's replies, catalogue.v1."""
+    settings = runtime.settings
+    reply_topics = ReplyTopics(runtime.bus, settings)
+
+    def consumer(topic: str, handler: Handler, *types: str, batch_handler: BatchHandler | None = None,
+                 pattern: str | None = None) -> ConsumerRunner:
+        return ConsumerRunner(group=settings.group(f"tracker-{topic.split('.')[0]}"), bus=runtime.bus,
+                              producer=runtime.producer, topics=[] if pattern else [settings.topic(topic)],
+                              pattern=pattern, handler=handler, decoder=decoder_for(*types),
+                              batch_handler=batch_handler, retries=settings.consumer_retries,
+                              stall_s=settings.consumer_stall_s)
+
+    return [consumer("routed.v1", on_routed(deps, reply_topics), EventType.case_routed,
+                     batch_handler=on_routed_batch(deps, reply_topics)),
+            # Every replies.<department>.v1, including departments that appear with a later catalogue version or
+            # a new unit (police-{unit}): a pattern needs no list that could go stale.
+            consumer("replies", on_reply(deps), *REPLIES, pattern=settings.reply_topics_pattern),
+            consumer("catalogue.v1", on_catalogue(deps), EventType.catalogue_published)]

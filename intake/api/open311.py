@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 
 from catalogue import open311 as catalogue_open311
 from intake.domain.submitters import SOURCES_BY_ROLE
-from intake.handlers import Acceptor
+from intake.state import intake_state
 from schemas.report import Location, Report, Source
 from services import open311
 from services.auth.ratelimit import admit
@@ -169,7 +169,7 @@ async def post_request(fmt: str, request: Request) -> Response:
         unsafe = await url_refusal(str(url), runtime.settings.outbound_networks)
         if unsafe is not None:
             raise Open311Error(400, f"media_url not allowed: {unsafe}")
-    acceptor: Acceptor = request.app.state.intake.state["acceptor"]
+    acceptor = intake_state(request).acceptor
     try:
         accepted = await acceptor.accept(report, submitted_by=caller.actor)
     except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:

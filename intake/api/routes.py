@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from intake.domain.submitters import refusal
-from intake.handlers import Acceptor
+from intake.state import intake_state
 from schemas.report import Report
 from services.auth.ratelimit import rate_limited
 from services.netguard import url_refusal
@@ -47,7 +47,7 @@ async def post_report(report: Report, request: Request, caller: Submitter) -> Re
         unsafe = await url_refusal(str(report.callback_url), runtime.settings.outbound_networks)
         if unsafe is not None:
             raise Problem(422, "Callback URL not allowed", unsafe)
-    acceptor: Acceptor = request.app.state.intake.state["acceptor"]
+    acceptor = intake_state(request).acceptor
     try:
         accepted = await acceptor.accept(report, submitted_by=caller.actor)
     # PoolTimeout: every connection busy (a burst, or the database slow to answer); the client may retry.

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from notifier.api.auth import AdminCaller, AdminDep, RuntimeDep
 from notifier.api.models import DeliveryPage, DeliveryRead
+from notifier.state import notifier_state
 from notifier.store.models import Delivery, NotifierAudit
 from services.audit import record
 from services.problems import Problem
@@ -71,5 +72,5 @@ async def redeliver(delivery_id: DeliveryId, request: Request, runtime: RuntimeD
         row.locked_until, row.lease_owner, row.updated_at = None, None, now
         record(session, NotifierAudit, caller.actor, "delivery.redeliver", str(delivery_id),
                {"subscription_id": row.subscription_id, "event_id": row.event_id})
-    request.app.state.notifier.state["worker"].wakeup()
+    notifier_state(request).worker.wakeup()
     return DeliveryRead.model_validate(row, from_attributes=True)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from notifier.api.auth import AdminDep, RuntimeDep
 from notifier.signals import Broadcast
+from notifier.state import notifier_state
 from notifier.store.models import ReceivedEvent
 from services.db import Database
 from services.problems import Problem
@@ -98,9 +99,8 @@ async def stream(
     else:
         async with runtime.db.sessions() as session:
             after = int(await session.scalar(select(func.max(ReceivedEvent.seq))) or 0)
-    part = request.app.state.notifier
     settings = runtime.settings.notifier
-    body = _events(request, runtime.db, part.state["broadcast"], after, department, settings.poll_s,
+    body = _events(request, runtime.db, notifier_state(request).broadcast, after, department, settings.poll_s,
                    settings.sse_heartbeat_s)
     return StreamingResponse(body, media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

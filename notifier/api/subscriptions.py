@@ -11,6 +11,7 @@ from sqlalchemy import select
 from notifier.api.auth import AdminCaller, AdminDep, RuntimeDep
 from notifier.api.models import SubscriptionCreate, SubscriptionCreated, SubscriptionRead, SubscriptionUpdate
 from notifier.domain.signature import new_secret, rotate, signing_secrets
+from notifier.state import notifier_state
 from notifier.store.models import NotifierAudit, Subscription
 from services.audit import record
 from services.netguard import url_refusal
@@ -30,11 +31,11 @@ def _read(row: Subscription) -> SubscriptionRead:
 
 def _changed(request: Request) -> None:
     """Take-in caches subscriptions; this process hears its own writes at once (replicas within the TTL)."""
-    request.app.state.notifier.state["subscriptions"].invalidate()
+    notifier_state(request).subscriptions.invalidate()
 
 
 def _channels(request: Request) -> set[str]:
-    return set(request.app.state.notifier.state["channels"])
+    return set(notifier_state(request).channels)
 
 
 async def _check_url(url: str, runtime: Runtime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from router.engine import Engine
+from router.state import router_state
 from schemas.decision import Decision
 from schemas.report import Report
 from schemas.roles import OVERSEERS
@@ -18,5 +18,5 @@ router = APIRouter(tags=["router"])
              dependencies=[Depends(require_roles("grid-app", "hotline", *OVERSEERS))])
 async def preview(report: Report, request: Request) -> Decision:
     """The decision the router would take for this report now, with its trace; nothing is stored."""
-    engine: Engine = request.app.state.router.state["engine"]
+    engine = router_state(request).engine
     return engine.decide(report)

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from tracker.handlers import Deps
+from tracker.state import tracker_state
 
 
 async def get_deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.tracker.state["deps"]
+    deps = tracker_state(request).deps
     return deps
 
 

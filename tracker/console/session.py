@@ -32,6 +32,7 @@ from services.problems import Problem
 from services.settings import Settings
 from tracker.console import store
 from tracker.handlers import Deps
+from tracker.state import tracker_state
 
 COOKIE = "caseroute_console"
 LOGIN_COOKIE = "caseroute_console_login"  # the nonce the login form's token is bound to
@@ -60,7 +61,7 @@ def serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.tracker.state["deps"]
+    deps = tracker_state(request).deps
     return deps
 
 

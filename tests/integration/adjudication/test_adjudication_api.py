@@ -201,7 +201,7 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
         assert {s["case_id"] for s in item["similar"]} <= {"C-G1", "C-G2", "C-G3", "C-R1"}
         assert (await client.get("/v1/adjudications/C-G1", headers=OPERATOR)).status_code == 404  # ruled
 
-        async with app.state.tracker.state["deps"].db.sessions() as session:
+        async with app.state.tracker.state.deps.db.sessions() as session:
             actions = (await session.execute(select(TrackerAudit.action).order_by(TrackerAudit.id))).scalars().all()
         assert actions == ["catalogue.publish", "ruling", "ruling", "reroute", "ruling", "catalogue.rollback"]
 
@@ -226,7 +226,7 @@ async def test_rule_save_reroute_history_and_rollback(kafka_bootstrap: str, fres
             page = await client.get(path)
             assert page.status_code == 200, (path, page.text[:300])
         # The SLA clock, run a month ahead, escalates the ruled cases: the board highlights them.
-        deps = app.state.tracker.state["deps"]
+        deps = app.state.tracker.state.deps
         assert await escalate_due(deps, now=deps.now() + timedelta(days=40)) >= 3
         board = (await client.get("/console")).text
         overdue_row = r'<tr class="overdue" data-case="C-G1">\s*<td><a href="/console/cases/C-G1">'

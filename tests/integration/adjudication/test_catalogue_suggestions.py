@@ -63,7 +63,7 @@ async def app(fresh_postgres: str) -> AsyncIterator[FastAPI]:
 
 
 def deps_of(app: FastAPI) -> Deps:
-    deps: Deps = app.state.tracker.state["deps"]
+    deps: Deps = app.state.tracker.state.deps
     return deps
 
 

@@ -92,7 +92,7 @@ async def test_catalogue_versions_swap_without_restart_and_a_broken_one_is_refus
     broken["matters"][next(iter(broken["matters"]))]["department"] = "no-such-department"
     async with running(settings, [router_service.build]) as app, \
             TopicReader(kafka_bootstrap, [settings.topic("routed.v1"), settings.topic("catalogue.v1.dlq")]) as r:
-        engine = app.state.router.state["engine"]
+        engine = app.state.router.state.engine
         await publish_catalogue(bus, settings, catalogue_event(newer, published_by="test"))
         await r.until(lambda ms: engine.version == newer.version)
         event = catalogue_event(newer, published_by="test")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from notifier.bootstrap import build
 from notifier.channels import Outcome, Outgoing
+from notifier.state import NotifierState
 from schemas.events import CaseDispatched, CaseTransition, EventType
 from services import migrate
 from services.bus.base import OutgoingMessage
@@ -107,7 +108,8 @@ async def harness(tmp_path: Path, channel: FakeChannel, **knobs: float) -> Async
                         topic_prefix="u.", notifier=notifier)
     runtime = Runtime.create(settings, bus=MemoryBus(partitions=2))
     parts = build(runtime)
-    parts.state["channels"]["webhook"] = channel  # type: ignore[index]
+    assert isinstance(parts.state, NotifierState)
+    parts.state.channels["webhook"] = channel  # the worker's own table: it sends through the fake
     assert parts.migrations is not None
     await migrate.upgrade(runtime.db, "notifier", parts.migrations)
     await runtime.bus.ensure_topics(parts.topics)

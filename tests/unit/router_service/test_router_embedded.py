@@ -47,7 +47,7 @@ async def test_an_exception_in_classification_makes_a_gap_case_with_the_reason(t
     """Intake accepted the report: the router's failure on it is an adjudicator's gap case, not a dead letter."""
     async with running(_settings(tmp_path), [router_service.build]) as app:
         bus: MemoryBus = app.state.runtime.bus
-        engine = app.state.router.state["engine"]
+        engine = app.state.router.state.engine
         real = engine.decide
 
         def explode(report: Report):  # type: ignore[no-untyped-def]

@@ -1,0 +1,23 @@
+"""What intake's routes share in a process, typed: built by intake.bootstrap, read with `intake_state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from intake.handlers import Acceptor
+from services.outbox import OutboxRelay
+
+
+@dataclass(frozen=True)
+class IntakeState:
+    relay: OutboxRelay
+    acceptor: Acceptor
+
+
+def intake_state(request: Request) -> IntakeState:
+    """Intake's state in the app serving the request."""
+    state = request.app.state.intake.state
+    assert isinstance(state, IntakeState)
+    return state
