@@ -8,6 +8,7 @@ from fastapi import Request
 
 from intake.handlers import Acceptor
 from services.outbox import OutboxRelay
+from services.runtime import part_state
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,4 @@ class IntakeState:
 
 def intake_state(request: Request) -> IntakeState:
     """Intake's state in the app serving the request."""
-    state = request.app.state.intake.state
-    assert isinstance(state, IntakeState)
-    return state
+    return part_state(request, "intake", IntakeState)

@@ -11,6 +11,7 @@ from notifier.channels import Channel
 from notifier.signals import Broadcast
 from notifier.store.repo import SubscriptionCache
 from notifier.worker import DeliveryWorker
+from services.runtime import part_state
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,4 @@ class NotifierState:
 
 def notifier_state(request: Request) -> NotifierState:
     """The notifier's state in the app serving the request."""
-    state = request.app.state.notifier.state
-    assert isinstance(state, NotifierState)
-    return state
+    return part_state(request, "notifier", NotifierState)

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from router.engine import Engine
 from services.outbox import OutboxRelay
+from services.runtime import part_state
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,4 @@ class RouterState:
 
 def router_state(request: Request) -> RouterState:
     """The router's state in the app serving the request."""
-    state = request.app.state.router.state
-    assert isinstance(state, RouterState)
-    return state
+    return part_state(request, "router", RouterState)

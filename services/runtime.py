@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from services.auth.authenticator import Authenticator
 from services.auth.ratelimit import TokenBuckets
@@ -20,6 +21,7 @@ from services.http import ReadinessCheck
 from services.settings import Settings
 
 Task = Callable[[asyncio.Event], Coroutine[object, object, None]]
+State = TypeVar("State")
 
 
 @dataclass
@@ -82,3 +84,11 @@ class ServiceParts:
             return ok, f"{self.name} consumers"
 
         return check
+
+
+def part_state(request: Request, service: str, kind: type[State]) -> State:
+    """The typed state (ServiceParts.state) of `service` in the app serving the request."""
+    state = getattr(request.app.state, service).state
+    if not isinstance(state, kind):
+        raise TypeError(f"{service}'s state is a {type(state).__name__}, not a {kind.__name__}")
+    return state

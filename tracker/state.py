@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from services.outbox import OutboxRelay
+from services.runtime import part_state
 from tracker.handlers import Deps
 
 
@@ -18,6 +19,4 @@ class TrackerState:
 
 def tracker_state(request: Request) -> TrackerState:
     """The tracker's state in the app serving the request."""
-    state = request.app.state.tracker.state
-    assert isinstance(state, TrackerState)
-    return state
+    return part_state(request, "tracker", TrackerState)
