@@ -51,7 +51,7 @@ def test_every_deployment_has_probes_resources_settings_and_a_service() -> None:
 
 def test_consumers_scale_on_the_lag_of_the_groups_the_code_uses() -> None:
     code = "".join((REPO / s / "bootstrap.py").read_text() + (REPO / s / "consumers.py").read_text()
-                   for s in ("router", "tracker")) + (REPO / "notifier" / "bootstrap.py").read_text()
+                   for s in ("router", "tracker", "notifier"))
     scaled = of_kind("ScaledObject")
     assert set(scaled) == {"router", "tracker", "notifier"}
     topics = {name: d["spec"]["partitions"] for name, d in of_kind("KafkaTopic").items()}
