@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.decision import Tier
+
 Code = Annotated[
     str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*(\{unit\})?[a-z0-9-]*$")
 ]
@@ -192,7 +194,6 @@ class Settings(_Strict):
     working_days: bool = False
 
 
-Tier = Literal["A", "B", "C", "D"]
 TIERS: tuple[Tier, ...] = ("A", "B", "C", "D")  # A: a clean record … D: a repeat offender
 # Feedback outcomes (schemas.events.FeedbackOutcome) by name: a violation the department found and acted on.
 Outcome = Literal["resolved", "rectification_ordered", "penalised", "shut_down", "referred", "not_found"]
@@ -212,13 +213,16 @@ class TierThresholds(_Strict):
         return self
 
 
+def _default_violations() -> dict[Outcome, float]:
+    return {"rectification_ordered": 2, "penalised": 3, "shut_down": 4}
+
+
 class TierScoring(_Strict):
     """How a subject's record scores (higher is worse) over the last `window_days` of its reports."""
 
     window_days: Annotated[int, Field(ge=1, le=3660)] = 365
     # A substantiated violation: the department's feedback found one and acted on it.
-    violation_points: dict[Outcome, Annotated[float, Field(ge=0)]] = Field(
-        default_factory=lambda: {"rectification_ordered": 2, "penalised": 3, "shut_down": 4})
+    violation_points: dict[Outcome, Annotated[float, Field(ge=0)]] = Field(default_factory=_default_violations)
     # On top of a violation's points when its rectification came late (its feedback deadline was escalated).
     late_rectification_points: Annotated[float, Field(ge=0)] = 2
     # Each report on the subject beyond the first; reports found unfounded (`not_found`) do not count.

@@ -10,14 +10,15 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain.duplicates import OpenCase, find_duplicate, search_boxes, subject_of
+from router.domain.subjects import subject_of_report, with_subject
 from router.domain.text import normalise_address
 from router.engine import Engine
-from router.store.models import RoutedCase, RouterInbox, RouterOutbox
-from schemas.decision import Decision, DecisionStatus
+from router.store.models import RoutedCase, RouterInbox, RouterOutbox, SubjectTier
+from schemas.decision import Decision, DecisionStatus, SubjectRef, Tier
 from schemas.envelope import Envelope
 from schemas.events import CaseRouted, CaseTransition, EventType, ReportAccepted
 from schemas.report import Report
-from services.db import Database, insert_at_commit, table_of
+from services.db import Database, dialect_insert, insert_at_commit, table_of
 from services.dispatch import DispatchTerms, dispatches
 from services.envelopes import envelope
 from services.inbox import first_time, first_times
@@ -28,6 +29,7 @@ from services.settings import Settings
 SOURCE = "caseroute/router"
 ROUTED_CASES = table_of(RoutedCase)
 ADJUDICATION = "establishment-office"
+TIER_EVENTS = ("tier_changed", "subject_merged")  # case events whose detail.subject_tier the router keeps
 
 
 async def route_report(event: Envelope, *, db: Database, settings: Settings, engine: Engine) -> None:
@@ -42,7 +44,12 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
     open case on the same subject and place, the earlier reports of the same batch included."""
     accepted = [ReportAccepted.model_validate(event.data) for event in events]
     decisions = [engine.decide(a.report) for a in accepted]
+    subjects = [subject_of_report(a.report, d.unit) for a, d in zip(accepted, decisions, strict=True)]
     async with db.transaction() as session:
+        tiers = await tiers_of(session, [s for s in subjects if s is not None])
+        hazard_ack = engine.catalogue.settings.ack_hours.hazard
+        decisions = [with_subject(d, s, _tier(s, tiers), hazard_ack_hours=hazard_ack)
+                     for d, s in zip(decisions, subjects, strict=True)]
         fresh = await first_times(session, RouterInbox, [event.id for event in events])
         decided = set((await session.execute(
             select(RoutedCase.case_id).where(RoutedCase.case_id.in_({a.case_id for a in accepted}))
@@ -74,6 +81,20 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
                 newest_first.insert(bisect_right(newest_first, _newest_first(opened), key=_newest_first), opened)
             stage_decision(session, settings, taken.case_id, report, decision, attempt=1,
                            accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
+
+
+async def tiers_of(session: AsyncSession, subjects: Sequence[SubjectRef]) -> dict[str, Tier]:
+    """The tiers the tracker announced for these subjects' keys, in one query."""
+    keys = sorted({key for subject in subjects for key in subject.keys})
+    if not keys:
+        return {}
+    rows = (await session.execute(select(SubjectTier.key, SubjectTier.tier).where(SubjectTier.key.in_(keys)))).all()
+    return {row.key: row.tier for row in rows}
+
+
+def _tier(subject: SubjectRef | None, tiers: dict[str, Tier]) -> Tier | None:
+    """The tier of the subject's strongest key the tracker rated (the tracker links by the same order)."""
+    return next((tiers[key] for key in subject.keys if key in tiers), None) if subject else None
 
 
 async def _open_cases(session: AsyncSession, engine: Engine, decided: list[tuple[Decision, Report]]
@@ -153,7 +174,9 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
     roles = [(decision.primary, "primary")]
     roles += [(d, "cooperating") for d in decision.cooperating]
     roles += [(d, "cc") for d in decision.cc]
-    terms = DispatchTerms(decision.rule, decision.unit, decision.deadline_days, decision.ack_hours)
+    subject = decision.subject
+    terms = DispatchTerms(decision.rule, decision.unit, decision.deadline_days, decision.ack_hours,
+                          tier=subject.tier if subject else None, subject=subject.keys[0] if subject else None)
     for dispatched in dispatches(case_id, report, terms, attempt=attempt, roles=roles,
                                  reply_url=f"{settings.public_base_url}/v1/cases/{case_id}"):
         stage(session, RouterOutbox, settings.dispatch_topic(dispatched.department),
@@ -175,10 +198,13 @@ def next_candidate(decision: Decision, excluded: set[str]) -> Decision:
 async def follow_case_event(event: Envelope, *, db: Database, settings: Settings) -> None:
     """case-events.v1: re-route a returned case; forget closed cases for duplicate linking."""
     transition = CaseTransition.model_validate(event.data)
-    if transition.kind not in ("returned", "closed", "duplicate", "feedback"):
+    if transition.kind not in ("returned", "closed", "duplicate", "feedback", *TIER_EVENTS):
         return
     async with db.transaction() as session:
         if not await first_time(session, RouterInbox, event.id):
+            return
+        if transition.kind in TIER_EVENTS:
+            await take_tier(session, transition)
             return
         row = await session.get(RoutedCase, transition.case_id, with_for_update=not db.sqlite)
         if row is None:
@@ -191,11 +217,30 @@ async def follow_case_event(event: Envelope, *, db: Database, settings: Settings
         excluded = sorted({*row.excluded, *(str(d) for d in _list(transition.detail.get("excluded"))),
                            *([transition.department] if transition.department else [])})
         decision = next_candidate(Decision.model_validate(row.decision), set(excluded))
+        if decision.subject is not None:  # the next department sees the tier as it stands now
+            tier = _tier(decision.subject, await tiers_of(session, [decision.subject]))
+            decision = decision.model_copy(update={"subject": decision.subject.model_copy(update={"tier": tier})})
         row.attempt += 1
         row.excluded = excluded
         row.decision = decision.model_dump(mode="json")
         stage_decision(session, settings, row.case_id, Report.model_validate(row.report), decision,
                        attempt=row.attempt, excluded=excluded)
+
+
+async def take_tier(session: AsyncSession, transition: CaseTransition) -> None:
+    """A subject's tier changed, or two subjects merged: every key of the subject now carries its tier."""
+    announced = transition.detail.get("subject_tier")
+    if not isinstance(announced, dict) or announced.get("tier") not in ("A", "B", "C", "D"):
+        return
+    rows = [{"key": str(key), "subject_id": str(announced.get("subject")), "tier": str(announced["tier"]),
+             "updated_at": transition.at} for key in _list(announced.get("keys"))]
+    if not rows:
+        return
+    statement = dialect_insert(session, table_of(SubjectTier))
+    # An older announcement arriving late (another partition) does not undo a newer one.
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["key"], set_={k: statement.excluded[k] for k in ("subject_id", "tier", "updated_at")},
+        where=table_of(SubjectTier).c.updated_at <= statement.excluded.updated_at), rows)
 
 
 def _list(value: object) -> list[object]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,24 @@ class Candidate(BaseModel):
     score: float
 
 
+Tier = Literal["A", "B", "C", "D"]  # credit tier (分级式信用监管): A a clean record … D a repeat offender
+
+
+class SubjectRef(BaseModel):
+    """The business or place a report is about, as the router could tell from it (issue 15 §1).
+
+    `keys` link it to a subject, strongest first: `uscc:<credit code>`, `name:<unit>:<address>:<business name>`,
+    `place:<unit>:<address>`; the tracker links the case to the subject of the first key it knows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[str]
+    name: str | None = None  # the business name found in the report
+    address: str | None = None  # normalised
+    credit_code: str | None = None
+    tier: Tier | None = None  # the subject's tier when the router decided (None: a subject not rated yet)
+
+
 class Decision(BaseModel):
     """Who must handle a report, by which rule, and why."""
 
@@ -63,3 +81,4 @@ class Decision(BaseModel):
     related: list[str] = Field(default_factory=list)
     duplicate_of: str | None = None
     catalogue_version: str
+    subject: SubjectRef | None = None

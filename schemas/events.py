@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from schemas.decision import Decision
+from schemas.decision import Decision, Tier
 from schemas.report import Report
 from schemas.text import StorableText
 from schemas.time import Instant
@@ -84,6 +84,10 @@ class CaseDispatched(BaseModel):
     address: str | None = None
     reported_at: Instant
     reply_url: str | None = None
+    # The credit tier of the business or place the case is about (A clean … D repeat offender), and its id: a
+    # department sees at once that it is dealing with a repeat offender. None: no subject, or not rated yet.
+    tier: Tier | None = None
+    subject: str | None = None  # the subject's strongest key (uscc:…, name:…, place:…), or its id on an inspection
 
 
 class FeedbackOutcome(StrEnum):

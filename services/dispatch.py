@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from schemas.decision import Tier
 from schemas.events import CaseDispatched
 from schemas.report import Report
 from services.pii import mask_text
@@ -23,6 +24,8 @@ class DispatchTerms:
     unit: str | None
     deadline_days: int
     ack_hours: float
+    tier: Tier | None = None  # the subject's credit tier: travels on every dispatch of its cases
+    subject: str | None = None
 
 
 def masked_text(report: Report) -> tuple[str | None, str]:
@@ -39,5 +42,6 @@ def dispatches(case_id: str, report: Report, terms: DispatchTerms, *, attempt: i
     return [CaseDispatched(case_id=case_id, attempt=attempt, department=department, role=role, rule=terms.rule,
                            deadline_days=terms.deadline_days, ack_hours=terms.ack_hours, unit=terms.unit,
                            title=title, description=description, address=report.location.address,
-                           reported_at=report.reported_at, reply_url=reply_url)
+                           reported_at=report.reported_at, reply_url=reply_url,
+                           tier=terms.tier, subject=terms.subject)
             for department, role in roles]
