@@ -31,7 +31,7 @@ from tracker.handlers import CaseNotFound, Deps, apply_change
 from tracker.notices import stage_dispatch
 from tracker.store import catalogue as versions
 from tracker.store.cases import load_for_update, save, state_of
-from tracker.store.models import Case, RulingRecord, TrackerAudit
+from tracker.store.models import Case, RulingRecord, Subject, TrackerAudit
 
 PENDING = (Status.gap.value, Status.disputed.value)
 CORPUS_CASES = 2000  # recent cases whose words weigh the terms (document frequencies)
@@ -127,8 +127,10 @@ async def _apply_ruling(session: AsyncSession, deps: Deps, row: Case, data: Ruli
         raise Refused(409, "Not in the adjudication queue", exc.reason) from exc
     if decision is not None:  # re-routed by a saved rule: the decision trace shows the rule
         row.decision, row.rule = decision.model_dump(mode="json"), decision.rule
+    subject = await session.get(Subject, row.subject_id) if row.subject_id else None
     stage_dispatch(session, deps.settings, row, attempt=state.attempt, rule=RULING, primary=lead,
-                   cooperating=cooperating, ack_hours=state.ack_hours, deadline_days=state.deadline_days)
+                   cooperating=cooperating, ack_hours=state.ack_hours, deadline_days=state.deadline_days,
+                   tier=subject.tier if subject else None, subject=subject.id if subject else None)  # type: ignore[arg-type]
     await save(session, row, state, now=now, calendar=deps.calendar)
     session.add(RulingRecord(case_id=row.case_id, kind=kind, lead=lead, cooperating=cooperating,
                              principle=data.principle.value, basis=data.basis, note=data.note,

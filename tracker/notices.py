@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schemas.decision import Tier
 from schemas.events import (
     CaseTransition,
     DepartmentReply,
@@ -30,9 +32,13 @@ SUPERVISOR = "safety-office"
 
 
 def stage_transition(session: AsyncSession, settings: Settings, row: Case, transition: Transition, *,
-                     actor: str, extra: dict[str, object] | None = None) -> None:
-    """A timeline row and a case-events.v1 event, in the caller's transaction."""
-    detail = {**transition.detail, **(extra or {})}
+                     actor: str, extra: dict[str, object] | None = None,
+                     unmasked: dict[str, object] | None = None) -> None:
+    """A timeline row and a case-events.v1 event, in the caller's transaction.
+
+    `unmasked` detail goes out as it is: no free text of a person's, only what the event is about (a subject's
+    keys, whose digits the phone-number masking would otherwise take for a number)."""
+    detail = {**transition.detail, **(extra or {}), **(unmasked or {})}
     if transition.kind == "returned":
         detail["excluded"] = [r["department"] for r in row.state.get("returns", [])] + [transition.department]
     insert_at_commit(session, TIMELINE, {
@@ -43,7 +49,7 @@ def stage_transition(session: AsyncSession, settings: Settings, row: Case, trans
     # feedback's) goes out with phone numbers masked; the timeline keeps it whole for overseers.
     payload = CaseTransition(case_id=row.case_id, kind=transition.kind, from_status=transition.from_status or None,
                              to_status=transition.to_status, actor=actor, at=transition.at,
-                             department=transition.department, detail=mask_json(detail))
+                             department=transition.department, detail={**mask_json(detail), **(unmasked or {})})
     event_type = EventType.case_escalated if transition.kind == "escalated" else EventType.case_transition
     stage(session, TrackerOutbox, settings.topic("case-events.v1"),
           envelope(source=SOURCE, event_type=event_type, subject=row.case_id, payload=payload))
@@ -78,12 +84,13 @@ def stage_escalation(session: AsyncSession, settings: Settings, row: Case, breac
 
 
 def stage_dispatch(session: AsyncSession, settings: Settings, row: Case, *, attempt: int, rule: str,
-                   primary: str, cooperating: list[str], ack_hours: float, deadline_days: int) -> None:
-    """A ruled case goes to its lead (and cooperating departments) on their topics, built and masked as the
-    router builds a decision's dispatches (services.dispatch)."""
+                   primary: str, cooperating: list[str], ack_hours: float, deadline_days: int,
+                   cc: Sequence[str] = (), tier: Tier | None = None, subject: str | None = None) -> None:
+    """A ruled case (or a joint inspection) goes to its lead, cooperating and cc departments on their topics,
+    built and masked as the router builds a decision's dispatches (services.dispatch), with the subject's tier."""
     report = Report.model_validate(row.report)  # a case's report is stored as routed.v1 carried it
-    roles = [(primary, "primary"), *((d, "cooperating") for d in cooperating)]
-    terms = DispatchTerms(rule, row.unit, deadline_days, ack_hours)
+    roles = [(primary, "primary"), *((d, "cooperating") for d in cooperating), *((d, "cc") for d in cc)]
+    terms = DispatchTerms(rule, row.unit, deadline_days, ack_hours, tier=tier, subject=subject)
     for dispatched in dispatches(row.case_id, report, terms, attempt=attempt, roles=roles,
                                  reply_url=f"{settings.public_base_url}/v1/cases/{row.case_id}"):
         stage(session, TrackerOutbox, settings.dispatch_topic(dispatched.department),

@@ -1,8 +1,9 @@
 """Trigger-based supervision (触发式监管): which of the catalogue's triggers a new report on a subject fires. Pure.
 
-A trigger fires at most once per subject and window: the window (for `repeat_reports` also what is counted) is the `within_days`-long period (counted in
-Asia/Shanghai days from 1970-01-01) holding the report's day, so every replica that sees the same record names
-the same window, and the database's unique key on (trigger, subject, window) lets only one inspection open.
+A trigger fires at most once per subject and window: the window (for `repeat_reports` also what is counted) is
+the `within_days`-long period (counted in Asia/Shanghai days from 1970-01-01) holding the report's day, so every
+replica that sees the same record names the same window, and the database's unique key on (trigger, subject,
+window) lets only one inspection open.
 """
 
 from __future__ import annotations
