@@ -31,7 +31,8 @@ MESSAGES: dict[str, tuple[list[str], type[BaseModel], str]] = {
                        "Intake accepted a report and gave it a case id."),
     "caseRouted": ([EventType.case_routed], CaseRouted, "The router's decision with the report."),
     "caseDispatched": ([EventType.case_dispatched], CaseDispatched,
-                       "A case for a department (primary, cooperating or cc)."),
+                       "A case for a department (primary, cooperating or cc), with the credit tier (A–D) of the "
+                       "business or place it is about; rule JOINT: a joint inspection a trigger opened."),
     "feedbackNotice": ([EventType.case_feedback], FeedbackNotice,
                        "The outcome of a case, for the street, safety-office and cc."),
     "escalationNotice": ([EventType.case_escalated], EscalationNotice,
@@ -39,7 +40,8 @@ MESSAGES: dict[str, tuple[list[str], type[BaseModel], str]] = {
     "departmentReply": ([EventType.reply_ack, EventType.reply_feedback, EventType.reply_return], DepartmentReply,
                         "A department's ack, feedback or return."),
     "caseTransition": ([EventType.case_transition, EventType.case_escalated], CaseTransition,
-                       "A state change of a case."),
+                       "A state change of a case; kind tier_changed / subject_merged: the credit tier of the case's "
+                       "subject changed (detail.subject_tier: subject, keys, tier), which the router keeps."),
     "cataloguePublished": ([EventType.catalogue_published], CataloguePublished,
                            "A catalogue version (compacted topic)."),
     "statementPublished": ([EventType.statement_monthly], StatementPublished,
@@ -53,7 +55,8 @@ CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
                      "Calls of the 12345 hotline, bare JSON or in an envelope; key: call id."),
     "routed": ("routed.v1", ["caseRouted"], "router", "tracker, notifier", "Routing decisions, key: case id."),
     "dispatch": ("dispatch.{department}.v1", ["caseDispatched", "feedbackNotice", "escalationNotice"],
-                 "router (dispatches), tracker (dispatches of ruled cases, feedback and supervision notices)",
+                 "router (dispatches), tracker (dispatches of ruled cases and joint inspections, feedback and "
+                 "supervision notices)",
                  "that department, notifier",
                  "One topic per department (catalogue code); key: case id."),
     "replies": ("replies.{department}.v1", ["departmentReply"],
