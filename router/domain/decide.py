@@ -208,5 +208,6 @@ def decide(report: Report, cc: CompiledCatalogue) -> Decision:
             "related": c.related,
             "duplicate_of": None,
             "catalogue_version": cat.version,
+            "subject": None,  # the router's handler names it (router.domain.subjects), with its tier
         },
     )
