@@ -17,6 +17,8 @@ from tracker.domain.credit import SubjectCase
 from tracker.domain.sla import TZ
 
 EPOCH = date(1970, 1, 1)
+# The firing's `why` is read by departments on the inspection notice, in the catalogue's language.
+OUTCOME_NAMES = {"rectification_ordered": "责令整改", "penalised": "行政处罚", "shut_down": "关停取缔"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ def _why(trigger: Trigger, record: Sequence[SubjectCase], case: SubjectCase, tie
         window = window_of(case.reported_at, trigger.within_days)
         count = sum(1 for c in record if window_of(c.reported_at, trigger.within_days) == window)
         if count >= trigger.reports:
-            return f"{count} reports in the {trigger.within_days}-day window"
+            return f"{trigger.within_days}日窗口内举报 {count} 次"
         return None
     if trigger.kind == "recurrence":
         answered = [c for c in record if c.case_id != case.case_id and c.feedback_at is not None]
@@ -68,8 +70,8 @@ def _why(trigger: Trigger, record: Sequence[SubjectCase], case: SubjectCase, tie
         last = max(answered, key=lambda c: (c.feedback_at, c.case_id))
         assert last.feedback_at is not None
         if last.outcome in trigger.outcomes and abs(case.reported_at - last.feedback_at) <= span:
-            return f"reported again after {last.outcome} on {last.case_id}"
+            return f"{last.case_id} 反馈{OUTCOME_NAMES.get(last.outcome, last.outcome)}后再次被举报"
         return None
     if case.hazard and tier in trigger.tiers:
-        return f"hazard case on a tier {tier} subject"
+        return f"{tier} 级主体的隐患案件"
     return None

@@ -15,6 +15,10 @@ from tracker.store.models import Case, JointInspection, Subject, SubjectKey
 TIER_NAMES = {"A": "A 守信", "B": "B 基本守信", "C": "C 失信风险", "D": "D 严重失信"}
 
 
+def _instant(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
 def reasons_of(subject: Subject) -> list[dict[str, Any]]:
     """The reasons of its tier, each with the label the console prints (行政处罚 ×2 +6)."""
     return [{**r, "label": reason_label(Reason(str(r["what"]), int(r["count"]), float(r["points"])))}
@@ -46,7 +50,8 @@ async def subject_view(session: AsyncSession, subject_id: str) -> dict[str, Any]
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         report = row.report or {}
         cases.append({"case_id": row.case_id, "status": row.status, "department": row.department, "rule": row.rule,
-                      "hazard": row.hazard, "received_at": row.received_at, "reported_at": report.get("reported_at"),
+                      "hazard": row.hazard, "received_at": row.received_at,
+                      "reported_at": _instant(report.get("reported_at")),
                       "title": report.get("title") or (report.get("description") or "")[:60], "outcome": outcome,
                       "feedback_at": state.feedback_at, "feedback_overdue": row.overdue})
     inspections = []
