@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 SYSTEM = Caller("system", "tracker")  # the actor of what the tracker does by itself (tiers, inspections)
 JOINT = "JOINT"  # the rule of a joint inspection's case
 MAX_MERGE_HOPS = 8
+KEY_STRENGTH = {"uscc": 0, "name": 1, "place": 2}
 
 
 class SubjectRefused(Exception):
@@ -101,25 +102,25 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
     keys = sorted({key for item in linked for key in item.subject.keys})
     known = await _owners(session, keys)
     fresh: dict[str, dict[str, Any]] = {}
-    for item in linked:
-        if any(key in known for key in item.subject.keys):
-            continue
-        first = item.subject.keys[0]
-        subject_id = subject_id_of(first)
-        fresh.setdefault(subject_id, {
-            "id": subject_id, "kind": first.split(":", 1)[0], "name": item.subject.name,
-            "address": item.subject.address, "unit": item.row.unit, "credit_code": item.subject.credit_code,
-            "tier": "A", "score": 0.0, "reasons": [], "cases": 0, "last_reported_at": None, "merged_into": None,
-            "created_at": now, "updated_at": now})
+    claims: dict[str, str] = {}
+    # The strongest keys first (a credit code), so a shop reported with its code and by its name in one batch is
+    # one subject, the code's; a later key of a known subject joins it.
+    for item in sorted(linked, key=lambda item: KEY_STRENGTH.get(item.subject.keys[0].split(":", 1)[0], 9)):
+        owner = next((known[key] for key in item.subject.keys if key in known), None)
+        owner = owner or next((claims[key] for key in item.subject.keys if key in claims), None)
+        if owner is None:
+            first = item.subject.keys[0]
+            owner = subject_id_of(first)
+            fresh.setdefault(owner, {
+                "id": owner, "kind": first.split(":", 1)[0], "name": item.subject.name,
+                "address": item.subject.address, "unit": item.row.unit, "credit_code": item.subject.credit_code,
+                "tier": "A", "score": 0.0, "reasons": [], "cases": 0, "last_reported_at": None,
+                "merged_into": None, "created_at": now, "updated_at": now})
+        for key in item.subject.keys:
+            claims.setdefault(key, owner)  # a key known already keeps its subject (the insert does nothing)
     if fresh:
         await session.execute(dialect_insert(session, table_of(Subject)).on_conflict_do_nothing(
             index_elements=["id"]), list(fresh.values()))
-    claims: dict[str, str] = {}
-    for item in linked:
-        owner = next((known[key] for key in item.subject.keys if key in known), None)
-        owner = owner or subject_id_of(item.subject.keys[0])
-        for key in item.subject.keys:
-            claims.setdefault(key, owner)  # a key known already keeps its subject (the insert does nothing)
     await session.execute(dialect_insert(session, table_of(SubjectKey)).on_conflict_do_nothing(
         index_elements=["key"]), [{"key": k, "subject_id": v} for k, v in sorted(claims.items())])
     known = await _owners(session, keys)  # what the database holds: another replica may have claimed a key
@@ -128,6 +129,9 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
     subjects = await lock_subjects(session, deps, set(subject_of.values()))
     for item in linked:
         item.row.subject_id = _surviving(subjects, subject_of[item.row.case_id])
+        subject = subjects.get(item.row.subject_id)
+        if subject is not None and subject.credit_code is None and item.subject.credit_code:
+            subject.credit_code = item.subject.credit_code  # known by its name first, its code came later
     await session.flush()
     cat = await catalogue_in_force(session, deps.settings)
     new_cases: dict[str, list[Case]] = {}
