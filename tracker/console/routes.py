@@ -46,6 +46,8 @@ from tracker.store.figures import dispatch_records
 from tracker.store.heat import HeatFilter
 from tracker.store.models import Case, RulingRecord, Subject, TimelineEntry
 from tracker.store.subjects import TIER_NAMES, list_subjects, reasons_of, subject_view
+from tracker.subjects import SubjectRefused
+from tracker.subjects import merge as merge_subjects
 
 HERE = Path(__file__).parent
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -65,6 +67,7 @@ REASONS = {"wrong_unit": "属地不符", "not_our_remit": "职能不符", "overl
 OUTCOMES = {"resolved": "已解决", "rectification_ordered": "责令整改", "penalised": "行政处罚", "shut_down": "关停取缔",
             "referred": "移送", "not_found": "查无实据"}
 SUCCESS_TARGET = 0.988
+MERGERS = ("operator", "admin")  # who merges subjects (as POST /v1/subjects/{id}/merge)
 HEAT_CELL = 0.005  # degrees: about 550 m north-south, a few blocks of a city community
 
 
@@ -404,7 +407,13 @@ async def subjects_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
 
 @router.get("/subjects/{subject_id}", response_class=HTMLResponse)
 async def subject_page(subject_id: str, request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLResponse:
-    """主体详情: its tier with the reasons that produced it, cases and outcomes, joint inspections."""
+    """主体详情: its tier with the reasons that produced it, cases and outcomes, joint inspections; operators and
+    administrators merge another subject into it."""
+    return await _subject_page(subject_id, request, deps, caller)
+
+
+async def _subject_page(subject_id: str, request: Request, deps: Deps, caller: Any, *, message: str | None = None,
+                        error: str | None = None) -> HTMLResponse:
     async with deps.db.sessions() as s:
         view = await subject_view(s, subject_id)
     if view is None:
@@ -413,7 +422,24 @@ async def subject_page(subject_id: str, request: Request, deps: DepsDep, caller:
     return page("subject.html", request, caller, subject=view, names=department_names(cat),
                 units={code: u.name for code, u in cat.units.items()}, tier_names=TIER_NAMES,
                 triggers={t.id: t.name for t in cat.supervision.triggers},
-                thresholds=cat.supervision.tiers.thresholds)
+                thresholds=cat.supervision.tiers.thresholds, message=message, error=error,
+                may_merge=caller.role in MERGERS)
+
+
+@router.post("/subjects/{subject_id}/merge", response_class=HTMLResponse)
+async def merge_subject(subject_id: str, request: Request, deps: DepsDep, caller: ConsoleWriter,
+                        other: Annotated[str, Form(min_length=1, max_length=16)],
+                        reason: Annotated[str, Form(min_length=1, max_length=2000)]) -> HTMLResponse:
+    """合并主体: `other` (the same shop under another name) merges into this subject; audited as the API's."""
+    if caller.role not in MERGERS:
+        raise Problem(403, "Forbidden", f"merging subjects needs the role operator or admin, not {caller.role}")
+    try:
+        async with deps.db.transaction() as s:
+            await merge_subjects(s, deps, other.strip().upper(), subject_id, caller=caller, reason=reason,
+                                 now=deps.now())
+    except SubjectRefused as exc:
+        return await _subject_page(subject_id, request, deps, caller, error=exc.detail)
+    return await _subject_page(subject_id, request, deps, caller, message=f"已将主体 {other} 并入本主体")
 
 
 @router.get("/scorecards", response_class=HTMLResponse)

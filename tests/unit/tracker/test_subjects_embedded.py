@@ -15,7 +15,8 @@ from notifier.bootstrap import build as notifier
 from router.bootstrap import build as router
 from services.settings import KafkaSettings, Settings
 from tests.integration.harness import running
-from tests.support.credentials import OPERATOR, auth_headers
+from tests.integration.tracker.test_console_security import BASE, REAL, hidden, log_in
+from tests.support.credentials import OPERATOR, auth_headers, credential_for
 from tests.support.service_apps import tracker
 
 pytestmark = pytest.mark.timeout(90)
@@ -87,3 +88,17 @@ async def test_credit_codes_subjects_and_a_merge_in_the_embedded_mode(tmp_path: 
             assert gone["merged_into"] == by_code and gone["cases"] == []
             listed = (await client.get("/v1/subjects", headers=OPERATOR, params={"tier": "B"})).json()
             assert [s["id"] for s in listed] == [by_code]
+
+            # The console: an operator merges a fourth report's subject from the subject page's form.
+            late = await client.post("/v1/reports", headers=APP, json={
+                **SHOP, "external_id": "S-4", "location": {"unit": "nanmen", "address": "解放南路1号"},
+                "title": "铝合金门窗厂噪音", "description": "解放南路1号铝合金门窗厂噪音扰民。"})
+            fourth = await _subject_of(client, late.json()["case_id"])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as console:
+            await log_in(console, credential_for("operator", "li"))
+            shown = await console.get(f"/console/subjects/{by_code}")
+            assert shown.status_code == 200 and 'id="merge"' in shown.text and "重复举报" in shown.text
+            done = await console.post(f"/console/subjects/{by_code}/merge", headers=REAL, data={
+                "other": fourth, "reason": "厂和店是同一家", "csrf_token": hidden(shown.text, "csrf_token")})
+            assert done.status_code == 200 and f"已将主体 {fourth} 并入本主体" in done.text
+            assert "信用等级：B" in done.text  # four reports: +3
