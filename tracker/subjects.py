@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -178,13 +178,15 @@ def _surviving(subjects: dict[str, Subject], subject_id: str) -> str:
     return subject_id
 
 
-async def records_of(session: AsyncSession, subject_ids: Iterable[str]) -> dict[str, list[tuple[Case, SubjectCase]]]:
-    """Each subject's cases with what the tiers and triggers read of them."""
+async def records_of(session: AsyncSession, subject_ids: Iterable[str], *, since: datetime
+                     ) -> dict[str, list[tuple[Case, SubjectCase]]]:
+    """Each subject's cases received since `since` with what the tiers and triggers read of them: a busy place
+    gathers cases for years, and only the scoring's and the triggers' windows count."""
     ids = sorted(set(subject_ids))
     if not ids:
         return {}
-    rows = (await session.execute(select(Case).where(Case.subject_id.in_(ids)).order_by(Case.received_at))
-            ).scalars().all()
+    rows = (await session.execute(select(Case).where(Case.subject_id.in_(ids), Case.received_at >= since)
+                                  .order_by(Case.received_at))).scalars().all()
     out: dict[str, list[tuple[Case, SubjectCase]]] = {sid: [] for sid in ids}
     for row in rows:
         assert row.subject_id is not None
@@ -199,13 +201,15 @@ async def reassess(session: AsyncSession, deps: Deps, cat: Catalogue, subject_id
     row; the new cases may fire triggers. The subjects are locked by the caller (lock_subjects)."""
     ids = sorted(set(subject_ids))
     subjects = await lock_subjects(session, deps, ids)
-    records = await records_of(session, ids)
-    announce: dict[str, tuple[str, Assessment]] = {}
+    supervision = cat.supervision
+    days = max([supervision.tiers.window_days, *(t.within_days for t in supervision.triggers)])
+    records = await records_of(session, ids, since=now - timedelta(days=days + 1))  # a day for late arrivals
+    announce: dict[str, tuple[str | None, Assessment]] = {}
     firings: list[tuple[Firing, Case]] = []
     for sid in ids:
         subject, record = subjects[sid], records[sid]
         assessment = assess([c for _, c in record], cat.supervision.tiers, now=now)
-        before = subject.tier
+        before = subject.tier if subject.cases else None  # a new subject's first tier is announced too
         subject.tier, subject.score = assessment.tier, assessment.score
         subject.reasons = [{"what": r.what, "count": r.count, "points": r.points} for r in assessment.reasons]
         subject.cases = len(record)
@@ -224,7 +228,7 @@ async def reassess(session: AsyncSession, deps: Deps, cat: Catalogue, subject_id
         await open_inspections(session, deps, cat, firings, subjects, records, now=now)
 
 
-async def _announce(session: AsyncSession, deps: Deps, announce: dict[str, tuple[str, Assessment]],
+async def _announce(session: AsyncSession, deps: Deps, announce: dict[str, tuple[str | None, Assessment]],
                     cause: dict[str, Case], *, now: datetime, merged: bool) -> None:
     keys: dict[str, list[str]] = {sid: [] for sid in announce}
     rows = (await session.execute(select(SubjectKey.key, SubjectKey.subject_id)
@@ -334,6 +338,9 @@ async def merge(session: AsyncSession, deps: Deps, source_id: str, into_id: str,
     `into_id`, whose tier is computed anew from the joint record; audited as subject.merge."""
     if source_id == into_id:
         raise SubjectRefused(422, "Invalid merge", "a subject cannot be merged into itself")
+    # The cases first, then the subjects: the order a reply on one of them takes (its case, then its subject).
+    cases = select(Case.case_id).where(Case.subject_id.in_([source_id, into_id])).order_by(Case.case_id)
+    await session.execute(cases if deps.db.sqlite else cases.with_for_update())
     subjects = await lock_subjects(session, deps, [source_id, into_id])
     source, into = subjects.get(source_id), subjects.get(into_id)
     if source is None or into is None:
