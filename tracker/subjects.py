@@ -239,8 +239,9 @@ async def _announce(session: AsyncSession, deps: Deps, announce: dict[str, tuple
         case = cause.get(sid)
         detail = {"from": before, "to": assessment.tier, "score": assessment.score,
                   "reasons": [{"what": r.what, "count": r.count, "points": r.points} for r in assessment.reasons]}
-        audit.record(session, TrackerAudit, SYSTEM, "subject.merge.tier" if merged else "subject.tier", sid,
-                     {**detail, "case": case.case_id if case else None})
+        if before is not None or merged:  # a change is audited; a new subject's first tier is not a change
+            audit.record(session, TrackerAudit, SYSTEM, "subject.merge.tier" if merged else "subject.tier", sid,
+                         {**detail, "case": case.case_id if case else None})
         if case is None:
             continue
         kind = "subject_merged" if merged else "tier_changed"

@@ -104,10 +104,10 @@ async def test_feedback_changes_the_tier_as_a_case_event_and_an_audit_row(deps: 
         events = [m.value for m in (await session.execute(select(TrackerOutbox).where(
             TrackerOutbox.topic == "caseroute.case-events.v1", TrackerOutbox.key == "C0001"))).scalars().all()]
     assert subject is not None and subject.tier == "B" and subject.score == 4  # penalised 3 + one repeat 1
-    # Its first tier (A, announced so the router rates its next reports), then B after the penalty; the repeat
-    # kept it at B: no change, no event.
+    # Its first tier (A) is announced, so the router rates its next reports, but is no change to audit; then B
+    # after the penalty; the repeat kept it at B: no change, no event.
     assert [(a.action, a.detail["from"], a.detail["to"], a.detail["case"]) for a in audits] == [
-        ("subject.tier", None, "A", "C0001"), ("subject.tier", "A", "B", "C0001")]
+        ("subject.tier", "A", "B", "C0001")]
     changed = [e for e in events if b'"tier_changed"' in e]
     assert len(changed) == 2 and b'"keys":["name:nanmen:' in changed[1] and b'"tier":"B"' in changed[1]
     assert inspections == ["recurrence"]
