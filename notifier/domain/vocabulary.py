@@ -4,6 +4,8 @@
 - `case.<status>`: a state change on case-events.v1, e.g. `case.acknowledged`, `case.feedback`,
   `case.closed`, `case.returned`, `case.dispatched`, `case.gap`, `case.adjudicated`.
 - `case.escalated`: an SLA breach escalated (督办); its body is a supervision notice.
+- `case.tier_changed`: the credit tier of the case's subject changed, or its subject was merged into another
+  (case events of kind `tier_changed` / `subject_merged`: the case's status did not change, so not `case.<status>`).
 - `report.monthly`: the monthly statement (信息互通) is ready, on statements.v1; for the supervisor it names.
 A subscription lists exact types, families (`dispatch.*`, `case.*`) or `*` for everything.
 """
@@ -16,12 +18,14 @@ from typing import Any
 ESCALATED = "case.escalated"
 ESCALATION_TYPE = "caseroute.case.escalated"
 REPORT_MONTHLY = "report.monthly"
+TIER_CHANGED = "case.tier_changed"
+TIER_KINDS = frozenset({"tier_changed", "subject_merged"})
 STATEMENT_TYPE = "caseroute.statement.monthly"
 # Types addressed to one supervisor (the event names it; safety-office when it does not).
 ADDRESSED = frozenset({ESCALATED, REPORT_MONTHLY})
 REPORTER_STATUSES = frozenset({"case.acknowledged", "case.feedback", "case.closed"})
 KNOWN = frozenset({
-    "dispatch.primary", "dispatch.cooperating", "dispatch.cc", ESCALATED, REPORT_MONTHLY,
+    "dispatch.primary", "dispatch.cooperating", "dispatch.cc", ESCALATED, REPORT_MONTHLY, TIER_CHANGED,
     *(f"case.{s}" for s in ("received", "routed", "gap", "dispatched", "acknowledged", "feedback", "closed",
                             "returned", "disputed", "adjudicated", "duplicate")),
 })
@@ -60,6 +64,8 @@ def event_type_of(topic_kind: str, envelope_type: str, data: Mapping[str, Any]) 
     if topic_kind == "case-events":
         if is_escalation(envelope_type, data):
             return ESCALATED
+        if data.get("kind") in TIER_KINDS:
+            return TIER_CHANGED
         status = data.get("to_status")
         return f"case.{status}" if isinstance(status, str) and status else None
     return None
