@@ -19,8 +19,8 @@ from services.envelopes import envelope
 from services.migrate import upgrade
 from services.settings import KafkaSettings, Settings
 from tracker.domain.sla import CALENDAR_DAYS
-from tracker.handlers import Deps, handle_reply, record_routings
-from tracker.store.models import Case, JointInspection, Subject, TrackerAudit, TrackerOutbox
+from tracker.handlers import Deps, escalate_due, handle_reply, record_routings
+from tracker.store.models import Case, Escalation, JointInspection, Subject, TrackerAudit, TrackerOutbox
 from tracker.subjects import merge, subject_id_of
 
 pytestmark = pytest.mark.timeout(60)
@@ -128,3 +128,29 @@ async def test_an_operator_merges_two_subjects(deps: ClockDeps) -> None:
                  ).scalar_one()
     assert merged is not None and merged.merged_into == subject_id_of(NAME)
     assert cases == 3 and audit.actor == "operator:ops" and audit.detail["reason"] == "同一家店两个店名"
+
+
+async def test_a_joint_inspection_is_tracked_like_a_case(deps: ClockDeps) -> None:
+    await route(deps, *(routed(n, [NAME]) for n in (1, 2, 3)))
+    async with deps.db.sessions() as session:
+        (inspection,) = (await session.execute(select(JointInspection))).scalars().all()
+    joint = inspection.case_id
+    # Not acknowledged within its window (24 h): escalated to safety-office once (督办), like any case (the three
+    # reports, not acknowledged either, are escalated too).
+    assert await escalate_due(deps, now=deps.at + timedelta(hours=25)) == 4
+    assert await escalate_due(deps, now=deps.at + timedelta(hours=26)) == 0
+    async with deps.db.sessions() as session:
+        kinds = (await session.execute(select(Escalation.kind).where(Escalation.case_id == joint))).scalars().all()
+    assert kinds == ["ack_overdue"]
+    deps.at += timedelta(hours=27)
+    for kind, extra in (("ack", {}), ("feedback", {"outcome": FeedbackOutcome.rectification_ordered,
+                                                     "text": "联合检查：责令整改"})):
+        await handle_reply(DepartmentReply(case_id=joint, department="amr", kind=kind, **extra), deps,
+                           actor="department:amr")
+    async with deps.db.sessions() as session:
+        row = await session.get(Case, joint)
+        notices = (await session.execute(select(TrackerOutbox.topic).where(TrackerOutbox.key == joint))
+                   ).scalars().all()
+    assert row is not None and row.status == "feedback" and row.source == "inspection"
+    assert row.feedback_due_at is not None and row.overdue  # its ack was escalated
+    assert notices.count("caseroute.dispatch.safety-office.v1") >= 3  # the notice, the 督办, the feedback
