@@ -164,7 +164,7 @@ async def board(request: Request, deps: DepsDep, caller: ConsoleCaller,
         return "/console" + (f"?{urlencode(merged)}" if merged else "")
 
     return page("board.html", request, caller, rows=rows, total=total, departments=departments, names=names,
-                units={code: u.name for code, u in cat.units.items()}, rules=board_store.RULES, f=chosen,
+                units={code: u.name for code, u in cat.units.items()}, rules=board_store.BOARD_RULES, f=chosen,
                 page_no=page_no, pages=pages, link=link, pending=pending,
                 overdue_total=sum(late for _, _, late in departments), now=deps.now())
 

@@ -76,3 +76,5 @@ async def by_department(session: AsyncSession, f: BoardFilter) -> list[tuple[str
 
 # The decision rules a case can carry (ROUTING.md §5, and RULING for a saved ruling), for the rule filter.
 RULES = (*(f"R{n}" for n in range(1, 11)), "RULING")
+# The board's rule filter also finds joint inspections (联合检查, opened by a trigger: tracker.subjects).
+BOARD_RULES = (*RULES, "JOINT")

@@ -20,6 +20,7 @@ from services.migrate import upgrade
 from services.settings import KafkaSettings, Settings
 from tracker.domain.sla import CALENDAR_DAYS
 from tracker.handlers import Deps, escalate_due, handle_reply, record_routings
+from tracker.store.heat import HeatFilter, heat_records
 from tracker.store.models import Case, Escalation, JointInspection, Subject, TrackerAudit, TrackerOutbox
 from tracker.subjects import merge, subject_id_of
 
@@ -154,3 +155,6 @@ async def test_a_joint_inspection_is_tracked_like_a_case(deps: ClockDeps) -> Non
     assert row is not None and row.status == "feedback" and row.source == "inspection"
     assert row.feedback_due_at is not None and row.overdue  # its ack was escalated
     assert notices.count("caseroute.dispatch.safety-office.v1") >= 3  # the notice, the 督办, the feedback
+    async with deps.db.sessions() as session:  # the heat map counts reports: an inspection is not one more
+        heat = await heat_records(session, T0 - timedelta(days=1), deps.at + timedelta(days=1), HeatFilter())
+    assert sorted(r.case_id for r in heat) == ["C0001", "C0002", "C0003"]
