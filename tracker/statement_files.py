@@ -22,6 +22,7 @@ REASONS = {"wrong_unit": "属地不符", "not_our_remit": "职能不符", "overl
            "insufficient_information": "信息不全", "duplicate": "重复"}
 SOURCES = {"grid": "网格员", "hotline": "12345热线", "app": "随手拍", "none": "未知"}
 KINDS = {"ack_overdue": "超时未报到", "feedback_overdue": "超期未反馈"}
+PDF_REPEAT_SUBJECTS = 40  # the most reported; the workbook lists them all
 
 
 class FontMissing(RuntimeError):
@@ -219,9 +220,12 @@ def to_pdf(s: MonthlyStatement) -> bytes:
         or [("本月无新版本", "—", "—", "—")], (60, 50, 110, 50))
     subjects = s.subjects
     heading(f"八、重复举报主体（{len(subjects.repeat_subjects)} 个）与联合检查（{len(subjects.inspections)} 次）")
-    pdf.multi_cell(w=0, text=subjects.note, new_x="LMARGIN", new_y="NEXT")
+    shown = subjects.repeat_subjects[:PDF_REPEAT_SUBJECTS]
+    more = len(subjects.repeat_subjects) - len(shown)
+    rest = f"下表列出案件最多的 {len(shown)} 个，其余 {more} 个见 XLSX。" if more else ""
+    pdf.multi_cell(w=0, text=subjects.note + rest, new_x="LMARGIN", new_y="NEXT")
     table(("主体编号", "名称", "地址", "信用等级", "本月案件"), [
-        (r.subject_id, r.name or "—", r.address or "—", r.tier, str(r.reports)) for r in subjects.repeat_subjects[:40]]
+        (r.subject_id, r.name or "—", r.address or "—", r.tier, str(r.reports)) for r in shown]
         or [("本月无重复举报主体", "—", "—", "—", "—")], (35, 70, 95, 20, 20))
     table(("检查案件", "主体", "触发条件", "牵头部门", "状态"), [
         (i.case_id, i.subject_name or i.subject_id, i.trigger, s.names.get(i.lead or "", i.lead or "—"), i.status)
