@@ -119,8 +119,10 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
         for key in item.subject.keys:
             claims.setdefault(key, owner)  # a key known already keeps its subject (the insert does nothing)
     if fresh:
+        # In id order, as the keys below in key order: two replicas inserting the same new rows wait on each
+        # other in one order, never in a circle.
         await session.execute(dialect_insert(session, table_of(Subject)).on_conflict_do_nothing(
-            index_elements=["id"]), list(fresh.values()))
+            index_elements=["id"]), [fresh[i] for i in sorted(fresh)])
     await session.execute(dialect_insert(session, table_of(SubjectKey)).on_conflict_do_nothing(
         index_elements=["key"]), [{"key": k, "subject_id": v} for k, v in sorted(claims.items())])
     known = await _owners(session, keys)  # what the database holds: another replica may have claimed a key

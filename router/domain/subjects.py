@@ -27,6 +27,7 @@ BEFORE_NAME = re.compile(r".*(?:" + "|".join((
     "对面", "附近", "楼下", "门口",
     "路", "街", "巷", "弄", "号", "村", "社区", "小区", "里")) + ")")
 MIN_NAME = 2
+MAX_PLACE = 200  # an address as long as a report allows (500) would make a key longer than the tables keep
 
 
 def business_name(text: str) -> str | None:
@@ -45,6 +46,7 @@ def subject_of_report(report: Report, unit: str | None) -> SubjectRef | None:
     """The report's subject keys, strongest first; None when it names neither a code, a business nor a place."""
     address = normalise_address(report.location.address) or None
     place = address or (normalise(report.location.grid) if report.location.grid else None)
+    place = place[:MAX_PLACE] if place else None
     name = business_name(report.text)
     unit_key = unit or "-"
     keys: list[str] = []

@@ -43,6 +43,8 @@ def test_subject_keys_strongest_first() -> None:
     assert place is not None and place.keys == ["place:nanmen:解放南路"]  # the place only when no business
     nowhere = Report.model_validate({**SHOP, "location": {}, "title": "路灯不亮", "description": "路灯不亮"})
     assert subject_of_report(nowhere, None) is None
+    long_way = subject_of_report(Report.model_validate({**SHOP, "location": {"address": "解放南路" * 125}}), "nanmen")
+    assert long_way is not None and max(len(k) for k in long_way.keys) <= 300  # the tables keep keys of 400
 
 
 def _message(topic: str, event: Envelope) -> OutgoingMessage:
