@@ -289,7 +289,9 @@ async def _open_inspection(session: AsyncSession, deps: Deps, cat: Catalogue, fi
                    if d and d not in supervisors and d != cat.rules.gap_adjudicator]
     lead = responsible[0] if responsible else cat.rules.safety_office
     cooperating = responsible[1:]
-    cc = [d for d in (bind(cat.rules.local_team, subject.unit, cat), cat.rules.safety_office) if d != lead]
+    # Its street team and safety-office (once: a subject of no known unit has safety-office as its street team).
+    cc = [d for d in dict.fromkeys((bind(cat.rules.local_team, subject.unit, cat), cat.rules.safety_office))
+          if d != lead]
     terms = cat.supervision.joint_inspection
     trigger: Trigger = firing.trigger
     tier: Tier = subject.tier  # type: ignore[assignment]  # one of A–D
