@@ -7,7 +7,8 @@ router.domain.subjects names them), departments give their feedback, more report
 - every subject's tier is the one computed here from the script (and a literal table for six hand-made ones);
 - the monthly statement's JSON, XLSX (openpyxl) and PDF (pdftotext) carry /v1/stats, /v1/scorecards and the
   subjects' figures of that month;
-- headless Chromium screenshots of the scorecards page and a subject page go to tests/artifacts/.
+- headless Chromium screenshots of the scorecards page, the subjects of tier D and a subject page go to
+  tests/artifacts/ (console-scorecards.png, console-subjects.png, console-subject.png).
 """
 
 from __future__ import annotations
@@ -339,6 +340,7 @@ async def screenshots(app: Any, subject_id: str) -> None:
         assert "部门考核" in await page.inner_text("main")
         await page.screenshot(path=str(ARTIFACTS / "console-scorecards.png"), full_page=True)
         await page.goto(f"{url}/console/subjects?tier=D")
+        await page.screenshot(path=str(ARTIFACTS / "console-subjects.png"))
         await page.click(f"a[href='/console/subjects/{subject_id}']")
         await page.wait_for_url(f"{url}/console/subjects/{subject_id}")
         tier = await page.inner_text("#tier")
@@ -346,5 +348,5 @@ async def screenshots(app: Any, subject_id: str) -> None:
         await page.screenshot(path=str(ARTIFACTS / "console-subject.png"), full_page=True)
         assert csp == []
         await browser.close()
-    for name in ("scorecards", "subject"):
+    for name in ("scorecards", "subjects", "subject"):
         assert (ARTIFACTS / f"console-{name}.png").stat().st_size > 10_000
