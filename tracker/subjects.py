@@ -31,6 +31,7 @@ from services import audit
 from services.caller import Caller
 from services.db import dialect_insert, table_of
 from services.settings import Settings
+from tracker import metrics
 from tracker.domain import commands as cmd
 from tracker.domain.case import CaseState
 from tracker.domain.commands import EscalationKind
@@ -241,6 +242,8 @@ async def _announce(session: AsyncSession, deps: Deps, announce: dict[str, tuple
         case = cause.get(sid)
         detail = {"from": before, "to": assessment.tier, "score": assessment.score,
                   "reasons": [{"what": r.what, "count": r.count, "points": r.points} for r in assessment.reasons]}
+        if before is not None and before != assessment.tier:
+            metrics.subject_tier_changes_total.labels(assessment.tier).inc()
         if before is not None or merged:  # a change is audited; a new subject's first tier is not a change
             audit.record(session, TrackerAudit, SYSTEM, "subject.merge.tier" if merged else "subject.tier", sid,
                          {**detail, "case": case.case_id if case else None})
@@ -329,6 +332,7 @@ async def _open_inspection(session: AsyncSession, deps: Deps, cat: Catalogue, fi
                    cooperating=cooperating, cc=cc, ack_hours=terms.ack_hours, deadline_days=terms.deadline_days,
                    tier=tier, subject=subject.id)
     await save(session, row, state, now=now, calendar=deps.calendar)
+    metrics.joint_inspections_total.labels(trigger.id).inc()
     audit.record(session, TrackerAudit, SYSTEM, "inspection.open", case_id,
                  {"trigger": trigger.id, "subject": subject.id, "window": firing.window, "cause": cause.case_id,
                   "why": firing.why, "lead": lead, "cooperating": cooperating, "cc": cc})

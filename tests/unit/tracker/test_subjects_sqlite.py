@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from schemas.decision import Decision, DecisionStatus, SubjectRef
@@ -69,7 +70,12 @@ NAME = "name:nanmen:解放南路88号:张记面馆"
 CODE = "uscc:91350100M000100Y43"
 
 
+def opened(trigger: str) -> float:
+    return REGISTRY.get_sample_value("joint_inspections_total", {"trigger": trigger}) or 0.0
+
+
 async def test_cases_link_by_key_and_the_third_report_opens_one_inspection(deps: ClockDeps) -> None:
+    before = opened("repeat-reports")
     await route(deps, routed(1, [NAME]), routed(2, [NAME], department="ecology"))
     deps.at += timedelta(hours=1)
     await route(deps, routed(3, [NAME], at=T0 + timedelta(hours=1)), routed(4, [NAME], at=T0 + timedelta(hours=1)))
@@ -84,6 +90,7 @@ async def test_cases_link_by_key_and_the_third_report_opens_one_inspection(deps:
     assert subject is not None and sorted(linked) == ["C0001", "C0002", "C0003", "C0004"]
     assert subject.cases == 4 and subject.tier == "B"  # three repeat reports: +3
     assert [i.trigger for i in inspections] == ["repeat-reports"]  # the 4th report is in the same window
+    assert opened("repeat-reports") == before + 1
     assert joint is not None and joint.rule == "JOINT" and joint.status == "dispatched"
     assert joint.department == "amr" and joint.decision["cooperating"] == ["ecology"]
     assert {"caseroute.dispatch.amr.v1", "caseroute.dispatch.ecology.v1", "caseroute.dispatch.street-nanmen.v1",
