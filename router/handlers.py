@@ -10,11 +10,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain.duplicates import OpenCase, find_duplicate, search_boxes, subject_of
-from router.domain.subjects import subject_of_report, with_subject
+from router.domain.subjects import Rated, subject_of_report, with_subject
 from router.domain.text import normalise_address
 from router.engine import Engine
 from router.store.models import RoutedCase, RouterInbox, RouterOutbox, SubjectTier
-from schemas.decision import Decision, DecisionStatus, SubjectRef, Tier
+from schemas.decision import Decision, DecisionStatus, SubjectRef
 from schemas.envelope import Envelope
 from schemas.events import CaseRouted, CaseTransition, EventType, ReportAccepted
 from schemas.report import Report
@@ -48,7 +48,7 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
     async with db.transaction() as session:
         tiers = await tiers_of(session, [s for s in subjects if s is not None])
         hazard_ack = engine.catalogue.settings.ack_hours.hazard
-        decisions = [with_subject(d, s, _tier(s, tiers), hazard_ack_hours=hazard_ack)
+        decisions = [with_subject(d, s, _rated(s, tiers), hazard_ack_hours=hazard_ack)
                      for d, s in zip(decisions, subjects, strict=True)]
         fresh = await first_times(session, RouterInbox, [event.id for event in events])
         decided = set((await session.execute(
@@ -83,17 +83,18 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
                            accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
 
 
-async def tiers_of(session: AsyncSession, subjects: Sequence[SubjectRef]) -> dict[str, Tier]:
-    """The tiers the tracker announced for these subjects' keys, in one query."""
+async def tiers_of(session: AsyncSession, subjects: Sequence[SubjectRef]) -> dict[str, Rated]:
+    """The subjects and tiers the tracker announced for these subjects' keys, in one query."""
     keys = sorted({key for subject in subjects for key in subject.keys})
     if not keys:
         return {}
-    rows = (await session.execute(select(SubjectTier.key, SubjectTier.tier).where(SubjectTier.key.in_(keys)))).all()
-    return {row.key: row.tier for row in rows}
+    rows = (await session.execute(select(SubjectTier.key, SubjectTier.subject_id, SubjectTier.tier)
+                                  .where(SubjectTier.key.in_(keys)))).all()
+    return {row.key: Rated(row.subject_id, row.tier) for row in rows}
 
 
-def _tier(subject: SubjectRef | None, tiers: dict[str, Tier]) -> Tier | None:
-    """The tier of the subject's strongest key the tracker rated (the tracker links by the same order)."""
+def _rated(subject: SubjectRef | None, tiers: dict[str, Rated]) -> Rated | None:
+    """The subject and tier of the strongest key the tracker rated (the tracker links by the same order)."""
     return next((tiers[key] for key in subject.keys if key in tiers), None) if subject else None
 
 
@@ -176,7 +177,7 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
     roles += [(d, "cc") for d in decision.cc]
     subject = decision.subject
     terms = DispatchTerms(decision.rule, decision.unit, decision.deadline_days, decision.ack_hours,
-                          tier=subject.tier if subject else None, subject=subject.keys[0] if subject else None)
+                          tier=subject.tier if subject else None, subject=subject.id if subject else None)
     for dispatched in dispatches(case_id, report, terms, attempt=attempt, roles=roles,
                                  reply_url=f"{settings.public_base_url}/v1/cases/{case_id}"):
         stage(session, RouterOutbox, settings.dispatch_topic(dispatched.department),
@@ -218,8 +219,9 @@ async def follow_case_event(event: Envelope, *, db: Database, settings: Settings
                            *([transition.department] if transition.department else [])})
         decision = next_candidate(Decision.model_validate(row.decision), set(excluded))
         if decision.subject is not None:  # the next department sees the tier as it stands now
-            tier = _tier(decision.subject, await tiers_of(session, [decision.subject]))
-            decision = decision.model_copy(update={"subject": decision.subject.model_copy(update={"tier": tier})})
+            rated = _rated(decision.subject, await tiers_of(session, [decision.subject]))
+            decision = decision.model_copy(update={"subject": decision.subject.model_copy(update={
+                "id": rated.subject_id if rated else None, "tier": rated.tier if rated else None})})
         row.attempt += 1
         row.excluded = excluded
         row.decision = decision.model_dump(mode="json")

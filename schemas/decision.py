@@ -49,6 +49,7 @@ class SubjectRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     keys: list[str]
+    id: str | None = None  # the tracker's subject id (S…), once it rated the subject (None: a new subject)
     name: str | None = None  # the business name found in the report
     address: str | None = None  # normalised
     credit_code: str | None = None

@@ -87,7 +87,7 @@ class CaseDispatched(BaseModel):
     # The credit tier of the business or place the case is about (A clean … D repeat offender), and its id: a
     # department sees at once that it is dealing with a repeat offender. None: no subject, or not rated yet.
     tier: Tier | None = None
-    subject: str | None = None  # the subject's strongest key (uscc:…, name:…, place:…), or its id on an inspection
+    subject: str | None = None  # the subject's id (S…; GET /v1/subjects/{id}), once the tracker has rated it
 
 
 class FeedbackOutcome(StrEnum):

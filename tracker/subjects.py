@@ -313,8 +313,8 @@ async def _open_inspection(session: AsyncSession, deps: Deps, cat: Catalogue, fi
         ack_hours=terms.ack_hours, hazard=Hazard(cause.hazard or "none"), unit=subject.unit, confidence=1.0,
         evidence=[Evidence(kind="trigger", what=f"trigger={trigger.id}", source="subject", words=[firing.why])],
         catalogue_version=cat.version,
-        subject=SubjectRef(keys=[], name=subject.name, address=subject.address, credit_code=subject.credit_code,
-                           tier=tier))
+        subject=SubjectRef(keys=[], id=subject.id, name=subject.name, address=subject.address,
+                           credit_code=subject.credit_code, tier=tier))
     state = new_case(case_id, received_at=now)
     row = Case(case_id=case_id, status=state.status.value, source=Source.inspection.value, unit=subject.unit,
                rule=JOINT, hazard=decision.hazard.value, attempt=0, report=report.model_dump(mode="json"),

@@ -9,6 +9,7 @@ together with the address: 铝合金门窗店 on 解放南路 and on 中山西�
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from router.domain.text import normalise, normalise_address
 from schemas.decision import Decision, Evidence, SubjectRef, Tier
@@ -61,13 +62,23 @@ def subject_of_report(report: Report, unit: str | None) -> SubjectRef | None:
     return SubjectRef(keys=keys, name=name, address=place, credit_code=report.facts.credit_code)
 
 
-def with_subject(decision: Decision, subject: SubjectRef | None, tier: Tier | None, *,
+@dataclass(frozen=True, slots=True)
+class Rated:
+    """What the tracker announced for a key: the subject it belongs to and that subject's tier."""
+
+    subject_id: str
+    tier: Tier
+
+
+def with_subject(decision: Decision, subject: SubjectRef | None, rated: Rated | None, *,
                  hazard_ack_hours: float) -> Decision:
-    """The decision carrying its subject and the subject's tier; a tier D subject's case gets the hazard ack
-    window (a repeat offender is answered as fast as a hazard), said in the decision's evidence."""
+    """The decision carrying its subject (with its id and tier once the tracker rated it); a tier D subject's case
+    gets the hazard ack window (a repeat offender is answered as fast as a hazard), said in the evidence."""
     if subject is None:
         return decision
-    update: dict[str, object] = {"subject": subject.model_copy(update={"tier": tier})}
+    tier = rated.tier if rated else None
+    update: dict[str, object] = {"subject": subject.model_copy(update={
+        "id": rated.subject_id if rated else None, "tier": tier})}
     if tier == "D" and decision.ack_hours > hazard_ack_hours:
         update["ack_hours"] = hazard_ack_hours
         update["evidence"] = [*decision.evidence, Evidence(kind="tier", what="tier=D", source="subject",

@@ -88,5 +88,6 @@ async def test_a_tier_d_subject_is_dispatched_with_its_tier_and_the_hazard_ack_w
     assert any(e.kind == "tier" for e in rated.evidence)
     assert other.subject is not None and other.subject.tier is None and other.ack_hours == 24  # another shop
     first = dispatched[("C-1", rated.primary)]
-    assert (first.tier, first.subject, first.ack_hours) == ("D", key, 2)
+    assert (first.tier, first.subject, first.ack_hours) == ("D", "S1", 2)
+    assert rated.subject.id == "S1"
     assert dispatched[("C-2", other.primary)].tier is None
