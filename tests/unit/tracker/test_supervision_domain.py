@@ -120,3 +120,16 @@ def test_triggers_are_validated_catalogue_data() -> None:
         Trigger(id="r", name="r", kind="recurrence")
     with pytest.raises(ValidationError, match="repeat"):
         Supervision(triggers=[TRIGGERS[0], TRIGGERS[0]])
+
+
+def test_a_change_of_scoring_or_triggers_shows_in_the_catalogue_diff() -> None:
+    from catalogue.diff import diff_catalogues
+    from catalogue.loader import load_catalogue
+
+    before = load_catalogue().model_dump(mode="json")
+    after = load_catalogue().model_dump(mode="json")
+    after["supervision"]["tiers"]["thresholds"]["D"] = 12
+    after["supervision"]["triggers"][0]["reports"] = 4
+    paths = {c.path for c in diff_catalogues(before, after).changes}
+    assert any("supervision" in p and "thresholds" in p for p in paths), paths
+    assert any("supervision" in p and "triggers" in p for p in paths), paths
