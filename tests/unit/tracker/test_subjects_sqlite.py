@@ -12,7 +12,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from schemas.decision import Decision, DecisionStatus, SubjectRef
-from schemas.events import CaseRouted, DepartmentReply, EventType, FeedbackOutcome
+from schemas.envelope import Envelope
+from schemas.events import CaseDispatched, CaseRouted, DepartmentReply, EventType, FeedbackOutcome
 from schemas.report import Hazard, Report
 from services.caller import Caller
 from services.db import Database
@@ -165,3 +166,20 @@ async def test_a_joint_inspection_is_tracked_like_a_case(deps: ClockDeps) -> Non
     async with deps.db.sessions() as session:  # the heat map counts reports: an inspection is not one more
         heat = await heat_records(session, T0 - timedelta(days=1), deps.at + timedelta(days=1), HeatFilter())
     assert sorted(r.case_id for r in heat) == ["C0001", "C0002", "C0003"]
+
+
+async def test_a_ruled_case_is_dispatched_with_its_subjects_tier(deps: ClockDeps) -> None:
+    from tracker import adjudication as adj
+    from tracker.domain.commands import Principle
+
+    gap = routed(1, [NAME])
+    gap = gap.model_copy(update={"decision": gap.decision.model_copy(update={
+        "status": DecisionStatus.gap, "rule": "R10", "primary": "establishment-office", "deadline_days": 5})})
+    await route(deps, gap, routed(2, [NAME]))
+    await adj.rule(deps, "C0001", adj.RulingInput(lead="amr", principle=Principle.competent),
+                   Caller("adjudicator", "zhang"))
+    async with deps.db.sessions() as session:
+        values = (await session.execute(select(TrackerOutbox.value).where(
+            TrackerOutbox.topic == "caseroute.dispatch.amr.v1", TrackerOutbox.key == "C0001"))).scalars().all()
+    (ruled,) = [CaseDispatched.model_validate(Envelope.from_bytes(v).data) for v in values]
+    assert (ruled.rule, ruled.tier, ruled.subject) == ("RULING", "A", subject_id_of(NAME))
