@@ -117,8 +117,11 @@ async def _apply_ruling(session: AsyncSession, deps: Deps, row: Case, data: Ruli
     lead = bind(data.lead, row.unit, cat)
     cooperating = [c for c in dict.fromkeys(bind(c, row.unit, cat) for c in data.cooperating) if c != lead]
     deadlines = cat.settings.deadlines
-    command = Adjudicate(lead, data.principle, tuple(cooperating), data.basis, caller.actor,
-                         ack_hours=cat.settings.ack_hours.default,
+    subject = await session.get(Subject, row.subject_id) if row.subject_id else None
+    # A tier D subject's case is answered within the hazard window, as the router dispatches it (issue 15 §3).
+    ack_hours = cat.settings.ack_hours.hazard if subject is not None and subject.tier == "D" \
+        else cat.settings.ack_hours.default
+    command = Adjudicate(lead, data.principle, tuple(cooperating), data.basis, caller.actor, ack_hours=ack_hours,
                          deadline_days=deadlines.joint if cooperating else deadlines.standard)
     try:
         state = await apply_change(session, deps, row, state, command, now=now, actor=caller.actor)
@@ -127,7 +130,6 @@ async def _apply_ruling(session: AsyncSession, deps: Deps, row: Case, data: Ruli
         raise Refused(409, "Not in the adjudication queue", exc.reason) from exc
     if decision is not None:  # re-routed by a saved rule: the decision trace shows the rule
         row.decision, row.rule = decision.model_dump(mode="json"), decision.rule
-    subject = await session.get(Subject, row.subject_id) if row.subject_id else None
     stage_dispatch(session, deps.settings, row, attempt=state.attempt, rule=RULING, primary=lead,
                    cooperating=cooperating, ack_hours=state.ack_hours, deadline_days=state.deadline_days,
                    tier=subject.tier if subject else None, subject=subject.id if subject else None)  # type: ignore[arg-type]

@@ -182,4 +182,19 @@ async def test_a_ruled_case_is_dispatched_with_its_subjects_tier(deps: ClockDeps
         values = (await session.execute(select(TrackerOutbox.value).where(
             TrackerOutbox.topic == "caseroute.dispatch.amr.v1", TrackerOutbox.key == "C0001"))).scalars().all()
     (ruled,) = [CaseDispatched.model_validate(Envelope.from_bytes(v).data) for v in values]
-    assert (ruled.rule, ruled.tier, ruled.subject) == ("RULING", "A", subject_id_of(NAME))
+    assert (ruled.rule, ruled.tier, ruled.subject, ruled.ack_hours) == ("RULING", "A", subject_id_of(NAME), 24)
+
+
+async def test_a_tier_d_subjects_ruled_case_gets_the_hazard_ack_window(deps: ClockDeps) -> None:
+    from tracker import adjudication as adj
+    from tracker.domain.commands import Principle
+
+    gap = routed(1, [NAME])
+    gap = gap.model_copy(update={"decision": gap.decision.model_copy(update={
+        "status": DecisionStatus.gap, "rule": "R10", "primary": "establishment-office", "deadline_days": 5})})
+    await route(deps, gap, *(routed(n, [NAME]) for n in range(2, 12)))  # ten repeats: +10, tier D
+    await adj.rule(deps, "C0001", adj.RulingInput(lead="amr", principle=Principle.competent),
+                   Caller("adjudicator", "zhang"))
+    async with deps.db.sessions() as session:
+        row = await session.get(Case, "C0001")
+    assert row is not None and row.state["ack_hours"] == 2
