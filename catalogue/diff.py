@@ -8,7 +8,7 @@ from typing import Any
 # Sections keyed by code; each entry is compared field by field, alias lists word by word.
 KEYED = ("units", "departments", "industries", "matters", "unit_departments", "gazetteer")
 # Sections compared as one value each, field by field.
-WHOLE = ("settings", "rules", "cues", "spelling")
+WHOLE = ("settings", "supervision", "rules", "cues", "spelling")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.decision import Tier
+
 Code = Annotated[
     str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*(\{unit\})?[a-z0-9-]*$")
 ]
@@ -192,6 +194,99 @@ class Settings(_Strict):
     working_days: bool = False
 
 
+TIERS: tuple[Tier, ...] = ("A", "B", "C", "D")  # A: a clean record … D: a repeat offender
+# Feedback outcomes (schemas.events.FeedbackOutcome) by name: a violation the department found and acted on.
+Outcome = Literal["resolved", "rectification_ordered", "penalised", "shut_down", "referred", "not_found"]
+
+
+class TierThresholds(_Strict):
+    """The least score of each tier below A (分级式信用监管): a subject scoring at least `D` is tier D."""
+
+    B: Annotated[float, Field(gt=0)] = 2
+    C: Annotated[float, Field(gt=0)] = 5
+    D: Annotated[float, Field(gt=0)] = 9
+
+    @model_validator(mode="after")
+    def _ascending(self) -> TierThresholds:
+        if not self.B <= self.C <= self.D:
+            raise ValueError(f"thresholds must rise from B to D, not {self.B}, {self.C}, {self.D}")
+        return self
+
+
+def _default_violations() -> dict[Outcome, float]:
+    return {"rectification_ordered": 2, "penalised": 3, "shut_down": 4}
+
+
+class TierScoring(_Strict):
+    """How a subject's record scores (higher is worse) over the last `window_days` of its reports."""
+
+    window_days: Annotated[int, Field(ge=1, le=3660)] = 365
+    # A substantiated violation: the department's feedback found one and acted on it.
+    violation_points: dict[Outcome, Annotated[float, Field(ge=0)]] = Field(default_factory=_default_violations)
+    # On top of a violation's points when its rectification came late (its feedback deadline was escalated).
+    late_rectification_points: Annotated[float, Field(ge=0)] = 2
+    # Each report on the subject beyond the first; reports found unfounded (`not_found`) do not count.
+    repeat_report_points: Annotated[float, Field(ge=0)] = 1
+    thresholds: TierThresholds = Field(default_factory=TierThresholds)
+
+
+class Trigger(_Strict):
+    """A condition on a subject's record that opens a joint inspection (触发式监管), once per subject and window.
+
+    kind `repeat_reports`: at least `reports` reports on the subject within `within_days`;
+    `recurrence` (复发): a report on a subject whose last feedback was one of `outcomes` within `within_days`;
+    `hazard_tier`: a hazard case on a subject of one of `tiers`.
+    The window is the `within_days`-long period of the report's day counted from 1970-01-01 (Asia/Shanghai)."""
+
+    id: Code
+    name: str
+    kind: Literal["repeat_reports", "recurrence", "hazard_tier"]
+    within_days: Annotated[int, Field(ge=1, le=366)] = 30
+    reports: Annotated[int, Field(ge=2)] = 3
+    outcomes: list[Outcome] = Field(default_factory=list)
+    tiers: list[Tier] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Trigger:
+        if self.kind == "recurrence" and not self.outcomes:
+            raise ValueError(f"trigger {self.id}: a recurrence trigger names the outcomes it recurs after")
+        if self.kind == "hazard_tier" and not self.tiers:
+            raise ValueError(f"trigger {self.id}: a hazard_tier trigger names the tiers it fires for")
+        return self
+
+
+def _default_triggers() -> list[Trigger]:
+    return [
+        Trigger(id="repeat-reports", name="30日内3次以上举报", kind="repeat_reports", reports=3, within_days=30),
+        Trigger(id="recurrence", name="整改或处罚后90日内复发", kind="recurrence", within_days=90,
+                outcomes=["rectification_ordered", "penalised"]),
+        Trigger(id="hazard-low-tier", name="C/D级主体的隐患案件", kind="hazard_tier", within_days=30,
+                tiers=["C", "D"]),
+    ]
+
+
+class JointInspectionTerms(_Strict):
+    """How a joint inspection (联合检查) is dispatched and tracked: a case of its own, rule JOINT."""
+
+    ack_hours: Annotated[float, Field(gt=0)] = 24
+    deadline_days: Annotated[int, Field(ge=1)] = 15
+
+
+class Supervision(_Strict):
+    """Credit tiers and triggers (issue 15 §2–3): data, versioned with the catalogue like its rules."""
+
+    tiers: TierScoring = Field(default_factory=TierScoring)
+    triggers: list[Trigger] = Field(default_factory=_default_triggers)
+    joint_inspection: JointInspectionTerms = Field(default_factory=JointInspectionTerms)
+
+    @model_validator(mode="after")
+    def _unique_triggers(self) -> Supervision:
+        ids = [t.id for t in self.triggers]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"trigger ids repeat: {sorted(i for i in set(ids) if ids.count(i) > 1)}")
+        return self
+
+
 PRINCIPLES = ("competent", "main", "nearest", "legal", "no_basis")
 Principle = Literal["competent", "main", "nearest", "legal", "no_basis"]  # 谁主管 谁为主 谁靠近 有法可循 无据可依
 
@@ -238,6 +333,7 @@ class Catalogue(_Strict):
     version: Annotated[str, Field(min_length=1)]
     district: str
     settings: Settings = Field(default_factory=Settings)
+    supervision: Supervision = Field(default_factory=Supervision)
     units: dict[Code, Unit]
     unit_departments: dict[str, UnitTemplate]
     divisions: Divisions | None = None

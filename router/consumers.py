@@ -7,7 +7,7 @@ import uuid
 
 from router.catalogue_events import take_into_force
 from router.engine import Engine
-from router.handlers import dispatch_ruling, follow_case_event, route_report, route_reports
+from router.handlers import dispatch_inspection, dispatch_ruling, follow_case_event, route_report, route_reports
 from router.unprocessable import take_unprocessable
 from schemas.envelope import Envelope
 from schemas.events import CASE_EVENTS, EventType
@@ -29,6 +29,8 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
     async def on_case_event(event: Envelope, message: Message) -> None:
         if event.type == EventType.case_ruled:
             await dispatch_ruling(event, db=db, settings=settings)
+        elif event.type == EventType.inspection_opened:
+            await dispatch_inspection(event, db=db, settings=settings)
         else:
             await follow_case_event(event, db=db, settings=settings)
 

@@ -1,9 +1,10 @@
 """What a department receives on dispatch.<department>.v1, built and staged in one place.
 
-The router is the only producer of dispatches: a decision (a new report, a re-route) and a ruling (the tracker's
-case.ruled event) both go out through stage_dispatches, so a dispatch carries the same fields and the same masking
-whoever decided it. Departments act on the problem, not on the person: the report's text goes with the reporter's
-name and phone numbers masked; those who need the person read the case (audited).
+The router is the only producer of dispatches: a decision (a new report, a re-route), a ruling (the tracker's
+case.ruled event) and a joint inspection a trigger opened (inspection.opened) all go out through
+stage_dispatches, so a dispatch carries the same fields and the same masking whoever decided it. Departments
+act on the problem, not on the person: the report's text goes with the reporter's name and phone numbers masked;
+those who need the person read the case (audited).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.store.models import RouterOutbox
-from schemas.decision import Rule
+from schemas.decision import Rule, Tier
 from schemas.events import CaseDispatched, EventType
 from schemas.report import Report
 from services.envelopes import envelope
@@ -33,6 +34,8 @@ class DispatchTerms:
     unit: str | None
     deadline_days: int
     ack_hours: float
+    tier: Tier | None = None  # the subject's credit tier: travels on every dispatch of its cases
+    subject: str | None = None
 
 
 def masked_text(report: Report) -> tuple[str | None, str]:
@@ -49,7 +52,8 @@ def dispatches(case_id: str, report: Report, terms: DispatchTerms, *, attempt: i
     return [CaseDispatched(case_id=case_id, attempt=attempt, department=department, role=role, rule=terms.rule,
                            deadline_days=terms.deadline_days, ack_hours=terms.ack_hours, unit=terms.unit,
                            title=title, description=description, address=report.location.address,
-                           reported_at=report.reported_at, reply_url=reply_url)
+                           reported_at=report.reported_at, reply_url=reply_url,
+                           tier=terms.tier, subject=terms.subject)
             for department, role in roles]
 
 

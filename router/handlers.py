@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from router.dispatch import SOURCE, DispatchTerms, stage_dispatches
 from router.domain.duplicates import OpenCase
 from router.domain.linking import Search, link_duplicates, newest_first, search_for
+from router.domain.subjects import Rated, subject_of_report, with_subject
 from router.engine import Engine
-from router.store.models import RoutedCase, RouterInbox, RouterOutbox
-from schemas.decision import Decision, DecisionStatus
+from router.store.models import RoutedCase, RouterInbox, RouterOutbox, SubjectTier
+from schemas.decision import Decision, DecisionStatus, SubjectRef
 from schemas.envelope import Envelope
-from schemas.events import CaseRouted, CaseRuled, CaseTransition, EventType, ReportAccepted
+from schemas.events import CaseRouted, CaseRuled, CaseTransition, EventType, InspectionOpened, ReportAccepted
 from schemas.report import Report
-from services.db import Database, insert_at_commit, table_of
+from services.db import Database, dialect_insert, insert_at_commit, table_of
 from services.envelopes import envelope
 from services.inbox import first_time, first_times
 from services.logctx import trace_var
@@ -27,6 +28,7 @@ from services.settings import Settings
 
 ROUTED_CASES = table_of(RoutedCase)
 ADJUDICATION = "establishment-office"
+TIER_EVENTS = ("tier_changed", "subject_merged")  # case events whose detail.subject_tier the router keeps
 
 
 async def route_report(event: Envelope, *, db: Database, settings: Settings, engine: Engine) -> None:
@@ -42,7 +44,12 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
     accepted = [ReportAccepted.model_validate(event.data) for event in events]
     decisions = [engine.decide(a.report) for a in accepted]
     rules = engine.duplicate_settings
+    subjects = [subject_of_report(a.report, d.unit) for a, d in zip(accepted, decisions, strict=True)]
     async with db.transaction() as session:
+        tiers = await tiers_of(session, [s for s in subjects if s is not None])
+        hazard_ack = engine.catalogue.settings.ack_hours.hazard
+        decisions = [with_subject(d, s, _rated(s, tiers), hazard_ack_hours=hazard_ack)
+                     for d, s in zip(decisions, subjects, strict=True)]
         fresh = await first_times(session, RouterInbox, [event.id for event in events])
         decided = set((await session.execute(
             select(RoutedCase.case_id).where(RoutedCase.case_id.in_({a.case_id for a in accepted}))
@@ -67,6 +74,21 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
                 "lon": case.lon, "open": linked.open, "routed_at": case.opened_at})
             stage_decision(session, settings, taken.case_id, taken.report, linked.decision, attempt=1,
                            accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
+
+
+async def tiers_of(session: AsyncSession, subjects: Sequence[SubjectRef]) -> dict[str, Rated]:
+    """The subjects and tiers the tracker announced for these subjects' keys, in one query."""
+    keys = sorted({key for subject in subjects for key in subject.keys})
+    if not keys:
+        return {}
+    rows = (await session.execute(select(SubjectTier.key, SubjectTier.subject_id, SubjectTier.tier)
+                                  .where(SubjectTier.key.in_(keys)))).all()
+    return {row.key: Rated(row.subject_id, row.tier) for row in rows}
+
+
+def _rated(subject: SubjectRef | None, tiers: dict[str, Rated]) -> Rated | None:
+    """The subject and tier of the strongest key the tracker rated (the tracker links by the same order)."""
+    return next((tiers[key] for key in subject.keys if key in tiers), None) if subject else None
 
 
 async def _open_cases(session: AsyncSession, search: Search) -> list[OpenCase]:
@@ -99,7 +121,9 @@ def stage_decision(session: AsyncSession, settings: Settings, case_id: str, repo
           envelope(source=SOURCE, event_type=EventType.case_routed, subject=case_id, payload=routed))
     if decision.status is DecisionStatus.duplicate:
         return
-    terms = DispatchTerms(decision.rule, decision.unit, decision.deadline_days, decision.ack_hours)
+    subject = decision.subject
+    terms = DispatchTerms(decision.rule, decision.unit, decision.deadline_days, decision.ack_hours,
+                          tier=subject.tier if subject else None, subject=subject.id if subject else None)
     stage_dispatches(session, settings, case_id, report, terms, attempt=attempt, primary=decision.primary,
                      cooperating=decision.cooperating, cc=decision.cc)
 
@@ -119,10 +143,13 @@ def next_candidate(decision: Decision, excluded: set[str]) -> Decision:
 async def follow_case_event(event: Envelope, *, db: Database, settings: Settings) -> None:
     """case-events.v1: re-route a returned case; forget closed cases for duplicate linking."""
     transition = CaseTransition.model_validate(event.data)
-    if transition.kind not in ("returned", "closed", "duplicate", "feedback"):
+    if transition.kind not in ("returned", "closed", "duplicate", "feedback", *TIER_EVENTS):
         return
     async with db.transaction() as session:
         if not await first_time(session, RouterInbox, event.id):
+            return
+        if transition.kind in TIER_EVENTS:
+            await take_tier(session, transition)
             return
         row = await session.get(RoutedCase, transition.case_id, with_for_update=True)
         if row is None:
@@ -135,6 +162,10 @@ async def follow_case_event(event: Envelope, *, db: Database, settings: Settings
         excluded = sorted({*row.excluded, *(str(d) for d in _list(transition.detail.get("excluded"))),
                            *([transition.department] if transition.department else [])})
         decision = next_candidate(Decision.model_validate(row.decision), set(excluded))
+        if decision.subject is not None:  # the next department sees the tier as it stands now
+            rated = _rated(decision.subject, await tiers_of(session, [decision.subject]))
+            decision = decision.model_copy(update={"subject": decision.subject.model_copy(update={
+                "id": rated.subject_id if rated else None, "tier": rated.tier if rated else None})})
         row.attempt += 1
         row.excluded = excluded
         row.decision = decision.model_dump(mode="json")
@@ -156,9 +187,38 @@ async def dispatch_ruling(event: Envelope, *, db: Database, settings: Settings) 
         if row is None:
             raise UnknownCase(f"case {ruled.case_id} was ruled but never routed here: no report to dispatch")
         row.attempt = max(row.attempt, ruled.attempt)  # a later re-route numbers its dispatch after the ruling's
-        terms = DispatchTerms(ruled.rule, ruled.unit, ruled.deadline_days, ruled.ack_hours)
+        terms = DispatchTerms(ruled.rule, ruled.unit, ruled.deadline_days, ruled.ack_hours, tier=ruled.tier,
+                              subject=ruled.subject)
         stage_dispatches(session, settings, row.case_id, Report.model_validate(row.report), terms,
                          attempt=ruled.attempt, primary=ruled.lead, cooperating=ruled.cooperating)
+
+
+async def dispatch_inspection(event: Envelope, *, db: Database, settings: Settings) -> None:
+    """inspection.opened → the dispatches of a joint inspection, once per event: its notice is the report."""
+    opened = InspectionOpened.model_validate(event.data)
+    async with db.transaction() as session:
+        if not await first_time(session, RouterInbox, event.id):
+            return
+        terms = DispatchTerms(opened.rule, opened.unit, opened.deadline_days, opened.ack_hours, tier=opened.tier,
+                              subject=opened.subject)
+        stage_dispatches(session, settings, opened.case_id, opened.notice, terms, attempt=opened.attempt,
+                         primary=opened.lead, cooperating=opened.cooperating, cc=opened.cc)
+
+
+async def take_tier(session: AsyncSession, transition: CaseTransition) -> None:
+    """A subject's tier changed, or two subjects merged: every key of the subject now carries its tier."""
+    announced = transition.detail.get("subject_tier")
+    if not isinstance(announced, dict) or announced.get("tier") not in ("A", "B", "C", "D"):
+        return
+    rows = [{"key": str(key), "subject_id": str(announced.get("subject")), "tier": str(announced["tier"]),
+             "updated_at": transition.at} for key in _list(announced.get("keys"))]
+    if not rows:
+        return
+    statement = dialect_insert(session, table_of(SubjectTier))
+    # An older announcement arriving late (another partition) does not undo a newer one.
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["key"], set_={k: statement.excluded[k] for k in ("subject_id", "tier", "updated_at")},
+        where=table_of(SubjectTier).c.updated_at <= statement.excluded.updated_at), rows)
 
 
 def _list(value: object) -> list[object]:

@@ -18,6 +18,7 @@ from schemas.events import (
     EscalationNotice,
     EventType,
     FeedbackNotice,
+    InspectionOpened,
     ReportAccepted,
     StatementPublished,
     dataschema,
@@ -32,7 +33,8 @@ MESSAGES: dict[str, tuple[list[str], type[BaseModel], str]] = {
                        "Intake accepted a report and gave it a case id."),
     "caseRouted": ([EventType.case_routed], CaseRouted, "The router's decision with the report."),
     "caseDispatched": ([EventType.case_dispatched], CaseDispatched,
-                       "A case for a department (primary, cooperating or cc)."),
+                       "A case for a department (primary, cooperating or cc), with the credit tier (A–D) of the "
+                       "business or place it is about; rule JOINT: a joint inspection a trigger opened."),
     "feedbackNotice": ([EventType.case_feedback], FeedbackNotice,
                        "The outcome of a case, for the street, safety-office and cc."),
     "escalationNotice": ([EventType.case_escalated], EscalationNotice,
@@ -40,9 +42,13 @@ MESSAGES: dict[str, tuple[list[str], type[BaseModel], str]] = {
     "departmentReply": ([EventType.reply_ack, EventType.reply_feedback, EventType.reply_return], DepartmentReply,
                         "A department's ack, feedback or return."),
     "caseTransition": ([EventType.case_transition, EventType.case_escalated], CaseTransition,
-                       "A state change of a case."),
+                       "A state change of a case; kind tier_changed / subject_merged: the credit tier of the case's "
+                       "subject changed (detail.subject_tier: subject, keys, tier), which the router keeps."),
     "caseRuled": ([EventType.case_ruled], CaseRuled,
                   "An adjudicator's ruling, which the router dispatches to its lead and cooperating departments."),
+    "inspectionOpened": ([EventType.inspection_opened], InspectionOpened,
+                         "A joint inspection a supervision trigger opened, which the router dispatches to the "
+                         "responsible departments, the street team and safety-office."),
     "cataloguePublished": ([EventType.catalogue_published], CataloguePublished,
                            "A catalogue version (compacted topic)."),
     "statementPublished": ([EventType.statement_monthly], StatementPublished,
@@ -56,7 +62,8 @@ CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
                      "Calls of the 12345 hotline, bare JSON or in an envelope; key: call id."),
     "routed": ("routed.v1", ["caseRouted"], "router", "tracker, notifier", "Routing decisions, key: case id."),
     "dispatch": ("dispatch.{department}.v1", ["caseDispatched", "feedbackNotice", "escalationNotice"],
-                 "router (dispatches, those of ruled cases included), tracker (feedback and supervision notices)",
+                 "router (dispatches: of decisions, rulings and joint inspections), tracker (feedback and "
+                 "supervision notices)",
                  "that department, notifier",
                  "One topic per department (catalogue code); key: case id."),
     "replies": ("replies.{department}.v1", ["departmentReply"],
@@ -65,7 +72,8 @@ CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
                 "One topic per department, key: case id. A reply whose payload names another department is "
                 "dead-lettered with the reason; the shared replies.v1 is retired (what comes there is "
                 "dead-lettered)."),
-    "caseEvents": ("case-events.v1", ["caseTransition", "caseRuled"], "tracker", "router, notifier, anyone",
+    "caseEvents": ("case-events.v1", ["caseTransition", "caseRuled", "inspectionOpened"], "tracker",
+                   "router, notifier, anyone",
                    "State changes of cases and the rulings the router dispatches, key: case id."),
     "catalogue": ("catalogue.v1", ["cataloguePublished"], "tracker (rulings, rollbacks), admin CLI",
                   "router (every replica), tracker (catalogue history)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,12 +24,13 @@ class Rule(StrEnum):
     R3 = "R3"  # safety hazard of an unlicensed business
     R4 = "R4"  # safety hazard with a regulator
     R5 = "R5"  # safety hazard: the safety office
-    R6 = "R6"  # licensed business, outside its licence
+    R6 = "R6"  # unlicensed construction in progress
     R7 = "R7"  # unlicensed, with a prerequisite permit
     R8 = "R8"  # unlicensed, plain business licence
     R9 = "R9"  # a matter of the catalogue
     R10 = "R10"  # a gap: the adjudication queue
     RULING = "RULING"  # a saved ruling (裁决入库) of the catalogue in force
+    JOINT = "JOINT"  # a joint inspection (联合检查) a supervision trigger opened
 
 
 class Evidence(BaseModel):
@@ -51,6 +52,25 @@ class Candidate(BaseModel):
     department: str
     rule: Rule
     score: float
+
+
+Tier = Literal["A", "B", "C", "D"]  # credit tier (分级式信用监管): A a clean record … D a repeat offender
+
+
+class SubjectRef(BaseModel):
+    """The business or place a report is about, as the router could tell from it (issue 15 §1).
+
+    `keys` link it to a subject, strongest first: `uscc:<credit code>`, `name:<unit>:<address>:<business name>`,
+    `place:<unit>:<address>`; the tracker links the case to the subject of the first key it knows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[str]
+    id: str | None = None  # the tracker's subject id (S…), once it rated the subject (None: a new subject)
+    name: str | None = None  # the business name found in the report
+    address: str | None = None  # normalised
+    credit_code: str | None = None
+    tier: Tier | None = None  # the subject's tier when the router decided (None: a subject not rated yet)
 
 
 class Decision(BaseModel):
@@ -79,3 +99,4 @@ class Decision(BaseModel):
     related: list[str] = Field(default_factory=list)
     duplicate_of: str | None = None
     catalogue_version: str
+    subject: SubjectRef | None = None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from schemas.decision import Decision, Rule
+from schemas.decision import Decision, Rule, Tier
 from schemas.report import Report
 from schemas.text import StorableText
 from schemas.time import Instant
@@ -30,6 +30,7 @@ class EventType(StrEnum):
     reply_return = "caseroute.reply.return"
     case_transition = "caseroute.case.transition"
     case_ruled = "caseroute.case.ruled"
+    inspection_opened = "caseroute.inspection.opened"
     case_escalated = "caseroute.case.escalated"
     case_feedback = "caseroute.case.feedback"
     catalogue_published = "caseroute.catalogue.published"
@@ -37,7 +38,8 @@ class EventType(StrEnum):
 
 
 # What each topic carries, so its consumers refuse the rest (a payload version they were not written for).
-CASE_EVENTS = (EventType.case_transition, EventType.case_escalated, EventType.case_ruled)
+CASE_EVENTS = (EventType.case_transition, EventType.case_escalated, EventType.case_ruled,
+               EventType.inspection_opened)
 DEPARTMENT_EVENTS = (EventType.case_dispatched, EventType.case_feedback, EventType.case_escalated)
 REPLIES = (EventType.reply_ack, EventType.reply_feedback, EventType.reply_return)
 
@@ -85,6 +87,10 @@ class CaseDispatched(BaseModel):
     address: str | None = None
     reported_at: Instant
     reply_url: str | None = None
+    # The credit tier of the business or place the case is about (A clean … D repeat offender), and its id: a
+    # department sees at once that it is dealing with a repeat offender. None: no subject, or not rated yet.
+    tier: Tier | None = None
+    subject: str | None = None  # the subject's id (S…; GET /v1/subjects/{id}), once the tracker has rated it
 
 
 class CaseRuled(BaseModel):
@@ -106,6 +112,29 @@ class CaseRuled(BaseModel):
     ack_hours: Annotated[float, Field(gt=0)]
     ruled_by: str  # role:name
     at: Instant
+    tier: Tier | None = None  # the case's subject's credit tier, as on any dispatch
+    subject: str | None = None
+
+
+class InspectionOpened(BaseModel):
+    """A supervision trigger opened a joint inspection (联合检查, case-events.v1): a case of its own, with a notice
+    the tracker wrote (no personal data), which the router dispatches as it dispatches any decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    attempt: Annotated[int, Field(ge=1)]
+    rule: Rule  # JOINT
+    trigger: str  # the catalogue trigger's id
+    lead: str
+    cooperating: list[str] = Field(default_factory=list)
+    cc: list[str] = Field(default_factory=list)  # the street team and safety-office
+    unit: str | None = None
+    deadline_days: Annotated[int, Field(ge=1)]
+    ack_hours: Annotated[float, Field(gt=0)]
+    tier: Tier | None = None
+    subject: str | None = None
+    notice: Report  # what the departments receive as the case's report
 
 
 class FeedbackOutcome(StrEnum):

@@ -8,7 +8,15 @@ from pydantic import BaseModel
 
 from schemas.decision import Decision
 from schemas.envelope import Envelope
-from schemas.events import CaseDispatched, CaseRouted, CaseRuled, CaseTransition, DepartmentReply, ReportAccepted
+from schemas.events import (
+    CaseDispatched,
+    CaseRouted,
+    CaseRuled,
+    CaseTransition,
+    DepartmentReply,
+    InspectionOpened,
+    ReportAccepted,
+)
 from schemas.report import HotlineCall, Report
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -22,6 +30,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "department-reply": DepartmentReply,
     "case-transition": CaseTransition,
     "case-ruled": CaseRuled,
+    "inspection-opened": InspectionOpened,
 }
 
 

@@ -5,12 +5,27 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from schemas.credit_code import credit_code_problem, normalise_credit_code
 from schemas.text import StorableText
 from schemas.time import Instant
 
 ShortText = Annotated[str, Field(max_length=200)]
+
+
+def _credit_code(code: str) -> str:
+    if problem := credit_code_problem(code):
+        raise ValueError(problem)
+    return code
+
+
+def _normalised(value: object) -> object:
+    return normalise_credit_code(value) if isinstance(value, str) else value
+
+
+# 统一社会信用代码, checked with its GB 32100-2015 check digit (a mistyped code links a case to the wrong business).
+CreditCode = Annotated[str, BeforeValidator(_normalised), Field(max_length=18), AfterValidator(_credit_code)]
 
 
 class Source(StrEnum):
@@ -52,6 +67,7 @@ class Facts(BaseModel):
     licensed: bool | None = None
     industry: ShortText | None = None
     venue_size: VenueSize | None = None
+    credit_code: CreditCode | None = None  # the business's 统一社会信用代码 when the reporter has it (licence)
 
 
 class Report(StorableText):

@@ -33,7 +33,7 @@ from tracker.handlers import CaseNotFound, Deps, apply_change
 from tracker.notices import stage_ruling
 from tracker.store import catalogue as versions
 from tracker.store.cases import load_for_update, save, state_of
-from tracker.store.models import Case, RulingRecord, TrackerAudit
+from tracker.store.models import Case, RulingRecord, Subject, TrackerAudit
 
 PENDING = (Status.gap.value, Status.disputed.value)
 CORPUS_CASES = 2000  # recent cases whose words weigh the terms (document frequencies)
@@ -119,8 +119,11 @@ async def _apply_ruling(session: AsyncSession, deps: Deps, row: Case, data: Ruli
     lead = bind(data.lead, row.unit, cat)
     cooperating = [c for c in dict.fromkeys(bind(c, row.unit, cat) for c in data.cooperating) if c != lead]
     deadlines = cat.settings.deadlines
-    command = Adjudicate(lead, data.principle, tuple(cooperating), data.basis, caller.actor,
-                         ack_hours=cat.settings.ack_hours.default,
+    subject = await session.get(Subject, row.subject_id) if row.subject_id else None
+    # A tier D subject's case is answered within the hazard window, as the router dispatches it (issue 15 §3).
+    ack_hours = cat.settings.ack_hours.hazard if subject is not None and subject.tier == "D" \
+        else cat.settings.ack_hours.default
+    command = Adjudicate(lead, data.principle, tuple(cooperating), data.basis, caller.actor, ack_hours=ack_hours,
                          deadline_days=deadlines.joint if cooperating else deadlines.standard)
     try:
         state = await apply_change(session, deps, row, state, command, now=now, actor=caller.actor)
@@ -132,7 +135,8 @@ async def _apply_ruling(session: AsyncSession, deps: Deps, row: Case, data: Ruli
     stage_ruling(session, deps.settings, CaseRuled(
         case_id=row.case_id, attempt=state.attempt, rule=RULING, rule_id=rule_id, lead=lead, cooperating=cooperating,
         principle=data.principle.value, basis=data.basis, unit=row.unit, deadline_days=state.deadline_days,
-        ack_hours=state.ack_hours, ruled_by=caller.actor, at=now))
+        ack_hours=state.ack_hours, ruled_by=caller.actor, at=now, tier=subject.tier if subject else None,
+        subject=subject.id if subject else None))
     await save(session, row, state, now=now, calendar=deps.calendar)
     session.add(RulingRecord(case_id=row.case_id, kind=kind, lead=lead, cooperating=cooperating,
                              principle=data.principle.value, basis=data.basis, note=data.note,

@@ -10,7 +10,7 @@ from services.db import Database
 from services.outbox import OutboxRelay
 from services.retention import purge_reports, retention_task
 from services.runtime import Runtime, ServiceParts
-from tracker.api import adjudication, cases, catalogue, open311, replies, reports, stats
+from tracker.api import adjudication, cases, catalogue, open311, replies, reports, stats, subjects
 from tracker.clock import calendar_from, figures_refresher, sla_clock
 from tracker.console import routes as console
 from tracker.consumers import consumers
@@ -40,7 +40,7 @@ def build(runtime: Runtime, *, routing: Routing) -> ServiceParts:
         consumers=consumers(runtime, deps),
         compacted_topics=[settings.topic("catalogue.v1")],
         routers=[cases.router, replies.router, stats.router, reports.router, adjudication.router, catalogue.router,
-                 open311.router, console.router],
+                 open311.router, subjects.router, console.router],
         state=TrackerState(relay=relay, deps=deps),
     )
 

@@ -21,6 +21,7 @@ from tracker import metrics
 from tracker.domain import commands as cmd
 from tracker.domain.access import is_party, may_close, may_read
 from tracker.domain.case import CaseState
+from tracker.domain.commands import EscalationKind
 from tracker.domain.sla import Breach, Calendar, unescalated
 from tracker.domain.state import after_return, apply, new_case
 from tracker.domain.steps import candidates_left, decision_commands, is_stale, reply_command
@@ -29,6 +30,7 @@ from tracker.routing import NoRouting, Routing
 from tracker.store import codec
 from tracker.store.cases import load_for_update, load_many_for_update, parties_of, save, state_of, upsert_attempts
 from tracker.store.models import Case, Escalation, TrackerInbox
+from tracker.subjects import Linked, link_cases, refresh_after
 
 
 class CaseNotFound(LookupError):
@@ -84,6 +86,7 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
         # records' upsert flushes them first, and the timelines are inserted after them at commit.
         session.add_all([rows[case_id] for case_id in opened])
         attempts: list[dict[str, object]] = []
+        linked: list[Linked] = []
         for event, routed in decided:
             if len(events) > 1:  # alone, it is handled inside the consumer's span, whose context is set
                 trace_var.set(event.trace)  # the case events staged for this case continue its trace
@@ -92,6 +95,8 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
                 stage_transition(session, deps.settings, row,
                                  cmd.Transition("received", "", "received", opened_at, None, {}), actor="intake")
                 metrics.cases_received_total.labels(row.source or "unknown", row.unit or "unknown").inc()
+                if routed.decision.subject is not None and routed.decision.subject.keys:
+                    linked.append(Linked(row, routed.decision.subject))
             state = state_of(row)
             if is_stale(routed.attempt, state):
                 continue
@@ -104,6 +109,7 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
                 state = await apply_change(session, deps, row, state, command, now=now, actor="router")
             await save(session, row, state, now=now, calendar=deps.calendar, attempts=attempts)
         await upsert_attempts(session, attempts)
+        await link_cases(session, deps, linked, now=now)
 
 
 def _new_row(routed: CaseRouted, now: datetime) -> Case:
@@ -157,6 +163,8 @@ async def handle_reply(reply: DepartmentReply, deps: Deps, *, actor: str, event_
                 stage_feedback(session, deps.settings, row, reply, now)
         _observe_latency(before, state, now)
         await save(session, row, state, now=now, calendar=deps.calendar)
+        if reply.kind == "feedback" and state is not before:  # an outcome changes the subject's record
+            await refresh_after(session, deps, row, now=now)
         return state
 
 
@@ -210,6 +218,10 @@ async def escalate_due(deps: Deps, *, now: datetime, limit: int = 500) -> int:
             metrics.escalations_total.labels(breach.kind.value).inc()
         for row in rows:
             await save(session, row, states.get(row.case_id, state_of(row)), now=now, calendar=deps.calendar)
+        late = {row.case_id: row for row, _, breach in found
+                if breach.key in claimed and breach.kind is EscalationKind.feedback_overdue}
+        for row in late.values():  # a late rectification counts against its subject
+            await refresh_after(session, deps, row, now=now)
     return len(claimed)
 
 

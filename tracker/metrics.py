@@ -23,6 +23,11 @@ case_feedback_seconds = Histogram("case_feedback_seconds", "First dispatch to fe
                                   buckets=LATENCY_BUCKETS)
 cases_overdue = Gauge("cases_overdue", "Open cases with an escalated breach", ["department", "kind"])
 escalations_total = Counter("escalations_total", "Escalations to safety-office (督办)", ["kind"])
+joint_inspections_total = Counter("joint_inspections_total", "Joint inspections (联合检查) triggers opened",
+                                  ["trigger"])
+subject_tier_changes_total = Counter("subject_tier_changes_total",
+                                     "Subjects whose credit tier changed (not a new subject's first), by the new tier",
+                                     ["tier"])
 # Department scorecards (考核) of the month so far, refreshed every CASEROUTE_SCORECARD_REFRESH_S; departments are
 # the catalogue's codes (per-unit ones bound to the catalogue's units), the settlements a fixed vocabulary.
 scorecard_ack_on_time_ratio = Gauge("scorecard_ack_on_time_ratio",

@@ -14,6 +14,7 @@ from schemas.events import (
     EscalationNotice,
     EventType,
     FeedbackNotice,
+    InspectionOpened,
 )
 from services.db import insert_at_commit, table_of
 from services.envelopes import envelope
@@ -30,9 +31,13 @@ SUPERVISOR = "safety-office"
 
 
 def stage_transition(session: AsyncSession, settings: Settings, row: Case, transition: Transition, *,
-                     actor: str, extra: dict[str, object] | None = None) -> None:
-    """A timeline row and a case-events.v1 event, in the caller's transaction."""
-    detail = {**transition.detail, **(extra or {})}
+                     actor: str, extra: dict[str, object] | None = None,
+                     unmasked: dict[str, object] | None = None) -> None:
+    """A timeline row and a case-events.v1 event, in the caller's transaction.
+
+    `unmasked` detail goes out as it is: no free text of a person's, only what the event is about (a subject's
+    keys, whose digits the phone-number masking would otherwise take for a number)."""
+    detail = {**transition.detail, **(extra or {}), **(unmasked or {})}
     if transition.kind == "returned":
         detail["excluded"] = [r["department"] for r in row.state.get("returns", [])] + [transition.department]
     insert_at_commit(session, TIMELINE, {
@@ -43,7 +48,7 @@ def stage_transition(session: AsyncSession, settings: Settings, row: Case, trans
     # feedback's) goes out with phone numbers masked; the timeline keeps it whole for overseers.
     payload = CaseTransition(case_id=row.case_id, kind=transition.kind, from_status=transition.from_status or None,
                              to_status=transition.to_status, actor=actor, at=transition.at,
-                             department=transition.department, detail=mask_json(detail))
+                             department=transition.department, detail={**mask_json(detail), **(unmasked or {})})
     event_type = EventType.case_escalated if transition.kind == "escalated" else EventType.case_transition
     stage(session, TrackerOutbox, settings.topic("case-events.v1"),
           envelope(source=SOURCE, event_type=event_type, subject=row.case_id, payload=payload))
@@ -82,3 +87,9 @@ def stage_ruling(session: AsyncSession, settings: Settings, ruled: CaseRuled) ->
     dispatches, which masks the report as for any decision)."""
     stage(session, TrackerOutbox, settings.topic("case-events.v1"),
           envelope(source=SOURCE, event_type=EventType.case_ruled, subject=ruled.case_id, payload=ruled))
+
+
+def stage_inspection(session: AsyncSession, settings: Settings, opened: InspectionOpened) -> None:
+    """A joint inspection on case-events.v1, after its transitions: the router dispatches its notice."""
+    stage(session, TrackerOutbox, settings.topic("case-events.v1"),
+          envelope(source=SOURCE, event_type=EventType.inspection_opened, subject=opened.case_id, payload=opened))

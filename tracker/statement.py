@@ -19,11 +19,16 @@ from tracker.domain.scorecard import Month, Settlement
 from tracker.handlers import Deps
 from tracker.store import catalogue as versions
 from tracker.store.figures import dispatch_records, escalation_records, gaps_since
-from tracker.store.statement import received_cases, rulings_on, versions_published
+from tracker.store.statement import (
+    inspections_opened,
+    received_cases,
+    repeat_subjects,
+    rulings_on,
+    versions_published,
+)
 
-SUBJECTS_NOTE = ("重复举报主体与联合检查：主体（issue 15 §1）与触发式监管（§2）尚未建成，本节暂无数据。"
-                 " Repeat subjects and joint inspections: subjects and triggers are not built yet, so this "
-                 "section has no data.")
+SUBJECTS_NOTE = ("重复举报主体：本月收到两件及以上案件的主体（按收件计，等级为出具时的信用等级）；联合检查：本月由触发"
+                 "条件开启的联合检查及其现状。")
 
 
 class OnTimeRead(BaseModel):
@@ -84,9 +89,33 @@ class VersionRead(BaseModel):
     rulings_added: list[str]
 
 
+class RepeatSubjectRead(BaseModel):
+    subject_id: str
+    name: str | None
+    address: str | None
+    unit: str | None
+    tier: str
+    reports: int  # cases received in the month
+
+
+class InspectionRead(BaseModel):
+    case_id: str
+    subject_id: str
+    subject_name: str | None
+    trigger: str
+    why: str
+    opened_at: datetime
+    lead: str | None
+    status: str
+    overdue: bool
+
+
 class SubjectsSection(BaseModel):
-    available: bool = False
+    available: bool = True
     note: str = SUBJECTS_NOTE
+    repeat_subjects: list[RepeatSubjectRead] = []
+    inspections: list[InspectionRead] = []
+    inspections_by_trigger: dict[str, int] = {}
 
 
 class MonthlyStatement(BaseModel):
@@ -142,6 +171,8 @@ async def monthly(deps: Deps, month: Month) -> MonthlyStatement:
         cases = await received_cases(session, start, end)
         rulings = await rulings_on(session, {r.case_id for r in records if r.returned_at is not None})
         published = await versions_published(session, start, end)
+        repeats = await repeat_subjects(session, start, end)
+        inspections = await inspections_opened(session, start, end)
     version, names = await department_names(deps)
     figures = stats_of(records, escalations, gaps, start, end, window=str(month), now=deps.now())
     settled = sc.settle_returns(records, rulings, start, end)
@@ -162,7 +193,10 @@ async def monthly(deps: Deps, month: Month) -> MonthlyStatement:
         catalogue_versions=[VersionRead(version=v.version, parent=v.parent, author=v.author, reason=v.reason,
                                         from_case=v.from_case, published_at=v.published_at,
                                         rulings_added=list(v.rulings_added)) for v in published],
-        subjects=SubjectsSection(),
+        subjects=SubjectsSection(
+            repeat_subjects=[RepeatSubjectRead(**vars(r)) for r in repeats],
+            inspections=[InspectionRead(**vars(i)) for i in inspections],
+            inspections_by_trigger=sc.breakdown(i.trigger for i in inspections)),
     )
 
 

@@ -22,6 +22,7 @@ REASONS = {"wrong_unit": "属地不符", "not_our_remit": "职能不符", "overl
            "insufficient_information": "信息不全", "duplicate": "重复"}
 SOURCES = {"grid": "网格员", "hotline": "12345热线", "app": "随手拍", "none": "未知"}
 KINDS = {"ack_overdue": "超时未报到", "feedback_overdue": "超期未反馈"}
+PDF_REPEAT_SUBJECTS = 40  # the most reported; the workbook lists them all
 
 
 class FontMissing(RuntimeError):
@@ -138,7 +139,11 @@ def to_xlsx(s: MonthlyStatement) -> bytes:
     sheet("空白与新规则", ("版本", "上一版本", "发布人", "原因", "来自案件", "发布时间", "新增裁决规则"), [
         (v.version, v.parent, v.author, v.reason, v.from_case, v.published_at.isoformat(), ", ".join(v.rulings_added))
         for v in s.catalogue_versions])
-    sheet("重复主体与联合检查", ("说明",), [(s.subjects.note,)])
+    sheet("重复举报主体", ("主体编号", "名称", "地址", "属地", "信用等级", "本月案件"), [
+        (r.subject_id, r.name, r.address, r.unit, r.tier, r.reports) for r in s.subjects.repeat_subjects])
+    sheet("联合检查", ("检查案件", "主体编号", "主体", "触发条件", "原因", "开启时间", "牵头部门", "状态", "超期"), [
+        (i.case_id, i.subject_id, i.subject_name, i.trigger, i.why, i.opened_at.isoformat(), s.names.get(
+            i.lead or "", i.lead), i.status, i.overdue) for i in s.subjects.inspections])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -213,8 +218,18 @@ def to_pdf(s: MonthlyStatement) -> bytes:
     table(("版本", "发布人", "原因", "新增裁决规则"), [
         (v.version, v.author, v.reason or "—", "、".join(v.rulings_added) or "—") for v in s.catalogue_versions]
         or [("本月无新版本", "—", "—", "—")], (60, 50, 110, 50))
-    heading("八、重复举报主体与联合检查")
-    pdf.multi_cell(w=0, text=s.subjects.note)
+    subjects = s.subjects
+    heading(f"八、重复举报主体（{len(subjects.repeat_subjects)} 个）与联合检查（{len(subjects.inspections)} 次）")
+    shown = subjects.repeat_subjects[:PDF_REPEAT_SUBJECTS]
+    more = len(subjects.repeat_subjects) - len(shown)
+    rest = f"下表列出案件最多的 {len(shown)} 个，其余 {more} 个见 XLSX。" if more else ""
+    pdf.multi_cell(w=0, text=subjects.note + rest, new_x="LMARGIN", new_y="NEXT")
+    table(("主体编号", "名称", "地址", "信用等级", "本月案件"), [
+        (r.subject_id, r.name or "—", r.address or "—", r.tier, str(r.reports)) for r in shown]
+        or [("本月无重复举报主体", "—", "—", "—", "—")], (35, 70, 95, 20, 20))
+    table(("检查案件", "主体", "触发条件", "牵头部门", "状态"), [
+        (i.case_id, i.subject_name or i.subject_id, i.trigger, s.names.get(i.lead or "", i.lead or "—"), i.status)
+        for i in subjects.inspections] or [("本月无联合检查", "—", "—", "—", "—")], (45, 70, 40, 60, 30))
     return bytes(pdf.output())
 
 

@@ -4,6 +4,8 @@
 - `case.<status>`: a state change on case-events.v1, e.g. `case.acknowledged`, `case.feedback`,
   `case.closed`, `case.returned`, `case.dispatched`, `case.gap`, `case.adjudicated`.
 - `case.escalated`: an SLA breach escalated (督办); its body is a supervision notice.
+- `case.tier_changed`: the credit tier of the case's subject changed, or its subject was merged into another
+  (case events of kind `tier_changed` / `subject_merged`: the case's status did not change, so not `case.<status>`).
 - `report.monthly`: the monthly statement (信息互通) is ready, on statements.v1; for the supervisor it names.
 A subscription lists exact types, families (`dispatch.*`, `case.*`) or `*` for everything.
 """
@@ -16,15 +18,18 @@ from typing import Any
 ESCALATED = "case.escalated"
 ESCALATION_TYPE = "caseroute.case.escalated"
 REPORT_MONTHLY = "report.monthly"
+TIER_CHANGED = "case.tier_changed"
+TIER_KINDS = frozenset({"tier_changed", "subject_merged"})
 STATEMENT_TYPE = "caseroute.statement.monthly"
-# A ruling is the router's input: subscribers get its transitions (case.adjudicated, case.dispatched) and the
-# dispatch the router makes of it, not the event itself.
+# A ruling and a joint inspection are the router's input: subscribers get their transitions (case.adjudicated,
+# case.dispatched) and the dispatches the router makes of them, not the events themselves.
 RULED_TYPE = "caseroute.case.ruled"
+INSPECTION_TYPE = "caseroute.inspection.opened"
 # Types addressed to one supervisor (the event names it; safety-office when it does not).
 ADDRESSED = frozenset({ESCALATED, REPORT_MONTHLY})
 REPORTER_STATUSES = frozenset({"case.acknowledged", "case.feedback", "case.closed"})
 KNOWN = frozenset({
-    "dispatch.primary", "dispatch.cooperating", "dispatch.cc", ESCALATED, REPORT_MONTHLY,
+    "dispatch.primary", "dispatch.cooperating", "dispatch.cc", ESCALATED, REPORT_MONTHLY, TIER_CHANGED,
     *(f"case.{s}" for s in ("received", "routed", "gap", "dispatched", "acknowledged", "feedback", "closed",
                             "returned", "disputed", "adjudicated", "duplicate")),
 })
@@ -61,10 +66,12 @@ def event_type_of(topic_kind: str, envelope_type: str, data: Mapping[str, Any]) 
     if topic_kind == "dispatch":
         return f"dispatch.{data.get('role') or 'primary'}"
     if topic_kind == "case-events":
-        if envelope_type == RULED_TYPE:
+        if envelope_type in (RULED_TYPE, INSPECTION_TYPE):
             return None
         if is_escalation(envelope_type, data):
             return ESCALATED
+        if data.get("kind") in TIER_KINDS:
+            return TIER_CHANGED
         status = data.get("to_status")
         return f"case.{status}" if isinstance(status, str) and status else None
     return None

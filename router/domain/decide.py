@@ -210,5 +210,6 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             "related": c.related,
             "duplicate_of": None,
             "catalogue_version": cat.version,
+            "subject": None,  # the router's handler names it (router.domain.subjects), with its tier
         },
     )

@@ -37,3 +37,15 @@ class RouterInbox(InboxMixin, Base):
 
 class RouterOutbox(OutboxMixin, Base):
     __tablename__ = "router_outbox"
+
+
+class SubjectTier(Base):
+    """The credit tier the tracker last announced for each subject key (a tier_changed / subject_merged case
+    event), so every dispatch of the subject's cases carries it without the router reading tracker tables."""
+
+    __tablename__ = "router_subject_tiers"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(40))
+    tier: Mapped[str] = mapped_column(String(1))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

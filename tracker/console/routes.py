@@ -44,7 +44,10 @@ from tracker.store import board as board_store
 from tracker.store import catalogue as versions
 from tracker.store.figures import dispatch_records
 from tracker.store.heat import HeatFilter
-from tracker.store.models import Case, RulingRecord, TimelineEntry
+from tracker.store.models import Case, RulingRecord, Subject, TimelineEntry
+from tracker.store.subjects import TIER_NAMES, list_subjects, reasons_of, subject_view
+from tracker.subjects import SubjectRefused
+from tracker.subjects import merge as merge_subjects
 
 HERE = Path(__file__).parent
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -61,7 +64,10 @@ STATUSES = {"received": "已接收", "routed": "已分拨", "gap": "空白待裁
             "adjudicated": "已裁决", "duplicate": "重复件"}
 REASONS = {"wrong_unit": "属地不符", "not_our_remit": "职能不符", "overlapping_remits": "职能交叉",
            "insufficient_information": "信息不全", "duplicate": "重复"}
+OUTCOMES = {"resolved": "已解决", "rectification_ordered": "责令整改", "penalised": "行政处罚", "shut_down": "关停取缔",
+            "referred": "移送", "not_found": "查无实据"}
 SUCCESS_TARGET = 0.988
+MERGERS = ("operator", "admin")  # who merges subjects (as POST /v1/subjects/{id}/merge)
 HEAT_CELL = 0.005  # degrees: about 550 m north-south, a few blocks of a city community
 
 
@@ -73,7 +79,8 @@ async def _catalogue(deps: Deps) -> Catalogue:
 def page(name: str, request: Request, caller: Any, **context: Any) -> HTMLResponse:
     context.setdefault("csrf", session.csrf_of(request))  # every form of the page posts it back
     html = templates.get_template(name).render(request=request, caller=caller, principles=PRINCIPLES,
-                                               statuses=STATUSES, reasons=REASONS, **context)
+                                               statuses=STATUSES, reasons=REASONS, outcomes=OUTCOMES,
+                                               **context)
     return HTMLResponse(html)
 
 
@@ -157,7 +164,7 @@ async def board(request: Request, deps: DepsDep, caller: ConsoleCaller,
         return "/console" + (f"?{urlencode(merged)}" if merged else "")
 
     return page("board.html", request, caller, rows=rows, total=total, departments=departments, names=names,
-                units={code: u.name for code, u in cat.units.items()}, rules=board_store.RULES, f=chosen,
+                units={code: u.name for code, u in cat.units.items()}, rules=board_store.BOARD_RULES, f=chosen,
                 page_no=page_no, pages=pages, link=link, pending=pending,
                 overdue_total=sum(late for _, _, late in departments), now=deps.now())
 
@@ -173,10 +180,12 @@ async def case_page(case_id: str, request: Request, deps: DepsDep, caller: Conso
                                     .order_by(TimelineEntry.id))).scalars().all()
         rulings = (await s.execute(select(RulingRecord).where(RulingRecord.case_id == case_id)
                                    .order_by(RulingRecord.id))).scalars().all()
+        subject = await s.get(Subject, row.subject_id) if row.subject_id else None
     # The page shows the reporter's name and phone and the text as typed: audited as the API's reads are.
     await record_personal_reads(deps.db, caller, [(case_id, row.report)], via="console")
     names = department_names(await _catalogue(deps))
     return page("case.html", request, caller, case=row, timeline=timeline, rulings=rulings, names=names,
+                subject=subject, tier_names=TIER_NAMES, tier_reasons=reasons_of(subject) if subject else [],
                 decision=row.decision or {}, report=row.report or {}, returns=(row.state or {}).get("returns", []))
 
 
@@ -380,6 +389,57 @@ async def heat_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
     return page("heat.html", request, caller, view=view, svg=svg, window=window, by=by, f=f,
                 windows=HEAT_WINDOWS, bys=HEAT_BY, hazards=HAZARDS, sources=SOURCES, rules=board_store.RULES,
                 matters={code: m.name for code, m in cat.matters.items()}, units=view.unit_names)
+
+
+@router.get("/subjects", response_class=HTMLResponse)
+async def subjects_page(request: Request, deps: DepsDep, caller: ConsoleCaller,
+                        unit: Annotated[str | None, Query(max_length=64)] = None,
+                        tier: Annotated[str | None, Query(pattern=r"^[A-D]?$")] = None,
+                        q: Annotated[str | None, Query(max_length=100)] = None) -> HTMLResponse:
+    """信用主体: subjects worst tier first, filtered by unit, tier and a search."""
+    async with deps.db.sessions() as s:
+        found = await list_subjects(s, unit=unit or None, tier=tier or None, q=q or None, limit=200)
+    cat = await _catalogue(deps)
+    return page("subjects.html", request, caller, subjects=found, f={"unit": unit or "", "tier": tier or "",
+                                                                    "q": q or ""},
+                units={code: u.name for code, u in cat.units.items()}, tier_names=TIER_NAMES)
+
+
+@router.get("/subjects/{subject_id}", response_class=HTMLResponse)
+async def subject_page(subject_id: str, request: Request, deps: DepsDep, caller: ConsoleCaller) -> HTMLResponse:
+    """主体详情: its tier with the reasons that produced it, cases and outcomes, joint inspections; operators and
+    administrators merge another subject into it."""
+    return await _subject_page(subject_id, request, deps, caller)
+
+
+async def _subject_page(subject_id: str, request: Request, deps: Deps, caller: Any, *, message: str | None = None,
+                        error: str | None = None) -> HTMLResponse:
+    async with deps.db.sessions() as s:
+        view = await subject_view(s, subject_id)
+    if view is None:
+        raise Problem(404, "Subject not found", f"no subject {subject_id!r}")
+    cat = await _catalogue(deps)
+    return page("subject.html", request, caller, subject=view, names=department_names(cat),
+                units={code: u.name for code, u in cat.units.items()}, tier_names=TIER_NAMES,
+                triggers={t.id: t.name for t in cat.supervision.triggers},
+                thresholds=cat.supervision.tiers.thresholds, message=message, error=error,
+                may_merge=caller.role in MERGERS)
+
+
+@router.post("/subjects/{subject_id}/merge", response_class=HTMLResponse)
+async def merge_subject(subject_id: str, request: Request, deps: DepsDep, caller: ConsoleWriter,
+                        other: Annotated[str, Form(min_length=1, max_length=16)],
+                        reason: Annotated[str, Form(min_length=1, max_length=2000)]) -> HTMLResponse:
+    """合并主体: `other` (the same shop under another name) merges into this subject; audited as the API's."""
+    if caller.role not in MERGERS:
+        raise Problem(403, "Forbidden", f"merging subjects needs the role operator or admin, not {caller.role}")
+    try:
+        async with deps.db.transaction() as s:
+            await merge_subjects(s, deps, other.strip().upper(), subject_id, caller=caller, reason=reason,
+                                 now=deps.now())
+    except SubjectRefused as exc:
+        return await _subject_page(subject_id, request, deps, caller, error=exc.detail)
+    return await _subject_page(subject_id, request, deps, caller, message=f"已将主体 {other} 并入本主体")
 
 
 @router.get("/scorecards", response_class=HTMLResponse)

@@ -76,4 +76,6 @@ async def by_department(session: AsyncSession, f: BoardFilter) -> list[tuple[str
 
 
 # The decision rules a case can carry (ROUTING.md §5, and RULING for a saved ruling), for the rule filter.
-RULES = tuple(rule.value for rule in Rule)
+# Joint inspections (联合检查, opened by a trigger: tracker.subjects) are on the board but not on the heat map.
+BOARD_RULES = tuple(rule.value for rule in Rule)
+RULES = tuple(r for r in BOARD_RULES if r != Rule.JOINT)

@@ -49,7 +49,9 @@ async def heat_records(session: AsyncSession, since: datetime, until: datetime, 
     """Cases received in [since, until) that the filter admits; only the fields the heat map reads."""
     query = (select(Case.case_id, Case.received_at, Case.unit, Case.report[("location",)],
                     Case.decision[("evidence",)])
-             .where(Case.received_at >= since, Case.received_at < until, *_conditions(f)))
+             # Reports only: a joint inspection (rule JOINT) is the tracker's answer to reports, not one more.
+             .where(Case.received_at >= since, Case.received_at < until, Case.rule.is_distinct_from("JOINT"),
+                    *_conditions(f)))
     out = []
     for case_id, received_at, unit, location, evidence in (await session.execute(query)).all():
         where = location if isinstance(location, dict) else {}

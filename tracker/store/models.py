@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.audit import AuditMixin
@@ -43,6 +43,7 @@ class Case(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     submitted_by: Mapped[str | None] = mapped_column(String(160), index=True)  # role:name of the submitter
+    subject_id: Mapped[str | None] = mapped_column(String(16), index=True)  # the business or place it is about
 
 
 class TimelineEntry(Base):
@@ -154,3 +155,53 @@ class StatementSent(Base):
     produced_at: Mapped[datetime] = mapped_column(UtcDateTime())
     event_id: Mapped[str] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(json_type())
+
+
+class Subject(Base):
+    """The business or place cases are about (issue 15 §1), with its credit tier as last computed (§3).
+
+    Its id derives from its first key, so two replicas creating it at once create one row. A merged subject
+    stays, pointing at the one it was merged into; its keys and cases move there."""
+
+    __tablename__ = "tracker_subjects"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # uscc | name | place: what its first key was
+    name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(500))
+    unit: Mapped[str | None] = mapped_column(String(64), index=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    tier: Mapped[str] = mapped_column(String(1), index=True, default="A")
+    score: Mapped[float] = mapped_column(Float, default=0)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(json_type(), default=list)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+    last_reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    merged_into: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SubjectKey(Base):
+    """Each key a subject is known by (uscc:…, name:…, place:…); the primary key makes a key one subject's."""
+
+    __tablename__ = "tracker_subject_keys"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(16), index=True)
+
+
+class JointInspection(Base):
+    """A joint inspection (联合检查) a trigger opened: the window key (trigger:subject:window) is the claim, so a
+    trigger opens one per subject and window whatever the number of tracker replicas. It is tracked as the case
+    `case_id` (rule JOINT)."""
+
+    __tablename__ = "tracker_inspections"
+
+    window_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(80))
+    subject_id: Mapped[str] = mapped_column(String(16), index=True)
+    case_id: Mapped[str] = mapped_column(String(32), unique=True)
+    cause_case_id: Mapped[str] = mapped_column(String(32))
+    why: Mapped[str] = mapped_column(Text, default="")
+    catalogue_version: Mapped[str] = mapped_column(String(120))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

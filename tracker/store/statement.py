@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.domain.scorecard import RulingOutcome
-from tracker.store.models import Case, CatalogueVersion, DispatchAttempt, RulingRecord
+from tracker.store.models import Case, CatalogueVersion, DispatchAttempt, JointInspection, RulingRecord, Subject
 
 
 @dataclass(frozen=True)
@@ -70,3 +70,53 @@ async def versions_published(session: AsyncSession, start: datetime, end: dateti
     return [VersionRecord(r.version, r.parent, r.author, r.reason, r.from_case, r.published_at,
                           tuple(sorted(_ruling_ids(r.document) - _ruling_ids(parents.get(r.parent or "")))))
             for r in rows]
+
+
+@dataclass(frozen=True)
+class RepeatSubject:
+    """A subject reported more than once in the month (its cases received in it), with its tier now."""
+
+    subject_id: str
+    name: str | None
+    address: str | None
+    unit: str | None
+    tier: str
+    reports: int
+
+
+@dataclass(frozen=True)
+class InspectionRecord:
+    """A joint inspection opened in the month and where it stands."""
+
+    case_id: str
+    subject_id: str
+    subject_name: str | None
+    trigger: str
+    why: str
+    opened_at: datetime
+    lead: str | None
+    status: str
+    overdue: bool
+
+
+async def repeat_subjects(session: AsyncSession, start: datetime, end: datetime) -> list[RepeatSubject]:
+    """Subjects with two or more cases received in [start, end), most reported first (joint inspections, which
+    are about a subject rather than reports on it, not counted)."""
+    reports = func.count(Case.case_id).label("reports")
+    query = (select(Subject.id, Subject.name, Subject.address, Subject.unit, Subject.tier, reports)
+             .join(Case, Case.subject_id == Subject.id)
+             .where(Case.received_at >= start, Case.received_at < end, Case.source != "inspection")
+             .group_by(Subject.id, Subject.name, Subject.address, Subject.unit, Subject.tier)
+             .having(func.count(Case.case_id) >= 2)
+             .order_by(reports.desc(), Subject.id))
+    return [RepeatSubject(*row) for row in (await session.execute(query)).all()]
+
+
+async def inspections_opened(session: AsyncSession, start: datetime, end: datetime) -> list[InspectionRecord]:
+    query = (select(JointInspection.case_id, JointInspection.subject_id, Subject.name, JointInspection.trigger,
+                    JointInspection.why, JointInspection.opened_at, Case.department, Case.status, Case.overdue)
+             .join(Case, Case.case_id == JointInspection.case_id)
+             .outerjoin(Subject, Subject.id == JointInspection.subject_id)
+             .where(JointInspection.opened_at >= start, JointInspection.opened_at < end)
+             .order_by(JointInspection.opened_at, JointInspection.case_id))
+    return [InspectionRecord(*row) for row in (await session.execute(query)).all()]

@@ -242,7 +242,8 @@ async def test_a_generated_month_reads_the_same_in_stats_scorecards_json_xlsx_an
     assert statement["figures"] == stats
     assert statement["scorecards"] == cards["departments"]
     assert statement["cases"]["received"] == script.dispatched_in_month  # every case is dispatched at once
-    assert statement["subjects"]["available"] is False
+    assert statement["subjects"]["available"] is True  # no subjects in this month's generated reports
+    assert statement["subjects"]["repeat_subjects"] == [] and statement["subjects"]["inspections"] == []
 
     # The workbook, read back.
     assert xlsx.status_code == 200 and "spreadsheetml" in xlsx.headers["content-type"]
@@ -283,7 +284,7 @@ async def test_a_generated_month_reads_the_same_in_stats_scorecards_json_xlsx_an
         for cell in cells:  # every figure, in the table's order
             position = line.index(cell, position) + len(cell)
     assert "各部门分拨量（件）" in text and "各部门按时报到率（%）" in text  # the charts' titles
-    assert "尚未建成" in text  # repeat subjects and joint inspections: said plainly, not left out silently
+    assert "本月无重复举报主体" in text and "本月无联合检查" in text  # said plainly, not left out silently
 
 
 def on_time_text(o: dict[str, Any]) -> str:

@@ -116,6 +116,11 @@ def test_vocabulary_types_and_patterns() -> None:
     assert event_type_of("case-events", "caseroute.case.escalated", {"to_status": "dispatched"}) == "case.escalated"
     assert event_type_of("case-events", "caseroute.case.transition",
                          {"kind": "escalated", "to_status": "dispatched"}) == "case.escalated"
+    # A subject's tier changing leaves the case's status as it was: its own type, not a second case.dispatched.
+    for kind in ("tier_changed", "subject_merged"):
+        assert event_type_of("case-events", "caseroute.case.transition",
+                             {"kind": kind, "to_status": "dispatched"}) == "case.tier_changed"
+    assert valid_pattern("case.tier_changed")
     assert matches(["case.*"], "case.closed") and matches(["*"], "dispatch.primary")
     assert not matches(["case.closed"], "case.feedback") and not matches(["dispatch.*"], "case.dispatched")
     assert valid_pattern("case.*") and valid_pattern("dispatch.primary") and not valid_pattern("rm -rf")

@@ -13,7 +13,7 @@ import pytest
 
 from router import bootstrap as router_service
 from schemas.envelope import Envelope
-from schemas.events import CaseDispatched, CaseRouted, CaseRuled, EventType, ReportAccepted
+from schemas.events import CaseDispatched, CaseRouted, CaseRuled, EventType, InspectionOpened, ReportAccepted
 from schemas.report import Report
 from services.bus.base import OutgoingMessage
 from services.bus.memory import MemoryBus
@@ -110,3 +110,26 @@ async def test_the_tracker_stages_a_ruling_event_and_no_dispatch(tmp_path: Path)
     kinds = [e.data.get("kind") for e in case_events if e.type != EventType.case_ruled]
     assert kinds[-2:] == ["adjudicated", "dispatched"], "the ruling follows its transitions on the case's key"
     assert dispatch_sources == {"caseroute/router"}, "only the router dispatches"
+
+
+async def test_a_joint_inspection_is_dispatched_by_the_router_with_its_subjects_tier_once(tmp_path: Path) -> None:
+    notice = Report(external_id="repeat-reports:S1:2026-01", source="inspection", reported_at=datetime.now(UTC),
+                    location={"unit": "nanmen"}, title="联合检查：张记面馆（重复投诉）",
+                    description="触发条件 repeat-reports：30 日内 3 件。请牵头部门会同配合部门开展联合检查。")
+    opened = InspectionOpened(case_id="J-1", attempt=1, rule="JOINT", trigger="repeat-reports", lead="amr",
+                              cooperating=["ecology"], cc=["street-nanmen", "safety-office"], unit="nanmen",
+                              deadline_days=10, ack_hours=24.0, tier="C", subject="S1", notice=notice)
+    event = envelope(source="test", event_type=EventType.inspection_opened, subject="J-1", payload=opened)
+    async with running(_settings(tmp_path), [router_service.build]) as app:
+        bus: MemoryBus = app.state.runtime.bus
+        for _ in range(2):  # a redelivery dispatches nothing more
+            await _send(bus, "caseroute.case-events.v1", event)
+        await _until(lambda: bus.messages("caseroute.dispatch.safety-office.v1"))
+        await asyncio.sleep(0.3)
+    got = {topic: [CaseDispatched.model_validate(Envelope.from_bytes(m.value).data) for m in bus.messages(topic)]
+           for topic in ("caseroute.dispatch.amr.v1", "caseroute.dispatch.ecology.v1",
+                         "caseroute.dispatch.street-nanmen.v1", "caseroute.dispatch.safety-office.v1")}
+    assert [[(d.role, d.rule, d.tier, d.subject) for d in found] for found in got.values()] == [
+        [("primary", "JOINT", "C", "S1")], [("cooperating", "JOINT", "C", "S1")], [("cc", "JOINT", "C", "S1")],
+        [("cc", "JOINT", "C", "S1")]]
+    assert got["caseroute.dispatch.amr.v1"][0].title == "联合检查：张记面馆（重复投诉）"
