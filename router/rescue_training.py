@@ -13,7 +13,7 @@ from catalogue.binding import template_of
 from catalogue.loader import DEFAULT_CATALOGUE, CatalogueError, load_catalogue
 from catalogue.model import Catalogue
 from router.domain.rescue import MIN_COUNT, label_of, train
-from router.domain.text import normalise
+from router.domain.text import report_text
 from router.evaluate import LabelledSetError, read_labelled
 
 
@@ -22,8 +22,7 @@ def examples(rows: Iterable[Mapping[str, Any]], cat: Catalogue) -> list[tuple[st
     out = []
     for row in rows:
         report, expect = row["report"], row["expect"]
-        title, description = report.get("title"), report["description"]
-        text = normalise(f"{title}\n{description}" if title else description)
+        text = report_text(report.get("title"), report["description"])
         out.append((text, label_of(expect["rule"], template_of(expect["primary"], cat))))
     return out
 

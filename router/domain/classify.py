@@ -8,7 +8,7 @@ from functools import lru_cache
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
 from router.domain.scan import Signals, Subject, scan, venues
-from router.domain.text import normalise
+from router.domain.text import report_text
 from router.domain.units import resolve_unit
 from schemas.decision import Evidence
 from schemas.report import Hazard, Report
@@ -47,6 +47,7 @@ class Classification:
     licence_conf: float = 0.0
     size: str | None = None
     residential: bool = False
+    text: str = ""  # the normalised title and description, which the rare paths (rulings, rescue) read again
     public_building: bool = False
     unit: str | None = None
     safety_cue: bool = False
@@ -72,11 +73,10 @@ def _source(sig: Signals, subj: Subject) -> str:
 def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     """Classify one report against a compiled catalogue."""
     cat = cc.catalogue
-    # One normalisation of the whole text; the title ends at the first line break.
-    text = normalise(f"{report.title}\n{report.description}" if report.title else report.description)
+    text = report_text(report.title, report.description)
     title_len = text.find("\n") if report.title else 0
     sig = scan(text, max(title_len, 0), cc)
-    out = Classification()
+    out = Classification(text=text)
     ev = out.evidence
     facts = report.facts
     category = (report.category or "").strip() or None

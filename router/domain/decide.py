@@ -10,7 +10,6 @@ from router.domain.compiled import CompiledCatalogue
 from router.domain.rescue import Opinion, backs
 from router.domain.rules import HAZARD_RULES, Route, first_match, route
 from router.domain.rulings import RulingMatch, matching_ruling
-from router.domain.text import normalise
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
 from schemas.report import Hazard, Report
 
@@ -150,8 +149,8 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     c = classify(report, compiled)
     chosen, replaced = route(c, compiled)
     ruled = backed = None
-    if chosen.rule is Rule.R10:  # the rare path: the text is normalised again rather than kept for every report
-        text = normalise(f"{report.title}\n{report.description}" if report.title else report.description)
+    if chosen.rule is Rule.R10:
+        text = c.text
         ruled = _ruled(text, c, compiled)
         if ruled is not None:
             chosen = ruled[0]

@@ -20,7 +20,7 @@ from router.domain.compiled import CompiledCatalogue
 from router.domain.decide import decide
 from router.domain.lexicon import as_bytes
 from router.domain.scan import scan
-from router.domain.text import normalise
+from router.domain.text import report_text
 from schemas.report import Report
 
 
@@ -46,7 +46,7 @@ _COMMON = frozenset("反映 举报 投诉 你好 我们 他们 现在 一直 已
 
 
 def _text(report: Report) -> str:
-    return normalise(f"{report.title}\n{report.description}" if report.title else report.description)
+    return report_text(report.title, report.description)
 
 
 def subjects_of(department: str, cat: Catalogue) -> list[str]:

@@ -163,6 +163,11 @@ def normalise(text: str) -> str:
     return out
 
 
+def report_text(title: str | None, description: str) -> str:
+    """A report's title and description as one normalised text; the title ends at the first line break."""
+    return normalise(f"{title}\n{description}" if title else description)
+
+
 def normalise_address(address: str | None, strip_prefixes: tuple[str, ...] = ()) -> str:
     """An address reduced for comparison: normalised, without district prefixes and punctuation."""
     if not address:

@@ -4,7 +4,6 @@ scripts and styles come from the service (the CDN copy left the page blank witho
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -13,9 +12,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from tests.support.browser import CHROMIUM
 from tests.support.service_apps import service_app
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # deploy/local/chromium.sh (make test) installs it
 
 
 @contextmanager

@@ -7,7 +7,6 @@ form works; after logout the old cookie is refused. A screenshot of each console
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import REPO, ServiceProcess, running, wait_status
+from tests.e2e.stack import ServiceProcess, running, wait_status
+from tests.support.browser import ARTIFACTS, CHROMIUM
 from tests.support.credentials import auth_headers, credential_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(300)]
-ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # deploy/local/chromium.sh (make test) installs it
 
 
 def report(external_id: str, description: str, unit: str, title: str | None = None) -> dict[str, Any]:

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from services.db import Database
-from tests.e2e.console.test_console_browser import ARTIFACTS, CHROMIUM
 from tests.e2e.stack import ServiceProcess, running
 from tests.integration.tracker.test_console_views import case
-from tests.support.credentials import credential_for
+from tests.support.browser import ARTIFACTS, console_page
 from tracker.store.models import Case
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(180)]
@@ -66,14 +65,7 @@ async def test_the_board_with_filters_and_the_heat_map_in_chromium(tmp_path: Pat
         finally:
             await db.dispose()
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = await browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-            csp: list[str] = []
-            page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
-            await page.goto(f"{tracker.url}/console/login")
-            await page.fill("input[name=credential]", credential_for("operator", "li"))
-            await page.click("button[type=submit]")
-            await page.wait_for_url(f"{tracker.url}/console")
+            browser, page, csp = await console_page(pw, tracker.url, "operator", "li")
             assert "第 1 / " in await page.inner_text("#pager")  # more than one page of open cases
 
             # The operator filters from the form: one department, overdue only; then searches an address.

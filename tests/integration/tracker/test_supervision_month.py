@@ -37,9 +37,9 @@ from services.bus.base import OutgoingMessage
 from services.bus.kafka import KafkaBus
 from services.envelopes import envelope, headers_for
 from tests.conftest import kafka_settings
-from tests.e2e.console.test_console_browser import ARTIFACTS, CHROMIUM
 from tests.integration.harness import TopicReader, running, serving
-from tests.support.credentials import auth_headers, credential_for
+from tests.support.browser import ARTIFACTS, console_page
+from tests.support.credentials import auth_headers
 from tests.support.service_apps import tracker as build
 from tracker.handlers import Deps, handle_reply
 from tracker.store.models import Case, JointInspection, Subject
@@ -328,14 +328,7 @@ async def screenshots(app: Any, subject_id: str) -> None:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with serving(app) as url, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = await browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        csp: list[str] = []
-        page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
-        await page.goto(f"{url}/console/login")
-        await page.fill("input[name=credential]", credential_for("operator", "li"))
-        await page.click("button[type=submit]")
-        await page.wait_for_url(f"{url}/console")
+        browser, page, csp = await console_page(pw, url, "operator", "li")
         await page.goto(f"{url}/console/scorecards?month={MONTH}")
         assert "部门考核" in await page.inner_text("main")
         await page.screenshot(path=str(ARTIFACTS / "console-scorecards.png"), full_page=True)
