@@ -127,6 +127,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         factor = TITLE_FACTOR if start < title_end else FIRST_SENTENCE_FACTOR if start < first_end else 1.0
         if background and any(a <= start < b for a, b in background):
             factor *= BACKGROUND_FACTOR
+        if marks.in_order and _said_in_order(raw, start, word, hits, marks.in_order):
+            factor *= BACKGROUND_FACTOR
         for bucket, key, weight, lic, size in hits:
             found_in: dict[Any, Subject] = buckets[bucket]
             subject = found_in.get(key)
@@ -151,6 +153,14 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks, cc)
     return sig
+
+
+def _said_in_order(raw: bytes, start: int, word: str, hits: tuple[SubjectHit, ...], in_order: list[int]) -> bool:
+    """A matter named and at once declared in order (排放正常, 油烟净化器运行正常) is what was checked, not the complaint."""
+    if not any(hit[0] == 1 for hit in hits):
+        return False
+    end = start + len(word.encode("utf-8"))
+    return any(_in_order(raw, end, p, IN_ORDER_WINDOW) for p in in_order)
 
 
 def _chars_within(raw: bytes, a: int, b: int, most: int) -> int | None:
