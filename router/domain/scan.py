@@ -60,6 +60,8 @@ _USED_AS = frozenset(c.encode("utf-8").decode("latin-1") for c in "当作做成"
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
 # (start, end, word, fire?, weight, equipment?).
 Pending = tuple[int, int, str, bool, float, bool]
+# 工人都戴安全帽, 门口配有灭火器: equipment worn or kept where it belongs is in use, not missing.
+_IN_USE = re.compile("(?:戴|戴着|戴好|系|系着|系好|配有|配了|备有|装有|装了)$")
 UNSEEN_WINDOW = 4  # 煤气罐倒是没看到: the looking comes right after the thing
 # 护栏上挂满横幅: equipment with something hung or stuck on it names where a thing is, not the equipment's state.
 _DISPLAYED_ON = re.compile("上(?:面|边)?(?:悬挂|挂|贴|晾|绑|拉|搭|插)")
@@ -111,7 +113,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if cues:
             gap = _chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
             negated = gap is not None and where.same_clause(last_neg, start)
-            _cues(sig, word, start, end, cues, gap if negated else None, marks)
+            _cues(sig, raw, word, start, end, cues, gap if negated else None, marks)
         if not flags & _STRUCTURE:
             continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
@@ -174,6 +176,7 @@ def _chars_within(raw: bytes, a: int, b: int, most: int) -> int | None:
 
 def _cues(
     sig: Signals,
+    raw: bytes,
     word: str,
     start: int,
     end: int,
@@ -186,9 +189,13 @@ def _cues(
     for kind, weight in cues:
         if kind is _FIRE or kind is _FIRE_EQUIP:
             # Equipment words signal by their absence (没有灭火器), so negation does not cancel them.
+            if kind is _FIRE_EQUIP and not negated and _in_use(raw, start):
+                continue
             if kind is _FIRE_EQUIP or not negated:
                 marks.pending.append((start, end, word, True, weight, kind is _FIRE_EQUIP))
         elif kind is _SAFETY or kind is _SAFETY_EQUIP:
+            if kind is _SAFETY_EQUIP and not negated and _in_use(raw, start):
+                continue
             if kind is _SAFETY_EQUIP or not negated:
                 marks.pending.append((start, end, word, False, weight, kind is _SAFETY_EQUIP))
         elif kind is _IN_ORDER:
@@ -234,6 +241,10 @@ def _cues(
         elif kind is _HOLD:
             if not negated:
                 marks.holds.append(end)
+
+
+def _in_use(raw: bytes, start: int) -> bool:
+    return _IN_USE.search(raw[max(0, start - 6):start].decode("utf-8", "ignore")) is not None
 
 
 def _hazards(sig: Signals, raw: bytes, marks: Marks) -> None:

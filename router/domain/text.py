@@ -145,16 +145,31 @@ def _simplified(text: str) -> str:
     return text.translate(chars if _ASTRAL.search(text) else listed)
 
 
+def _clauses_at_spaces(text: str) -> str:
+    if " " in text or "\u3000" in text or "\t" in text or "\u00a0" in text:
+        return _SPACE_BETWEEN_HANZI.sub("，", text)
+    return text
+
+
 def _full(text: str) -> str:
+    text = _clauses_at_spaces(text)
     if not _traditional().isdisjoint(text):
         text = _simplified(text)  # traditional text (rare)
     return text.translate(_table() if _ASTRAL.search(text) else _table_listed()).lower()
 
 
+# Voice-to-text transcripts and phone-typed posts put a space where writing puts a comma (嗯 那个 楼道里 有人放了
+# 煤气罐): a space between two Chinese characters ends a clause, so a negation or a "what it is in" state
+# does not reach across it; other spaces just go.
+_SPACE_BETWEEN_HANZI = re.compile("(?<=[\u3400-\u9fff])[ \t\u3000\u00a0]+(?=[\u3400-\u9fff])")
+
+
 def normalise(text: str) -> str:
-    """The form every lexicon is matched against: simplified, half-width, no spaces, lower-case ASCII."""
+    """The form every lexicon is matched against: simplified, half-width, no spaces (a space between two Chinese
+    characters becomes a comma), lower-case ASCII."""
     if not text:
         return ""
+    text = _clauses_at_spaces(text)
     if _changing().search(text) is None:
         return text
     out = text.translate(_fast_table())

@@ -195,3 +195,20 @@ def test_an_ignition_source_beside_fire_load_is_a_fire_hazard(route: Route) -> N
     assert d.hazard == "fire"
     calm = route("那家五金店门口摆着一排稀料桶。", address="南门街道长春路")
     assert calm.hazard == "none"
+
+
+def test_equipment_worn_or_kept_in_place_is_in_use_not_missing(route: Route) -> None:
+    site = "有户人家正在砌墙扩建，没有施工许可证。"
+    assert route(site + "工人都戴安全帽。", address="月湖街道").rule == "R6"
+    assert route(site + "工人都没戴安全帽。", address="月湖街道").rule == "R3"
+
+
+def test_a_space_in_a_transcript_ends_the_clause_a_state_speaks_of(route: Route) -> None:
+    # 煤气罐 … 都有 said across a pause is no "in order" state for the cylinders
+    d = route("嗯 楼道里 有人放了好几个煤气罐 空的满的都有 就摆在电表箱底下", address="鼓楼街道")
+    assert d.hazard == "fire"
+
+
+def test_a_matter_checked_and_found_in_order_is_not_the_complaint(route: Route) -> None:
+    d = route("生态环境分局检查某小作坊废水排放时，发现其排放正常，但该作坊未办理营业执照。", address="白云街道")
+    assert d.rule == "R8" and d.primary == "amr"

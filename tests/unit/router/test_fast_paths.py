@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,6 +40,12 @@ def test_normalise_matches_the_careful_path_on_every_kind_of_text() -> None:
         assert normalise(text) == _full(text), text
 
 
+def test_a_space_between_chinese_characters_ends_a_clause_and_other_spaces_go() -> None:
+    # Voice-to-text transcripts put a space where writing puts a comma.
+    assert normalise("嗯 那个 楼道里\u3000有人放了煤气罐") == "嗯，那个，楼道里，有人放了煤气罐"
+    assert normalise("KTV 包厢 no exit") == "ktv包厢noexit"
+
+
 def test_simplification_matches_zhconv_also_where_phrases_convert_otherwise_than_characters() -> None:
     rng = random.Random(9)
     table = zhconv.zhconv.getdict("zh-hans")
@@ -50,7 +57,9 @@ def test_simplification_matches_zhconv_also_where_phrases_convert_otherwise_than
         texts.append("".join(parts) + rng.choice(SAMPLES))
     for text in texts:
         assert _simplified(text) == zhconv.convert(text, "zh-hans"), text
-        careful = zhconv.convert(text, "zh-hans").translate(_table()).lower()
+        # A space between two Chinese characters is a clause break (a comma); any other space goes.
+        spaced = re.sub("(?<=[\u3400-\u9fff])[ \t\u3000\u00a0]+(?=[\u3400-\u9fff])", "，", text)
+        careful = zhconv.convert(spaced, "zh-hans").translate(_table()).lower()
         assert normalise(text) == _full(text) == careful, text
 
 
