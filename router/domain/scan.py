@@ -158,7 +158,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
 
 
 def _said_in_order(raw: bytes, start: int, word: str, hits: tuple[SubjectHit, ...], in_order: list[int]) -> bool:
-    """A matter named and at once declared in order (排放正常, 油烟净化器运行正常) is what was checked, not the complaint."""
+    """A matter named and at once declared in order (排放正常, 油烟净化器运行正常) is what was checked, not the
+    complaint."""
     if not any(hit[0] == 1 for hit in hits):
         return False
     end = start + len(word.encode("utf-8"))
