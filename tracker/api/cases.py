@@ -10,18 +10,18 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, false, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Text, bindparam, false, func, or_, select, true, tuple_
+from sqlalchemy import cast as sql_cast
 
 from schemas.time import Instant, check_instant
 from services.caller import CallerDep
 from services.db import Database
-from services.pii import PERSONAL_FIELDS, mask_json, personal_fields, shared_report
+from services.pii import PERSONAL_FIELDS, mask_json, shared_report
 from services.principal import Caller
 from services.problems import Problem
 from tracker.api.deps import DepsDep
 from tracker.domain.access import STREET_PREFIX, CaseParties, may_read, oversees, parties
 from tracker.privacy import record_personal_reads
-from tracker.store.cases import parties_of
 from tracker.store.models import Case, TimelineEntry
 
 router = APIRouter(tags=["cases"])
@@ -67,30 +67,25 @@ class CasePage(BaseModel):
     next_cursor: str | None
 
 
-TIMELINE_COLUMNS = tuple(getattr(TimelineEntry, name) for name in TimelineRead.model_fields)
 _PLAIN_TIMELINE_FIELDS = tuple(name for name in TimelineRead.model_fields if name != "detail")  # detail is JSON
-# A digit in the title or description may be a phone number: the report is then parsed and looked at closely.
-_PERSONAL = " OR ".join([*(f"coalesce(c.report->>'{field}', '') <> ''" for field in PERSONAL_FIELDS),
-                         "concat(c.report->>'title', c.report->>'description') ~ '[0-9０-９]'"])
-# The same answer in one statement for the driver: JSON documents come back as text and go out as they are
-# (orjson.Fragment), the timeline as one array of rows; with them what access and masking need (who was
-# involved, whether the report holds personal data), so a report is parsed only when it must be masked.
-# Built from the models, so the columns stay theirs.
-CASE_SQL = f"""
-SELECT {", ".join(f"c.{name}" for name in CaseSummary.model_fields)},
-       c.report::text AS report, c.decision::text AS decision,
-       coalesce(c.state->'returns', '[]'::jsonb)::text AS returns,
-       greatest(0, coalesce(jsonb_array_length(c.state->'attempts'), 0) - 1) AS transfers,
-       (SELECT array_agg(ROW({", ".join(f"t.{name}" for name in _PLAIN_TIMELINE_FIELDS)}, t.detail::text) ORDER BY t.id)
-          FROM {TimelineEntry.__tablename__} t WHERE t.case_id = c.case_id) AS timeline,
-       c.submitted_by,
-       ARRAY(SELECT a->>'department' FROM jsonb_array_elements(coalesce(c.state->'attempts', '[]'::jsonb)) a)
-         AS attempt_departments,
-       ARRAY(SELECT jsonb_array_elements_text(coalesce(c.decision->'cooperating', '[]'::jsonb)
-                                              || coalesce(c.decision->'cc', '[]'::jsonb))) AS decision_departments,
-       ({_PERSONAL}) AS personal
-  FROM {Case.__tablename__} c WHERE c.case_id = $1
-"""
+# Could the report hold personal data? The reporter fields, or a digit (perhaps a phone number) in the title or
+# description: only then is an overseer's report parsed, to be looked at closely.
+_PERSONAL = or_(*(func.coalesce(Case.report[field].as_string(), "") != "" for field in PERSONAL_FIELDS),
+                func.coalesce(Case.report["title"].as_string(), "").concat(
+                    func.coalesce(Case.report["description"].as_string(), "")).regexp_match("[0-9０-９]"))
+# GET /v1/cases/{id} in one statement on either database: the case, once per timeline entry (oldest first). JSON
+# documents come back as text and go out as they are (orjson.Fragment) when nothing in them is masked; with
+# them what access and masking need. Built from the models, so the columns stay theirs.
+CASE_READ = (
+    select(*(getattr(Case, name) for name in CaseSummary.model_fields), Case.submitted_by,
+           sql_cast(Case.report, Text).label("report"), sql_cast(Case.decision, Text).label("decision"),
+           sql_cast(Case.state, Text).label("state"), _PERSONAL.label("personal"),
+           *(getattr(TimelineEntry, name).label(f"t_{name}") for name in _PLAIN_TIMELINE_FIELDS),
+           sql_cast(TimelineEntry.detail, Text).label("t_detail"), TimelineEntry.id.label("t_id"))
+    .outerjoin(TimelineEntry, TimelineEntry.case_id == Case.case_id)
+    .where(Case.case_id == bindparam("case_id"))
+    .order_by(TimelineEntry.id)
+)
 
 
 def _summary(case: Case) -> dict[str, Any]:
@@ -136,43 +131,29 @@ def _parsed(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-async def _case_from_driver(db: Database, case_id: str, *, whole: bool) -> _Stored | None:
-    """The most frequent read, on PostgreSQL: one round trip, and none of SQLAlchemy's ~1.5 ms of CPU. For an
-    overseer (`whole`) the JSON documents go out as the database handed them; for anyone else they are parsed,
-    to be masked."""
-    row = await db.fetchrow(CASE_SQL, case_id)
-    if row is None:
+async def read_case(db: Database, case_id: str, *, whole: bool) -> _Stored | None:
+    """The most frequent read: one round trip, and on PostgreSQL none of SQLAlchemy's ~1.5 ms of CPU. For an
+    overseer (`whole`) the report and decision go out as the database handed them; for anyone else they are
+    parsed, to be masked."""
+    rows = await db.fetch(CASE_READ, case_id=case_id)
+    if not rows:
         return None
-    load = _json if whole else _parsed
+    row = rows[0]
+    state, decision = orjson.loads(row["state"] or "{}"), _parsed(row["decision"])
+    attempts = state.get("attempts", [])
     report = orjson.loads(row["report"]) if row["report"] is not None and (row["personal"] or not whole) else None
     body = {name: row[name] for name in CaseSummary.model_fields}
     body["report"] = report if report is not None else _json(row["report"])
-    body["decision"], body["returns"] = load(row["decision"]), load(row["returns"])
-    body["transfers"] = row["transfers"]
-    body["timeline"] = [{**dict(zip(_PLAIN_TIMELINE_FIELDS, entry[:-1], strict=True)), "detail": load(entry[-1])}
-                        for entry in row["timeline"] or ()]
+    body["decision"] = _json(row["decision"]) if whole else decision
+    body["returns"], body["transfers"] = state.get("returns", []), max(0, len(attempts) - 1)
+    load = _json if whole else _parsed
+    body["timeline"] = [{**{name: r[f"t_{name}"] for name in _PLAIN_TIMELINE_FIELDS}, "detail": load(r["t_detail"])}
+                        for r in rows if r["t_id"] is not None]
+    decision = decision or {}
     who = parties(row["department"], row["unit"], row["source"], row["submitted_by"],
-                  (d or "" for d in row["attempt_departments"]), row["decision_departments"])
+                  (str(a.get("department") or "") for a in attempts),
+                  (str(d) for d in (*decision.get("cooperating", []), *decision.get("cc", []))))
     return _Stored(body, who, report, row["submitted_by"])
-
-
-async def _case_from_session(db: Database, case_id: str, *, whole: bool) -> _Stored | None:
-    """The same answer through the ORM, for SQLite (the embedded mode)."""
-    async with db.sessions() as session:
-        case = await session.get(Case, case_id)
-        if case is None:
-            return None
-        rows = (await session.execute(
-            select(*TIMELINE_COLUMNS).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
-        )).mappings().all()
-    attempts = case.state.get("attempts", [])
-    who = parties_of(case)
-    body = {**_summary(case), "report": case.report, "decision": case.decision,
-            "returns": case.state.get("returns", []), "transfers": max(0, len(attempts) - 1),
-            "timeline": [dict(r) for r in rows]}
-    # The report as the driver's read gives it: parsed when it is to be masked or holds personal data.
-    report = case.report if not whole or personal_fields(case.report) else None
-    return _Stored(body, who, report, case.submitted_by)
 
 
 def _shared(caller: Caller, stored: _Stored) -> dict[str, Any]:
@@ -196,8 +177,7 @@ async def get_case(case_id: str, deps: DepsDep, caller: CallerDep) -> Response:
     report's callback and attachment links; grid apps what they submitted. Adjudicators, operators and admins
     see every case whole, and each read of personal data lands in the audit log.
     """
-    read = _case_from_session if deps.db.sqlite else _case_from_driver
-    stored = await read(deps.db, case_id, whole=oversees(caller))
+    stored = await read_case(deps.db, case_id, whole=oversees(caller))
     if stored is None or not may_read(caller, stored.parties):
         raise Problem(404, "Case not found", f"no case {case_id!r} (a new report takes a moment to route)")
     if oversees(caller):
