@@ -48,6 +48,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+async def lock_transaction(executor: AsyncSession | AsyncConnection, name: str, *, wait: bool = True) -> bool:
+    """`Database.lock_transaction` for code that holds a session or connection but not its Database."""
+    bind = executor.get_bind() if isinstance(executor, AsyncSession) else executor
+    if bind.dialect.name == "sqlite":
+        return True
+    lock = func.pg_advisory_xact_lock if wait else func.pg_try_advisory_xact_lock
+    taken = (await executor.execute(select(lock(func.hashtext(name))))).scalar()
+    return wait or bool(taken)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the API read while consumers write; busy_timeout waits instead of failing on a lock.
@@ -216,11 +226,7 @@ class Database:
                                ) -> bool:
         """Take the lock `name` until `executor`'s transaction ends, across replicas (a PostgreSQL advisory lock);
         with `wait` off, False at once when another transaction holds it. On SQLite one process writes: True."""
-        if self.sqlite:
-            return True
-        lock = func.pg_advisory_xact_lock if wait else func.pg_try_advisory_xact_lock
-        taken = (await executor.execute(select(lock(func.hashtext(name))))).scalar()
-        return wait or bool(taken)
+        return await lock_transaction(executor, name, wait=wait)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -13,7 +13,7 @@ from catalogue.events import catalogue_event
 from catalogue.loader import load_catalogue, parse_catalogue
 from catalogue.model import Catalogue
 from catalogue.versions import next_version
-from services.db import dialect_insert, table_of
+from services.db import dialect_insert, lock_transaction, table_of
 from services.logctx import current_trace
 from services.outbox import stage
 from services.principal import Caller
@@ -39,8 +39,7 @@ def parsed(row: CatalogueVersion) -> Catalogue:
 
 async def _lock(session: AsyncSession) -> None:
     # One publisher at a time, so two rulings never both build on the same version and lose one rule.
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(LOCK))))
+    await lock_transaction(session, LOCK)
 
 
 async def hold(session: AsyncSession) -> None:
