@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from services.db import BigId
+
 revision: str = "notifier_0001"
 down_revision: str | None = None
 branch_labels: Sequence[str] | None = None
@@ -22,7 +24,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 def upgrade() -> None:
     op.create_table(
         "notifier_events",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+        sa.Column("seq", BigId, primary_key=True,
                   autoincrement=True),
         sa.Column("event_id", sa.String(64), nullable=False, unique=True),
         sa.Column("type", sa.String(64), nullable=False),

@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from services.db import BigId
+
 revision: str = "notifier_0002"
 down_revision: str | None = "notifier_0001"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TS = sa.DateTime(timezone=True)
 
 
@@ -38,8 +39,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "notifier_deliveries",
-        sa.Column("id", BIGID, primary_key=True, autoincrement=True),
-        sa.Column("event_seq", BIGID, nullable=False),
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("event_seq", BigId, nullable=False),
         sa.Column("event_id", sa.String(64), nullable=False),
         sa.Column("event_type", sa.String(64), nullable=False),
         sa.Column("case_id", sa.String(32), nullable=False, index=True),

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from services.db import BigId
 from services.migrate import create_inbox_table, create_outbox_table
 
 revision: str = "tracker_0001"
@@ -49,7 +50,7 @@ def upgrade() -> None:
     op.create_index("ix_tracker_cases_received", "tracker_cases", ["received_at"])
     op.create_table(
         "tracker_timeline",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+        sa.Column("id", BigId, primary_key=True,
                   autoincrement=True),
         sa.Column("case_id", sa.String(32), sa.ForeignKey("tracker_cases.case_id"), nullable=False,
                   index=True),

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from services.db import BigId
+
 revision: str = "tracker_0003"
 down_revision: str | None = "tracker_0002"
 branch_labels: Sequence[str] | None = None
@@ -18,13 +20,12 @@ depends_on: Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TS = sa.DateTime(timezone=True)
-ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
         "tracker_catalogue_versions",
-        sa.Column("id", ID, primary_key=True, autoincrement=True),
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("catalogue_id", sa.String(64), nullable=False),
         sa.Column("version", sa.String(120), nullable=False, unique=True),
         sa.Column("parent", sa.String(120)),
@@ -36,7 +37,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "tracker_rulings",
-        sa.Column("id", ID, primary_key=True, autoincrement=True),
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("case_id", sa.String(32), sa.ForeignKey("tracker_cases.case_id"), nullable=False, index=True),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("lead", sa.String(64), nullable=False),
