@@ -3,8 +3,8 @@
 What differs between the two lives here, so handlers and stores run the same code on both:
 - row locks: statements say `with_for_update()` (`skip_locked=True` where another replica's rows are skipped);
   SQLite's dialect leaves the clause out, as its one writer at a time makes it needless;
-- named locks across replicas: `Database.lock_transaction` (a PostgreSQL advisory lock; nothing to take on
-  SQLite, where one process writes);
+- named locks across replicas: `Database.lock_transaction` for a transaction, `Database.session_lock` for as
+  long as a connection lives (PostgreSQL advisory locks; nothing to take on SQLite, where one process writes);
 - 64-bit ids: `BigId` (BIGINT on PostgreSQL, INTEGER on SQLite, whose autoincrementing rowid must be INTEGER);
 - insert-on-conflict: `dialect_insert`, the ON CONFLICT clauses both databases spell alike;
 - hot reads: `Database.fetch` runs one Core statement on asyncpg (PostgreSQL) or a SQLAlchemy connection (SQLite)
@@ -14,9 +14,10 @@ What differs between the two lives here, so handlers and stores run the same cod
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -34,6 +35,8 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql import Select
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -198,6 +201,35 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+class SessionLock:
+    """A lock taken by `Database.session_lock`, held while its connection lives."""
+
+    def __init__(self, conn: AsyncConnection | None, name: str) -> None:
+        self._conn, self.name = conn, name
+
+    async def check(self) -> None:
+        """Raise if the lock's connection is gone (and the lock with it)."""
+        if self._conn is not None:
+            await self._conn.execute(select(1))
+
+    async def release(self) -> None:
+        """Let go of the lock and discard its connection; quiet when the connection is gone already."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            # Closing an AsyncConnection only hands it back to the pool, where its session, and the session's
+            # advisory lock, would live on: another replica could not take over. Unlock, then discard it.
+            await conn.execute(select(func.pg_advisory_unlock(func.hashtext(self.name))))
+        except Exception as exc:  # the connection is gone already, and the lock with it
+            log.debug("session lock %s unlock: %r", self.name, exc)
+        finally:
+            try:
+                await conn.invalidate()
+            except Exception as exc:
+                log.debug("session lock %s close: %r", self.name, exc)
+
+
 class Database:
     """One engine and session factory per process, made in the lifespan, never at import."""
 
@@ -227,6 +259,27 @@ class Database:
         """Take the lock `name` until `executor`'s transaction ends, across replicas (a PostgreSQL advisory lock);
         with `wait` off, False at once when another transaction holds it. On SQLite one process writes: True."""
         return await lock_transaction(executor, name, wait=wait)
+
+    async def session_lock(self, name: str, *, settings: Mapping[str, int] | None = None) -> SessionLock | None:
+        """Take the lock `name` for as long as the returned hold lives, across replicas: a PostgreSQL advisory lock
+        on a connection of its own outside any transaction (set up with `settings`, e.g. TCP keepalives, so a
+        dead holder's lock is let go); None at once when another holds it. On SQLite one process writes: a hold
+        of nothing, always given."""
+        if self.sqlite:
+            return SessionLock(None, name)
+        conn = await self.engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # no transaction left open
+            for setting, value in (settings or {}).items():
+                await conn.execute(text(f"SET {setting} = {int(value)}"))
+            got = bool((await conn.execute(select(func.pg_try_advisory_lock(func.hashtext(name))))).scalar())
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            return None
+        return SessionLock(conn, name)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import LargeBinary, String, delete, func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import LargeBinary, String, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from schemas.envelope import Envelope
 from services.bus.base import Bus, OutgoingMessage, Producer
-from services.db import BigId, Database, UtcDateTime, insert_at_commit, table_of
+from services.db import BigId, Database, SessionLock, UtcDateTime, insert_at_commit, table_of
 from services.envelopes import headers_for
 from services.tracing import publishing
 from services.waiting import wait_or_stop
@@ -105,7 +105,7 @@ class OutboxRelay:
         # a takeover), then every row up to `_suspect_upto` is read back from the bus before it is sent.
         self.uncertain = True
         self._suspect_upto: int | None = None
-        self._leader: AsyncConnection | None = None  # holds the session lock that makes this replica relay
+        self._leader: SessionLock | None = None  # the session lock that makes this replica relay
         self._leader_checked = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         db.on_commit(self._committed)
@@ -216,13 +216,11 @@ class OutboxRelay:
         goes with the holder's process, or with its connection (TCP keepalives tell a dead node within ~20 s),
         and a holder that loses its connection stops its producer.
         """
-        if self.db.sqlite:
-            return True
         if self._leader is not None:
             if time.monotonic() - self._leader_checked < POLL_S:
                 return True
             try:
-                await self._leader.execute(select(1))  # the lock lives as long as this connection
+                await self._leader.check()  # the lock lives as long as its connection
                 self._leader_checked = time.monotonic()
                 return True
             except Exception as exc:  # a lost connection let go of the lock; another replica may hold it now
@@ -231,37 +229,14 @@ class OutboxRelay:
                 # The new holder reads the topics back before it sends; nothing our producer still retries may
                 # land after that.
                 await self.producer.stop()
-        conn = await self.db.engine.connect()
-        try:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # no transaction left open
-            for name, value in KEEPALIVE.items():
-                await conn.execute(text(f"SET {name} = {int(value)}"))
-            lock = func.pg_try_advisory_lock(func.hashtext(f"outbox-relay:{self.table.__tablename__}"))
-            got = bool((await conn.execute(select(lock))).scalar())
-        except BaseException:
-            await conn.close()
-            raise
-        if not got:
-            await conn.close()
+        lock = await self.db.session_lock(f"outbox-relay:{self.table.__tablename__}", settings=KEEPALIVE)
+        if lock is None:
             return False
-        self._leader, self._leader_checked = conn, time.monotonic()
+        self._leader, self._leader_checked = lock, time.monotonic()
         self.uncertain = True
         return True
 
     async def _resign(self) -> None:
-        conn, self._leader = self._leader, None
-        if conn is None:
-            return
-        try:
-            # Closing an AsyncConnection only hands it back to the pool, where its session, and the session's
-            # advisory lock, would live on: another replica could not take over. Unlock, then discard it.
-            await conn.execute(select(func.pg_advisory_unlock(
-                func.hashtext(f"outbox-relay:{self.table.__tablename__}"))))
-        except Exception as exc:  # the connection is gone already, and the lock with it
-            log.debug("outbox relay unlock: %r", exc)
-        finally:
-            try:
-                await conn.invalidate()
-            except Exception as exc:
-                log.debug("outbox relay lock connection close: %r", exc)
-
+        leader, self._leader = self._leader, None
+        if leader is not None:
+            await leader.release()
