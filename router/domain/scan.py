@@ -50,7 +50,9 @@ _FUEL = K.FUEL
 PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
 PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
 ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
-_SAYING = re.compile("[说讲问称告]")  # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's
+# 工人说老板讲手续会补: the person is the one speaking, the licence the boss's; unless they speak of themselves
+_SAYING = re.compile("[说讲问称告]")
+_SELF = ("自己", "本人", "他自己", "她自己")
 FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
@@ -295,7 +297,12 @@ def _personal(raw: bytes, where: Clauses, start: int, end: int, marks: Marks) ->
            for p in marks.person_starts):
         return True
     return any(_chars_within(raw, p, start, PERSON_WINDOW) is not None and where.same_clause(p, start)
-               and not _SAYING.search(raw[p:start].decode("utf-8", "surrogatepass")) for p in marks.persons)
+               and _speaks_of_self(raw[p:start].decode("utf-8", "surrogatepass")) for p in marks.persons)
+
+
+def _speaks_of_self(between: str) -> bool:
+    """师傅没证: the worker's own; 工人说老板…没证: the boss's; 师傅说自己没证: the worker's own again."""
+    return not _SAYING.search(between) or between.endswith(_SELF)
 
 
 def _licence_cues(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:

@@ -212,3 +212,11 @@ def test_a_space_in_a_transcript_ends_the_clause_a_state_speaks_of(route: Route)
 def test_a_matter_checked_and_found_in_order_is_not_the_complaint(route: Route) -> None:
     d = route("生态环境分局检查某小作坊废水排放时，发现其排放正常，但该作坊未办理营业执照。", address="白云街道")
     assert d.rule == "R8" and d.primary == "amr"
+
+
+def test_a_worker_saying_they_hold_no_certificate_speaks_of_their_own(route: Route) -> None:
+    boiler = "食堂蒸饭用的蒸汽炉，泄压阀被铁丝绑死了，门口就是员工通道，"
+    d = route(boiler + "烧炉的师傅也说自己没证。", address="月湖街道")
+    assert (d.rule, d.primary) == ("R4", "amr")
+    boss = route(boiler + "烧炉的师傅说老板什么证都没有。", address="月湖街道")
+    assert boss.rule == "R3"
