@@ -29,7 +29,7 @@ OURS = REPO / "tests" / "data"  # sets written for this repository (see tests/da
 FLOORS = {"dev": (160, 0, 0), "dev2a": (199, 0, 1), "dev2b": (198, 0, 1), "blind1": (150, 0, 1),
           "blind2": (197, 2, 1), "blind3": (197, 3, 0), "blind4": (196, 3, 1), "blind5": (200, 0, 1),
           "blind6": (199, 1, 1), "blind7": (200, 0, 1), "blind9": (199, 1, 1),
-          "blind11": (198, 1, 4)}
+          "blind11": (198, 1, 4), "blind13": (198, 2, 0)}
 
 
 def _rows(name: str) -> list[dict[str, Any]]:
