@@ -1,5 +1,5 @@
-"""Linking a batch of decided reports to the open cases they repeat (pure): where their originals can be, which
-report becomes a duplicate of which case, and which stay open for the later reports of the batch."""
+"""Linking decided reports to the open cases they repeat (pure): where their originals can be, which report
+becomes a duplicate of which case, and which stay open for the reports after it, in a batch or a stream."""
 
 from __future__ import annotations
 
@@ -67,26 +67,38 @@ def newest_first(cases: Iterable[OpenCase]) -> dict[str, list[OpenCase]]:
     return found
 
 
-def link_duplicates(reports: Sequence[tuple[str, Report, Decision]], recent: dict[str, list[OpenCase]],
-                    settings: DuplicateSettings) -> list[Linked]:
-    """Each (case id, report, decision) in order: linked to the newest open case on its subject at its place
-    within the window, the earlier reports of the batch included (`recent` as newest_first gives it)."""
-    recent = {subject: list(cases) for subject, cases in recent.items()}  # the batch's own cases join a copy
-    linked: list[Linked] = []
-    for case_id, report, decision in reports:
+class OpenCases:
+    """The open cases later reports may repeat, by subject newest first: each report linked in turn joins them
+    when it stays open. The router's batch planner and `caseroute route --link-duplicates` both link with it."""
+
+    def __init__(self, settings: DuplicateSettings, recent: dict[str, list[OpenCase]] | None = None) -> None:
+        self.settings = settings
+        # A copy: the linked reports join it, not the caller's lists (`recent` as newest_first gives it).
+        self._newest = {subject: list(cases) for subject, cases in (recent or {}).items()}
+
+    def link(self, case_id: str, report: Report, decision: Decision) -> Linked:
+        """The report linked to the newest open case on its subject at its place within the window, if any;
+        kept as an open case for the reports after it when it is routed and not a duplicate."""
         subject = subject_of(decision)
-        duplicate_of = _duplicate_of(decision, report, recent.get(subject or "", []), settings)
+        duplicate_of = _duplicate_of(decision, report, self._newest.get(subject or "", []), self.settings)
         if duplicate_of is not None:
             decision = decision.model_copy(update={"status": DecisionStatus.duplicate, "duplicate_of": duplicate_of})
         case = OpenCase(case_id, decision.unit, normalise_address(report.location.address), report.location.lat,
                         report.location.lon, subject, report.reported_at)
         is_open = duplicate_of is None and decision.status is DecisionStatus.routed
-        if is_open and subject is not None:  # later reports of this batch may duplicate it
-            listed = recent.setdefault(subject, [])
+        if is_open and subject is not None:
+            listed = self._newest.setdefault(subject, [])
             # After the newer ones and those as new: the order a stable sort by age would give them.
             listed.insert(bisect_right(listed, _newest_first(case), key=_newest_first), case)
-        linked.append(Linked(decision, case, is_open))
-    return linked
+        return Linked(decision, case, is_open)
+
+
+def link_duplicates(reports: Sequence[tuple[str, Report, Decision]], recent: dict[str, list[OpenCase]],
+                    settings: DuplicateSettings) -> list[Linked]:
+    """Each (case id, report, decision) in order: linked to the newest open case on its subject at its place
+    within the window, the earlier reports of the batch included (`recent` as newest_first gives it)."""
+    cases = OpenCases(settings, recent)
+    return [cases.link(case_id, report, decision) for case_id, report, decision in reports]
 
 
 def _newest_first(case: OpenCase) -> float:
