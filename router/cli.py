@@ -15,13 +15,10 @@ import typer
 from pydantic import ValidationError
 
 from catalogue.loader import CATALOGUE_DIR, CatalogueError, load_catalogue
-from catalogue.model import DuplicateSettings
 from router.domain.compiled import CompiledCatalogue
 from router.domain.decide import decide
-from router.domain.duplicates import OpenCase, find_duplicate, subject_of
-from router.domain.text import normalise_address
+from router.domain.linking import OpenCases
 from router.rescue_file import compiled
-from schemas.decision import Decision, DecisionStatus
 from schemas.report import Report
 
 
@@ -36,56 +33,19 @@ def _error_line(raw: bytes, error: str) -> bytes:
     return orjson.dumps({"external_id": external_id, "status": "error", "error": error})
 
 
-class _BatchCases:
-    """The routed decisions of this run, so later lines can be linked to earlier ones as duplicates."""
-
-    def __init__(self, settings: DuplicateSettings) -> None:
-        self.settings = settings
-        self.cases: list[OpenCase] = []
-
-    def link(self, report: Report, decision: Decision) -> Decision:
-        """The decision marked as a duplicate of an earlier routed line, or remembered as an open case."""
-        if decision.status is not DecisionStatus.routed:
-            return decision  # gaps have no subject to compare; each goes to the adjudicator
-        where = report.location
-        earlier = find_duplicate(
-            decision,
-            address=where.address,
-            lat=where.lat,
-            lon=where.lon,
-            reported_at=report.reported_at,
-            recent=self.cases,
-            settings=self.settings,
-        )
-        if earlier is not None:
-            return decision.model_copy(update={"status": DecisionStatus.duplicate, "duplicate_of": earlier})
-        self.cases.append(
-            OpenCase(
-                case_id=report.external_id,
-                unit=decision.unit,
-                address=normalise_address(where.address),
-                lat=where.lat,
-                lon=where.lon,
-                subject=subject_of(decision),
-                opened_at=report.reported_at,
-            )
-        )
-        return decision
-
-
 # Below this many lines a worker pool costs more to start than it saves; above it each worker takes chunks.
 PARALLEL_FROM = 2000
 CHUNK = 500
 _worker_cc: CompiledCatalogue | None = None  # a forked worker's catalogue, inherited from the parent
 
 
-def _route_one(raw: bytes, cc: CompiledCatalogue, batch: _BatchCases | None) -> tuple[bytes, bool]:
+def _route_one(raw: bytes, cc: CompiledCatalogue, batch: OpenCases | None) -> tuple[bytes, bool]:
     """One input line to its output line, and whether it was an error."""
     try:
         report = Report.model_validate_json(raw)
         decision = decide(report, cc)
-        if batch is not None:
-            decision = batch.link(report, decision)
+        if batch is not None:  # linked as the router links a batch, a line's external id standing for its case id
+            decision = batch.link(report.external_id, report, decision).decision
         return decision.model_dump_json().encode(), False
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -121,7 +81,7 @@ def route_stream(
     global _worker_cc
     cat = load_catalogue(catalogue)
     cc = compiled(cat, catalogue.parent if catalogue is not None else CATALOGUE_DIR)
-    batch = _BatchCases(cat.settings.duplicate) if link_duplicates else None
+    batch = OpenCases(cat.settings.duplicate) if link_duplicates else None  # the earlier lines' open cases
     lines = iter(stdin)
     first = [raw for raw in islice(lines, PARALLEL_FROM) if raw.strip()]
     errors = 0
