@@ -20,6 +20,8 @@ from tracker.handlers import Deps
 from tracker.store import catalogue as versions
 from tracker.store.figures import dispatch_records, escalation_records, gaps_since
 from tracker.store.statement import (
+    InspectionRecord,
+    RepeatSubject,
     inspections_opened,
     received_cases,
     repeat_subjects,
@@ -89,32 +91,12 @@ class VersionRead(BaseModel):
     rulings_added: list[str]
 
 
-class RepeatSubjectRead(BaseModel):
-    subject_id: str
-    name: str | None
-    address: str | None
-    unit: str | None
-    tier: str
-    reports: int  # cases received in the month
-
-
-class InspectionRead(BaseModel):
-    case_id: str
-    subject_id: str
-    subject_name: str | None
-    trigger: str
-    why: str
-    opened_at: datetime
-    lead: str | None
-    status: str
-    overdue: bool
-
-
 class SubjectsSection(BaseModel):
     available: bool = True
     note: str = SUBJECTS_NOTE
-    repeat_subjects: list[RepeatSubjectRead] = []
-    inspections: list[InspectionRead] = []
+    # The store's records, as they are: the statement shows what the month's queries found.
+    repeat_subjects: list[RepeatSubject] = []
+    inspections: list[InspectionRecord] = []
     inspections_by_trigger: dict[str, int] = {}
 
 
@@ -194,8 +176,8 @@ async def monthly(deps: Deps, month: Month) -> MonthlyStatement:
                                         from_case=v.from_case, published_at=v.published_at,
                                         rulings_added=list(v.rulings_added)) for v in published],
         subjects=SubjectsSection(
-            repeat_subjects=[RepeatSubjectRead(**vars(r)) for r in repeats],
-            inspections=[InspectionRead(**vars(i)) for i in inspections],
+            repeat_subjects=repeats,
+            inspections=inspections,
             inspections_by_trigger=sc.breakdown(i.trigger for i in inspections)),
     )
 
