@@ -2,7 +2,8 @@
 
 Reads, as a department system and a dashboard would, with a raw aiokafka consumer:
   * `dispatch.<department>.v1`: the first primary dispatch of each case  → line `d <case id> <unix time>`
-  * `case-events.v1`: the tracker's first dispatched (or gap) transition → line `t <case id> <unix time>`
+  * `case-events.v1`: the tracker's first dispatched (or gap) transition → line `t <case id> <unix time>` (a
+    case.changed event carries a transaction's transitions; an event of before it, one transition)
 Lines are appended to the output file after every poll, so the bench reads them as they come.
 
     python -m bench.e2e_watch --bootstrap 127.0.0.1:9092 --prefix bench-x. --out /tmp/seen.txt
@@ -55,7 +56,7 @@ async def watch(bootstrap: str, prefix: str, out: str) -> None:
                                 sink.write(f"d {case_id} {now}\n")
                         elif case_id not in settled:
                             data = orjson.loads(value).get("data", {})
-                            if data.get("to_status") in SETTLED:
+                            if any(t.get("to_status") in SETTLED for t in data.get("transitions") or [data]):
                                 settled.add(case_id)
                                 sink.write(f"t {case_id} {now}\n")
                 if batches:

@@ -6,7 +6,7 @@ ASGI app on uvicorn for /readyz (and intake's POST):
   * hop1 (the router's place): per poll of reports.v1, records the inbox ids, writes a decision row and its
     outbox row (routed.v1) in one transaction, then commits the offsets;
   * hop2 (the tracker's place): the same over routed.v1, writing a case row and two outbox rows, the primary
-    dispatch on dispatch.<department>.v1 and the transition on case-events.v1.
+    dispatch on dispatch.<department>.v1 and one event of the case's transitions on case-events.v1.
 Every process relays its outbox with an idempotent producer (acks=all) and deletes what Kafka acknowledged. The
 messages are the sizes of caseroute's (the report travels in each; a decision-sized body on routed), keyed by
 case id, so bench/e2e_watch.py reads the floor's topics as it reads caseroute's.
@@ -137,8 +137,12 @@ async def _hop2(conn: asyncpg.Connection, events: list[dict[str, Any]], prefix: 
         dispatch = {"case_id": case_id, "department": department, "role": "primary", "report": data["report"]}
         out.append((f"{prefix}dispatch.{department}.v1", case_id.encode(),
                     _event("floor.dispatched", case_id, dispatch)))
+        # One event of the transaction's transitions, as the tracker's case.changed.
+        transitions = [{"case_id": case_id, "from_status": before, "to_status": after}
+                       for before, after in ((None, "received"), ("received", "routed"), ("routed", "dispatched"))]
         out.append((f"{prefix}case-events.v1", case_id.encode(),
-                    _event("floor.transition", case_id, {"case_id": case_id, "to_status": "dispatched"})))
+                    _event("floor.changed", case_id, {"case_id": case_id, "transitions": transitions,
+                                                      "state": {"status": "dispatched", "department": department}})))
     await conn.executemany("INSERT INTO floor_cases (case_id, department, status) VALUES ($1, $2, $3) "
                            "ON CONFLICT DO NOTHING", rows)
     await conn.executemany("INSERT INTO floor_outbox_hop2 (topic, key, value) VALUES ($1, $2, $3)", out)

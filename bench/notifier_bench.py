@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from bench.loadgen import _Connection, post_json  # noqa: E402
 from bench.machine import facts  # noqa: E402
 from bench.scratch import drop_topics  # noqa: E402
-from schemas.events import CaseTransition, EventType  # noqa: E402
+from schemas.events import CaseChanged, CaseSnapshot, CaseTransition, EventType  # noqa: E402
 from services.bus.base import OutgoingMessage  # noqa: E402
 from services.bus.kafka import KafkaBus  # noqa: E402
 from services.envelopes import envelope, headers_for  # noqa: E402
@@ -107,9 +107,11 @@ async def publish(bootstrap: str, prefix: str, events: int, cases: int) -> float
     batch: list[OutgoingMessage] = []
     for n in range(events):
         case_id = f"C20260105-{n % cases:05d}"
-        payload = CaseTransition(case_id=case_id, from_status=None, to_status="acknowledged", actor="bench",
-                                 at=datetime.now(UTC), department="bench")
-        event = envelope(source="bench", event_type=EventType.case_transition, subject=case_id, payload=payload)
+        transition = CaseTransition(case_id=case_id, from_status=None, to_status="acknowledged", actor="bench",
+                                    at=datetime.now(UTC), department="bench")
+        payload = CaseChanged(case_id=case_id, transitions=[transition],
+                              state=CaseSnapshot(status="acknowledged", department="bench", attempt=1))
+        event = envelope(source="bench", event_type=EventType.case_changed, subject=case_id, payload=payload)
         batch.append(OutgoingMessage(topic, case_id, event.to_bytes(), headers_for(event.id, b"")))
         if len(batch) == 2000:
             await producer.send_batch(batch)

@@ -17,7 +17,15 @@ from router.engine import Engine
 from router.store.models import RoutedCase, RouterInbox, RouterOutbox, SubjectTier
 from schemas.decision import Decision, DecisionStatus, SubjectRef
 from schemas.envelope import Envelope
-from schemas.events import CaseRouted, CaseRuled, CaseTransition, EventType, InspectionOpened, ReportAccepted
+from schemas.events import (
+    CaseChanged,
+    CaseRouted,
+    CaseRuled,
+    CaseTransition,
+    EventType,
+    InspectionOpened,
+    ReportAccepted,
+)
 from schemas.report import Report
 from services.db import Database, dialect_insert, insert_at_commit, table_of
 from services.envelopes import envelope
@@ -140,37 +148,53 @@ def next_candidate(decision: Decision, excluded: set[str]) -> Decision:
                                        "cc": []})
 
 
+FOLLOWED = frozenset({"returned", "closed", "duplicate", "feedback", *TIER_EVENTS})
+
+
+def transitions_of(event: Envelope) -> list[CaseTransition]:
+    """A case event's transitions in order: a case.changed event's, or the one of a version 1 event."""
+    if event.type == EventType.case_changed:
+        return CaseChanged.model_validate(event.data).transitions
+    return [CaseTransition.model_validate(event.data)]
+
+
 async def follow_case_event(event: Envelope, *, db: Database, settings: Settings) -> None:
-    """case-events.v1: re-route a returned case; forget closed cases for duplicate linking."""
-    transition = CaseTransition.model_validate(event.data)
-    if transition.kind not in ("returned", "closed", "duplicate", "feedback", *TIER_EVENTS):
+    """case-events.v1: re-route a returned case; forget closed cases for duplicate linking; keep subjects' tiers.
+    The event's transitions are followed in order, once per event."""
+    followed = [t for t in transitions_of(event) if t.kind in FOLLOWED]
+    if not followed:
         return
     async with db.transaction() as session:
         if not await first_time(session, RouterInbox, event.id):
             return
-        if transition.kind in TIER_EVENTS:
-            await take_tier(session, transition)
-            return
-        row = await session.get(RoutedCase, transition.case_id, with_for_update=True)
-        if row is None:
-            return  # routed before this router kept records, or by another district's router
-        if transition.kind != "returned":
-            row.open = False
-            return
-        if transition.detail.get("next") != "reroute":
-            return  # the tracker sent it to adjudication (second return, or no candidate left)
-        excluded = sorted({*row.excluded, *(str(d) for d in _list(transition.detail.get("excluded"))),
-                           *([transition.department] if transition.department else [])})
-        decision = next_candidate(Decision.model_validate(row.decision), set(excluded))
-        if decision.subject is not None:  # the next department sees the tier as it stands now
-            rated = _rated(decision.subject, await tiers_of(session, [decision.subject]))
-            decision = decision.model_copy(update={"subject": decision.subject.model_copy(update={
-                "id": rated.subject_id if rated else None, "tier": rated.tier if rated else None})})
-        row.attempt += 1
-        row.excluded = excluded
-        row.decision = decision.model_dump(mode="json")
-        stage_decision(session, settings, row.case_id, Report.model_validate(row.report), decision,
-                       attempt=row.attempt, excluded=excluded)
+        for transition in followed:
+            await _follow(session, settings, transition)
+
+
+async def _follow(session: AsyncSession, settings: Settings, transition: CaseTransition) -> None:
+    if transition.kind in TIER_EVENTS:
+        await take_tier(session, transition)
+        return
+    row = await session.get(RoutedCase, transition.case_id, with_for_update=True)
+    if row is None:
+        return  # routed before this router kept records, or by another district's router
+    if transition.kind != "returned":
+        row.open = False
+        return
+    if transition.detail.get("next") != "reroute":
+        return  # the tracker sent it to adjudication (second return, or no candidate left)
+    excluded = sorted({*row.excluded, *(str(d) for d in _list(transition.detail.get("excluded"))),
+                       *([transition.department] if transition.department else [])})
+    decision = next_candidate(Decision.model_validate(row.decision), set(excluded))
+    if decision.subject is not None:  # the next department sees the tier as it stands now
+        rated = _rated(decision.subject, await tiers_of(session, [decision.subject]))
+        decision = decision.model_copy(update={"subject": decision.subject.model_copy(update={
+            "id": rated.subject_id if rated else None, "tier": rated.tier if rated else None})})
+    row.attempt += 1
+    row.excluded = excluded
+    row.decision = decision.model_dump(mode="json")
+    stage_decision(session, settings, row.case_id, Report.model_validate(row.report), decision,
+                   attempt=row.attempt, excluded=excluded)
 
 
 class UnknownCase(LookupError):

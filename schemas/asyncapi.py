@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from schemas.envelope import CLOUDEVENTS_JSON, CONTENT_TYPE_HEADER, EVENT_ID_HEADER, TRACEPARENT_HEADER, Envelope
 from schemas.events import (
+    CaseChanged,
     CaseDispatched,
     CaseRouted,
     CaseRuled,
@@ -41,9 +42,16 @@ MESSAGES: dict[str, tuple[list[str], type[BaseModel], str]] = {
                          "A supervision notice (督办) for safety-office."),
     "departmentReply": ([EventType.reply_ack, EventType.reply_feedback, EventType.reply_return], DepartmentReply,
                         "A department's ack, feedback or return."),
+    "caseChanged": ([EventType.case_changed], CaseChanged,
+                    "What one tracker transaction did to a case (payload version 2): its transitions in order and "
+                    "its state after them; a new case received, routed and dispatched in one transaction is one "
+                    "event of three transitions. Kind escalated: an SLA breach escalated (督办); kind tier_changed "
+                    "/ subject_merged: the credit tier of the case's subject changed (detail.subject_tier: "
+                    "subject, keys, tier), which the router keeps. Replaces version 1 (caseTransition)."),
     "caseTransition": ([EventType.case_transition, EventType.case_escalated], CaseTransition,
-                       "A state change of a case; kind tier_changed / subject_merged: the credit tier of the case's "
-                       "subject changed (detail.subject_tier: subject, keys, tier), which the router keeps."),
+                       "Version 1, no longer published: one event per transition (an escalation typed "
+                       "caseroute.case.escalated). Consumers still read it, for events published before version 2; "
+                       "the notifier's webhooks and event stream still deliver each transition in this form."),
     "caseRuled": ([EventType.case_ruled], CaseRuled,
                   "An adjudicator's ruling, which the router dispatches to its lead and cooperating departments."),
     "inspectionOpened": ([EventType.inspection_opened], InspectionOpened,
@@ -72,9 +80,11 @@ CHANNELS: dict[str, tuple[str, list[str], str, str, str]] = {
                 "One topic per department, key: case id. A reply whose payload names another department is "
                 "dead-lettered with the reason; the shared replies.v1 is retired (what comes there is "
                 "dead-lettered)."),
-    "caseEvents": ("case-events.v1", ["caseTransition", "caseRuled", "inspectionOpened"], "tracker",
+    "caseEvents": ("case-events.v1", ["caseChanged", "caseRuled", "inspectionOpened", "caseTransition"], "tracker",
                    "router, notifier, anyone",
-                   "State changes of cases and the rulings the router dispatches, key: case id."),
+                   "State changes of cases (one caseChanged event per case per tracker transaction, its transitions "
+                   "in order), and the rulings and joint inspections the router dispatches, each after its case's "
+                   "caseChanged event; key: case id."),
     "catalogue": ("catalogue.v1", ["cataloguePublished"], "tracker (rulings, rollbacks), admin CLI",
                   "router (every replica), tracker (catalogue history)",
                   "Compacted: the latest catalogue version per catalogue id (key)."),
@@ -173,7 +183,7 @@ def asyncapi(prefix: str = "caseroute.") -> dict[str, Any]:
                 "action": action, "channel": {"$ref": f"#/channels/{channel_id}"}, "summary": who, "messages": refs}
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "caseroute events", "version": "1",
+        "info": {"title": "caseroute events", "version": "2",
                  "description": "Every topic of caseroute. Each message is one CloudEvents 1.0 event in the Kafka "
                                 "protocol binding's structured content mode: the value is the JSON event format and "
                                 f"the `{CONTENT_TYPE_HEADER}` header is `{CLOUDEVENTS_JSON}`; no header starts with "

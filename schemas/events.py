@@ -1,5 +1,5 @@
-"""Event payloads and their type names; the type names the payload version (v1 here; an incompatible payload
-gets a new type), and the optional `dataschema` URI repeats it."""
+"""Event payloads and their type names; the type names the payload and its version (v1 unless VERSIONS says
+otherwise; an incompatible payload gets a new type), and the optional `dataschema` URI repeats it."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from schemas.time import Instant
 SCHEMA_BASE = "urn:caseroute:schema"
 
 
-def dataschema(event_type: str, version: int = 1) -> str:
-    """The dataschema URI of an event type at a payload version."""
-    return f"{SCHEMA_BASE}:{event_type}:v{version}"
+def dataschema(event_type: str, version: int | None = None) -> str:
+    """The dataschema URI of an event type at a payload version (by default the type's, VERSIONS)."""
+    return f"{SCHEMA_BASE}:{event_type}:v{version or VERSIONS.get(event_type, 1)}"
 
 
 class EventType(StrEnum):
@@ -28,7 +28,8 @@ class EventType(StrEnum):
     reply_ack = "caseroute.reply.ack"
     reply_feedback = "caseroute.reply.feedback"
     reply_return = "caseroute.reply.return"
-    case_transition = "caseroute.case.transition"
+    case_transition = "caseroute.case.transition"  # v1 of case-events: one event per transition (read, not written)
+    case_changed = "caseroute.case.changed"  # v2 of case-events: one event per case per tracker transaction
     case_ruled = "caseroute.case.ruled"
     inspection_opened = "caseroute.inspection.opened"
     case_escalated = "caseroute.case.escalated"
@@ -37,9 +38,17 @@ class EventType(StrEnum):
     statement_monthly = "caseroute.statement.monthly"
 
 
+# Payload versions other than 1. case.changed is version 2 of what case-events.v1 says of a case: its
+# transitions of one tracker transaction in one event, where version 1 (case.transition, case.escalated) sent
+# one event per transition.
+VERSIONS: dict[str, int] = {EventType.case_changed: 2}
+
 # What each topic carries, so its consumers refuse the rest (a payload version they were not written for).
-CASE_EVENTS = (EventType.case_transition, EventType.case_escalated, EventType.case_ruled,
-               EventType.inspection_opened)
+# case-events: the tracker writes case.changed; case.transition and case.escalated (version 1) are still read,
+# for what an older tracker published before an upgrade.
+CASE_EVENTS = (EventType.case_changed, EventType.case_ruled, EventType.inspection_opened,
+               EventType.case_transition, EventType.case_escalated)
+CASE_EVENTS_V1 = (EventType.case_transition, EventType.case_escalated)
 DEPARTMENT_EVENTS = (EventType.case_dispatched, EventType.case_feedback, EventType.case_escalated)
 REPLIES = (EventType.reply_ack, EventType.reply_feedback, EventType.reply_return)
 
@@ -170,7 +179,8 @@ class DepartmentReply(StorableText):
 
 
 class CaseTransition(BaseModel):
-    """A state change of a case (case-events.v1)."""
+    """A state change of a case: one of a case.changed event's transitions (and the whole data of a version 1
+    case.transition event)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -182,6 +192,32 @@ class CaseTransition(BaseModel):
     at: Instant
     department: str | None = None
     detail: dict[str, object] = Field(default_factory=dict)
+
+
+class CaseSnapshot(BaseModel):
+    """A case's state after a case.changed event's transitions: where it stands, without reading the tracker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str
+    department: str | None = None  # the department it is dispatched to (None: nobody has it)
+    attempt: Annotated[int, Field(ge=0)] = 0  # dispatches so far (the current one's number)
+    unit: str | None = None
+    ack_due_at: Instant | None = None
+    feedback_due_at: Instant | None = None  # None while disputed: the clock is paused
+    overdue: bool = False
+
+
+class CaseChanged(BaseModel):
+    """What one tracker transaction did to a case (case-events.v1, payload version 2): its transitions in the
+    order they happened, and its state after them. A new case received, routed and dispatched in one
+    transaction is one event of three transitions (version 1 sent three events)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    transitions: Annotated[list[CaseTransition], Field(min_length=1)]
+    state: CaseSnapshot
 
 
 class FeedbackNotice(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from schemas.decision import Decision
 from schemas.envelope import Envelope
 from schemas.events import (
+    CaseChanged,
     CaseDispatched,
     CaseRouted,
     CaseRuled,
@@ -28,6 +29,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "case-routed": CaseRouted,
     "case-dispatched": CaseDispatched,
     "department-reply": DepartmentReply,
+    "case-changed": CaseChanged,
     "case-transition": CaseTransition,
     "case-ruled": CaseRuled,
     "inspection-opened": InspectionOpened,

@@ -73,7 +73,8 @@ class ConsumerHealth:
     stalled: bool = False
 
 
-def decode(message: Message, accepted_types: Collection[str] | None = None, version: int = 1) -> Envelope:
+def decode(message: Message, accepted_types: Collection[str] | None = None, version: int | None = None
+           ) -> Envelope:
     """Parse and check a message's CloudEvent, or raise PoisonMessage with the reason.
 
     Any valid CloudEvents 1.0 event with JSON data is taken, whatever SDK wrote it, in either content mode of the
@@ -164,7 +165,7 @@ def reason_code(reason: str) -> str:
     return max(found, key=len, default="other")
 
 
-def decoder_for(*event_types: str, version: int = 1) -> Callable[[Message], Envelope]:
+def decoder_for(*event_types: str, version: int | None = None) -> Callable[[Message], Envelope]:
     """A decoder that dead-letters any event type (or payload version) this consumer was not written for."""
     accepted = frozenset(event_types)
     return lambda message: decode(message, accepted, version)

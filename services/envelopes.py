@@ -33,7 +33,7 @@ _DATA = b'"data":'
 
 
 def envelope(*, source: str, event_type: str, subject: str, payload: BaseModel,
-             trace: TraceContext | None = None, version: int = 1) -> Envelope:
+             trace: TraceContext | None = None, version: int | None = None) -> Envelope:
     """An envelope around a payload, carrying the current trace context."""
     context = trace or current_trace()
     return Envelope(

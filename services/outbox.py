@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import LargeBinary, String, delete, func, select
+from sqlalchemy import LargeBinary, String, delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
@@ -59,6 +60,61 @@ def stage(session: AsyncSession, table: type[OutboxMixin], topic: str, envelope:
     insert_at_commit(session, table_of(table), {
         "topic": topic, "key": envelope.subject, "event_id": envelope.id, "value": envelope.to_bytes(),
         "created_at": datetime.now(UTC)})
+
+
+class Collected(Protocol):
+    """An event built up during a transaction (stage_collected): it says what it is only at commit."""
+
+    def envelope(self) -> Envelope:
+        """The event as it stands when the transaction commits."""
+        ...
+
+
+C = TypeVar("C", bound=Collected)
+COLLECTED = "outbox_collected"
+_RENDERING: weakref.WeakSet[type[Session]] = weakref.WeakSet()  # session classes that render collected events
+
+
+def stage_collected(session: AsyncSession, table: type[OutboxMixin], topic: str, key: str,
+                    start: Callable[[], C]) -> C:
+    """The one event of (topic, key) in the caller's transaction: made by `start` the first time, which stages it
+    in its place among the transaction's events; what is added to it later goes into that same event, built
+    (`envelope()`) when the transaction commits.
+
+    For an event that sums up a transaction (a case's transitions), not one per step: its place in the outbox is
+    its first step's, so events staged after that step still follow it."""
+    collected: dict[tuple[str, str], tuple[C, dict[str, object]]] = session.info.setdefault(COLLECTED, {})
+    found = collected.get((topic, key))
+    if found is not None:
+        return found[0]
+    _render_at_commit(type(session.sync_session))
+    item = start()
+    row: dict[str, object] = {"topic": topic, "key": key, "event_id": "", "value": b"",
+                              "created_at": datetime.now(UTC)}
+    session.info[STAGED] = True
+    insert_at_commit(session, table_of(table), row)  # its place now; its content at commit (_render_collected)
+    collected[(topic, key)] = (item, row)
+    return item
+
+
+def _render_at_commit(session_class: type[Session]) -> None:
+    """Listen on this session class once: the collected events are rendered before the queued rows are
+    inserted (services.db inserts them before commit; `insert=True` runs this listener first)."""
+    # A set of its own, not event.contains: that goes by id(), which a new class can reuse after an old one's end.
+    if session_class not in _RENDERING:
+        _RENDERING.add(session_class)
+        event.listen(session_class, "before_commit", _render_collected, insert=True)
+        event.listen(session_class, "after_rollback", _drop_collected)
+
+
+def _render_collected(session: Session) -> None:
+    for item, row in session.info.pop(COLLECTED, {}).values():
+        built = item.envelope()
+        row["event_id"], row["value"] = built.id, built.to_bytes()
+
+
+def _drop_collected(session: Session) -> None:
+    session.info.pop(COLLECTED, None)
 
 
 class OutboxRow(Protocol):

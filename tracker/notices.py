@@ -1,14 +1,23 @@
 """What a case change tells others: timeline rows, case events (rulings among them), feedback and supervision
-notices."""
+notices.
+
+A case's transitions in one transaction make one case.changed event (case-events.v1, payload version 2): its
+transitions in order and the case's state after them, staged in the place of its first transition and built at
+commit, so the state is the one the transaction saved. A ruling or a joint inspection staged after a case's
+transitions follows its case.changed event, as it followed its transitions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schemas.envelope import Envelope, TraceContext
 from schemas.events import (
+    CaseChanged,
     CaseRuled,
+    CaseSnapshot,
     CaseTransition,
     DepartmentReply,
     EscalationNotice,
@@ -18,7 +27,8 @@ from schemas.events import (
 )
 from services.db import insert_at_commit, table_of
 from services.envelopes import envelope
-from services.outbox import stage
+from services.logctx import current_trace
+from services.outbox import stage, stage_collected
 from services.pii import mask_json, mask_phone_numbers
 from services.settings import Settings
 from tracker.domain.commands import Transition
@@ -30,10 +40,29 @@ TIMELINE = table_of(TimelineEntry)
 SUPERVISOR = "safety-office"
 
 
+@dataclass
+class CaseChanges:
+    """A case's transitions in one transaction, for its one case.changed event."""
+
+    row: Case
+    trace: TraceContext  # the first transition's: the event continues the trace that changed the case
+    transitions: list[CaseTransition] = field(default_factory=list)
+
+    def envelope(self) -> Envelope:
+        """The case.changed event, with the case's state as the transaction leaves it (built at commit)."""
+        row = self.row
+        state = CaseSnapshot(status=row.status, department=row.department, attempt=row.attempt or 0, unit=row.unit,
+                             ack_due_at=row.ack_due_at, feedback_due_at=row.feedback_due_at,
+                             overdue=bool(row.overdue))
+        changed = CaseChanged(case_id=row.case_id, transitions=self.transitions, state=state)
+        return envelope(source=SOURCE, event_type=EventType.case_changed, subject=row.case_id, payload=changed,
+                        trace=self.trace)
+
+
 def stage_transition(session: AsyncSession, settings: Settings, row: Case, transition: Transition, *,
                      actor: str, extra: dict[str, object] | None = None,
                      unmasked: dict[str, object] | None = None) -> None:
-    """A timeline row and a case-events.v1 event, in the caller's transaction.
+    """A timeline row, and the transition in its case's case.changed event, in the caller's transaction.
 
     `unmasked` detail goes out as it is: no free text of a person's, only what the event is about (a subject's
     keys, whose digits the phone-number masking would otherwise take for a number)."""
@@ -46,12 +75,12 @@ def stage_transition(session: AsyncSession, settings: Settings, row: Case, trans
         "department": transition.department, "detail": detail})
     # case-events.v1 is read by anyone (and webhooks): the free text departments write (a return's, a
     # feedback's) goes out with phone numbers masked; the timeline keeps it whole for overseers.
-    payload = CaseTransition(case_id=row.case_id, kind=transition.kind, from_status=transition.from_status or None,
-                             to_status=transition.to_status, actor=actor, at=transition.at,
-                             department=transition.department, detail={**mask_json(detail), **(unmasked or {})})
-    event_type = EventType.case_escalated if transition.kind == "escalated" else EventType.case_transition
-    stage(session, TrackerOutbox, settings.topic("case-events.v1"),
-          envelope(source=SOURCE, event_type=event_type, subject=row.case_id, payload=payload))
+    changes = stage_collected(session, TrackerOutbox, settings.topic("case-events.v1"), row.case_id,
+                              lambda: CaseChanges(row, current_trace()))
+    changes.transitions.append(CaseTransition(
+        case_id=row.case_id, kind=transition.kind, from_status=transition.from_status or None,
+        to_status=transition.to_status, actor=actor, at=transition.at, department=transition.department,
+        detail={**mask_json(detail), **(unmasked or {})}))
 
 
 def feedback_recipients(row: Case) -> list[str]:

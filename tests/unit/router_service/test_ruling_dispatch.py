@@ -107,8 +107,11 @@ async def test_the_tracker_stages_a_ruling_event_and_no_dispatch(tmp_path: Path)
     (ruling,) = [CaseRuled.model_validate(e.data) for e in case_events if e.type == EventType.case_ruled]
     assert (ruling.lead, ruling.principle, ruling.basis, ruling.attempt, ruling.rule) == (
         "amr", "legal", "《无证无照经营查处办法》", 1, "RULING")
-    kinds = [e.data.get("kind") for e in case_events if e.type != EventType.case_ruled]
-    assert kinds[-2:] == ["adjudicated", "dispatched"], "the ruling follows its transitions on the case's key"
+    # The ruling's transaction: one case.changed event of its transitions, then the ruling, on the case's key.
+    assert [e.type for e in case_events[-2:]] == [EventType.case_changed, EventType.case_ruled]
+    kinds = [t["kind"] for t in case_events[-2].data["transitions"]]
+    assert kinds == ["adjudicated", "dispatched"], "the ruling follows its transitions on the case's key"
+    assert case_events[-2].data["state"]["status"] == "dispatched"
     assert dispatch_sources == {"caseroute/router"}, "only the router dispatches"
 
 

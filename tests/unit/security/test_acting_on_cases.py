@@ -19,6 +19,7 @@ from services.bus.memory import MemoryBus
 from services.settings import KafkaSettings, Settings
 from tests.conftest import dev_reports
 from tests.integration.harness import running
+from tests.support.case_events import transitions
 from tests.support.credentials import auth_headers
 from tests.support.service_apps import tracker
 
@@ -103,12 +104,12 @@ async def test_acting_on_a_case_reveals_nothing_to_non_parties_and_only_its_stre
             async with asyncio.timeout(30):  # the outbox relay publishes them shortly after
                 while True:
                     events = [Envelope.from_bytes(m.value) for m in bus.messages("caseroute.case-events.v1")]
-                    if any(e.subject == returned_id and e.data["kind"] == "returned" for e in events):
+                    if any(t["kind"] == "returned" for t in transitions(events, returned_id)):
                         break
                     await asyncio.sleep(0.05)
             notices = [Envelope.from_bytes(m.value) for m in bus.messages(f"caseroute.dispatch.street-{unit}.v1")]
     # The departments' free text leaves masked: feedback to the street team, a return's text on case-events.
     quoted = [e.data for e in notices if e.subject == routed_id and e.type == "caseroute.case.feedback"]
     assert quoted and all(d["text"] == "已回电+86 139****4321" for d in quoted), quoted
-    returns = [e.data["detail"] for e in events if e.subject == returned_id and e.data["kind"] == "returned"]
+    returns = [t["detail"] for t in transitions(events, returned_id) if t["kind"] == "returned"]
     assert [d["text"] for d in returns] == ["已电话+86 139****4321核实，非本部门"]
