@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from notifier.bootstrap import build
 from notifier.channels import Outcome, Outgoing
+from notifier.domain.transitions import transition_id
 from notifier.state import NotifierState
-from schemas.events import CaseDispatched, CaseTransition, EventType
+from schemas.events import CaseChanged, CaseDispatched, CaseSnapshot, CaseTransition, EventType
 from services import migrate
 from services.bus.base import OutgoingMessage
 from services.bus.memory import MemoryBus
@@ -75,6 +76,23 @@ class Harness:
         return await self.publish(f"dispatch.{department}.v1", case_id, payload, EventType.case_dispatched)
 
     async def transition(self, case_id: str, department: str, to_status: str, **detail: object) -> str:
+        """One transition in a case.changed event; the id of the event the notifier tells it as."""
+        (event_id,) = await self.changes(case_id, department, to_status, **detail)
+        return event_id
+
+    async def changes(self, case_id: str, department: str, *statuses: str, **detail: object) -> list[str]:
+        """One case.changed event of these transitions, as the tracker sends one transaction's; the ids of the
+        events the notifier tells them as, in order."""
+        at = datetime.now(UTC)
+        transitions = [CaseTransition(case_id=case_id, kind=status, from_status=None, to_status=status, actor="t",
+                                      at=at, department=department, detail=detail) for status in statuses]
+        payload = CaseChanged(case_id=case_id, transitions=transitions,
+                              state=CaseSnapshot(status=statuses[-1], department=department, attempt=1))
+        event_id = await self.publish("case-events.v1", case_id, payload, EventType.case_changed)
+        return [transition_id(event_id, n) for n in range(len(statuses))]
+
+    async def transition_v1(self, case_id: str, department: str, to_status: str, **detail: object) -> str:
+        """A version 1 event (one transition), as a tracker of before case.changed published it."""
         payload = CaseTransition(case_id=case_id, from_status=None, to_status=to_status, actor="t",
                                  at=datetime.now(UTC), department=department, detail=detail)
         return await self.publish("case-events.v1", case_id, payload, EventType.case_transition)

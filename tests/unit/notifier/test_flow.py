@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from notifier.domain.transitions import transition_id
 from notifier.store.models import NotifierAudit
 from schemas.decision import Decision, DecisionStatus
-from schemas.events import CaseRouted, EventType
+from schemas.envelope import Envelope
+from schemas.events import CaseChanged, CaseRouted, CaseSnapshot, CaseTransition, EventType
 from schemas.report import Hazard, Report, Source
+from services.bus.base import OutgoingMessage
+from services.envelopes import envelope, headers_for
 from tests.unit.notifier.harness import AUTH, FakeChannel, harness
 
 pytestmark = pytest.mark.timeout(60)
@@ -177,3 +181,50 @@ async def test_a_rotated_secret_signs_beside_the_new_one_for_the_overlap_unless_
                 NotifierAudit.action == "subscription.update"))).scalars().all()
         assert [a.get("previous_secret_expires_at") is not None for a in audit if "secret" in a["changed"]] == [
             True, False]
+
+
+async def test_one_case_changed_event_is_delivered_as_its_transitions_each_once_and_in_order(tmp_path: Path) -> None:
+    """The tracker sends a transaction's transitions in one case.changed event; subscribers still get one
+    delivery per transition type they chose, with the version 1 body they got before, deduplicated on ids derived
+    from the event's (a redelivered event delivers nothing again)."""
+    channel = FakeChannel()
+    async with harness(tmp_path, channel) as h:
+        await _subscribe(h.client, kind="department", owner="fire", event_types=["case.routed", "case.dispatched"])
+        everything = await _subscribe(h.client, kind="department", owner="fire", event_types=["case.*"])
+        ids = await h.changes("C1", "fire", "received", "routed", "dispatched")
+        await h.until(lambda: len(channel.accepted) == 5)
+        chosen = [(i.event_type, i.event_id) for i in channel.accepted if i.url == "http://receiver.test/hook"]
+        assert [t for t, _ in chosen if t in ("case.routed", "case.dispatched")] == [
+            "case.routed", "case.dispatched", "case.routed", "case.dispatched"]
+        log = (await h.client.get("/v1/deliveries", params={"subscriber": everything["id"], "limit": 10},
+                                  headers=AUTH)).json()["items"]
+        assert [d["event_id"] for d in reversed(log)] == ids  # newest first: in the order of the transitions
+        bodies = [Envelope.from_bytes(i.body) for i in channel.accepted]
+        assert {b.type for b in bodies} == {EventType.case_transition}
+        assert {b.id: b.data["to_status"] for b in bodies} == dict(zip(ids, ["received", "routed", "dispatched"],
+                                                                       strict=True))
+        assert all(b.dataschema == "urn:caseroute:schema:caseroute.case.transition:v1" for b in bodies)
+
+        # What the notifier took in, as its event API (and stream) show it: the three transitions' events.
+        taken = (await h.client.get("/v1/notifier/events", params={"case_id": "C1"}, headers=AUTH)).json()
+        assert [(e["event_id"], e["type"], e["envelope"]["data"]["to_status"]) for e in taken] == list(zip(
+            ids, ["caseroute.case.transition"] * 3, ["received", "routed", "dispatched"], strict=True))
+
+
+async def test_a_redelivered_case_changed_event_and_a_version_1_event_are_each_taken_in_once(tmp_path: Path) -> None:
+    channel = FakeChannel()
+    async with harness(tmp_path, channel) as h:
+        await _subscribe(h.client, kind="department", owner="fire", event_types=["case.*"])
+        payload = CaseChanged(case_id="C2", transitions=[
+            CaseTransition(case_id="C2", kind="acknowledged", from_status="dispatched", to_status="acknowledged",
+                           actor="fire", at=datetime.now(UTC), department="fire")],
+            state=CaseSnapshot(status="acknowledged", department="fire", attempt=1))
+        event = envelope(source="test", event_type=EventType.case_changed, subject="C2", payload=payload)
+        message = OutgoingMessage(h.runtime.settings.topic("case-events.v1"), "C2", event.to_bytes(),
+                                  headers_for(event.id, b""))
+        await h.runtime.producer.send_batch([message, message])
+        legacy = await h.transition_v1("C2", "fire", "feedback")  # what a tracker before case.changed sent
+        await h.until(lambda: len(channel.accepted) >= 2)
+        await asyncio.sleep(0.3)
+        assert [(i.event_id, i.event_type) for i in channel.accepted] == [
+            (transition_id(event.id, 0), "case.acknowledged"), (legacy, "case.feedback")]
