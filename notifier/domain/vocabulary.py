@@ -1,7 +1,8 @@
 """The event-type vocabulary subscribers choose from, and how an incoming event gets its type.
 
 - `dispatch.primary`, `dispatch.cooperating`, `dispatch.cc`: a work order on dispatch.<department>.v1.
-- `case.<status>`: a state change on case-events.v1, e.g. `case.acknowledged`, `case.feedback`,
+- `case.<status>`: a state change on case-events.v1 (a transition of a case.changed event, told as one event:
+  notifier.domain.transitions), e.g. `case.acknowledged`, `case.feedback`,
   `case.closed`, `case.returned`, `case.dispatched`, `case.gap`, `case.adjudicated`.
 - `case.escalated`: an SLA breach escalated (督办); its body is a supervision notice.
 - `case.tier_changed`: the credit tier of the case's subject changed, or its subject was merged into another

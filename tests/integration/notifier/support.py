@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import uvicorn
 
 from notifier.bootstrap import build
-from schemas.events import CaseDispatched, CaseTransition, EventType
+from notifier.domain.transitions import transition_id
+from schemas.events import CaseChanged, CaseDispatched, CaseSnapshot, CaseTransition, EventType
 from services.bus.base import OutgoingMessage
 from services.bus.kafka import KafkaBus
 from services.envelopes import envelope, headers_for
@@ -64,9 +65,14 @@ class Feeder:
                                 EventType.case_dispatched)
 
     async def transition(self, case_id: str, department: str, to_status: str) -> str:
-        payload = CaseTransition(case_id=case_id, from_status=None, to_status=to_status, actor="tracker",
-                                 at=datetime.now(UTC), department=department)
-        return await self._send(self.settings.topic("case-events.v1"), case_id, payload, EventType.case_transition)
+        """One transition in a case.changed event, as the tracker sends it; the id of the event the notifier
+        tells it as (what subscribers deduplicate on)."""
+        transition = CaseTransition(case_id=case_id, kind=to_status, from_status=None, to_status=to_status,
+                                    actor="tracker", at=datetime.now(UTC), department=department)
+        payload = CaseChanged(case_id=case_id, transitions=[transition],
+                              state=CaseSnapshot(status=to_status, department=department, attempt=1))
+        event_id = await self._send(self.settings.topic("case-events.v1"), case_id, payload, EventType.case_changed)
+        return transition_id(event_id, 0)
 
 
 class InProcessNotifier:

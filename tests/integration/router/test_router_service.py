@@ -11,7 +11,7 @@ from catalogue.loader import load_catalogue
 from router import bootstrap as router_service
 from router.catalogue_events import publish_catalogue
 from schemas.envelope import Envelope
-from schemas.events import CaseTransition, EventType, ReportAccepted
+from schemas.events import CaseChanged, CaseSnapshot, CaseTransition, EventType, ReportAccepted
 from schemas.report import Report
 from services.bus.base import OutgoingMessage
 from services.bus.kafka import KafkaBus
@@ -73,8 +73,10 @@ async def test_router_decides_links_duplicates_and_reroutes_returns(
         returned = CaseTransition(case_id="C-3", kind="returned", from_status="dispatched", to_status="returned",
                                   actor="department:" + original["primary"], at=datetime.now(UTC),
                                   department=original["primary"], detail={"next": "reroute", "excluded": []})
+        changed = CaseChanged(case_id="C-3", transitions=[returned],
+                              state=CaseSnapshot(status="returned", department=None, attempt=1))
         await _send(bus, settings.topic("case-events.v1"),
-                    envelope(source="test", event_type=EventType.case_transition, subject="C-3", payload=returned))
+                    envelope(source="test", event_type=EventType.case_changed, subject="C-3", payload=changed))
         await r.until(lambda ms: len(_routed(ms, "C-3")) == 2)
         second = _routed(r.messages, "C-3")[1]
         assert second["attempt"] == 2

@@ -12,7 +12,15 @@ import pytest
 from router import bootstrap as router_service
 from router.domain.subjects import business_name, subject_of_report
 from schemas.envelope import Envelope
-from schemas.events import CaseDispatched, CaseRouted, CaseTransition, EventType, ReportAccepted
+from schemas.events import (
+    CaseChanged,
+    CaseDispatched,
+    CaseRouted,
+    CaseSnapshot,
+    CaseTransition,
+    EventType,
+    ReportAccepted,
+)
 from schemas.report import Report
 from services.bus.base import OutgoingMessage
 from services.bus.memory import MemoryBus
@@ -56,11 +64,18 @@ async def test_a_tier_d_subject_is_dispatched_with_its_tier_and_the_hazard_ack_w
     key = "name:nanmen:解放南路:铝合金门窗店"
     async with running(settings, [router_service.build]) as app:
         bus: MemoryBus = app.state.runtime.bus
+        # The feedback that lowered the tier and the tier's announcement: one transaction, one case.changed event,
+        # whose every transition the router follows (the feedback of a case it never routed changes nothing).
+        at = datetime.now(UTC)
+        feedback = CaseTransition(case_id="C-0", kind="feedback", from_status="acknowledged", to_status="feedback",
+                                  actor="department:amr", at=at, department="amr")
         tier = CaseTransition(case_id="C-0", kind="tier_changed", from_status="feedback", to_status="feedback",
-                              actor="tracker", at=datetime.now(UTC),
-                              detail={"subject_tier": {"subject": "S1", "keys": [key], "tier": "D"}})
+                              actor="tracker", at=at, detail={"subject_tier": {"subject": "S1", "keys": [key],
+                                                                               "tier": "D"}})
+        changed = CaseChanged(case_id="C-0", transitions=[feedback, tier],
+                              state=CaseSnapshot(status="feedback", department="amr", attempt=1))
         await bus.producer().send_batch([_message("caseroute.case-events.v1", envelope(
-            source="test", event_type=EventType.case_transition, subject="C-0", payload=tier))])
+            source="test", event_type=EventType.case_changed, subject="C-0", payload=changed))])
         async with asyncio.timeout(20):  # the router keeps the tier before the report comes
             while True:
                 async with app.state.runtime.db.sessions() as session:
