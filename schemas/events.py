@@ -48,7 +48,6 @@ VERSIONS: dict[str, int] = {EventType.case_changed: 2}
 # for what an older tracker published before an upgrade.
 CASE_EVENTS = (EventType.case_changed, EventType.case_ruled, EventType.inspection_opened,
                EventType.case_transition, EventType.case_escalated)
-CASE_EVENTS_V1 = (EventType.case_transition, EventType.case_escalated)
 DEPARTMENT_EVENTS = (EventType.case_dispatched, EventType.case_feedback, EventType.case_escalated)
 REPLIES = (EventType.reply_ack, EventType.reply_feedback, EventType.reply_return)
 

@@ -124,5 +124,5 @@ async def test_the_official_sdk_takes_every_message_on_every_topic(
                 assert message.headers["event_id"] == raw["id"].encode(), topic
                 assert isinstance(raw.get("traceparent"), str) and "trace" not in raw, topic
     assert {"caseroute.report.accepted", "caseroute.case.routed", "caseroute.case.dispatched",
-            "caseroute.case.transition", "caseroute.case.feedback", "caseroute.reply.ack",
+            "caseroute.case.changed", "caseroute.case.feedback", "caseroute.reply.ack",
             "caseroute.catalogue.published"} <= types, types
