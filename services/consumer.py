@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from schemas.envelope import CONTENT_TYPE_HEADER, SPEC_VERSION, Envelope
 from schemas.events import dataschema
-from services.bus.base import Bus, BusUnavailable, Consumer, Message, OutgoingMessage, Producer
+from services.bus.base import Bus, BusUnavailable, Consumer, Floor, Message, OutgoingMessage, Producer
 from services.logctx import case_id_var
 from services.tracing import consuming
 from services.waiting import wait_or_stop
@@ -57,6 +57,10 @@ BatchHandler = Callable[[list[tuple[Envelope, Message]]], Awaitable[None]]
 Unprocessable = Callable[[Message, str], Awaitable[bool]]
 MAX_MESSAGE_BYTES = 1024 * 1024
 DLQ_KEEP_BYTES = 64 * 1024  # of an oversized message, what its dead letter keeps
+
+
+class _NewMember(Exception):
+    """The wanted subscription cannot be had by the running member (topics ↔ pattern): start another."""
 
 
 class PoisonMessage(Exception):
@@ -202,13 +206,15 @@ class ConsumerRunner:
                  pattern: str | None = None, decoder: Callable[[Message], Envelope] = decode,
                  retries: int = 3, stall_s: float = 60.0, max_records: int = 200,
                  batch_handler: BatchHandler | None = None, unprocessable: Unprocessable | None = None,
-                 metrics_group: str | None = None) -> None:
+                 metrics_group: str | None = None, not_before: Floor | None = None) -> None:
         self.group = group
         self.metrics_group = metrics_group or group
         self.bus = bus
         self.producer = producer
         self.topics = list(topics)
         self.pattern = pattern
+        self.not_before = not_before
+        self._following: tuple[tuple[str, ...], str | None] = (tuple(self.topics), pattern)
         self.handler = handler
         self.decoder = decoder
         self.retries = retries
@@ -231,15 +237,26 @@ class ConsumerRunner:
             for reason in DEAD_LETTER_REASONS:
                 DEAD_LETTERS.labels(self.metrics_group, topic, reason)
 
+    def follow(self, topics: Sequence[str], pattern: str | None = None, not_before: Floor | None = None) -> None:
+        """Read these topics (or the pattern's) from the next poll on. The running member changes its subscription
+        in place between polls, after committing what it handled; a switch between a list and a pattern starts a
+        new member. A partition newly read starts at the group's offset, but not before `not_before(topic)`."""
+        self.not_before = not_before
+        self._following = (tuple(sorted(set(topics))), pattern)
+
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.5
         while not stopping.is_set():
-            consumer = self.bus.consumer(self.topics, self.group, pattern=self.pattern)
+            (topics, self.pattern), floor = self._following, self.not_before
+            self.topics = list(topics)
+            consumer = self.bus.consumer(self.topics, self.group, pattern=self.pattern, not_before=floor)
             try:
                 await consumer.start()
                 self.health = ConsumerHealth(started=True, last_progress=time.monotonic())
                 backoff = 0.5
                 await self._consume(consumer, stopping)
+            except _NewMember:
+                continue  # the finally below stops this member (committing first); the next one reads the new set
             except Exception as exc:  # the member restarts whatever failed; the offsets are safe
                 log.warning("consumer %s restarting after %r", self.group, exc)
                 await wait_or_stop(stopping, backoff)
@@ -261,9 +278,20 @@ class ConsumerRunner:
                         await self._process(message, stopping)
                 await consumer.commit(batch)
                 self.health.last_progress = time.monotonic()
+            if self._following != (tuple(sorted(set(self.topics))), self.pattern):
+                await self._resubscribe(consumer)
             if now - last_check > min(5.0, self.stall_s / 2):
                 last_check = now
                 await self._watch(consumer, now)
+
+    async def _resubscribe(self, consumer: Consumer) -> None:
+        """Everything polled is committed here: the rebalance that follows loses nothing and repeats nothing."""
+        (topics, pattern), floor = self._following, self.not_before
+        if bool(pattern) != bool(self.pattern):
+            raise _NewMember
+        log.info("consumer %s now reads %s", self.group, pattern or ", ".join(topics))
+        await consumer.subscribe(topics, pattern=pattern, not_before=floor)
+        self.topics, self.pattern = list(topics), pattern
 
     async def _watch(self, consumer: Consumer, now: float) -> None:
         """aiokafka consumers can stop fetching silently (#1154, #703): lag without progress restarts us."""

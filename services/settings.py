@@ -258,6 +258,8 @@ class NotifierSettings(FileSecrets):
     http_timeout_s: float = 10.0
     poll_s: float = 0.5
     sse_heartbeat_s: float = 15.0
+    # How often every replica reads the subscriptions again to choose the dispatch topics it reads (WEBHOOKS.md).
+    topics_reconcile_s: float = Field(default=5.0, gt=0)
     # After a webhook secret is rotated the previous one signs too for this long (WEBHOOKS.md, "Rotating").
     rotation_overlap_s: float = Field(default=24 * 3600.0, ge=0)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -40,6 +40,10 @@ class Message:
             if key == name:
                 return value.decode("utf-8", "replace")
         return None
+
+
+# The earliest time (epoch ms) worth reading of a topic newly read, or None for "wherever the group left it".
+Floor = Callable[[str], int | None]
 
 
 class BusUnavailable(Exception):
@@ -83,12 +87,21 @@ class Consumer(Protocol):
         """Messages behind the end of each assigned topic, from fresh end offsets (the watchdog's view)."""
         ...
 
+    async def subscribe(self, topics: Sequence[str], *, pattern: str | None = None,
+                        not_before: Floor | None = None) -> None:
+        """Read these topics from now on (the group rebalances); call between polls, with everything polled
+        committed. A partition newly assigned is read from the group's committed offset, but not from before
+        `not_before(topic)` (epoch ms) when that says a time: history from before the topic was wanted is skipped."""
+        ...
+
 
 class Bus(Protocol):
     def producer(self) -> Producer: ...
 
-    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None) -> Consumer:
-        """A group member reading `topics` (or every topic matching the regex `pattern`)."""
+    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None,
+                 not_before: Floor | None = None) -> Consumer:
+        """A group member reading `topics` (or every topic matching the regex `pattern`); `not_before` as in
+        Consumer.subscribe."""
         ...
 
     async def ensure_topics(self, topics: Sequence[str], *, compacted: bool = False) -> None:

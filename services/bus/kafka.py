@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from services.bus.base import BusUnavailable, Message, OutgoingMessage
+from services.bus.base import BusUnavailable, Floor, Message, OutgoingMessage
 from services.envelopes import event_id_in
 from services.settings import KafkaSettings
 
@@ -56,8 +56,9 @@ class KafkaBus:
     def producer(self) -> KafkaProducer:
         return KafkaProducer(self.settings)
 
-    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None) -> KafkaConsumer:
-        return KafkaConsumer(self.settings, list(topics), group, pattern)
+    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None,
+                 not_before: Floor | None = None) -> KafkaConsumer:
+        return KafkaConsumer(self.settings, list(topics), group, pattern, not_before)
 
     async def ensure_topics(self, topics: Sequence[str], *, compacted: bool = False) -> None:
         missing = [t for t in topics if t not in self._known_topics]
@@ -298,25 +299,29 @@ class KafkaProducer:
 
 
 class _CommitBeforeRevoke(ConsumerRebalanceListener):
-    def __init__(self, consumer: KafkaConsumer) -> None:
+    def __init__(self, consumer: KafkaConsumer, client: AIOKafkaConsumer) -> None:
         self._consumer = consumer
+        self._client = client
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         await self._consumer.flush_pending()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        return None
+        await self._consumer.skip_before_floor(self._client, assigned)
 
 
 class KafkaConsumer:
     """A group member; offsets are committed only when the caller says its state is durable."""
 
-    def __init__(self, settings: KafkaSettings, topics: list[str], group: str, pattern: str | None) -> None:
+    def __init__(self, settings: KafkaSettings, topics: list[str], group: str, pattern: str | None,
+                 not_before: Floor | None = None) -> None:
         self.settings = settings
         self.topics = topics
         self.group = group
         self.pattern = pattern
+        self.not_before = not_before
         self._consumer: AIOKafkaConsumer | None = None
+        self._listener: _CommitBeforeRevoke | None = None
         self._pending: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
@@ -328,7 +333,7 @@ class KafkaConsumer:
             max_poll_records=self.settings.max_poll_records,
             metadata_max_age_ms=5_000 if self.pattern else 300_000,
         )
-        listener = _CommitBeforeRevoke(self)
+        listener = self._listener = _CommitBeforeRevoke(self, consumer)
         if self.pattern:
             consumer.subscribe(pattern=self.pattern, listener=listener)
         else:
@@ -339,6 +344,40 @@ class KafkaConsumer:
             await _bounded(consumer.stop(), 5)
             raise BusUnavailable(f"kafka consumer {self.group} did not start: {exc!r}") from exc
         self._consumer = consumer
+
+    async def subscribe(self, topics: Sequence[str], *, pattern: str | None = None,
+                        not_before: Floor | None = None) -> None:
+        """Change the topics of the running member in place (aiokafka rejoins the group; our listener commits
+        before the revoke). Topics and a pattern are exclusive in aiokafka: switching between them needs a new
+        member, so the runner restarts the consumer for that instead."""
+        assert self._consumer is not None, "start() first"
+        if bool(pattern) != bool(self.pattern):
+            raise ValueError("a pattern and a topic list cannot replace each other in a running consumer")
+        self.topics, self.pattern, self.not_before = list(topics), pattern, not_before
+        if pattern:
+            self._consumer.subscribe(pattern=pattern, listener=self._listener)
+        else:
+            self._consumer.subscribe(self.topics, listener=self._listener)
+
+    async def skip_before_floor(self, client: AIOKafkaConsumer, assigned: Sequence[TopicPartition]) -> None:
+        """Start a partition at its floor's offset when the group's committed offset is older (or missing): a
+        topic that was not read for a while, or never, is not read from its whole history."""
+        if self.not_before is None:
+            return
+        floors = {tp: floor for tp in assigned if (floor := self.not_before(tp.topic)) is not None}
+        if not floors:
+            return
+        found = await client.offsets_for_times(floors)
+        missing = [tp for tp in floors if found.get(tp) is None]
+        ends = await client.end_offsets(missing) if missing else {}
+        for tp in floors:
+            at = found.get(tp)
+            start = at.offset if at is not None else ends[tp]
+            committed = await client.committed(tp)
+            if committed is None or committed < start:
+                log.info("%s starts %s[%d] at %d (its floor), not %s", self.group, tp.topic, tp.partition, start,
+                         committed)
+                client.seek(tp, start)
 
     async def stop(self) -> None:
         if self._consumer is not None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.bus.base import Message, OutgoingMessage, partition_for
+from services.bus.base import Floor, Message, OutgoingMessage, partition_for
 from services.envelopes import event_id_in
 
 RETAINED_PER_PARTITION = 100_000  # like Kafka's retention: old messages go, committed offsets stay
@@ -51,7 +51,9 @@ class MemoryBus:
     def producer(self) -> MemoryProducer:
         return MemoryProducer(self)
 
-    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None) -> MemoryConsumer:
+    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None,
+                 not_before: Floor | None = None) -> MemoryConsumer:
+        # Messages here carry no timestamps: `not_before` has nothing to seek by, a topic resumes where left.
         return MemoryConsumer(self, list(topics), group, re.compile(pattern) if pattern else None)
 
     async def ensure_topics(self, topics: Sequence[str], *, compacted: bool = False) -> None:
@@ -174,6 +176,12 @@ class MemoryConsumer:
             if len(batch) >= max_records:
                 break
         return batch
+
+    async def subscribe(self, topics: Sequence[str], *, pattern: str | None = None,
+                        not_before: Floor | None = None) -> None:
+        self.topics, self.pattern = list(topics), re.compile(pattern) if pattern else None
+        await self._bus.ensure_topics(self.topics)
+        self._bus._rebalance(self._bus._groups[self.group])
 
     async def lag(self) -> dict[str, int]:
         behind: dict[str, int] = {}

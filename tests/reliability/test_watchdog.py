@@ -53,7 +53,8 @@ class FakeBus:
     def producer(self) -> FakeProducer:
         return FakeProducer()
 
-    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None) -> SilentConsumer:
+    def consumer(self, topics: Sequence[str], group: str, *, pattern: str | None = None,
+                 not_before: object = None) -> SilentConsumer:
         consumer = self.prepared[min(len(self.made), len(self.prepared) - 1)]
         self.made.append(consumer)
         return consumer
