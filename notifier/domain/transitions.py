@@ -6,6 +6,10 @@ takes it in as one version 1 event per transition: `caseroute.case.transition` (
 an escalation) with the transition as its data and the case.changed event's source, subject, time and trace.
 Each one's id is derived from the case.changed event's id and the transition's place in it, so a redelivered
 event is taken in once and every webhook attempt carries the same `Caseroute-Event-Id`.
+
+An escalation's detail does not say the due time it missed; the case's state after the transaction does
+(`ack_due_at` for `ack_overdue`, `feedback_due_at` for `feedback_overdue`), so its event carries it as
+`detail.due_at`: the supervision notice needs no dispatch topic to tell it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,21 @@ def told(event: Envelope) -> list[Envelope]:
     if event.type != EventType.case_changed:
         return [event]
     transitions: list[dict[str, Any]] = [t for t in event.data.get("transitions") or [] if isinstance(t, dict)]
-    return [_one(event, index, transition) for index, transition in enumerate(transitions)]
+    state = event.data.get("state")
+    return [_one(event, index, _with_due(transition, state if isinstance(state, dict) else {}))
+            for index, transition in enumerate(transitions)]
+
+
+_DUE_OF = {"ack_overdue": "ack_due_at", "feedback_overdue": "feedback_due_at"}
+
+
+def _with_due(transition: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """An escalation with the due time it missed, from the case's state, when its detail does not say."""
+    detail = transition.get("detail")
+    if transition.get("kind") != "escalated" or not isinstance(detail, dict) or "due_at" in detail:
+        return transition
+    due = state.get(_DUE_OF.get(str(detail.get("kind")), ""))
+    return {**transition, "detail": {**detail, "due_at": due}} if isinstance(due, str) else transition
 
 
 def _one(event: Envelope, index: int, transition: dict[str, Any]) -> Envelope:
