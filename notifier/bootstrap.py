@@ -7,7 +7,8 @@ from pathlib import Path
 from notifier.api.routes import routers
 from notifier.channels import Channel
 from notifier.channels.webhook import WebhookChannel
-from notifier.consumers import consumers
+from notifier.consumers import consumers, fixed_topics
+from notifier.reading import TopicFollower
 from notifier.signals import Broadcast
 from notifier.state import NotifierState
 from notifier.store.repo import SubscriptionCache
@@ -16,7 +17,7 @@ from services.runtime import Runtime, ServiceParts
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    """Notifier's parts: one consumer over routed, dispatch and case events, the delivery worker, the API."""
+    """Notifier's parts: one consumer over routed, case events and the dispatches wanted, the worker, the API."""
     settings = runtime.settings
     knobs = settings.notifier
     channels: dict[str, Channel] = {
@@ -26,12 +27,15 @@ def build(runtime: Runtime) -> ServiceParts:
     worker = DeliveryWorker(db=runtime.db, settings=knobs, channels=channels)
     broadcast = Broadcast()
     subscriptions = SubscriptionCache()
+    runners = consumers(runtime, worker=worker, broadcast=broadcast, subscriptions=subscriptions)
+    topics = TopicFollower(db=runtime.db, settings=settings, runner=runners[0], fixed=fixed_topics(settings))
     return ServiceParts(
         name="notifier",
         migrations=Path(__file__).parent / "migrations",
-        topics=[settings.topic("case-events.v1"), settings.topic("routed.v1"), settings.topic("statements.v1")],
-        tasks=[worker.run],
-        consumers=consumers(runtime, worker=worker, broadcast=broadcast, subscriptions=subscriptions),
+        topics=fixed_topics(settings),
+        tasks=[worker.run, topics.run],
+        consumers=runners,
         routers=routers,
-        state=NotifierState(channels=channels, worker=worker, broadcast=broadcast, subscriptions=subscriptions),
+        state=NotifierState(channels=channels, worker=worker, broadcast=broadcast, subscriptions=subscriptions,
+                            topics=topics),
     )

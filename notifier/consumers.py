@@ -1,9 +1,8 @@
-"""Topic → handler wiring of the notifier: one consumer over routed.v1, every dispatch.<department>.v1,
-case-events.v1 and statements.v1, taking in a poll at a time."""
+"""Topic → handler wiring of the notifier: one consumer over routed.v1, case-events.v1, statements.v1 and the
+dispatch.<department>.v1 topics some subscription or stream needs (notifier.reading), taking in a poll at a
+time."""
 
 from __future__ import annotations
-
-import re
 
 from notifier.handlers import take_in
 from notifier.signals import Broadcast
@@ -14,6 +13,12 @@ from schemas.events import CASE_EVENTS, DEPARTMENT_EVENTS, EventType
 from services.bus.base import Message
 from services.consumer import ConsumerRunner, decoder_for
 from services.runtime import Runtime
+from services.settings import Settings
+
+
+def fixed_topics(settings: Settings) -> list[str]:
+    """What the notifier always reads; department topics come and go with the subscriptions (notifier.reading)."""
+    return [settings.topic(t) for t in ("case-events.v1", "routed.v1", "statements.v1")]
 
 
 def consumers(runtime: Runtime, *, worker: DeliveryWorker, broadcast: Broadcast,
@@ -31,10 +36,9 @@ def consumers(runtime: Runtime, *, worker: DeliveryWorker, broadcast: Broadcast,
     async def on_event(event: Envelope, message: Message) -> None:
         await on_batch([(event, message)])
 
-    prefix = re.escape(settings.topic_prefix)
     return [ConsumerRunner(
-        group=settings.group("notifier"), bus=runtime.bus, producer=runtime.producer, topics=[],
-        pattern=rf"{prefix}(dispatch\.[a-z0-9-]+\.v1|case-events\.v1|routed\.v1|statements\.v1)$", handler=on_event,
+        group=settings.group("notifier"), bus=runtime.bus, producer=runtime.producer, topics=fixed_topics(settings),
+        handler=on_event,
         batch_handler=on_batch, decoder=decoder_for(EventType.case_routed, *DEPARTMENT_EVENTS, *CASE_EVENTS,
                                                     EventType.statement_monthly),
         retries=settings.consumer_retries, stall_s=settings.consumer_stall_s,

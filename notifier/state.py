@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from notifier.channels import Channel
+from notifier.reading import TopicFollower
 from notifier.signals import Broadcast
 from notifier.store.repo import SubscriptionCache
 from notifier.worker import DeliveryWorker
@@ -20,6 +21,7 @@ class NotifierState:
     worker: DeliveryWorker
     broadcast: Broadcast  # wakes the server-sent event streams when events are taken in
     subscriptions: SubscriptionCache
+    topics: TopicFollower  # which department topics are read: told when subscriptions change, streams open
 
 
 def notifier_state(request: Request) -> NotifierState:

@@ -67,16 +67,23 @@ async def _events(request: Request, db: Database, broadcast: Broadcast, after: i
                   poll_s: float, heartbeat_s: float) -> AsyncIterator[bytes]:
     yield b"retry: 2000\n\n"
     last_sent = time.monotonic()
-    while not await request.is_disconnected():
-        after, events = await _next(db, after, department)
-        for seq, event_type, envelope in events:
-            yield frame(seq, event_type, envelope)
-            last_sent = time.monotonic()
-        if time.monotonic() - last_sent >= heartbeat_s:
-            yield b": keepalive\n\n"  # keeps proxies from closing an idle stream
-            last_sent = time.monotonic()
-        if not events:
-            await broadcast.wait(poll_s)
+    # While the stream is open this process reads the dispatch topics it shows (every department's without
+    # `department=`), so a console sees dispatches even when no subscription wants them.
+    topics = notifier_state(request).topics
+    token = topics.open_stream(department)
+    try:
+        while not await request.is_disconnected():
+            after, events = await _next(db, after, department)
+            for seq, event_type, envelope in events:
+                yield frame(seq, event_type, envelope)
+                last_sent = time.monotonic()
+            if time.monotonic() - last_sent >= heartbeat_s:
+                yield b": keepalive\n\n"  # keeps proxies from closing an idle stream
+                last_sent = time.monotonic()
+            if not events:
+                await broadcast.wait(poll_s)
+    finally:
+        topics.close_stream(token)
 
 
 @router.get("/v1/stream", response_class=StreamingResponse,

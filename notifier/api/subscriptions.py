@@ -30,8 +30,11 @@ def _read(row: Subscription) -> SubscriptionRead:
 
 
 def _changed(request: Request) -> None:
-    """Take-in caches subscriptions; this process hears its own writes at once (replicas within the TTL)."""
-    notifier_state(request).subscriptions.invalidate()
+    """Take-in caches subscriptions and the consumer follows them; this process hears its own writes at once
+    (replicas within the TTL, and their consumers at their next reconcile)."""
+    state = notifier_state(request)
+    state.subscriptions.invalidate()
+    state.topics.nudge()
 
 
 def _channels(request: Request) -> set[str]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.domain.recipients import CaseFacts, Recipient, SubscriberKind, SubscriptionView
+from notifier.domain.topics import Wanting
 from notifier.store.models import CaseMemory, Delivery, ReceivedEvent, Subscription
 from schemas.envelope import Envelope
 from services.db import dialect_insert
@@ -48,6 +49,14 @@ async def remember(session: AsyncSession, facts: Mapping[str, Mapping[str, Any]]
         statement = statement.on_conflict_do_update(
             index_elements=["case_id"], set_={n: statement.excluded[n] for n in (*names, "updated_at")})
         await session.execute(statement, rows)
+
+
+async def wanting(session: AsyncSession) -> list[Wanting]:
+    """Every active subscription as the topics it needs see it (since: its last change, or its creation)."""
+    query = select(Subscription.kind, Subscription.owner, Subscription.event_types, Subscription.updated_at).where(
+        Subscription.active.is_(True))
+    return [Wanting(SubscriberKind(r.kind), r.owner, tuple(r.event_types), r.updated_at)
+            for r in (await session.execute(query)).all()]
 
 
 class SubscriptionCache:

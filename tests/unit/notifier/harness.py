@@ -75,19 +75,22 @@ class Harness:
                                  ack_hours=2, description="d", reported_at=datetime.now(UTC))
         return await self.publish(f"dispatch.{department}.v1", case_id, payload, EventType.case_dispatched)
 
-    async def transition(self, case_id: str, department: str, to_status: str, **detail: object) -> str:
+    async def transition(self, case_id: str, department: str, to_status: str,
+                         feedback_due_at: datetime | None = None, **detail: object) -> str:
         """One transition in a case.changed event; the id of the event the notifier tells it as."""
-        (event_id,) = await self.changes(case_id, department, to_status, **detail)
+        (event_id,) = await self.changes(case_id, department, to_status, feedback_due_at=feedback_due_at, **detail)
         return event_id
 
-    async def changes(self, case_id: str, department: str, *statuses: str, **detail: object) -> list[str]:
-        """One case.changed event of these transitions, as the tracker sends one transaction's; the ids of the
-        events the notifier tells them as, in order."""
+    async def changes(self, case_id: str, department: str, *statuses: str, feedback_due_at: datetime | None = None,
+                      **detail: object) -> list[str]:
+        """One case.changed event of these transitions, as the tracker sends one transaction's (with the case's
+        feedback due time in its state, if given); the ids of the events the notifier tells them as, in order."""
         at = datetime.now(UTC)
         transitions = [CaseTransition(case_id=case_id, kind=status, from_status=None, to_status=status, actor="t",
                                       at=at, department=department, detail=detail) for status in statuses]
         payload = CaseChanged(case_id=case_id, transitions=transitions,
-                              state=CaseSnapshot(status=statuses[-1], department=department, attempt=1))
+                              state=CaseSnapshot(status=statuses[-1], department=department, attempt=1,
+                                                 feedback_due_at=feedback_due_at))
         event_id = await self.publish("case-events.v1", case_id, payload, EventType.case_changed)
         return [transition_id(event_id, n) for n in range(len(statuses))]
 

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -101,11 +102,13 @@ async def test_reporter_callback_and_supervision_notice(tmp_path: Path) -> None:
         await h.publish("routed.v1", "C7", CaseRouted(case_id="C7", decision=decision, report=report),
                         EventType.case_routed)
         await h.until_taken_in("C7")  # routed.v1 and case-events.v1 are two topics: no order between them
-        await h.dispatch("C7", "market")
-        await h.until_taken_in("C7", events=1)
         for status in ("acknowledged", "feedback"):
             await h.transition("C7", "market", status)
-        await h.transition("C7", "market", "escalated", kind="feedback_overdue", attempt=1, to="safety-office")
+        # No subscription here hears dispatches, so the notifier does not read the department topics: the missed
+        # due time of the escalation comes from the case's state on its case.changed event.
+        due = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+        await h.transition("C7", "market", "escalated", feedback_due_at=due, kind="feedback_overdue", attempt=1,
+                           to="safety-office")
         await h.transition("C7", "market", "closed")
         await h.until(lambda: len(channel.accepted) == 5)
         targets = [(i.url, i.event_type) for i in channel.accepted]
@@ -115,6 +118,7 @@ async def test_reporter_callback_and_supervision_notice(tmp_path: Path) -> None:
         assert ("http://grid.test/all", "case.closed") in targets
         notice = next(i for i in channel.accepted if i.event_type == "case.escalated")
         assert b'"department":"market"' in notice.body and b'"overdue_seconds"' in notice.body
+        assert orjson.loads(notice.body)["data"]["due_at"] == due.isoformat()
         assert all(i.secret == grid["secret"] for i in channel.accepted if "grid.test" in i.url)
 
 
