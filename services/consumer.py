@@ -223,6 +223,7 @@ class ConsumerRunner:
         self.batch_handler = batch_handler
         self.unprocessable = unprocessable
         self.health = ConsumerHealth()
+        self.member: Consumer | None = None  # the running group member (its lag() names the topics assigned)
         self._exposed: set[str] = set()
         CONSUMER_RESTARTS.labels(self.metrics_group)
         self._expose_zero(self.topics)
@@ -249,7 +250,8 @@ class ConsumerRunner:
         while not stopping.is_set():
             (topics, self.pattern), floor = self._following, self.not_before
             self.topics = list(topics)
-            consumer = self.bus.consumer(self.topics, self.group, pattern=self.pattern, not_before=floor)
+            consumer = self.member = self.bus.consumer(self.topics, self.group, pattern=self.pattern,
+                                                       not_before=floor)
             try:
                 await consumer.start()
                 self.health = ConsumerHealth(started=True, last_progress=time.monotonic())

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import IllegalStateError, KafkaError, TopicAlreadyExistsError
 
 from services.bus.base import BusUnavailable, Floor, Message, OutgoingMessage
 from services.envelopes import event_id_in
@@ -418,7 +418,10 @@ class KafkaConsumer:
         ends = await asyncio.wait_for(self._consumer.end_offsets(assigned), self.settings.send_timeout_s)
         behind: dict[str, int] = {}
         for tp in assigned:
-            position = await asyncio.wait_for(self._consumer.position(tp), self.settings.send_timeout_s)
+            try:
+                position = await asyncio.wait_for(self._consumer.position(tp), self.settings.send_timeout_s)
+            except IllegalStateError:
+                continue  # revoked meanwhile: a rebalance (our subscription changed) is under way
             behind[tp.topic] = behind.get(tp.topic, 0) + max(0, ends[tp] - position)
         return behind
 
