@@ -28,6 +28,12 @@ RECORD_LINGER_S = 0.005
 PENDING = Gauge("notifier_deliveries_pending", "Deliveries not yet delivered or dead")
 
 
+# While nothing is due the queue poll slows down to this many times poll_s: an idle notifier costs next to nothing.
+# Take-in, a redelivery and a recorded outcome wake the worker at once, and this process's own retries are waited
+# for to the instant; only another replica's rows (its backlog, its expired leases) wait up to the longer poll.
+IDLE_POLL_GROWTH = 8
+
+
 class DeliveryWorker:
     """Runs until stopping; `wakeup()` says new deliveries exist, so the worker need not wait for its poll."""
 
@@ -45,6 +51,7 @@ class DeliveryWorker:
         self._event = asyncio.Event()
         self._results: asyncio.Queue[queue.Result] = asyncio.Queue()
         self._busy = 0  # claimed and not yet recorded: bounds what a crash can make us send twice
+        self._next_retry: datetime | None = None  # the earliest retry this process scheduled and not yet claimed
 
     def wakeup(self) -> None:
         self._event.set()
@@ -73,7 +80,10 @@ class DeliveryWorker:
     async def _claim_loop(self, stopping: asyncio.Event, sends: set[asyncio.Task[None]]) -> None:
         backoff = 0.2
         concurrency = self.settings.concurrency
+        poll_s = idle = self.settings.poll_s
         while not stopping.is_set():
+            if self._event.is_set():
+                idle = poll_s  # woken: work is near, poll at the busy pace again
             self._event.clear()
             free = concurrency - self._busy
             claimed: list[queue.Claimed] = []
@@ -95,7 +105,18 @@ class DeliveryWorker:
                 task.add_done_callback(sends.discard)
             if claimed and len(claimed) == min(free, self.settings.claim_batch) and self._busy < concurrency:
                 continue  # more may be due right now
-            await wait_or_stop(stopping, self.settings.poll_s, self._event)
+            idle = poll_s if claimed or self._busy else min(idle * 2, poll_s * IDLE_POLL_GROWTH)
+            await wait_or_stop(stopping, self._until_own_retry(idle), self._event)
+
+    def _until_own_retry(self, idle_s: float) -> float:
+        """The idle wait, cut short by the earliest retry this process scheduled (it is due then, not later)."""
+        if self._next_retry is None:
+            return idle_s
+        wait = (self._next_retry - datetime.now(UTC)).total_seconds()
+        if wait <= 0:
+            self._next_retry = None  # due now: the next claim takes it
+            return 0.0
+        return min(idle_s, wait)
 
     async def _deliver(self, item: queue.Claimed) -> None:
         started = time.perf_counter()
@@ -128,6 +149,8 @@ class DeliveryWorker:
             verdict = after_failure(self.policy, attempts=attempts, horizon_from=item.horizon_from, now=now,
                                     jitter=self.jitter(), retry_after_s=outcome.retry_after_s)
             verdict_dead, next_at = verdict.dead, verdict.next_attempt_at
+        if not verdict_dead and (self._next_retry is None or next_at < self._next_retry):
+            self._next_retry = next_at
         DELIVERIES.labels("dead" if verdict_dead else "failed").inc()
         return queue.Result(item.id, "dead" if verdict_dead else "pending", attempts, now, next_at,
                             outcome.status, outcome.error)
