@@ -214,7 +214,9 @@ class ConsumerRunner:
         self.topics = list(topics)
         self.pattern = pattern
         self.not_before = not_before
-        self._following: tuple[tuple[str, ...], str | None] = (tuple(self.topics), pattern)
+        # What follow() asked for, and what the running member reads: compared after each poll.
+        self._following: tuple[tuple[str, ...], str | None] = (tuple(sorted(set(self.topics))), pattern)
+        self._reading = self._following
         self.handler = handler
         self.decoder = decoder
         self.retries = retries
@@ -248,7 +250,8 @@ class ConsumerRunner:
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.5
         while not stopping.is_set():
-            (topics, self.pattern), floor = self._following, self.not_before
+            self._reading, floor = self._following, self.not_before
+            topics, self.pattern = self._reading
             self.topics = list(topics)
             consumer = self.member = self.bus.consumer(self.topics, self.group, pattern=self.pattern,
                                                        not_before=floor)
@@ -280,7 +283,7 @@ class ConsumerRunner:
                         await self._process(message, stopping)
                 await consumer.commit(batch)
                 self.health.last_progress = time.monotonic()
-            if self._following != (tuple(sorted(set(self.topics))), self.pattern):
+            if self._following != self._reading:
                 await self._resubscribe(consumer)
             if now - last_check > min(5.0, self.stall_s / 2):
                 last_check = now
@@ -288,12 +291,13 @@ class ConsumerRunner:
 
     async def _resubscribe(self, consumer: Consumer) -> None:
         """Everything polled is committed here: the rebalance that follows loses nothing and repeats nothing."""
-        (topics, pattern), floor = self._following, self.not_before
+        following, floor = self._following, self.not_before
+        topics, pattern = following
         if bool(pattern) != bool(self.pattern):
             raise _NewMember
         log.info("consumer %s now reads %s", self.group, pattern or ", ".join(topics))
         await consumer.subscribe(topics, pattern=pattern, not_before=floor)
-        self.topics, self.pattern = list(topics), pattern
+        self._reading, self.topics, self.pattern = following, list(topics), pattern
 
     async def _watch(self, consumer: Consumer, now: float) -> None:
         """aiokafka consumers can stop fetching silently (#1154, #703): lag without progress restarts us."""
