@@ -11,6 +11,7 @@ from sqlalchemy import select
 from notifier.api.auth import AdminCaller, AdminDep, RuntimeDep
 from notifier.api.models import SubscriptionCreate, SubscriptionCreated, SubscriptionRead, SubscriptionUpdate
 from notifier.domain.signature import new_secret, rotate, signing_secrets
+from notifier.domain.topics import hears_dispatches
 from notifier.state import notifier_state
 from notifier.store.models import NotifierAudit, Subscription
 from services.audit import record
@@ -37,6 +38,13 @@ def _changed(request: Request) -> None:
     state.topics.nudge()
 
 
+def _dispatches_since(row: Subscription, was_hearing: bool, now: datetime) -> datetime | None:
+    """Kept while it goes on hearing dispatches (its topic is read without a break); now when it begins to."""
+    if not (row.active and hears_dispatches(row.event_types)):
+        return None
+    return row.dispatches_since if was_hearing and row.dispatches_since else now
+
+
 def _channels(request: Request) -> set[str]:
     return set(notifier_state(request).channels)
 
@@ -61,7 +69,8 @@ async def create_subscription(body: SubscriptionCreate, request: Request, runtim
     secret = body.secret or new_secret()
     row = Subscription(id=str(uuid.uuid4()), kind=body.kind.value, owner=body.owner, channel=body.channel,
                        url=str(body.url), secret=secret, event_types=body.event_types,
-                       description=body.description, active=True, created_at=now, updated_at=now)
+                       description=body.description, active=True, created_at=now, updated_at=now,
+                       dispatches_since=now if hears_dispatches(body.event_types) else None)
     async with runtime.db.transaction() as session:
         session.add(row)
         record(session, NotifierAudit, caller.actor, "subscription.create", row.id,
@@ -105,6 +114,7 @@ async def update_subscription(subscription_id: str, body: SubscriptionUpdate, re
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
         now = datetime.now(UTC)
+        was_hearing = row.active and hears_dispatches(row.event_types)
         changes = body.model_dump(exclude_unset=True, exclude={"secret_overlap_s"})
         detail: dict[str, object] = {}
         if changes.get("secret") == row.secret:
@@ -122,6 +132,7 @@ async def update_subscription(subscription_id: str, body: SubscriptionUpdate, re
                 setattr(row, name, str(value) if name == "url" else value)
                 changed.append(name)
         row.updated_at = now
+        row.dispatches_since = _dispatches_since(row, was_hearing, now)
         record(session, NotifierAudit, caller.actor, "subscription.update", row.id,
                {"changed": sorted(changed), **detail})
     _changed(request)
@@ -136,7 +147,7 @@ async def delete_subscription(subscription_id: str, request: Request, runtime: R
         row = await session.get(Subscription, subscription_id, with_for_update=True)
         if row is None:
             raise Problem(404, "Subscription not found", f"no subscription {subscription_id!r}")
-        row.active, row.updated_at = False, datetime.now(UTC)
+        row.active, row.updated_at, row.dispatches_since = False, datetime.now(UTC), None
         record(session, NotifierAudit, caller.actor, "subscription.deactivate", row.id, {"owner": row.owner})
     _changed(request)
     return Response(status_code=204)

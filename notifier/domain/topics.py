@@ -26,7 +26,7 @@ class Wanting:
     kind: SubscriberKind | None  # None: an event stream
     owner: str | None
     event_types: tuple[str, ...]
-    since: datetime  # when it started wanting what it wants (created, last changed, opened)
+    since: datetime  # when it began wanting dispatches (made or changed to hear them; a stream: opened)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class Subscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Since when it hears dispatch types (made or changed so; notifier.domain.topics): a department topic newly
+    # read for it starts there, not in the topic's history. Kept when a change leaves it hearing them.
+    dispatches_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Delivery(Base):

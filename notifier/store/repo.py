@@ -52,10 +52,10 @@ async def remember(session: AsyncSession, facts: Mapping[str, Mapping[str, Any]]
 
 
 async def wanting(session: AsyncSession) -> list[Wanting]:
-    """Every active subscription as the topics it needs see it (since: its last change, or its creation)."""
-    query = select(Subscription.kind, Subscription.owner, Subscription.event_types, Subscription.updated_at).where(
-        Subscription.active.is_(True))
-    return [Wanting(SubscriberKind(r.kind), r.owner, tuple(r.event_types), r.updated_at)
+    """Every active subscription as the topics it needs see it (since: when it began hearing dispatches)."""
+    query = select(Subscription.kind, Subscription.owner, Subscription.event_types, Subscription.dispatches_since,
+                   Subscription.created_at).where(Subscription.active.is_(True))
+    return [Wanting(SubscriberKind(r.kind), r.owner, tuple(r.event_types), r.dispatches_since or r.created_at)
             for r in (await session.execute(query)).all()]
 
 

@@ -4,12 +4,15 @@ the case's state (notifier.domain.transitions): what lets it leave the other dep
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from notifier.domain.recipients import SubscriberKind
 from notifier.domain.topics import FLOOR_GRACE, Wanting, hears_dispatches, reading
 from notifier.domain.transitions import told
+from notifier.store.models import Subscription
 from schemas.envelope import Envelope
 from schemas.events import CaseChanged, CaseSnapshot, CaseTransition, EventType
+from tests.unit.notifier.harness import AUTH, FakeChannel, harness
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 D, S, R = SubscriberKind.department, SubscriberKind.supervisor, SubscriberKind.reporter
@@ -52,3 +55,28 @@ def test_an_escalation_carries_the_due_time_it_missed_from_the_cases_state() -> 
     (one,) = told(event)
     assert datetime.fromisoformat(one.data["detail"]["due_at"]) == due
     assert one.data["detail"]["kind"] == "feedback_overdue"
+
+
+async def test_a_subscription_hears_dispatches_since_it_was_made_or_changed_to_not_since_any_change(
+        tmp_path: Path) -> None:
+    async with harness(tmp_path, FakeChannel()) as h:
+        async def since(subscription_id: str) -> datetime | None:
+            async with h.runtime.db.sessions() as session:
+                row = await session.get(Subscription, subscription_id)
+                assert row is not None
+                return row.dispatches_since
+
+        made = await h.client.post("/v1/subscriptions", headers=AUTH, json={
+            "url": "http://receiver.test/hook", "kind": "department", "owner": "fire", "event_types": ["dispatch.*"]})
+        sub = made.json()["id"]
+        first = await since(sub)
+        assert first is not None
+        patched = await h.client.patch(f"/v1/subscriptions/{sub}", headers=AUTH, json={"description": "ops"})
+        assert patched.status_code == 200 and await since(sub) == first  # read without a break: no new floor
+        await h.client.patch(f"/v1/subscriptions/{sub}", headers=AUTH, json={"event_types": ["case.*"]})
+        assert await since(sub) is None
+        await h.client.patch(f"/v1/subscriptions/{sub}", headers=AUTH, json={"event_types": ["*"]})
+        again = await since(sub)
+        assert again is not None and again > first
+        await h.client.delete(f"/v1/subscriptions/{sub}", headers=AUTH)
+        assert await since(sub) is None
