@@ -20,7 +20,7 @@ from services.envelopes import envelope
 from tests.conftest import dev_reports, kafka_settings
 from tests.integration.harness import TopicReader, running
 from tests.reliability.load import tracker_cases, wait_cases
-from tests.support.credentials import OPERATOR
+from tests.support.credentials import OPERATOR, auth_headers
 from tests.support.service_apps import tracker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(180)]
@@ -69,6 +69,11 @@ async def test_poison_on_every_topic_is_dead_lettered_and_good_messages_still_fl
         async with running(settings, [intake, router, tracker, notifier]) as app:
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=OPERATOR,
                                        timeout=30)
+            # The notifier reads a department's topic only while a subscription hears its dispatches (issue 17):
+            # this one makes it read dispatch.amr.v1, from a minute before it was made, poison included.
+            subscribed = await client.post("/v1/subscriptions", headers=auth_headers("admin", "tests"), json={
+                "kind": "department", "owner": "amr", "url": "http://127.0.0.1:9/hook", "event_types": ["dispatch.*"]})
+            assert subscribed.status_code == 201, subscribed.text
             # Good messages after the poison: a report by HTTP and a hotline call on the topic.
             accepted = await client.post("/v1/reports", json={**dev_reports()[0], "external_id": "POISON-GOOD"})
             assert accepted.status_code == 202
