@@ -79,8 +79,9 @@ class TopicFollower:
             self._nudged.clear()
             try:
                 await self.reconcile()
-            except Exception as exc:
-                if not transient(exc):
-                    raise
-                log.warning("could not read the subscriptions to choose topics, retrying: %r", exc)
+            except Exception as exc:  # the consumer goes on with the topics it has; the next round tries again
+                if transient(exc):
+                    log.warning("could not read the subscriptions to choose topics, retrying: %r", exc)
+                else:
+                    log.exception("choosing the topics to read failed; keeping the current ones")
             await wait_or_stop(stopping, self.settings.notifier.topics_reconcile_s, self._nudged)
