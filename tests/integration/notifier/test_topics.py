@@ -66,3 +66,28 @@ async def _has(runner: ConsumerRunner, topic: str) -> bool:
 
 async def _lacks(runner: ConsumerRunner, topic: str) -> bool:
     return runner.health.started and topic not in await _assigned(runner)
+
+
+async def test_a_subscription_made_through_one_replica_brings_its_topic_to_the_other(
+        kafka_bootstrap: str, fresh_postgres: str, topic_prefix: str) -> None:
+    settings = notifier_settings(kafka_bootstrap, topic_prefix, fresh_postgres, topics_reconcile_s=1.0)
+    fire = settings.dispatch_topic("fire")
+    feeder = await Feeder.start(settings, ["fire"])
+    receiver = Receiver(SECRET)
+    await receiver.start()
+    try:
+        async with InProcessNotifier(settings) as one, InProcessNotifier(settings) as other, \
+                httpx.AsyncClient(base_url=one.url, timeout=10) as client:
+            runners = [one.parts.consumers[0], other.parts.consumers[0]]
+            assert all(fire not in r.topics for r in runners)
+            created = await client.post("/v1/subscriptions", headers=AUTH, json={
+                "kind": "department", "owner": "fire", "url": receiver.url, "secret": SECRET,
+                "event_types": ["dispatch.*"]})
+            assert created.status_code == 201, created.text
+            # The other replica learns of it at its next reconcile from the database.
+            await eventually(lambda: all(fire in r.topics for r in runners), 15, 0.1)
+            sent = {await feeder.dispatch(f"C20260107-{n:05d}", "fire") for n in range(6)}
+            await eventually(lambda: sent <= receiver.distinct(), 60)
+    finally:
+        await receiver.stop()
+        await feeder.stop()
