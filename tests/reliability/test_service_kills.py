@@ -8,10 +8,12 @@ import time
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from tests.e2e.stack import ServiceProcess, running
+from tests.integration.notifier.support import AUTH
 from tests.reliability.load import post_reports, read_dispatches, unique_reports, wait_cases
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(480)]
@@ -57,6 +59,13 @@ async def test_kill_each_service_mid_load_loses_and_doubles_nothing(
 
     with running(list(stack.values())):
         await asyncio.gather(*(s.wait_ready() for s in stack.values()))
+        # The notifier reads department topics only while a subscription hears their dispatches (issue 17): a
+        # supervisor's hears every department's, so the notifier takes in every dispatch of the load.
+        async with httpx.AsyncClient(base_url=stack["notifier"].url, timeout=10) as client:
+            subscribed = await client.post("/v1/subscriptions", headers=AUTH, json={
+                "kind": "supervisor", "owner": "safety-office", "url": "http://127.0.0.1:9/hook",
+                "event_types": ["dispatch.*"]})
+            assert subscribed.status_code == 201, subscribed.text
         load = await post_reports(lambda: stack["intake"].url, unique_reports(REPORTS, "KILL"), in_flight=50,
                                   progress=progress)
         await asyncio.gather(*kills)
