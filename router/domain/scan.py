@@ -162,7 +162,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
 def _said_in_order(raw: bytes, start: int, word: str, hits: tuple[SubjectHit, ...], in_order: list[int]) -> bool:
     """A matter named and at once declared in order (排放正常, 油烟净化器运行正常) is what was checked, not the
     complaint."""
-    if not any(hit[0] == 1 for hit in hits):
+    if not any(hit[0] == 1 for hit in hits):  # bucket 1: a matter
         return False
     end = start + len(word.encode("utf-8"))
     return any(_in_order(raw, end, p, IN_ORDER_WINDOW) for p in in_order)
@@ -190,15 +190,14 @@ def _cues(
     """Count a word's hazard and licence cues; neg_gap: characters since a negation in its clause, if negated."""
     negated = neg_gap is not None
     for kind, weight in cues:
+        equipment = kind is _FIRE_EQUIP or kind is _SAFETY_EQUIP
+        if equipment and not negated and _in_use(raw, start):
+            continue
         if kind is _FIRE or kind is _FIRE_EQUIP:
             # Equipment words signal by their absence (没有灭火器), so negation does not cancel them.
-            if kind is _FIRE_EQUIP and not negated and _in_use(raw, start):
-                continue
             if kind is _FIRE_EQUIP or not negated:
                 marks.pending.append((start, end, word, True, weight, kind is _FIRE_EQUIP))
         elif kind is _SAFETY or kind is _SAFETY_EQUIP:
-            if kind is _SAFETY_EQUIP and not negated and _in_use(raw, start):
-                continue
             if kind is _SAFETY_EQUIP or not negated:
                 marks.pending.append((start, end, word, False, weight, kind is _SAFETY_EQUIP))
         elif kind is _IN_ORDER:

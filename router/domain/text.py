@@ -145,6 +145,12 @@ def _simplified(text: str) -> str:
     return text.translate(chars if _ASTRAL.search(text) else listed)
 
 
+# Voice-to-text transcripts and phone-typed posts put a space where writing puts a comma (嗯 那个 楼道里 有人放了
+# 煤气罐): a space between two Chinese characters ends a clause, so a negation or a "what it is in" state
+# does not reach across it; other spaces just go.
+_SPACE_BETWEEN_HANZI = re.compile("(?<=[\u3400-\u9fff])[ \t\u3000\u00a0]+(?=[\u3400-\u9fff])")
+
+
 def _clauses_at_spaces(text: str) -> str:
     if " " in text or "\u3000" in text or "\t" in text or "\u00a0" in text:
         return _SPACE_BETWEEN_HANZI.sub("，", text)
@@ -156,12 +162,6 @@ def _full(text: str) -> str:
     if not _traditional().isdisjoint(text):
         text = _simplified(text)  # traditional text (rare)
     return text.translate(_table() if _ASTRAL.search(text) else _table_listed()).lower()
-
-
-# Voice-to-text transcripts and phone-typed posts put a space where writing puts a comma (嗯 那个 楼道里 有人放了
-# 煤气罐): a space between two Chinese characters ends a clause, so a negation or a "what it is in" state
-# does not reach across it; other spaces just go.
-_SPACE_BETWEEN_HANZI = re.compile("(?<=[\u3400-\u9fff])[ \t\u3000\u00a0]+(?=[\u3400-\u9fff])")
 
 
 def normalise(text: str) -> str:
