@@ -114,6 +114,7 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
     for aliases, kind in groups:
         b.add(aliases, kind)
     _after_adverbs(b)
+    _joined_across_cues(b)
     # Venue words shadow the aliases inside them (自建房 is not 建房) in the exclusive scan.
     venue = cues.venue
     b.add((a for a in [*venue.large, *venue.public, *venue.small, *venue.residential] if a.w not in b.words), K.NEUTRAL)
@@ -133,6 +134,29 @@ def _after_adverbs(b: Builder) -> None:
             for adverb in _ADVERBS:
                 bucket = b.words.setdefault(adverb + word, [])
                 bucket += [p for p in payloads if p not in bucket]
+
+
+# 瓶装液化气供应点: the scan takes the longest word at each place, so a trade or matter word that starts inside a
+# hazard or licence word and runs past it would be lost. Each such overlap is also known as one word carrying
+# both. Only strong subject words are joined: a vague one (孩子, 包装) lost this way is no loss.
+JOIN_MIN_WEIGHT = 0.8
+_SUBJECT_KINDS = frozenset({K.INDUSTRY, K.MATTER})
+
+
+def _joined_across_cues(b: Builder) -> None:
+    by_head: dict[str, list[str]] = {}
+    for word, payloads in b.words.items():
+        if len(word) >= 3 and any(p[0] in _SUBJECT_KINDS and p[2] >= JOIN_MIN_WEIGHT for p in payloads):
+            for k in range(1, len(word) - 1):
+                by_head.setdefault(word[:k], []).append(word)
+    for word, payloads in list(b.words.items()):
+        if any(p[0] in _SUBJECT_KINDS for p in payloads):
+            continue
+        for k in range(1, len(word)):
+            for subject in by_head.get(word[-k:], ()):
+                joined = word + subject[k:]
+                if joined not in b.words:
+                    b.words[joined] = [*payloads, *b.words[subject]]
 
 
 def _venues(cat: Catalogue) -> ahocorasick.Automaton:
