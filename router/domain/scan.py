@@ -49,6 +49,7 @@ _IGNITION = K.IGNITION
 _FUEL = K.FUEL
 PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
 PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
+MISSING_PERMIT_WEIGHT = 2.0
 ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
 # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's; unless they speak of themselves
 _SAYING = re.compile("[说讲问称告]")
@@ -326,7 +327,9 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
             subject.words.append(word)
             sig.licence(True, start, word, 1.0)
         elif _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after):
-            sig.licence(False, start, word, 1.0)
+            # A named permit said missing outweighs another said held: one prerequisite never obtained makes
+            # the business unlicensed (ROUTING §8).
+            sig.licence(False, start, word, MISSING_PERMIT_WEIGHT)
         elif any(_chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
                  for e in marks.holds):
             sig.licence(True, start, word, 1.0)
