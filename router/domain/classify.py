@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,6 +24,9 @@ def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Ev
 
 STRUCTURED = 1.0
 ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade on their own
+# 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
+# 在 is left out: 在门口搭了个棚 places a finished shed.
+_BUILDING_NOW = re.compile("(?:正在|正|还在|仍在|一直在|天天在|每天在)[^，。；！？\n]{0,8}?(?:搭|建|盖|砌|挖|浇|焊|扩|垒|铺)")
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
 
@@ -143,6 +147,10 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
     if not ((out.industry == building and out.industry_conf >= 0.5) or out.matter == finished
             or finished in sig.matters):
         return
+    now = _BUILDING_NOW.search(out.text)
+    if now is not None:
+        sig.ongoing += 1.0
+        sig.construction_words.append(now.group(0))
     if sig.finished > sig.ongoing and out.matter_conf < STRUCTURED:
         if out.matter is not None and out.matter != finished:
             out.related.insert(0, out.matter)
