@@ -12,7 +12,10 @@ __all__ = ["Signals", "Subject", "scan", "venues"]
 
 TITLE_FACTOR = 2.0  # the title names the main complaint
 FIRST_SENTENCE_FACTOR = 1.5
-BACKGROUND_FACTOR = 0.25  # "在X检查中发现": X is the occasion, not the complaint
+BACKGROUND_FACTOR = 0.25
+# 新开一个废品收购站: the premises someone opened are what the report is about, whatever else it names.
+OPENED_FACTOR = 2.0
+_OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")  # "在X检查中发现": X is the occasion, not the complaint
 NEG_WINDOW = 4
 LICENCE_WINDOW = 6
 _SENTENCE_RE = re.compile(r"[。！？\n]")
@@ -134,6 +137,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             factor *= BACKGROUND_FACTOR
         if marks.in_order and _said_in_order(raw, start, word, hits, marks.in_order):
             factor *= BACKGROUND_FACTOR
+        elif _OPENED.search(raw[max(0, start - 15):start].decode("utf-8", "ignore")):
+            factor *= OPENED_FACTOR
         for bucket, key, weight, lic, size in hits:
             found_in: dict[Any, Subject] = buckets[bucket]
             subject = found_in.get(key)
