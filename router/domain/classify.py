@@ -193,6 +193,9 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         return
     factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
     fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
+    threshold = settings.hazard_threshold
+    if (fire >= threshold or safety >= threshold) and "隐患" in out.text:
+        _declared_safe(out.text, sig)
     if fire >= settings.hazard_threshold and not sig.fire_veto:
         out.hazard, out.hazard_conf, words = _FIRE, confidence(fire), sig.fire_words
     elif safety >= settings.hazard_threshold and not sig.safety_veto:
@@ -205,6 +208,21 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         out.hazard_conf = round(1.0 - 0.5 * top / settings.hazard_threshold, 3)
         return
     out.evidence.append(_ev("lexicon", f"hazard={out.hazard.value}", "text", words))
+
+
+# 未发现消防或其他安全隐患, 现场未见安全隐患: whoever looked found no hazard, and what they saw (钢瓶, 稀料) is the
+# trade's ordinary stock. "其他" alone (未发现其他安全隐患) keeps the hazard that was found.
+_DECLARED_SAFE = re.compile("(?:未发现|未见|没有发现|没发现|不存在|并无|未查见|未查出|无任何|无明显)([^，。；！？\n]{0,8}?)隐患")
+
+
+def _declared_safe(text: str, sig: Signals) -> None:
+    for m in _DECLARED_SAFE.finditer(text):
+        what = m.group(1)
+        if "其他" in what and not re.search("[或及和、]其他", what):
+            continue
+        sig.fire_veto = True
+        if not (("消防" in what or "火灾" in what) and "安全" not in what):
+            sig.safety_veto = True
 
 
 def _venue(out: Classification, sig: Signals, given: object) -> None:
