@@ -139,6 +139,11 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
     finished, building = rules.construction_finished, rules.construction_industry
     if finished is None:
         return
+    if building in sig.industries or finished in sig.matters or sig.ongoing:
+        now = _BUILDING_NOW.search(out.text)
+        if now is not None:
+            sig.ongoing += 1.0
+            sig.construction_words.append(now.group(0))
     if out.industry != building and sig.ongoing >= ONGOING_ENOUGH and out.industry_conf < STRUCTURED:
         # Several signs of work in progress name the trade even where no building word does (钢架立起来了).
         if out.industry is not None:
@@ -147,10 +152,6 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
     if not ((out.industry == building and out.industry_conf >= 0.5) or out.matter == finished
             or finished in sig.matters):
         return
-    now = _BUILDING_NOW.search(out.text)
-    if now is not None:
-        sig.ongoing += 1.0
-        sig.construction_words.append(now.group(0))
     if sig.finished > sig.ongoing and out.matter_conf < STRUCTURED:
         if out.matter is not None and out.matter != finished:
             out.related.insert(0, out.matter)

@@ -146,8 +146,8 @@ _SUBJECT_KINDS = frozenset({K.INDUSTRY, K.MATTER})
 def _joined_across_cues(b: Builder) -> None:
     by_head: dict[str, list[str]] = {}
     for word, payloads in b.words.items():
-        if len(word) >= 3 and any(p[0] in _SUBJECT_KINDS and p[2] >= JOIN_MIN_WEIGHT for p in payloads):
-            for k in range(1, len(word) - 1):
+        if len(word) >= 2 and any(p[0] in _SUBJECT_KINDS and p[2] >= JOIN_MIN_WEIGHT for p in payloads):
+            for k in range(1, len(word)):
                 by_head.setdefault(word[:k], []).append(word)
     for word, payloads in list(b.words.items()):
         if any(p[0] in _SUBJECT_KINDS for p in payloads):
