@@ -61,6 +61,14 @@ FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
 _CLAUSE_BREAK = re.compile("[，；：。！？\n]")
+_NEAR = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面)")
+
+
+def _text_after(as_bytes: str, at: int) -> str:
+    """The few characters after byte offset `at` of the latin-1 view of UTF-8 text."""
+    return as_bytes[at:at + 12].encode("latin-1").decode("utf-8", "ignore")
+
+
 _USED_AS = frozenset(c.encode("utf-8").decode("latin-1") for c in "当作做成")  # the character before a venue word
 
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
@@ -360,6 +368,8 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
     for last, (length, word, payloads, _flags) in cc.venues.iter(as_bytes):
         if as_bytes[last - length - 2:last - length + 1] in _USED_AS:
             continue  # 把楼顶当仓库: a place used as a store is still the place it is
+        if _NEAR.match(_text_after(as_bytes, last + 1)):
+            continue  # 火车站附近的小旅馆, 写字楼后面那栋居民楼: a landmark, not the premises
         for kind, _target, weight, _lic, _size, _ctx in payloads:
             if kind is _LARGE:
                 sig.large += weight
