@@ -51,6 +51,7 @@ class Classification:
     licence_conf: float = 0.0
     size: str | None = None
     residential: bool = False
+    homes_plainly: bool = False  # homes named by more than a passing word (出租房, 居民楼), not just 走廊
     text: str = ""  # the normalised title and description, which the rare paths (rulings, rescue) read again
     public_building: bool = False
     unit: str | None = None
@@ -238,6 +239,7 @@ def _venue(out: Classification, sig: Signals, given: object) -> None:
     elif sig.small:
         out.size = "small"
     out.residential = sig.residential > 0 and out.size != "large"
+    out.homes_plainly = out.residential and sig.residential >= 1.0
     out.public_building = sig.public > 0
 
 

@@ -30,7 +30,8 @@ class Route:
 def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:
     """Who supervises fire safety at the reported venue (police for small and residential, else brigade)."""
     rules = cc.catalogue.rules
-    if c.industry is not None:
+    # 我们这边厂子多，村里出租房…: a trade guessed from a passing word yields to homes plainly described.
+    if c.industry is not None and (c.industry_conf >= 0.5 or not c.homes_plainly):
         fire = cc.catalogue.industries[c.industry].fire
         size = c.size or ("small" if "small" in fire else "large")
         if size == "small" and c.residential and rules.residential_fire in fire.values():
