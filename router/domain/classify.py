@@ -26,7 +26,8 @@ STRUCTURED = 1.0
 ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade on their own
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
 # 在 is left out: 在门口搭了个棚 places a finished shed.
-_BUILDING_NOW = re.compile("(?:正在|正|还在|仍在|一直在|天天在|每天在)[^，。；！？\n]{0,8}?(?:搭|建|盖|砌|挖|浇|焊|扩|垒|铺)")
+_BUILDING_NOW = re.compile(
+    "(?:正在|正|还在|仍在|一直在|天天在|每天在)[^，。；！？\n]{0,8}?(?:搭|建|盖|砌|挖|浇|焊|扩|垒|铺)")
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
 
@@ -214,7 +215,8 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
 
 # 未发现消防或其他安全隐患, 现场未见安全隐患: whoever looked found no hazard, and what they saw (钢瓶, 稀料) is the
 # trade's ordinary stock. "其他" alone (未发现其他安全隐患) keeps the hazard that was found.
-_DECLARED_SAFE = re.compile("(?:未发现|未见|没有发现|没发现|不存在|并无|未查见|未查出|无任何|无明显)([^，。；！？\n]{0,8}?)隐患")
+_DECLARED_SAFE = re.compile(
+    "(?:未发现|未见|没有发现|没发现|不存在|并无|未查见|未查出|无任何|无明显)([^，。；！？\n]{0,8}?)隐患")
 
 
 def _declared_safe(text: str, sig: Signals) -> None:

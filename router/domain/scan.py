@@ -12,14 +12,15 @@ __all__ = ["Signals", "Subject", "scan", "venues"]
 
 TITLE_FACTOR = 2.0  # the title names the main complaint
 FIRST_SENTENCE_FACTOR = 1.5
-BACKGROUND_FACTOR = 0.25
+BACKGROUND_FACTOR = 0.25  # "在X检查中发现": X is the occasion, not the complaint
 # 新开一个废品收购站: the premises someone opened are what the report is about, whatever else it names.
 OPENED_FACTOR = 2.0
 # 对一家KTV进行检查时发现: what the inspection was of is the premises, not the occasion.
 _INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
 # 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
+_AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
 _MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
-_OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")  # "在X检查中发现": X is the occasion, not the complaint
+_OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 NEG_WINDOW = 4
 LICENCE_WINDOW = 6
 _SENTENCE_RE = re.compile(r"[。！？\n]")
@@ -145,14 +146,14 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     buckets = (sig.industries, sig.matters, sig.context)
     for start, word, hits in subjects:
         factor = TITLE_FACTOR if start < title_end else FIRST_SENTENCE_FACTOR if start < first_end else 1.0
-        if (background and any(a <= start < b for a, b in background)
-                and not _INSPECTED.search(raw[max(0, start - 15):start].decode("utf-8", "ignore"))):
+        before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
+        if background and any(a <= start < b for a, b in background) and not _INSPECTED.search(before):
             factor *= BACKGROUND_FACTOR
         if marks.in_order and _said_in_order(raw, start, word, hits, marks.in_order):
             factor *= BACKGROUND_FACTOR
-        elif _OPENED.search(raw[max(0, start - 15):start].decode("utf-8", "ignore")):
+        elif _OPENED.search(before):
             factor *= OPENED_FACTOR
-        if hits[0][0] == 0 and _MANY.match(raw[start + len(word.encode("utf-8")):start + len(word.encode("utf-8")) + 12].decode("utf-8", "ignore")):
+        if hits[0][0] == 0 and _AROUND.search(before) and _describes_area(raw, start, word):
             factor *= BACKGROUND_FACTOR
         for bucket, key, weight, lic, size in hits:
             found_in: dict[Any, Subject] = buckets[bucket]
@@ -178,6 +179,12 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks, cc)
     return sig
+
+
+def _describes_area(raw: bytes, start: int, word: str) -> bool:
+    """这边厂子多: a kind of premises the place has many of."""
+    end = start + len(word.encode("utf-8"))
+    return _MANY.match(raw[end:end + 12].decode("utf-8", "ignore")) is not None
 
 
 def _said_in_order(raw: bytes, start: int, word: str, hits: tuple[SubjectHit, ...], in_order: list[int]) -> bool:
