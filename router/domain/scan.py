@@ -61,6 +61,8 @@ MISSING_PERMIT_WEIGHT = 2.0
 ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
 # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's; unless they speak of themselves
 _SAYING = re.compile("[说讲问称告]")
+# A person holds a certificate or a qualification, a vehicle its plate; permits and approvals (手续, 审批, 备案) are the business's.
+_PERSONAL_PAPERS = re.compile("证|资质|执照|牌")
 _SELF = ("自己", "本人", "他自己", "她自己")
 FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
@@ -344,7 +346,7 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
     # "营业执照去年就到期了": one followed by what is wrong with it is held but anomalous.
     anomaly = cc.catalogue.rules.licence_anomaly
     for start, end, word in marks.nouns:
-        if marks.persons and _personal(raw, where, start, end, marks):
+        if marks.persons and _PERSONAL_PAPERS.search(word) and _personal(raw, where, start, end, marks):
             continue
         if anomaly and any(_chars_within(raw, end, a, ANOMALY_WINDOW) is not None and where.same_sentence(end, a)
                            for a in marks.anomalous):
