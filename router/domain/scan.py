@@ -19,6 +19,8 @@ OPENED_FACTOR = 2.0
 _INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
 # 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
 _AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
+# 另外顺带提到: what follows is a lesser matter (ROUTING §5: the main complaint decides).
+_ASIDES = tuple(w.encode("utf-8") for w in ("另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事"))
 _MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
 _OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 NEG_WINDOW = 4
@@ -146,8 +148,11 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if flags & _NEG:
             last_neg = end
     buckets = (sig.industries, sig.matters, sig.context)
+    aside = _aside(raw)
     for start, word, hits in subjects:
         factor = TITLE_FACTOR if start < title_end else FIRST_SENTENCE_FACTOR if start < first_end else 1.0
+        if start > aside:
+            factor *= BACKGROUND_FACTOR
         before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
         if background and any(a <= start < b for a, b in background) and not _INSPECTED.search(before):
             factor *= BACKGROUND_FACTOR
@@ -181,6 +186,12 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks, cc)
     return sig
+
+
+def _aside(raw: bytes) -> int:
+    """Where the report turns to a second, lesser matter (另外顺带提到…), as a byte offset; past the end if never."""
+    found = [i for i in (raw.find(m) for m in _ASIDES) if i > 0]
+    return min(found) if found else len(raw)
 
 
 def _describes_area(raw: bytes, start: int, word: str) -> bool:
