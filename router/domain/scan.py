@@ -20,7 +20,9 @@ _INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?
 # 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
 _AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
 # 另外顺带提到: what follows is a lesser matter (ROUTING §5: the main complaint decides).
-_ASIDES = tuple(w.encode("utf-8") for w in ("另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事"))
+# 一是……二是……: an inspection's findings in order, the first the main one.
+_ASIDES = tuple(w.encode("utf-8") for w in ("另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二",
+                                             "其次"))
 _MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
 _OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 NEG_WINDOW = 4
@@ -60,6 +62,8 @@ _FUEL = K.FUEL
 PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
 PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
 MISSING_PERMIT_WEIGHT = 2.0
+# 未向文化旅游部门办理备案: the department between the negation and the permit may run long.
+_NOT_FILED = re.compile("(?:未|没有|没|从未|从没|不)向[^，。；！？\n]{1,14}?(?:办理|申请|报批|报备|提交|办)$")
 ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
 # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's; unless they speak of themselves
 _SAYING = re.compile("[说讲问称告]")
@@ -366,7 +370,8 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
             subject.first = min(subject.first, start)
             subject.words.append(word)
             sig.licence(True, start, word, 1.0)
-        elif _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after):
+        elif _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after) or _NOT_FILED.search(
+                raw[max(0, start - 60):start].decode("utf-8", "ignore")):
             # A named permit said missing outweighs another said held: one prerequisite never obtained makes
             # the business unlicensed (ROUTING §8).
             sig.licence(False, start, word, MISSING_PERMIT_WEIGHT)
