@@ -353,6 +353,8 @@ def _licence_cues(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> Non
     for start, word, weight, licensed in marks.licence_hits:
         if not marks.persons or not _personal(raw, where, start, start + len(word.encode("utf-8")), marks):
             sig.licence(licensed, start, word, weight)
+            if not licensed:
+                marks.neg_after.append(start)  # 卫生许可证一直没有办: said of the permit just named
 
 
 def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: CompiledCatalogue) -> None:

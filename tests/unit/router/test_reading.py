@@ -1,0 +1,89 @@
+"""How the router reads a report's structure: which words go together, what is the main complaint, what was only
+checked, imagined or described in passing. Each case states a general rule in words of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from schemas.decision import Decision
+
+Route = Callable[..., Decision]
+
+
+def test_a_trade_word_that_starts_inside_a_hazard_word_still_names_the_trade(route: Route) -> None:
+    d = route("巷口有个瓶装液化气站，钢瓶一直堆在门外晒太阳。", unit="baiyun")
+    assert (d.industry, d.hazard, d.rule, d.primary) == ("gas", "fire", "R2", "fire-brigade")
+
+
+def test_equipment_an_inspection_found_in_order_is_no_hazard(route: Route) -> None:
+    d = route("一家点播影吧没有放映许可，检查时烟感和灭火器均无异常。", unit="nanmen")
+    assert (d.hazard, d.rule, d.primary) == ("none", "R7", "culture")
+
+
+def test_one_permit_said_missing_outweighs_another_said_held(route: Route) -> None:
+    d = route("这家民宿已取得特种行业许可证，但公共场所卫生许可证一直没有办。", unit="yuehu")
+    assert (d.licensed, d.rule, d.primary) == (False, "R7", "psb")
+
+
+def test_an_aspect_of_ongoing_action_before_a_building_verb_is_construction_in_progress(route: Route) -> None:
+    d = route("有人正在河边沿着围墙搭一排铁皮房，没有任何手续。", unit="wangchun")
+    assert (d.rule, d.primary) == ("R6", "planning")
+
+
+def test_the_premises_someone_opened_outweigh_what_they_deal_in(route: Route) -> None:
+    d = route("村口新开了一家回收站，收的多是工地上拆下来的钢筋，没有去公安备案。", unit="wangchun")
+    assert (d.industry, d.rule, d.primary) == ("recycling", "R7", "psb")
+
+
+def test_an_inspection_that_found_no_hazard_vetoes_the_trades_ordinary_stock(route: Route) -> None:
+    d = route("应急部门检查一家稀料店，没有危险化学品经营许可证，库存少，未发现消防或其他安全隐患。", unit="nanmen")
+    assert (d.hazard, d.rule, d.primary) == ("none", "R7", "emergency")
+
+
+def test_other_hazards_not_found_keep_the_one_that_was(route: Route) -> None:
+    d = route("楼道里电瓶车整夜充电，插线板发烫，未发现其他安全隐患。", unit="baiyun")
+    assert d.hazard == "fire"
+
+
+def test_a_big_building_named_as_a_landmark_is_not_the_premises(route: Route) -> None:
+    d = route("汽车站旁边有家小旅馆，楼梯间里堆满旧床垫，安全出口用铁链锁着。", unit="jiangxia")
+    assert (d.rule, d.primary) == ("R1", "police-jiangxia")
+
+
+def test_what_follows_an_aside_is_a_lesser_matter(route: Route) -> None:
+    d = route("主要反映菜场门口摊贩占道经营，车都过不去；另外顺带说一下，隔壁水果店的秤不准，价签也对不上。",
+              unit="yuehu")
+    assert (d.matter, d.primary) == ("street-occupation", "urban-mgmt")
+
+
+def test_findings_listed_in_order_route_by_the_first(route: Route) -> None:
+    d = route("联合检查记录：一是某持证餐馆后厨生熟不分、苍蝇多；二是门口摆放桌椅出店经营，占用人行道。", unit="wangchun")
+    assert (d.matter, d.primary) == ("food-safety", "amr")
+
+
+def test_a_filing_not_made_with_a_named_department_is_a_missing_permit(route: Route) -> None:
+    d = route("这家剧本杀店营业执照是有的，但一直没有向区文化和旅游部门报备。", unit="gulou")
+    assert (d.licensed, d.rule, d.primary) == (False, "R7", "culture")
+
+
+def test_permits_asked_of_a_worker_are_the_jobs_not_the_workers(route: Route) -> None:
+    d = route("隔壁正在楼顶加盖一层，问干活的工人有没有审批，他说老板讲不用。", unit="gulou")
+    assert (d.licensed, d.rule, d.primary) == (False, "R6", "planning")
+
+
+def test_a_trade_the_area_has_many_of_does_not_make_homes_its_premises(route: Route) -> None:
+    d = route("我们这边厂子多，我住的出租房一楼停满电瓶车整夜充电，楼上全住人，只有一个楼梯。", address="石碶街道")
+    assert (d.rule, d.primary) == ("R1", "police-shiqi")
+
+
+def test_what_someone_only_thought_was_a_fire_is_none(route: Route) -> None:
+    d = route("楼下烧烤店每晚烟大，邻居还以为是着火了，其实是油烟往窗户里灌。", unit="duantang")
+    assert (d.hazard, d.matter, d.primary) == ("none", "catering-fumes", "urban-mgmt")
+
+
+@pytest.mark.parametrize("quantity", ["没几分钟", "没一会"])
+def test_a_quantity_with_a_negation_character_negates_nothing(route: Route, quantity: str) -> None:
+    d = route(f"物业让工人下到污水井里修泵，{quantity}就晕过去了，被拉上来后又让别人下去。", unit="baiyun")
+    assert d.hazard == "safety"
