@@ -21,8 +21,8 @@ _INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?
 _AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
 # 另外顺带提到: what follows is a lesser matter (ROUTING §5: the main complaint decides).
 # 一是……二是……: an inspection's findings in order, the first the main one.
-_ASIDES = tuple(w.encode("utf-8") for w in ("另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二",
-                                             "其次"))
+_ASIDES = tuple(w.encode("utf-8") for w in (
+    "另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次"))
 _MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
 _OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 NEG_WINDOW = 4
@@ -67,7 +67,8 @@ _NOT_FILED = re.compile("(?:未|没有|没|从未|从没|不)向[^，。；！�
 ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
 # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's; unless they speak of themselves
 _SAYING = re.compile("[说讲问称告]")
-# A person holds a certificate or a qualification, a vehicle its plate; permits and approvals (手续, 审批, 备案) are the business's.
+# A person holds a certificate or a qualification, a vehicle its plate; permits and approvals (手续, 审批, 备案)
+# are the business's.
 _PERSONAL_PAPERS = re.compile("证|资质|执照|牌")
 _SELF = ("自己", "本人", "他自己", "她自己")
 FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself

@@ -59,7 +59,8 @@ def test_what_follows_an_aside_is_a_lesser_matter(route: Route) -> None:
 
 
 def test_findings_listed_in_order_route_by_the_first(route: Route) -> None:
-    d = route("联合检查记录：一是某持证餐馆后厨生熟不分、苍蝇多；二是门口摆放桌椅出店经营，占用人行道。", unit="wangchun")
+    d = route("联合检查记录：一是某持证餐馆后厨生熟不分、苍蝇多；二是门口摆放桌椅出店经营，占用人行道。",
+              unit="wangchun")
     assert (d.matter, d.primary) == ("food-safety", "amr")
 
 
