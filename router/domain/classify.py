@@ -27,7 +27,7 @@ ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade o
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
 # 在 is left out: 在门口搭了个棚 places a finished shed.
 _BUILDING_NOW = re.compile(
-    "(?:正在|正|还在|仍在|一直在|天天在|每天在)[^，。；！？\n]{0,8}?(?:搭|建|盖|砌|挖|浇|焊|扩|垒|铺)")
+    "(?:正在|正|还在|仍在|一直在|天天在|每天在)[^，。；！？\n]{0,8}?(?:搭|建|盖|砌|挖|浇|焊|扩|垒|铺|施工)")
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
 
@@ -255,8 +255,8 @@ def _main_complaint(out: Classification, sig: Signals) -> None:
         # The grid worker picked the matter as the category: that is the complaint.
         out.licence_is_main = out.industry_conf >= 1.0 and out.licence_conf >= 1.0
         return
-    if matter is None:
-        return
+    if matter is None or (out.industry_conf >= STRUCTURED and out.licence_conf >= STRUCTURED):
+        return  # the grid worker said what trade and that it is unlicensed: a word of the text does not outrank that
     ind_score = industry.score if industry else 0.0
     if matter.score > ind_score and matter.first < sig.unlicensed_first:
         out.licence_is_main = False
