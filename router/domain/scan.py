@@ -13,6 +13,7 @@ __all__ = ["Signals", "Subject", "scan", "venues"]
 TITLE_FACTOR = 2.0  # the title names the main complaint
 FIRST_SENTENCE_FACTOR = 1.5
 BACKGROUND_FACTOR = 0.25  # "在X检查中发现": X is the occasion, not the complaint
+ASIDE_FACTOR = 0.5  # 另外顺带提到: a lesser matter, still noted as related
 # 新开一个废品收购站: the premises someone opened are what the report is about, whatever else it names.
 OPENED_FACTOR = 2.0
 # 对一家KTV进行检查时发现: what the inspection was of is the premises, not the occasion.
@@ -157,7 +158,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     for start, word, hits in subjects:
         factor = TITLE_FACTOR if start < title_end else FIRST_SENTENCE_FACTOR if start < first_end else 1.0
         if start > aside:
-            factor *= BACKGROUND_FACTOR
+            factor *= ASIDE_FACTOR
         before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
         if background and any(a <= start < b for a, b in background) and not _INSPECTED.search(before):
             factor *= BACKGROUND_FACTOR
