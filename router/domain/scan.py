@@ -90,7 +90,7 @@ _USED_AS = frozenset(c.encode("utf-8").decode("latin-1") for c in "当作做成"
 # (start, end, word, fire?, weight, equipment?).
 Pending = tuple[int, int, str, bool, float, bool]
 # 工人都戴安全帽, 门口配有灭火器: equipment worn or kept where it belongs is in use, not missing.
-_IN_USE = re.compile("(?:戴|戴着|戴好|系|系着|系好|配有|配了|备有|装有|装了)$")
+_IN_USE = re.compile("(?:戴|戴着|戴好|系|系着|系好|配有|配了|备有|装有|装了|有)$")
 UNSEEN_WINDOW = 4  # 煤气罐倒是没看到: the looking comes right after the thing
 # 护栏上挂满横幅: equipment with something hung or stuck on it names where a thing is, not the equipment's state.
 _DISPLAYED_ON = re.compile("上(?:面|边)?(?:悬挂|挂|贴|晾|绑|拉|搭|插)")
