@@ -71,6 +71,8 @@ class Prerequisite(_Strict):
 class Industry(_Strict):
     name: str
     aliases: list[Alias]
+    # What the trade sells or uses (稀料, 钢筋): it names the trade, never the premises a report is about.
+    goods: list[Alias] = Field(default_factory=list)
     prerequisites: list[Prerequisite] = Field(default_factory=list)
     fire: dict[str, Code]  # venue size (small|large) -> department; "default" names the usual size
     competent: Code | None = None  # the department that owns the trade's other matters (prepaid fees...)

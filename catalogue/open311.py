@@ -41,7 +41,7 @@ def services(cat: Catalogue) -> list[dict[str, Any]]:
         handler = _department_label(cat, industry.competent) if industry.competent else ""
         rows.append({"service_code": code, "service_name": industry.name,
                      "description": f"{industry.name}：{handler}" if handler else industry.name,
-                     "metadata": False, "type": "realtime", "keywords": _keywords(industry.aliases),
+                     "metadata": False, "type": "realtime", "keywords": _keywords([*industry.aliases, *industry.goods]),
                      "group": "industry"})
     return rows
 

@@ -94,6 +94,7 @@ def _aliases(cat: Catalogue) -> Iterator[Problem]:
     # An alias naming two subjects would make classification depend on dictionary order.
     owner: dict[str, str] = {}
     listed = [(f"industries.{c}", i.aliases) for c, i in cat.industries.items()]
+    listed += [(f"industries.{c}.goods", i.goods) for c, i in cat.industries.items()]
     listed += [(f"matters.{c}", m.aliases) for c, m in cat.matters.items()]
     for base, aliases in listed:
         for i, alias in enumerate(aliases):

@@ -53,6 +53,7 @@ class Classification:
     size: str | None = None
     residential: bool = False
     homes_plainly: bool = False  # homes named by more than a passing word (出租房, 居民楼), not just 走廊
+    premises_named: bool = False  # the trade's premises are named (稀料店), not only its goods (稀料)
     text: str = ""  # the normalised title and description, which the rare paths (rulings, rescue) read again
     public_building: bool = False
     unit: str | None = None
@@ -95,9 +96,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
         )
         source = "facts.industry" if facts.industry == out.industry else "category"
         ev.append(_ev("field", f"industry={out.industry}", source))
+        out.premises_named = True
     elif industries:
         code, subj = industries[0]
         out.industry, out.industry_conf = code, confidence(subj.score)
+        out.premises_named = subj.premises > 0
         ev.append(_ev("lexicon", f"industry={code}", _source(sig, subj), subj.words))
     out.runner_up_industry = next((k for k, _ in industries if k != out.industry), None)
 
@@ -151,6 +154,7 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
         if out.industry is not None:
             out.related.append(out.industry)
         out.industry, out.industry_conf = building, confidence(sig.ongoing)
+        out.premises_named = True  # work going on names a building site
     if not ((out.industry == building and out.industry_conf >= 0.5) or out.matter == finished
             or finished in sig.matters):
         return
@@ -162,6 +166,7 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
         out.evidence.append(_ev("lexicon", "construction finished", "text", sig.construction_words))
     elif sig.ongoing > sig.finished and out.industry_conf < STRUCTURED:
         out.industry, out.industry_conf = building, max(out.industry_conf, confidence(1 + sig.ongoing))
+        out.premises_named = True
         if out.matter == finished:
             out.matter, out.matter_conf = None, 0.0
         # Building without approval is the complaint however loud the neighbours' other grievances are.

@@ -11,6 +11,7 @@ from catalogue.binding import bindings, fallbacks
 from catalogue.model import Alias, Catalogue
 from router.domain.lexicon import (
     CUE_KINDS,
+    GOODS,
     HAZARD_KINDS,
     LICENCE_KINDS,
     Builder,
@@ -72,6 +73,7 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
             owners[p.name] = owners.get(p.name, 0) + 1
     for code, ind in cat.industries.items():
         b.add(ind.aliases, K.INDUSTRY, code)
+        b.add(ind.goods, K.INDUSTRY, code, ctx=GOODS)
         # Licence names are licence nouns too, and hint at the trade: fully when only one trade needs that
         # licence (办学许可 is a school's), weakly when several share it (公共场所卫生许可).
         names = [Alias(w=p.name, weight=1.0 if owners[p.name] == 1 else 0.4) for p in ind.prerequisites]

@@ -55,10 +55,11 @@ class K(IntEnum):
     PUBLIC = 34  # 商场, 写字楼: a public building hosting the premises
 
 
+GOODS = "goods"  # the context of an industry word that names what the trade deals in, not where it is
 # (kind, target, weight, licensed flag, size flag, context industry)
 Payload = tuple[K, str, float, bool | None, str | None, str | None]
 # A lexicon word's subjects, pre-sorted for the scan: (bucket, key, weight, licensed flag, size flag),
-# bucket 0 = industry, 1 = matter, 2 = context with key (matter, industry).
+# bucket 0 = industry, 1 = matter, 2 = context with key (matter, industry), 3 = industry by its goods.
 SubjectHit = tuple[int, "str | tuple[str, str]", float, bool | None, str | None]
 CueHit = tuple[K, float]
 # Every automaton runs over UTF-8 bytes and its values start with the word's length in bytes and the word:
@@ -125,7 +126,7 @@ class Builder:
         # still starts and ends on whole characters: the matches are the same.
         for word, payloads in self.words.items():
             subjects = tuple(
-                (buckets[k], (t, ctx or "") if k is K.CONTEXT else t, w, lic, size)
+                (3 if ctx == GOODS else buckets[k], (t, ctx or "") if k is K.CONTEXT else t, w, lic, size)
                 for k, t, w, lic, size, ctx in payloads
                 if k in buckets
             )

@@ -30,8 +30,9 @@ class Route:
 def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:
     """Who supervises fire safety at the reported venue (police for small and residential, else brigade)."""
     rules = cc.catalogue.rules
-    # 我们这边厂子多，村里出租房…: a trade guessed from a passing word yields to homes plainly described.
-    if c.industry is not None and (c.industry_conf >= 0.5 or not c.homes_plainly):
+    # 我们这边厂子多，村里出租房…: a trade guessed from a passing word, or known only by its goods (油漆、稀料 stacked
+    # in a stairwell), yields to homes plainly described.
+    if c.industry is not None and ((c.industry_conf >= 0.5 and c.premises_named) or not c.homes_plainly):
         fire = cc.catalogue.industries[c.industry].fire
         size = c.size or ("small" if "small" in fire else "large")
         if size == "small" and c.residential and rules.residential_fire in fire.values():

@@ -24,6 +24,7 @@ _AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带
 # 一是……二是……: an inspection's findings in order, the first the main one.
 _ASIDES = tuple(w.encode("utf-8") for w in (
     "另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次"))
+_SHOP = re.compile("[^，。；！？\n]{0,6}?(?:店|铺|批发|商行|门市|门面|仓库|公司|摊|经营)")
 _MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
 _OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 NEG_WINDOW = 4
@@ -84,7 +85,8 @@ def _text_after(as_bytes: str, at: int) -> str:
     return as_bytes[at:at + 12].encode("latin-1").decode("utf-8", "ignore")
 
 
-_USED_AS = frozenset(c.encode("utf-8").decode("latin-1") for c in "当作做成")  # the character before a venue word
+# 把楼顶当仓库, 当成他家装修材料的仓库: a place used as a store is still the place it is.
+_USED_AS = re.compile("(?:(?:当|当成|当作|当了|用作|做成|改作)[^，。；！？\n]{0,8}|[作做成])$")
 
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
 # (start, end, word, fire?, weight, equipment?).
@@ -153,7 +155,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             opened = -1
         if flags & _NEG:
             last_neg = end
-    buckets = (sig.industries, sig.matters, sig.context)
+    buckets = (sig.industries, sig.matters, sig.context, sig.industries)
     aside = _aside(raw)
     for start, word, hits in subjects:
         factor = TITLE_FACTOR if start < title_end else FIRST_SENTENCE_FACTOR if start < first_end else 1.0
@@ -174,6 +176,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             if subject is None:
                 subject = found_in[key] = Subject()
             subject.score += weight * factor
+            if bucket == 0 or (bucket == 3 and _sold_there(raw, start, word)):
+                subject.premises += weight * factor
             if start < subject.first:
                 subject.first = start
             if word not in subject.words:
@@ -198,6 +202,12 @@ def _aside(raw: bytes) -> int:
     """Where the report turns to a second, lesser matter (另外顺带提到…), as a byte offset; past the end if never."""
     found = [i for i in (raw.find(m) for m in _ASIDES) if i > 0]
     return min(found) if found else len(raw)
+
+
+def _sold_there(raw: bytes, start: int, word: str) -> bool:
+    """卖鞭炮的小铺子, 稀料批发店: goods named with the shop that deals in them name its premises."""
+    end = start + len(word.encode("utf-8"))
+    return _SHOP.match(raw[end:end + 27].decode("utf-8", "ignore")) is not None
 
 
 def _describes_area(raw: bytes, start: int, word: str) -> bool:
@@ -402,8 +412,9 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
     never pay for this second pass over the text."""
     as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
     for last, (length, word, payloads, _flags) in cc.venues.iter(as_bytes):
-        if as_bytes[last - length - 2:last - length + 1] in _USED_AS:
-            continue  # 把楼顶当仓库: a place used as a store is still the place it is
+        if _USED_AS.search(as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode(
+                "utf-8", "ignore")):
+            continue
         if _NEAR.match(_text_after(as_bytes, last + 1)):
             continue  # 火车站附近的小旅馆, 写字楼后面那栋居民楼: a landmark, not the premises
         for kind, _target, weight, _lic, _size, _ctx in payloads:

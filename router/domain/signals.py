@@ -13,10 +13,11 @@ _SENTENCE_RE = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c
 class Subject:
     """Everything seen for one industry or matter."""
 
-    __slots__ = ("first", "licensed", "score", "size", "words")
+    __slots__ = ("first", "licensed", "premises", "score", "size", "words")
 
     def __init__(self) -> None:
         self.score = 0.0
+        self.premises = 0.0  # the part of the score from words naming the premises, not the goods
         self.first = 1 << 30
         self.words: list[str] = []
         self.licensed: bool | None = None

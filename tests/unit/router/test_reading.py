@@ -88,3 +88,13 @@ def test_what_someone_only_thought_was_a_fire_is_none(route: Route) -> None:
 def test_a_quantity_with_a_negation_character_negates_nothing(route: Route, quantity: str) -> None:
     d = route(f"物业让工人下到污水井里修泵，{quantity}就晕过去了，被拉上来后又让别人下去。", unit="baiyun")
     assert d.hazard == "safety"
+
+
+def test_what_a_trade_sells_stacked_in_homes_leaves_the_fire_with_the_police(route: Route) -> None:
+    d = route("我们这栋居民楼的楼梯间里堆着好几桶油漆和稀料，住户还在旁边抽烟。", unit="ximen")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-ximen")
+
+
+def test_the_shop_that_sells_the_goods_is_the_brigades(route: Route) -> None:
+    d = route("巷子里一家卖油漆稀料的小店，稀料桶堆到门外，老板天天在门口抽烟。", unit="ximen")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade")
