@@ -132,8 +132,9 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     found = _SENTENCE_RE.search(text, (title_len + 1 if title_len else 0) + 1)
     first_end = len(text[: found.start()].encode("utf-8", "surrogatepass")) if found else len(raw)
     subjects: list[tuple[int, str, tuple[SubjectHit, ...]]] = []
-    background: list[tuple[int, int]] = []
+    background: list[tuple[int, int, int]] = []  # (sentence start, the occasion word, the turn: 发现)
     opened = -1
+    occasion = -1
     last_neg = -1  # just past the last negation word; -1: none yet
     marks = Marks()
     for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
@@ -148,10 +149,10 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if not flags & _STRUCTURE:
             continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
-            opened = where.sentence_start(start)
+            opened, occasion = where.sentence_start(start), start
         elif flags & _TURN and opened >= 0:
             if where.same_sentence(opened, start):
-                background.append((opened, start))
+                background.append((opened, occasion, start))
             opened = -1
         if flags & _NEG:
             last_neg = end
@@ -162,7 +163,9 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if start > aside:
             factor *= ASIDE_FACTOR
         before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
-        if background and any(a <= start < b for a, b in background) and not _INSPECTED.search(before):
+        # 在消防检查中发现: the occasion's own clause; 一家网咖，检查时发现: the premises come before it, in a clause of their own
+        if (background and any(a <= start < b and where.same_clause(start, o) for a, o, b in background)
+                and not _INSPECTED.search(before)):
             factor *= BACKGROUND_FACTOR
         if marks.in_order and _said_in_order(raw, start, word, hits, marks.in_order):
             factor *= BACKGROUND_FACTOR
