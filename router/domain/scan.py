@@ -86,7 +86,7 @@ def _text_after(as_bytes: str, at: int) -> str:
 
 
 # 把楼顶当仓库, 当成他家装修材料的仓库: a place used as a store is still the place it is.
-_USED_AS = re.compile("(?:(?:当|当成|当作|当了|用作|做成|改作)[^，。；！？\n]{0,8}|[作做成])$")
+_USED_AS = re.compile("(?:(?:当|当成|当作|当了|用作|做成|改作|租来做|用来做|兼)[^，。；！？\n]{0,8}|[作做成])$")
 
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
 # (start, end, word, fire?, weight, equipment?).
