@@ -143,6 +143,7 @@ def _after_adverbs(b: Builder) -> None:
 # both. Only strong subject words are joined: a vague one (孩子, 包装) lost this way is no loss.
 JOIN_MIN_WEIGHT = 0.8
 _SUBJECT_KINDS = frozenset({K.INDUSTRY, K.MATTER})
+_STAGE_KINDS = frozenset({K.ONGOING, K.FINISHED})
 
 
 def _joined_across_cues(b: Builder) -> None:
@@ -154,7 +155,10 @@ def _joined_across_cues(b: Builder) -> None:
     for word, payloads in list(b.words.items()):
         if any(p[0] in _SUBJECT_KINDS for p in payloads):
             continue
-        for k in range(1, len(word)):
+        # One shared character is a coincidence between most words, but not after a word of work going on
+        # (在砌|砌墙, 正在浇|浇水泥): there the verb it ends with starts the trade word.
+        shortest = 1 if any(p[0] in _STAGE_KINDS for p in payloads) else 2
+        for k in range(shortest, len(word)):
             for subject in by_head.get(word[-k:], ()):
                 joined = word + subject[k:]
                 if joined not in b.words:
