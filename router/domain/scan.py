@@ -163,7 +163,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if start > aside:
             factor *= ASIDE_FACTOR
         before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
-        # 在消防检查中发现: the occasion's own clause; 一家网咖，检查时发现: the premises come before it, in a clause of their own
+        # 在消防检查中发现: the occasion's own clause is discounted; 一家网咖，检查时发现: the premises, in a clause
+        # before it, are not
         if (background and any(a <= start < b and where.same_clause(start, o) for a, o, b in background)
                 and not _INSPECTED.search(before)):
             factor *= BACKGROUND_FACTOR
