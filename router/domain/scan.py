@@ -6,27 +6,11 @@ import re
 from typing import Any
 
 from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bits
-from router.domain.signals import Clauses, Signals, Subject
+from router.domain.salience import IN_ORDER_WINDOW, Salience, sold_there
+from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
 __all__ = ["Signals", "Subject", "scan", "venues"]
 
-TITLE_FACTOR = 2.0  # the title names the main complaint
-FIRST_SENTENCE_FACTOR = 1.5
-BACKGROUND_FACTOR = 0.25  # "在X检查中发现": X is the occasion, not the complaint
-ASIDE_FACTOR = 0.5  # 另外顺带提到: a lesser matter, still noted as related
-# 新开一个废品收购站: the premises someone opened are what the report is about, whatever else it names.
-OPENED_FACTOR = 2.0
-# 对一家KTV进行检查时发现: what the inspection was of is the premises, not the occasion.
-_INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
-# 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
-_AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
-# 另外顺带提到: what follows is a lesser matter (ROUTING §5: the main complaint decides).
-# 一是……二是……: an inspection's findings in order, the first the main one.
-_ASIDES = tuple(w.encode("utf-8") for w in (
-    "另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次"))
-_SHOP = re.compile("[^，。；！？\n]{0,6}?(?:店|铺|批发|商行|门市|门面|仓库|公司|摊|经营)")
-_MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
-_OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 NEG_WINDOW = 4
 LICENCE_WINDOW = 6
 _SENTENCE_RE = re.compile(r"[。！？\n]")
@@ -74,9 +58,7 @@ _SAYING = re.compile("[说讲问称告]")
 _PERSONAL_PAPERS = re.compile("证|资质|执照|牌")
 _SELF = ("自己", "本人", "他自己", "她自己")
 FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
-IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
-_CLAUSE_BREAK = re.compile("[，；：。！？\n]")
 _NEAR = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面)")
 
 
@@ -143,7 +125,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if subj:
             subjects.append((start, word, subj))
         if cues:
-            gap = _chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
+            gap = chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
             negated = gap is not None and where.same_clause(last_neg, start)
             _cues(sig, raw, word, start, end, cues, gap if negated else None, marks)
         if not flags & _STRUCTURE:
@@ -157,30 +139,16 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if flags & _NEG:
             last_neg = end
     buckets = (sig.industries, sig.matters, sig.context, sig.industries)
-    aside = _aside(raw)
+    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order)
     for start, word, hits in subjects:
-        factor = TITLE_FACTOR if start < title_end else FIRST_SENTENCE_FACTOR if start < first_end else 1.0
-        if start > aside:
-            factor *= ASIDE_FACTOR
-        before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
-        # 在消防检查中发现: the occasion's own clause is discounted; 一家网咖，检查时发现: the premises, in a clause
-        # before it, are not
-        if (background and any(a <= start < b and where.same_clause(start, o) for a, o, b in background)
-                and not _INSPECTED.search(before)):
-            factor *= BACKGROUND_FACTOR
-        if marks.in_order and _said_in_order(raw, start, word, hits, marks.in_order):
-            factor *= BACKGROUND_FACTOR
-        elif _OPENED.search(before):
-            factor *= OPENED_FACTOR
-        if hits[0][0] == 0 and _AROUND.search(before) and _describes_area(raw, start, word):
-            factor *= BACKGROUND_FACTOR
+        factor = weigh.factor(start, word, hits)
         for bucket, key, weight, lic, size in hits:
             found_in: dict[Any, Subject] = buckets[bucket]
             subject = found_in.get(key)
             if subject is None:
                 subject = found_in[key] = Subject()
             subject.score += weight * factor
-            if bucket == 0 or (bucket == 3 and _sold_there(raw, start, word)):
+            if bucket == 0 or (bucket == 3 and sold_there(raw, start, word)):
                 subject.premises += weight * factor
             if start < subject.first:
                 subject.first = start
@@ -200,42 +168,6 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks, cc)
     return sig
-
-
-def _aside(raw: bytes) -> int:
-    """Where the report turns to a second, lesser matter (另外顺带提到…), as a byte offset; past the end if never."""
-    found = [i for i in (raw.find(m) for m in _ASIDES) if i > 0]
-    return min(found) if found else len(raw)
-
-
-def _sold_there(raw: bytes, start: int, word: str) -> bool:
-    """卖鞭炮的小铺子, 稀料批发店: goods named with the shop that deals in them name its premises."""
-    end = start + len(word.encode("utf-8"))
-    return _SHOP.match(raw[end:end + 27].decode("utf-8", "ignore")) is not None
-
-
-def _describes_area(raw: bytes, start: int, word: str) -> bool:
-    """这边厂子多: a kind of premises the place has many of."""
-    end = start + len(word.encode("utf-8"))
-    return _MANY.match(raw[end:end + 12].decode("utf-8", "ignore")) is not None
-
-
-def _said_in_order(raw: bytes, start: int, word: str, hits: tuple[SubjectHit, ...], in_order: list[int]) -> bool:
-    """A matter named and at once declared in order (排放正常, 油烟净化器运行正常) is what was checked, not the
-    complaint."""
-    if not any(hit[0] == 1 for hit in hits):  # bucket 1: a matter
-        return False
-    end = start + len(word.encode("utf-8"))
-    return any(_in_order(raw, end, p, IN_ORDER_WINDOW) for p in in_order)
-
-
-def _chars_within(raw: bytes, a: int, b: int, most: int) -> int | None:
-    """How many characters lie between byte offsets a <= b, if at most `most`; else None."""
-    span = b - a
-    if span < 0 or span > 4 * most:  # a character takes one to four bytes: no need to count
-        return None
-    n = len(raw[a:b].decode("utf-8", "surrogatepass"))
-    return n if n <= most else None
 
 
 def _cues(
@@ -314,10 +246,10 @@ def _hazards(sig: Signals, raw: bytes, marks: Marks) -> None:
     """Add the hazard cues that no later state in their clause declares in order (消防器材配备齐全) or absent."""
     in_order, unseen = marks.in_order, marks.unseen
     for _start, end, word, fire, weight, equipment in marks.pending:
-        if in_order and any(_in_order(raw, end, p, IN_ORDER_WINDOW) for p in in_order):
+        if in_order and any(state_follows(raw, end, p, IN_ORDER_WINDOW) for p in in_order):
             continue
         # Equipment not seen is missing equipment: that is the hazard; anything else not seen is no hazard.
-        if unseen and not equipment and any(_in_order(raw, end, p, UNSEEN_WINDOW) for p in unseen):
+        if unseen and not equipment and any(state_follows(raw, end, p, UNSEEN_WINDOW) for p in unseen):
             continue
         if equipment and _DISPLAYED_ON.match(raw[end:end + 12].decode("utf-8", "ignore")):
             continue
@@ -333,13 +265,6 @@ def _hazards(sig: Signals, raw: bytes, marks: Marks) -> None:
         sig.safety += EXPOSURE_BONUS * sig.exposure
 
 
-def _in_order(raw: bytes, end: int, state: int, window: int) -> bool:
-    """Whether a state word at `state` speaks of the cue ending at `end`: close after it, only a list between."""
-    if state < end or _chars_within(raw, end, state, window) is None:
-        return False
-    return _CLAUSE_BREAK.search(raw[end:state].decode("utf-8", "surrogatepass")) is None
-
-
 def _fire_load(sig: Signals, where: Clauses, marks: Marks) -> None:
     """An ignition source and fire load in one sentence: a fire hazard told as a scene, once per report."""
     for i_start, ignition in marks.ignitions:
@@ -353,10 +278,10 @@ def _fire_load(sig: Signals, where: Clauses, marks: Marks) -> None:
 def _personal(raw: bytes, where: Clauses, start: int, end: int, marks: Marks) -> bool:
     """Whether a licence cue at start..end speaks of a person's own certificate (驾驶员无证, 无证司炉工), not the
     business's: the person named just before it, or the worker it qualifies right after it."""
-    if any(_chars_within(raw, end, p, PERSON_AFTER) is not None and where.same_clause(end, p)
+    if any(chars_within(raw, end, p, PERSON_AFTER) is not None and where.same_clause(end, p)
            for p in marks.person_starts):
         return True
-    return any(_chars_within(raw, p, start, PERSON_WINDOW) is not None and where.same_clause(p, start)
+    return any(chars_within(raw, p, start, PERSON_WINDOW) is not None and where.same_clause(p, start)
                and _speaks_of_self(raw[p:start].decode("utf-8", "surrogatepass")) for p in marks.persons)
 
 
@@ -381,7 +306,7 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
     for start, end, word in marks.nouns:
         if marks.persons and _PERSONAL_PAPERS.search(word) and _personal(raw, where, start, end, marks):
             continue
-        if anomaly and any(_chars_within(raw, end, a, ANOMALY_WINDOW) is not None and where.same_sentence(end, a)
+        if anomaly and any(chars_within(raw, end, a, ANOMALY_WINDOW) is not None and where.same_sentence(end, a)
                            for a in marks.anomalous):
             subject = sig.matters.setdefault(anomaly, Subject())
             subject.score += 1.5
@@ -393,7 +318,7 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
             # A named permit said missing outweighs another said held: one prerequisite never obtained makes
             # the business unlicensed (ROUTING §8).
             sig.licence(False, start, word, MISSING_PERMIT_WEIGHT)
-        elif any(_chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
+        elif any(chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
                  for e in marks.holds):
             sig.licence(True, start, word, 1.0)
 
@@ -401,10 +326,10 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
 def _negated_near(raw: bytes, where: Clauses, start: int, end: int, neg_before: list[int],
                   neg_after: list[int]) -> bool:
     for e in neg_before:
-        if _chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start):
+        if chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start):
             return True
     for s in neg_after:
-        if _chars_within(raw, end, s, LICENCE_WINDOW + 2) is not None and where.same_sentence(end, s):
+        if chars_within(raw, end, s, LICENCE_WINDOW + 2) is not None and where.same_sentence(end, s):
             return True
     return False
 

@@ -123,3 +123,22 @@ class Clauses:
     def same_sentence(self, a: int, b: int) -> bool:
         ends = self.sentence_ends
         return bisect_left(ends, a) == bisect_left(ends, b)
+
+
+_CLAUSE_BREAK = re.compile("[，；：。！？\n]")
+
+
+def chars_within(raw: bytes, a: int, b: int, most: int) -> int | None:
+    """How many characters lie between byte offsets a <= b, if at most `most`; else None."""
+    span = b - a
+    if span < 0 or span > 4 * most:  # a character takes one to four bytes: no need to count
+        return None
+    n = len(raw[a:b].decode("utf-8", "surrogatepass"))
+    return n if n <= most else None
+
+
+def state_follows(raw: bytes, end: int, state: int, window: int) -> bool:
+    """Whether a state word at `state` speaks of the cue ending at `end`: close after it, only a list between."""
+    if state < end or chars_within(raw, end, state, window) is None:
+        return False
+    return _CLAUSE_BREAK.search(raw[end:state].decode("utf-8", "surrogatepass")) is None

@@ -12,7 +12,7 @@ import zhconv
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
-from router.domain.scan import _chars_within
+from router.domain.signals import chars_within
 from router.domain.text import _full, _simplified, _table, normalise
 from schemas.decision import Candidate, Evidence, Rule
 
@@ -115,4 +115,4 @@ def test_character_distances_from_byte_offsets() -> None:
         for b in range(len(text) + 1):
             for most in (0, 2, 4, 6):
                 expected = b - a if 0 <= b - a <= most else None
-                assert _chars_within(raw, at(a), at(b), most) == expected, (a, b, most)
+                assert chars_within(raw, at(a), at(b), most) == expected, (a, b, most)

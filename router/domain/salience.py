@@ -1,0 +1,86 @@
+"""How much a trade or matter word found in a report counts: where it stands and what the words around it say.
+
+A report names many things; the one it is about is in the title or the first sentence, is what someone opened or
+what an inspection was of, and is not the occasion of an inspection, an aside, the kind of place the area is full of,
+or a matter checked and found in order."""
+
+from __future__ import annotations
+
+import re
+
+from router.domain.lexicon import SubjectHit
+from router.domain.signals import Clauses, state_follows
+
+TITLE_FACTOR = 2.0  # the title names the main complaint
+FIRST_SENTENCE_FACTOR = 1.5
+BACKGROUND_FACTOR = 0.25  # "在X检查中发现": X is the occasion, not the complaint
+ASIDE_FACTOR = 0.5  # 另外顺带提到: a lesser matter, still noted as related
+OPENED_FACTOR = 2.0  # 新开一个废品收购站: the premises someone opened, whatever else the report names
+IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
+# 对一家KTV进行检查时发现: what the inspection was of is the premises, not the occasion.
+_INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
+_OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
+# 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
+_AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
+_MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
+# 另外顺带提到: what follows is a lesser matter (ROUTING §5: the main complaint decides).
+# 一是……二是……: an inspection's findings in order, the first the main one.
+_ASIDES = tuple(w.encode("utf-8") for w in (
+    "另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次"))
+# 卖鞭炮的小铺子, 稀料批发店: goods named with the shop that deals in them name its premises.
+_SHOP = re.compile("[^，。；！？\n]{0,6}?(?:店|铺|批发|商行|门市|门面|仓库|公司|摊|经营)")
+_INDUSTRY = 0  # SubjectHit bucket of a trade named by its premises
+_MATTER = 1
+
+
+class Salience:
+    """The weighting of one report's subject words; built once per scan."""
+
+    __slots__ = ("aside", "background", "first_end", "in_order", "raw", "title_end", "where")
+
+    def __init__(self, raw: bytes, where: Clauses, title_end: int, first_end: int,
+                 background: list[tuple[int, int, int]], in_order: list[int]) -> None:
+        self.raw, self.where = raw, where
+        self.title_end, self.first_end = title_end, first_end
+        self.background = background  # (sentence start, the occasion word, the turn: 发现)
+        self.in_order = in_order
+        found = [i for i in (raw.find(m) for m in _ASIDES) if i > 0]
+        self.aside = min(found) if found else len(raw)
+
+    def factor(self, start: int, word: str, hits: tuple[SubjectHit, ...]) -> float:
+        """What one occurrence of a subject word at byte offset `start` counts for."""
+        raw = self.raw
+        factor = TITLE_FACTOR if start < self.title_end else FIRST_SENTENCE_FACTOR if start < self.first_end else 1.0
+        if start > self.aside:
+            factor *= ASIDE_FACTOR
+        before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
+        # 在消防检查中发现: the occasion's own clause is discounted; 一家网咖，检查时发现: the premises, in a clause
+        # before it, are not.
+        if (self.background and not _INSPECTED.search(before)
+                and any(a <= start < b and self.where.same_clause(start, o) for a, o, b in self.background)):
+            factor *= BACKGROUND_FACTOR
+        if self.in_order and self._said_in_order(start, word, hits):
+            factor *= BACKGROUND_FACTOR
+        elif _OPENED.search(before):
+            factor *= OPENED_FACTOR
+        if hits[0][0] == _INDUSTRY and _AROUND.search(before) and _MANY.match(_after(raw, start, word)):
+            factor *= BACKGROUND_FACTOR
+        return factor
+
+    def _said_in_order(self, start: int, word: str, hits: tuple[SubjectHit, ...]) -> bool:
+        """A matter named and at once declared in order (排放正常, 油烟净化器运行正常) is what was checked, not the
+        complaint."""
+        if not any(hit[0] == _MATTER for hit in hits):
+            return False
+        end = start + len(word.encode("utf-8"))
+        return any(state_follows(self.raw, end, p, IN_ORDER_WINDOW) for p in self.in_order)
+
+
+def sold_there(raw: bytes, start: int, word: str) -> bool:
+    """Whether goods named at `start` come with the shop that deals in them (卖鞭炮的小铺子): its premises."""
+    return _SHOP.match(_after(raw, start, word)) is not None
+
+
+def _after(raw: bytes, start: int, word: str) -> str:
+    end = start + len(word.encode("utf-8"))
+    return raw[end:end + 27].decode("utf-8", "ignore")
