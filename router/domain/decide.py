@@ -7,8 +7,8 @@ from catalogue.rulings import RULING, ruling_evidence
 from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
-from router.domain.rescue import Opinion, backs
-from router.domain.rules import HAZARD_RULES, Route, first_match, route
+from router.domain.rescue import Opinion, backs, doubts
+from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
 from schemas.report import Hazard, Report
@@ -137,6 +137,11 @@ def _rescue_evidence(backed: Opinion, chosen: Route) -> Evidence:
     return trusted(Evidence, {"kind": "model", "what": what, "source": "rescue model", "words": backed.words})
 
 
+def _doubt_evidence(doubted: Opinion) -> Evidence:
+    what = f"learnt from labelled reports: {doubted.label} at {doubted.probability:.2f}, against the rule"
+    return trusted(Evidence, {"kind": "model", "what": what, "source": "rescue model", "words": doubted.words})
+
+
 def _ruling_evidence(found: RulingMatch) -> Evidence:
     what = ruling_evidence(found.ruling)
     return trusted(Evidence, {"kind": "ruling", "what": what, "source": "catalogue", "words": found.words})
@@ -148,8 +153,12 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     cat = compiled.catalogue
     c = classify(report, compiled)
     chosen, replaced = route(c, compiled)
-    ruled = backed = None
-    if chosen.rule is Rule.R10:
+    ruled = backed = doubted = None
+    if chosen.rule is not Rule.R10 and compiled.rescue is not None:
+        doubted = doubts(compiled.rescue, c.text, chosen.confidence, chosen.primary)
+        if doubted is not None:  # a half-sure rule the learnt model contradicts: a human decides
+            chosen, replaced = gap_route(c, compiled, chosen.confidence), chosen
+    elif chosen.rule is Rule.R10:
         text = c.text
         ruled = _ruled(text, c, compiled)
         if ruled is not None:
@@ -175,6 +184,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
         *c.evidence,
         *([_ruling_evidence(ruled[1])] if ruled is not None else []),
         *([_rescue_evidence(backed, chosen)] if backed is not None else []),
+        *([_doubt_evidence(doubted)] if doubted is not None else []),
         trusted(Evidence, {"kind": "rule", "what": f"{chosen.rule} {chosen.name}", "source": "router", "words": []}),
     ]
     alternatives = _alternatives(c, compiled, chosen, replaced, bind, primary)
