@@ -153,9 +153,10 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     cat = compiled.catalogue
     c = classify(report, compiled)
     chosen, replaced = route(c, compiled)
+    bind = _Binder(c.unit, compiled)
     ruled = backed = doubted = None
     if chosen.rule is not Rule.R10 and compiled.rescue is not None:
-        doubted = doubts(compiled.rescue, c.text, chosen.confidence, chosen.primary)
+        doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, bind(chosen.primary)))
         if doubted is not None:  # a half-sure rule the learnt model contradicts: a human decides
             chosen, replaced = gap_route(c, compiled, chosen.confidence), chosen
     elif chosen.rule is Rule.R10:
@@ -167,7 +168,6 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             backed = backs(compiled.rescue, text, replaced.rule, replaced.primary)
             if backed is not None:  # the learnt model backs the rule that was not sure enough: it goes
                 chosen, replaced = replaced, None
-    bind = _Binder(c.unit, compiled)
     primary = bind(chosen.primary)
     cooperating = bind.many(chosen.cooperating, {primary})
     copied = bind.many(chosen.cc, {primary, *cooperating})

@@ -117,12 +117,13 @@ class RescueModel:
         return Opinion(best, round(probability, 3), words)
 
 
-def doubts(model: RescueModel, text: str, confidence: float, department_template: str) -> Opinion | None:
-    """The model's opinion if it names another department than a half-sure rule, with DOUBTING probability."""
+def doubts(model: RescueModel, text: str, confidence: float, department: tuple[str, str]) -> Opinion | None:
+    """The model's opinion if it names another department than a half-sure rule, with DOUBTING probability.
+    `department` is the rule's, as a template and as bound (police-{unit} with no unit is fire-brigade)."""
     if confidence >= DOUBT_BELOW:
         return None
     found = model.opinion(text)
-    if found is None or found.probability < DOUBTING or found.label.split(" ", 1)[1] == department_template:
+    if found is None or found.probability < DOUBTING or found.label.split(" ", 1)[1] in department:
         return None
     return found
 
