@@ -96,6 +96,9 @@ class HazardCues(_Strict):
     equipment: list[Alias] = Field(default_factory=list)  # their absence is the hazard (没有灭火器)
     weak: list[Alias] = Field(default_factory=list)  # a worry, not a hazard: only steers R10
     exclusions: list[Alias] = Field(default_factory=list)  # 不属消防范畴 vetoes this hazard
+    # 堵死, 挡住: a fire cue only beside a way out named in the same clause (后门被堵死), never a road (人行道堵死)
+    blocking: list[Alias] = Field(default_factory=list)
+    egress: list[Alias] = Field(default_factory=list)  # ways out: 安全出口, 楼梯, 后门, 通道
 
 
 class LicenceCues(_Strict):

@@ -89,6 +89,8 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
         (cues.fire.equipment, K.FIRE_EQUIP),
         (cues.fire.weak, K.WEAK),
         (cues.fire.exclusions, K.FIRE_VETO),
+        (cues.fire.blocking, K.BLOCKING),
+        (cues.fire.egress, K.EGRESS),
         (cues.safety.words, K.SAFETY),
         (cues.safety.equipment, K.SAFETY_EQUIP),
         (cues.safety.weak, K.WEAK),

@@ -53,6 +53,8 @@ class K(IntEnum):
     IGNITION = 32  # 抽烟, 电焊: a source of ignition
     FUEL = 33  # 稀料, 纸箱: fire load; with an ignition source in one sentence, a fire hazard
     PUBLIC = 34  # 商场, 写字楼: a public building hosting the premises
+    BLOCKING = 35  # 堵死, 挡住: a fire cue only beside a way out
+    EGRESS = 36  # 安全出口, 后门, 楼梯: a way out
 
 
 GOODS = "goods"  # the context of an industry word that names what the trade deals in, not where it is
@@ -77,7 +79,7 @@ def bits(*kinds: K) -> int:
 
 HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO,
                     K.IN_ORDER, K.EXPOSURE, K.ONGOING, K.FINISHED, K.UNSEEN,
-                    K.IGNITION, K.FUEL)
+                    K.IGNITION, K.FUEL, K.BLOCKING, K.EGRESS)
 LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER, K.HOLD, K.PERSON, K.ANOMALOUS)
 CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
 

@@ -45,6 +45,9 @@ _PERSON = K.PERSON
 _ANOMALOUS = K.ANOMALOUS
 _IGNITION = K.IGNITION
 _FUEL = K.FUEL
+_BLOCKING = K.BLOCKING
+_EGRESS = K.EGRESS
+BLOCKED_WINDOW = 16  # 后门被几十箱饮料堵得死死的: what blocks it may stand between
 PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
 PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
 MISSING_PERMIT_WEIGHT = 2.0
@@ -83,7 +86,8 @@ _DISPLAYED_ON = re.compile("上(?:面|边)?(?:悬挂|挂|贴|晾|绑|拉|搭|插
 class Marks:
     """Positions the scan notes for the checks that need the whole text: licence nouns and their neighbours."""
 
-    __slots__ = ("anomalous", "fuels", "holds", "ignitions", "in_order", "licence_hits", "neg_after", "neg_before",
+    __slots__ = ("anomalous", "blocked", "exits", "fuels", "holds", "ignitions", "in_order", "licence_hits",
+                 "neg_after", "neg_before",
                  "nouns", "pending", "person_starts", "persons", "unseen")
 
     def __init__(self) -> None:
@@ -100,6 +104,8 @@ class Marks:
         self.anomalous: list[int] = []  # where 过期, 对不上 start
         self.ignitions: list[tuple[int, str]] = []
         self.fuels: list[tuple[int, str]] = []
+        self.blocked: list[Pending] = []  # 堵死: waiting for a way out in its clause
+        self.exits: list[int] = []  # where ways out start
 
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
@@ -161,6 +167,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 subject.size = size
     if marks.ignitions and marks.fuels:
         _fire_load(sig, where, marks)
+    if marks.blocked and marks.exits:
+        marks.pending += [b for b in marks.blocked if _beside_a_way_out(raw, where, b[0], b[1], marks.exits)]
     if marks.pending:
         _hazards(sig, raw, marks)
     if marks.licence_hits:
@@ -222,6 +230,11 @@ def _cues(
             marks.person_starts.append(start)
         elif kind is _ANOMALOUS:
             marks.anomalous.append(start)
+        elif kind is _BLOCKING:
+            if not negated:
+                marks.blocked.append((start, end, word, True, weight, False))
+        elif kind is _EGRESS:
+            marks.exits.append(start)
         elif kind is _IGNITION or kind is _FUEL:
             if not negated:
                 (marks.ignitions if kind is _IGNITION else marks.fuels).append((start, word))
@@ -263,6 +276,13 @@ def _hazards(sig: Signals, raw: bytes, marks: Marks) -> None:
             sig.safety += weight
     if sig.exposure and 0 < sig.safety < 1.0:
         sig.safety += EXPOSURE_BONUS * sig.exposure
+
+
+def _beside_a_way_out(raw: bytes, where: Clauses, start: int, end: int, exits: list[int]) -> bool:
+    """后门被几十箱饮料堵得死死的, 堵住了安全出口: a way out close before or after the blocking, in its clause."""
+    return any(where.same_clause(e, start) and (chars_within(raw, e, start, BLOCKED_WINDOW) is not None
+                                                 or chars_within(raw, end, e, BLOCKED_WINDOW) is not None)
+               for e in exits)
 
 
 def _fire_load(sig: Signals, where: Clauses, marks: Marks) -> None:

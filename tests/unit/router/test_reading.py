@@ -98,3 +98,9 @@ def test_what_a_trade_sells_stacked_in_homes_leaves_the_fire_with_the_police(rou
 def test_the_shop_that_sells_the_goods_is_the_brigades(route: Route) -> None:
     d = route("巷子里一家卖油漆稀料的小店，稀料桶堆到门外，老板天天在门口抽烟。", unit="ximen")
     assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade")
+
+
+def test_blocking_is_a_fire_cue_only_beside_a_way_out(route: Route) -> None:
+    assert route("放学时小贩把学校门口的人行道堵死了，车都过不去。", unit="gulou").hazard == "none"
+    d = route("一家KTV的后门被几十箱啤酒堵死了，包厢里天天满客。", unit="gulou")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade")
