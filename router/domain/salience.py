@@ -19,6 +19,7 @@ OPENED_FACTOR = 2.0  # 新开一个废品收购站: the premises someone opened,
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 # 对一家KTV进行检查时发现: what the inspection was of is the premises, not the occasion.
 _INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
+_DENIED = re.compile("(?:没有任何|没任何|没有|并无|不存在|也没有|也没)$")
 _OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 # 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
 _AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
@@ -61,6 +62,8 @@ class Salience:
             factor *= BACKGROUND_FACTOR
         if self.in_order and self._said_in_order(start, word, hits):
             factor *= BACKGROUND_FACTOR
+        elif hits[0][0] == _MATTER and _DENIED.search(before):
+            factor *= BACKGROUND_FACTOR  # 外面没有任何招牌: a matter said to be absent is none
         elif _OPENED.search(before):
             factor *= OPENED_FACTOR
         if hits[0][0] == _INDUSTRY and _AROUND.search(before) and _MANY.match(_after(raw, start, word)):

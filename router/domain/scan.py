@@ -14,6 +14,10 @@ __all__ = ["Signals", "Subject", "scan", "venues"]
 NEG_WINDOW = 4
 LICENCE_WINDOW = 6
 _SENTENCE_RE = re.compile(r"[。！？\n]")
+# 能摆四十多桌, 三百多个座位: a dining room's size by its tables or seats.
+_TABLES_RE = re.compile("([0-9]+|[一二两三四五六七八九十百]+)(?:多|余|来)?(?:桌|张桌|个座位|个座|座位)")
+LARGE_TABLES = 20  # tables; seats count a quarter each
+_NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
 _AREA_RE = re.compile(r"(\d+(?:\.\d+)?)(?:多|余)?(?:平方米|平米|平方|㎡|m2)")
 _NEG = bits(K.NEG)
 _BG = bits(K.BACKGROUND)
@@ -51,6 +55,8 @@ BLOCKED_WINDOW = 16  # 后门被几十箱饮料堵得死死的: what blocks it m
 PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
 PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
 MISSING_PERMIT_WEIGHT = 2.0
+_ASKED = re.compile("有没有(?:办|办理|取得|拿到)?$")
+ANSWER_WINDOW = 18  # 有没有许可证，老板说卖了好几年都没办: the answer may come a clause later
 # 未向文化旅游部门办理备案: the department between the negation and the permit may run long.
 _NOT_FILED = re.compile("(?:未|没有|没|从未|从没|不)向[^，。；！？\n]{1,14}?(?:办理|申请|报批|报备|提交|办)$")
 ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
@@ -333,7 +339,8 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
             subject.first = min(subject.first, start)
             subject.words.append(word)
             sig.licence(True, start, word, 1.0)
-        elif _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after) or _NOT_FILED.search(
+        elif _negated_near(raw, where, start, end, marks.neg_before, marks.neg_after) or _denied_when_asked(
+                raw, where, start, end, marks.neg_after) or _NOT_FILED.search(
                 raw[max(0, start - 60):start].decode("utf-8", "ignore")):
             # A named permit said missing outweighs another said held: one prerequisite never obtained makes
             # the business unlicensed (ROUTING §8).
@@ -341,6 +348,14 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
         elif any(chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
                  for e in marks.holds):
             sig.licence(True, start, word, 1.0)
+
+
+def _denied_when_asked(raw: bytes, where: Clauses, start: int, end: int, neg_after: list[int]) -> bool:
+    """问老板有没有食品经营许可，他说卖了好几年都没办: a permit asked about, and the answer in that sentence is no."""
+    if not _ASKED.search(raw[max(0, start - 15):start].decode("utf-8", "ignore")):
+        return False
+    return any(chars_within(raw, end, s, ANSWER_WINDOW) is not None and where.same_sentence(end, s)
+               for s in neg_after)
 
 
 def _negated_near(raw: bytes, where: Clauses, start: int, end: int, neg_before: list[int],
@@ -377,6 +392,8 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
             else:
                 sig.residential += weight
             sig.venue_words.append(word)
+    if "桌" in text or "座" in text:
+        _tables(sig, text)
     if "平" not in text and "㎡" not in text and "m2" not in text:
         return  # the area pattern needs one of these; most reports give no area (no generator: hot)
     threshold = cc.catalogue.settings.large_venue_area_m2
@@ -386,3 +403,32 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
         else:
             sig.small += 2
         sig.venue_words.append(m.group(0))
+
+
+def _tables(sig: Signals, text: str) -> None:
+    for m in _TABLES_RE.finditer(text):
+        count = _number(m.group(1))
+        if "座" in m.group(0):
+            count //= 4
+        if count >= LARGE_TABLES:
+            sig.large += 2
+            sig.venue_words.append(m.group(0))
+        elif count:
+            sig.small += 1
+
+
+def _number(said: str) -> int:
+    """A count as people write it: 40, 四十, 二十五, 三百."""
+    if said.isdigit():
+        return int(said)
+    total = current = 0
+    for c in said:
+        if c == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif c == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = _NUMERALS.get(c, 0)
+    return total + current
