@@ -28,8 +28,10 @@ _MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。�
 # 一是……二是……: an inspection's findings in order, the first the main one.
 _ASIDES = tuple(w.encode("utf-8") for w in (
     "另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次"))
-# 卖鞭炮的小铺子, 稀料批发店: goods named with the shop that deals in them name its premises.
-_SHOP = re.compile("[^，。；！？\n]{0,6}?(?:店|铺|批发|商行|门市|门面|仓库|公司|摊|经营)")
+# 卖鞭炮的小铺子, 稀料批发店, 店铺里成箱的烟花: goods named with the shop that deals in them name its premises.
+_SHOP_NOUNS = "店|铺|批发|商行|门市|门面|仓库|公司|摊|经营"
+_SHOP = re.compile(f"[^，。；！？\n]{{0,6}}?(?:{_SHOP_NOUNS})")
+_SHOP_BEFORE = re.compile(f"(?:{_SHOP_NOUNS})[^，。；！？\n]{{0,6}}$")
 _INDUSTRY = 0  # SubjectHit bucket of a trade named by its premises
 _MATTER = 1
 
@@ -81,7 +83,9 @@ class Salience:
 
 def sold_there(raw: bytes, start: int, word: str) -> bool:
     """Whether goods named at `start` come with the shop that deals in them (卖鞭炮的小铺子): its premises."""
-    return _SHOP.match(_after(raw, start, word)) is not None
+    if _SHOP.match(_after(raw, start, word)):
+        return True
+    return _SHOP_BEFORE.search(raw[max(0, start - 24):start].decode("utf-8", "ignore")) is not None
 
 
 def _after(raw: bytes, start: int, word: str) -> str:
