@@ -52,17 +52,17 @@ def test_an_opinion_names_the_label_its_words_and_backs_only_that_label() -> Non
 
 
 def test_a_held_report_goes_where_the_model_backs_the_unsure_rule_and_says_so(cc: CompiledCatalogue) -> None:
-    report = _report("楼上太吵了", unit="gulou")
+    report = _report("楼上太闹了", unit="gulou")
     held = decide(report, compile_uncached(cc.catalogue, None))  # one weak neighbourhood word: held, unless a model
     assert held.status == "gap" and any("low confidence" in e.what for e in held.evidence)
-    neighbourly = RescueModel(train([("楼上太吵了吵得不行", label_of("R9", "street-{unit}")),
-                                     ("楼上那户太吵", label_of("R9", "street-{unit}")),
+    neighbourly = RescueModel(train([("楼上太闹了闹得不行", label_of("R9", "street-{unit}")),
+                                     ("楼上那户太闹", label_of("R9", "street-{unit}")),
                                      ("水管爆了", label_of("R5", "safety-office"))], min_count=1))
     rescued = decide(report, compile_uncached(cc.catalogue, neighbourly))
     assert (rescued.status, rescued.rule, rescued.primary) == ("routed", "R9", "street-gulou")
     said = [e for e in rescued.evidence if e.kind == "model"]
     assert said and "learnt from labelled reports" in said[0].what and said[0].words
-    pipes = RescueModel(train([("楼上太吵了", label_of("R5", "safety-office"))] * 3, min_count=1))
+    pipes = RescueModel(train([("楼上太闹了", label_of("R5", "safety-office"))] * 3, min_count=1))
     assert decide(report, compile_uncached(cc.catalogue, pipes)).status == "gap"  # backs another rule: held
 
 
