@@ -7,7 +7,7 @@ import uuid
 
 from router.catalogue_events import take_into_force
 from router.engine import Engine
-from router.handlers import dispatch_inspection, dispatch_ruling, follow_case_event, route_report, route_reports
+from router.handlers import follow_case_event, follow_case_events, route_report, route_reports
 from router.unprocessable import take_unprocessable
 from schemas.envelope import Envelope
 from schemas.events import CASE_EVENTS, EventType
@@ -27,12 +27,11 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
         await route_reports([event for event, _ in batch], db=db, settings=settings, engine=engine)
 
     async def on_case_event(event: Envelope, message: Message) -> None:
-        if event.type == EventType.case_ruled:
-            await dispatch_ruling(event, db=db, settings=settings)
-        elif event.type == EventType.inspection_opened:
-            await dispatch_inspection(event, db=db, settings=settings)
-        else:
-            await follow_case_event(event, db=db, settings=settings)
+        await follow_case_event(event, db=db, settings=settings)
+
+    async def on_case_events(batch: list[tuple[Envelope, Message]]) -> None:
+        # A whole poll in one transaction, as reports: one inbox statement and one tier upsert, not one each.
+        await follow_case_events([event for event, _ in batch], db=db, settings=settings)
 
     async def on_catalogue(event: Envelope, message: Message) -> None:
         take_into_force(event, engine)
@@ -54,7 +53,8 @@ def consumers(runtime: Runtime, engine: Engine) -> list[ConsumerRunner]:
     return [
         runner("reports.v1", settings.group("router"), on_report, EventType.report_accepted,
                batch_handler=on_reports, unprocessable=on_unprocessable_report),
-        runner("case-events.v1", settings.group("router-case-events"), on_case_event, *CASE_EVENTS),
+        runner("case-events.v1", settings.group("router-case-events"), on_case_event, *CASE_EVENTS,
+               batch_handler=on_case_events),
         runner("catalogue.v1", own_group, on_catalogue, EventType.catalogue_published,
                metrics_group=settings.group("router-catalogue")),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +30,7 @@ from schemas.events import (
 from schemas.report import Report
 from services.db import Database, dialect_insert, insert_at_commit, table_of
 from services.envelopes import envelope
-from services.inbox import first_time, first_times
+from services.inbox import first_times
 from services.logctx import trace_var
 from services.outbox import stage
 from services.settings import Settings
@@ -159,22 +160,47 @@ def transitions_of(event: Envelope) -> list[CaseTransition]:
 
 
 async def follow_case_event(event: Envelope, *, db: Database, settings: Settings) -> None:
-    """case-events.v1: re-route a returned case; forget closed cases for duplicate linking; keep subjects' tiers.
-    The event's transitions are followed in order, once per event."""
-    followed = [t for t in transitions_of(event) if t.kind in FOLLOWED]
-    if not followed:
+    """case-events.v1: re-route a returned case; forget closed cases for duplicate linking; keep subjects' tiers;
+    dispatch rulings and joint inspections. The event's transitions are followed in order, once per event."""
+    await follow_case_events([event], db=db, settings=settings)
+
+
+async def follow_case_events(events: Sequence[Envelope], *, db: Database, settings: Settings) -> None:
+    """A poll of case-events.v1 in one transaction (one inbox statement, the tiers' upserts gathered): per event
+    the outcome is follow_case_event's, in the events' order. An event with nothing the router follows (most of
+    them: received, routed, dispatched …) costs no statement, as before."""
+    work: list[tuple[Envelope, list[CaseTransition]]] = []
+    for event in events:
+        if event.type in (EventType.case_ruled, EventType.inspection_opened):
+            work.append((event, []))
+        elif followed := [t for t in transitions_of(event) if t.kind in FOLLOWED]:
+            work.append((event, followed))
+    if not work:
         return
     async with db.transaction() as session:
-        if not await first_time(session, RouterInbox, event.id):
-            return
-        for transition in followed:
-            await _follow(session, settings, transition)
+        fresh = await first_times(session, RouterInbox, [event.id for event, _ in work])
+        tiers = TierRows()
+        for event, followed in work:
+            if event.id not in fresh:
+                continue  # a redelivery, or the same event twice in one poll
+            fresh.discard(event.id)
+            if len(events) > 1:  # alone, it is handled inside the consumer's span, whose context is set
+                trace_var.set(event.trace)  # the events staged for this case continue its trace
+            if event.type == EventType.case_ruled:
+                await dispatch_ruling(session, settings, CaseRuled.model_validate(event.data))
+            elif event.type == EventType.inspection_opened:
+                dispatch_inspection(session, settings, InspectionOpened.model_validate(event.data))
+            for transition in followed:
+                if transition.kind in TIER_EVENTS:
+                    tiers.add(transition)
+                else:
+                    await tiers.write(session)  # a re-route reads the tiers as they stand after those before
+                    await _follow(session, settings, transition)
+        await tiers.write(session)
 
 
 async def _follow(session: AsyncSession, settings: Settings, transition: CaseTransition) -> None:
-    if transition.kind in TIER_EVENTS:
-        await take_tier(session, transition)
-        return
+    """A return, closure, duplicate or feedback (tiers are TierRows')."""
     row = await session.get(RoutedCase, transition.case_id, with_for_update=True)
     if row is None:
         return  # routed before this router kept records, or by another district's router
@@ -201,48 +227,54 @@ class UnknownCase(LookupError):
     """A ruling on a case this router has no record of (so no report to dispatch): dead-lettered with the reason."""
 
 
-async def dispatch_ruling(event: Envelope, *, db: Database, settings: Settings) -> None:
-    """case.ruled → the dispatches to the ruling's lead and cooperating departments, once per event."""
-    ruled = CaseRuled.model_validate(event.data)
-    async with db.transaction() as session:
-        if not await first_time(session, RouterInbox, event.id):
+async def dispatch_ruling(session: AsyncSession, settings: Settings, ruled: CaseRuled) -> None:
+    """case.ruled → the dispatches to the ruling's lead and cooperating departments."""
+    row = await session.get(RoutedCase, ruled.case_id, with_for_update=True)
+    if row is None:
+        raise UnknownCase(f"case {ruled.case_id} was ruled but never routed here: no report to dispatch")
+    row.attempt = max(row.attempt, ruled.attempt)  # a later re-route numbers its dispatch after the ruling's
+    terms = DispatchTerms(ruled.rule, ruled.unit, ruled.deadline_days, ruled.ack_hours, tier=ruled.tier,
+                          subject=ruled.subject)
+    stage_dispatches(session, settings, row.case_id, Report.model_validate(row.report), terms,
+                     attempt=ruled.attempt, primary=ruled.lead, cooperating=ruled.cooperating)
+
+
+def dispatch_inspection(session: AsyncSession, settings: Settings, opened: InspectionOpened) -> None:
+    """inspection.opened → the dispatches of a joint inspection: its notice is the report."""
+    terms = DispatchTerms(opened.rule, opened.unit, opened.deadline_days, opened.ack_hours, tier=opened.tier,
+                          subject=opened.subject)
+    stage_dispatches(session, settings, opened.case_id, opened.notice, terms, attempt=opened.attempt,
+                     primary=opened.lead, cooperating=opened.cooperating, cc=opened.cc)
+
+
+class TierRows:
+    """A subject's tier changed, or two subjects merged: every key of the subject now carries its tier. The
+    announcements of a poll are gathered for one upsert, per key the one that a statement each, in order, leaves."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, transition: CaseTransition) -> None:
+        announced = transition.detail.get("subject_tier")
+        if not isinstance(announced, dict) or announced.get("tier") not in ("A", "B", "C", "D"):
             return
-        row = await session.get(RoutedCase, ruled.case_id, with_for_update=True)
-        if row is None:
-            raise UnknownCase(f"case {ruled.case_id} was ruled but never routed here: no report to dispatch")
-        row.attempt = max(row.attempt, ruled.attempt)  # a later re-route numbers its dispatch after the ruling's
-        terms = DispatchTerms(ruled.rule, ruled.unit, ruled.deadline_days, ruled.ack_hours, tier=ruled.tier,
-                              subject=ruled.subject)
-        stage_dispatches(session, settings, row.case_id, Report.model_validate(row.report), terms,
-                         attempt=ruled.attempt, primary=ruled.lead, cooperating=ruled.cooperating)
+        for key in map(str, _list(announced.get("keys"))):
+            kept = self.rows.get(key)
+            if kept is None or kept["updated_at"] <= transition.at:  # as the upsert's condition below
+                self.rows[key] = {"key": key, "subject_id": str(announced.get("subject")),
+                                  "tier": str(announced["tier"]), "updated_at": transition.at}
 
-
-async def dispatch_inspection(event: Envelope, *, db: Database, settings: Settings) -> None:
-    """inspection.opened → the dispatches of a joint inspection, once per event: its notice is the report."""
-    opened = InspectionOpened.model_validate(event.data)
-    async with db.transaction() as session:
-        if not await first_time(session, RouterInbox, event.id):
+    async def write(self, session: AsyncSession) -> None:
+        """One upsert of what was gathered since the last write."""
+        if not self.rows:
             return
-        terms = DispatchTerms(opened.rule, opened.unit, opened.deadline_days, opened.ack_hours, tier=opened.tier,
-                              subject=opened.subject)
-        stage_dispatches(session, settings, opened.case_id, opened.notice, terms, attempt=opened.attempt,
-                         primary=opened.lead, cooperating=opened.cooperating, cc=opened.cc)
-
-
-async def take_tier(session: AsyncSession, transition: CaseTransition) -> None:
-    """A subject's tier changed, or two subjects merged: every key of the subject now carries its tier."""
-    announced = transition.detail.get("subject_tier")
-    if not isinstance(announced, dict) or announced.get("tier") not in ("A", "B", "C", "D"):
-        return
-    rows = [{"key": str(key), "subject_id": str(announced.get("subject")), "tier": str(announced["tier"]),
-             "updated_at": transition.at} for key in _list(announced.get("keys"))]
-    if not rows:
-        return
-    statement = dialect_insert(session, table_of(SubjectTier))
-    # An older announcement arriving late (another partition) does not undo a newer one.
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=["key"], set_={k: statement.excluded[k] for k in ("subject_id", "tier", "updated_at")},
-        where=table_of(SubjectTier).c.updated_at <= statement.excluded.updated_at), rows)
+        # In key order: two replicas upserting the same keys wait on each other in one order, never in a circle.
+        rows, self.rows = [self.rows[key] for key in sorted(self.rows)], {}
+        statement = dialect_insert(session, table_of(SubjectTier))
+        # An older announcement arriving late (another partition) does not undo a newer one.
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=["key"], set_={k: statement.excluded[k] for k in ("subject_id", "tier", "updated_at")},
+            where=table_of(SubjectTier).c.updated_at <= statement.excluded.updated_at), rows)
 
 
 def _list(value: object) -> list[object]:
