@@ -29,6 +29,7 @@ from tracker.notices import stage_escalation, stage_feedback, stage_transition
 from tracker.routing import NoRouting, Routing
 from tracker.store import codec
 from tracker.store.cases import load_for_update, load_many_for_update, parties_of, save, state_of, upsert_attempts
+from tracker.store.catalogue import InForce
 from tracker.store.models import Case, Escalation, TrackerInbox
 from tracker.subjects import Linked, link_cases, refresh_after
 
@@ -44,6 +45,8 @@ class Deps:
     calendar: Calendar
     # The router's decision procedure for re-routing by saved rules and suggestions, wired by the caseroute app.
     routing: Routing = field(default_factory=NoRouting)
+    # The catalogue in force as the subjects' tiers and triggers read it, parsed once per version.
+    catalogue: InForce = field(default_factory=InForce)
 
     def now(self) -> datetime:
         """The tracker's clock: the wall clock, shifted by `sla_clock_offset_s` in drills and tests."""

@@ -31,7 +31,6 @@ from schemas.report import Hazard, Location, Report, Source
 from services import audit
 from services.db import dialect_insert, table_of
 from services.principal import Caller
-from services.settings import Settings
 from tracker import metrics
 from tracker.domain import commands as cmd
 from tracker.domain.case import CaseState
@@ -41,7 +40,6 @@ from tracker.domain.sla import TZ
 from tracker.domain.state import apply, new_case
 from tracker.domain.triggers import Firing, fired
 from tracker.notices import stage_inspection, stage_transition
-from tracker.store import catalogue as versions
 from tracker.store import codec
 from tracker.store.cases import save, state_of
 from tracker.store.models import Case, JointInspection, Subject, SubjectKey, TrackerAudit
@@ -92,8 +90,8 @@ def subject_case(row: Case, state: CaseState | None = None) -> SubjectCase:
                        feedback_late=late)
 
 
-async def catalogue_in_force(session: AsyncSession, settings: Settings) -> Catalogue:
-    return versions.parsed(await versions.in_force(session, settings))
+async def catalogue_in_force(session: AsyncSession, deps: Deps) -> Catalogue:
+    return await deps.catalogue(session, deps.settings)
 
 
 async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked], *, now: datetime) -> None:
@@ -137,7 +135,7 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
         if subject is not None and subject.credit_code is None and item.subject.credit_code:
             subject.credit_code = item.subject.credit_code  # known by its name first, its code came later
     await session.flush()
-    cat = await catalogue_in_force(session, deps.settings)
+    cat = await catalogue_in_force(session, deps)
     new_cases: dict[str, list[Case]] = {}
     for item in linked:
         assert item.row.subject_id is not None
@@ -260,7 +258,7 @@ async def refresh_after(session: AsyncSession, deps: Deps, row: Case, *, now: da
     """A change of this case's record (its feedback, a late rectification): re-assess its subject."""
     if row.subject_id is None:
         return
-    cat = await catalogue_in_force(session, deps.settings)
+    cat = await catalogue_in_force(session, deps)
     await session.flush()
     await reassess(session, deps, cat, [row.subject_id], now=now, cause={row.subject_id: row})
 
@@ -373,7 +371,7 @@ async def merge(session: AsyncSession, deps: Deps, source_id: str, into_id: str,
     latest = (await session.execute(select(Case).where(Case.subject_id == into_id)
                                     .order_by(Case.received_at.desc(), Case.case_id.desc()).limit(1))
               ).scalar_one_or_none()
-    cat = await catalogue_in_force(session, deps.settings)
+    cat = await catalogue_in_force(session, deps)
     await reassess(session, deps, cat, [into_id], now=now, cause={into_id: latest} if latest else {}, merged=True)
     return into
 

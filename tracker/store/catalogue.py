@@ -74,6 +74,24 @@ async def in_force(session: AsyncSession, settings: Settings) -> CatalogueVersio
     return row
 
 
+class InForce:
+    """The version in force, parsed, for one database: each call reads the newest version's id (a row of a few
+    bytes) and the document (tens of kB of JSONB to send, decode, re-encode and hash) only when that id is new.
+    Versions are only ever added, never changed, so an id names one document."""
+
+    def __init__(self) -> None:
+        self._held: tuple[int, Catalogue] | None = None
+
+    async def __call__(self, session: AsyncSession, settings: Settings) -> Catalogue:
+        newest = (await session.execute(select(func.max(CatalogueVersion.id)))).scalar_one_or_none()
+        if self._held is not None and newest == self._held[0]:
+            return self._held[1]
+        row = await in_force(session, settings)
+        catalogue = parsed(row)
+        self._held = (row.id, catalogue)
+        return catalogue
+
+
 async def publish(session: AsyncSession, settings: Settings, document: dict[str, Any], *, caller: Caller,
                   reason: str, from_case: str | None = None) -> CatalogueVersion:
     """Validate and record a new version built on the one in force, and stage it for catalogue.v1."""
