@@ -85,8 +85,8 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
             if routed.case_id not in rows:
                 received_at = opened[routed.case_id] = min(routed.accepted_at or now, now)
                 rows[routed.case_id] = _new_row(routed, received_at)
-        # New rows join the session with their final state (one INSERT each, no UPDATE after it); the dispatch
-        # records' upsert flushes them first, and the timelines are inserted after them at commit.
+        # New rows join the session with their final state and subject (one INSERT each, no UPDATE after it);
+        # linking (or else the dispatch records' upsert) flushes them, and the timelines follow them at commit.
         session.add_all([rows[case_id] for case_id in opened])
         attempts: list[dict[str, object]] = []
         linked: list[Linked] = []
@@ -111,8 +111,8 @@ async def record_routings(events: Sequence[Envelope], deps: Deps) -> None:
             for command in commands:
                 state = await apply_change(session, deps, row, state, command, now=now, actor="router")
             await save(session, row, state, now=now, calendar=deps.calendar, attempts=attempts)
+        await link_cases(session, deps, linked, now=now)  # first: it flushes the new rows with their subjects
         await upsert_attempts(session, attempts)
-        await link_cases(session, deps, linked, now=now)
 
 
 def _new_row(routed: CaseRouted, now: datetime) -> Case:

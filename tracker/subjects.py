@@ -96,10 +96,41 @@ async def catalogue_in_force(session: AsyncSession, deps: Deps) -> Catalogue:
 
 async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked], *, now: datetime) -> None:
     """Link new cases to their subjects, then re-assess those subjects and open the inspections their triggers
-    call for (deps: tracker.handlers.Deps)."""
+    call for (deps: tracker.handlers.Deps). New case rows are best still pending: they are inserted with their
+    subject, not updated after."""
     if not linked:
         return
     keys = sorted({key for item in linked for key in item.subject.keys})
+    with session.no_autoflush:  # the new case rows wait for their subject ids (below)
+        known, created = await _claim(session, linked, keys, now=now)
+    subject_of = {item.row.case_id: next(known[key] for key in item.subject.keys if key in known)
+                  for item in linked}
+    for item in linked:  # before the lock below flushes new case rows: their INSERT carries it, no UPDATE follows
+        item.row.subject_id = subject_of[item.row.case_id]
+    subjects = await lock_subjects(session, deps, set(subject_of.values()))
+    for item in linked:
+        item.row.subject_id = _surviving(subjects, subject_of[item.row.case_id])
+        subject = subjects.get(item.row.subject_id)
+        if subject is not None and subject.credit_code is None and item.subject.credit_code:
+            subject.credit_code = item.subject.credit_code  # known by its name first, its code came later
+    await session.flush()
+    cat = await catalogue_in_force(session, deps)
+    new_cases: dict[str, list[Case]] = {}
+    for item in linked:
+        assert item.row.subject_id is not None
+        new_cases.setdefault(item.row.subject_id, []).append(item.row)
+    await reassess(session, deps, cat, new_cases.keys(), now=now,
+                   cause={sid: rows[-1] for sid, rows in new_cases.items()}, new_cases=new_cases, locked=subjects,
+                   created=created)
+
+
+async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence[str], *, now: datetime
+                 ) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Each key's subject: those known, then new subjects and keys inserted (ON CONFLICT DO NOTHING). Returns every
+    key's owner, and the subjects this transaction created with the keys it gave them.
+
+    A subject created here holds nothing but what this transaction gives it: until the commit, another replica
+    linking a case to it waits on its row (the insert below), so its keys are those taken here."""
     known = await _owners(session, keys)
     fresh: dict[str, dict[str, Any]] = {}
     claims: dict[str, str] = {}
@@ -117,31 +148,26 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
                 "tier": "A", "score": 0.0, "reasons": [], "cases": 0, "last_reported_at": None,
                 "merged_into": None, "created_at": now, "updated_at": now})
         for key in item.subject.keys:
-            claims.setdefault(key, owner)  # a key known already keeps its subject (the insert does nothing)
+            if key not in known:  # a key known already keeps its subject
+                claims.setdefault(key, owner)
+    created: set[str] = set()
+    taken: set[str] = set()
     if fresh:
         # In id order, as the keys below in key order: two replicas inserting the same new rows wait on each
         # other in one order, never in a circle.
-        await session.execute(dialect_insert(session, table_of(Subject)).on_conflict_do_nothing(
-            index_elements=["id"]), [fresh[i] for i in sorted(fresh)])
-    await session.execute(dialect_insert(session, table_of(SubjectKey)).on_conflict_do_nothing(
-        index_elements=["key"]), [{"key": k, "subject_id": v} for k, v in sorted(claims.items())])
-    known = await _owners(session, keys)  # what the database holds: another replica may have claimed a key
-    subject_of = {item.row.case_id: next(known[key] for key in item.subject.keys if key in known)
-                  for item in linked}
-    subjects = await lock_subjects(session, deps, set(subject_of.values()))
-    for item in linked:
-        item.row.subject_id = _surviving(subjects, subject_of[item.row.case_id])
-        subject = subjects.get(item.row.subject_id)
-        if subject is not None and subject.credit_code is None and item.subject.credit_code:
-            subject.credit_code = item.subject.credit_code  # known by its name first, its code came later
-    await session.flush()
-    cat = await catalogue_in_force(session, deps)
-    new_cases: dict[str, list[Case]] = {}
-    for item in linked:
-        assert item.row.subject_id is not None
-        new_cases.setdefault(item.row.subject_id, []).append(item.row)
-    await reassess(session, deps, cat, new_cases.keys(), now=now,
-                   cause={sid: rows[-1] for sid, rows in new_cases.items()}, new_cases=new_cases)
+        table = table_of(Subject)
+        created = set((await session.execute(
+            dialect_insert(session, table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id),
+            [fresh[i] for i in sorted(fresh)])).scalars().all())
+    if claims:
+        table = table_of(SubjectKey)
+        taken = set((await session.execute(
+            dialect_insert(session, table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key),
+            [{"key": k, "subject_id": v} for k, v in sorted(claims.items())])).scalars().all())
+        known.update({key: claims[key] for key in taken})
+        # A key another replica claimed since the read above: its subject is what the database holds.
+        known.update(await _owners(session, sorted(claims.keys() - taken)))
+    return known, {sid: sorted(key for key in taken if claims[key] == sid) for sid in created}
 
 
 async def _owners(session: AsyncSession, keys: Sequence[str]) -> dict[str, str]:
@@ -197,14 +223,23 @@ async def records_of(session: AsyncSession, subject_ids: Iterable[str], *, since
 
 async def reassess(session: AsyncSession, deps: Deps, cat: Catalogue, subject_ids: Iterable[str], *, now: datetime,
                    cause: dict[str, Case], new_cases: dict[str, list[Case]] | None = None,
-                   merged: bool = False) -> None:
+                   merged: bool = False, locked: dict[str, Subject] | None = None,
+                   created: dict[str, list[str]] | None = None) -> None:
     """Compute the subjects' tiers anew; a change (or a merge) is a case event on the causing case and an audit
-    row; the new cases may fire triggers. The subjects are locked by the caller (lock_subjects)."""
+    row; the new cases may fire triggers. The subjects are locked here, unless the caller locked them already
+    (`locked`, from lock_subjects in this transaction). A subject `created` in this transaction (its id → its
+    keys) has no cases but its `new_cases` and no other keys: neither is read back."""
     ids = sorted(set(subject_ids))
-    subjects = await lock_subjects(session, deps, ids)
+    subjects = locked if locked is not None and locked.keys() >= set(ids) else await lock_subjects(session, deps, ids)
     supervision = cat.supervision
     days = max([supervision.tiers.window_days, *(t.within_days for t in supervision.triggers)])
-    records = await records_of(session, ids, since=now - timedelta(days=days + 1))  # a day for late arrivals
+    since = now - timedelta(days=days + 1)  # a day for late arrivals
+    created = {sid: keys for sid, keys in (created or {}).items() if sid in ids}
+    records = await records_of(session, [sid for sid in ids if sid not in created], since=since)
+    for sid in created:
+        records[sid] = [(row, subject_case(row)) for row in sorted((new_cases or {}).get(sid, []),
+                                                                   key=lambda row: row.received_at)
+                        if row.received_at >= since]
     announce: dict[str, tuple[str | None, Assessment]] = {}
     firings: list[tuple[Firing, Case]] = []
     for sid in ids:
@@ -224,18 +259,20 @@ async def reassess(session: AsyncSession, deps: Deps, cat: Catalogue, subject_id
                                 assessment.tier):
                 firings.append((firing, row))
     if announce:
-        await _announce(session, deps, announce, cause, now=now, merged=merged)
+        await _announce(session, deps, announce, cause, now=now, merged=merged, keys=created)
     if firings:
         await open_inspections(session, deps, cat, firings, subjects, records, now=now)
 
 
 async def _announce(session: AsyncSession, deps: Deps, announce: dict[str, tuple[str | None, Assessment]],
-                    cause: dict[str, Case], *, now: datetime, merged: bool) -> None:
-    keys: dict[str, list[str]] = {sid: [] for sid in announce}
-    rows = (await session.execute(select(SubjectKey.key, SubjectKey.subject_id)
-                                  .where(SubjectKey.subject_id.in_(sorted(announce))).order_by(SubjectKey.key))).all()
-    for row in rows:
-        keys[row.subject_id].append(row.key)
+                    cause: dict[str, Case], *, now: datetime, merged: bool, keys: dict[str, list[str]]) -> None:
+    """`keys`: those of the subjects whose keys are known already (in key order); the others' are read."""
+    keys = {sid: keys[sid] if sid in keys else [] for sid in announce}
+    if unknown := sorted(sid for sid in announce if not keys[sid]):
+        rows = (await session.execute(select(SubjectKey.key, SubjectKey.subject_id)
+                                      .where(SubjectKey.subject_id.in_(unknown)).order_by(SubjectKey.key))).all()
+        for row in rows:
+            keys[row.subject_id].append(row.key)
     for sid, (before, assessment) in announce.items():
         case = cause.get(sid)
         detail = {"from": before, "to": assessment.tier, "score": assessment.score,
@@ -372,6 +409,7 @@ async def merge(session: AsyncSession, deps: Deps, source_id: str, into_id: str,
                                     .order_by(Case.received_at.desc(), Case.case_id.desc()).limit(1))
               ).scalar_one_or_none()
     cat = await catalogue_in_force(session, deps)
-    await reassess(session, deps, cat, [into_id], now=now, cause={into_id: latest} if latest else {}, merged=True)
+    await reassess(session, deps, cat, [into_id], now=now, cause={into_id: latest} if latest else {}, merged=True,
+                   locked=subjects)
     return into
 
