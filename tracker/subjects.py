@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from catalogue.binding import bind
 from catalogue.model import Catalogue, Trigger
@@ -102,12 +103,14 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
         return
     keys = sorted({key for item in linked for key in item.subject.keys})
     with session.no_autoflush:  # the new case rows wait for their subject ids (below)
-        known, created = await _claim(session, linked, keys, now=now)
+        known, created, inserted = await _claim(session, linked, keys, now=now)
     subject_of = {item.row.case_id: next(known[key] for key in item.subject.keys if key in known)
                   for item in linked}
     for item in linked:  # before the lock below flushes new case rows: their INSERT carries it, no UPDATE follows
         item.row.subject_id = subject_of[item.row.case_id]
-    subjects = await lock_subjects(session, deps, set(subject_of.values()))
+    # The subjects this transaction created need no read back (nor a lock: no other transaction sees them yet).
+    subjects = _adopt(session, inserted)
+    subjects.update(await lock_subjects(session, deps, set(subject_of.values()) - subjects.keys()))
     for item in linked:
         item.row.subject_id = _surviving(subjects, subject_of[item.row.case_id])
         subject = subjects.get(item.row.subject_id)
@@ -125,9 +128,9 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
 
 
 async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence[str], *, now: datetime
-                 ) -> tuple[dict[str, str], dict[str, list[str]]]:
+                 ) -> tuple[dict[str, str], dict[str, list[str]], list[dict[str, Any]]]:
     """Each key's subject: those known, then new subjects and keys inserted (ON CONFLICT DO NOTHING). Returns every
-    key's owner, and the subjects this transaction created with the keys it gave them.
+    key's owner, the subjects this transaction created with the keys it gave them, and their rows as inserted.
 
     A subject created here holds nothing but what this transaction gives it: until the commit, another replica
     linking a case to it waits on its row (the insert below), so its keys are those taken here."""
@@ -167,7 +170,20 @@ async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence
         known.update({key: claims[key] for key in taken})
         # A key another replica claimed since the read above: its subject is what the database holds.
         known.update(await _owners(session, sorted(claims.keys() - taken)))
-    return known, {sid: sorted(key for key in taken if claims[key] == sid) for sid in created}
+    return (known, {sid: sorted(key for key in taken if claims[key] == sid) for sid in created},
+            [fresh[sid] for sid in sorted(created)])
+
+
+def _adopt(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, Subject]:
+    """Rows this transaction inserted (every column given), as persistent subjects without a SELECT: what is
+    changed on them is written by the flush as for any loaded row."""
+    adopted: dict[str, Subject] = {}
+    for values in rows:
+        subject = Subject(**values)
+        make_transient_to_detached(subject)  # an existing row whose columns are all loaded
+        session.add(subject)
+        adopted[subject.id] = subject
+    return adopted
 
 
 async def _owners(session: AsyncSession, keys: Sequence[str]) -> dict[str, str]:
