@@ -103,7 +103,8 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
         return
     keys = sorted({key for item in linked for key in item.subject.keys})
     with session.no_autoflush:  # the new case rows wait for their subject ids (below)
-        known, created, inserted = await _claim(session, linked, keys, now=now)
+        cat = await catalogue_in_force(session, deps)
+        known, created, inserted = await _claim(session, linked, keys, cat, now=now)
     subject_of = {item.row.case_id: next(known[key] for key in item.subject.keys if key in known)
                   for item in linked}
     for item in linked:  # before the lock below flushes new case rows: their INSERT carries it, no UPDATE follows
@@ -117,7 +118,6 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
         if subject is not None and subject.credit_code is None and item.subject.credit_code:
             subject.credit_code = item.subject.credit_code  # known by its name first, its code came later
     await session.flush()
-    cat = await catalogue_in_force(session, deps)
     new_cases: dict[str, list[Case]] = {}
     for item in linked:
         assert item.row.subject_id is not None
@@ -127,16 +127,19 @@ async def link_cases(session: AsyncSession, deps: Deps, linked: Sequence[Linked]
                    created=created)
 
 
-async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence[str], *, now: datetime
-                 ) -> tuple[dict[str, str], dict[str, list[str]], list[dict[str, Any]]]:
+async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence[str], cat: Catalogue, *,
+                 now: datetime) -> tuple[dict[str, str], dict[str, list[str]], list[dict[str, Any]]]:
     """Each key's subject: those known, then new subjects and keys inserted (ON CONFLICT DO NOTHING). Returns every
     key's owner, the subjects this transaction created with the keys it gave them, and their rows as inserted.
 
     A subject created here holds nothing but what this transaction gives it: until the commit, another replica
-    linking a case to it waits on its row (the insert below), so its keys are those taken here."""
+    linking a case to it waits on its row (the insert below), so its keys are those taken here. It is inserted
+    with the standing its new cases give it, which reassess then finds unchanged (no UPDATE), unless a key
+    another replica claimed meanwhile sent some of those cases elsewhere."""
     known = await _owners(session, keys)
     fresh: dict[str, dict[str, Any]] = {}
     claims: dict[str, str] = {}
+    cases_of: dict[str, list[Case]] = {}
     # The strongest keys first (a credit code), so a shop reported with its code and by its name in one batch is
     # one subject, the code's; a later key of a known subject joins it.
     for item in sorted(linked, key=lambda item: KEY_STRENGTH.get(item.subject.keys[0].split(":", 1)[0], 9)):
@@ -153,6 +156,10 @@ async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence
         for key in item.subject.keys:
             if key not in known:  # a key known already keeps its subject
                 claims.setdefault(key, owner)
+        cases_of.setdefault(owner, []).append(item.row)
+    since = window_start(cat, now)
+    for sid, values in fresh.items():
+        values.update(standing(cat, own_record(cases_of[sid], since), now=now)[1])
     created: set[str] = set()
     taken: set[str] = set()
     if fresh:
@@ -247,26 +254,20 @@ async def reassess(session: AsyncSession, deps: Deps, cat: Catalogue, subject_id
     keys) has no cases but its `new_cases` and no other keys: neither is read back."""
     ids = sorted(set(subject_ids))
     subjects = locked if locked is not None and locked.keys() >= set(ids) else await lock_subjects(session, deps, ids)
-    supervision = cat.supervision
-    days = max([supervision.tiers.window_days, *(t.within_days for t in supervision.triggers)])
-    since = now - timedelta(days=days + 1)  # a day for late arrivals
+    since = window_start(cat, now)
     created = {sid: keys for sid, keys in (created or {}).items() if sid in ids}
     records = await records_of(session, [sid for sid in ids if sid not in created], since=since)
     for sid in created:
-        records[sid] = [(row, subject_case(row)) for row in sorted((new_cases or {}).get(sid, []),
-                                                                   key=lambda row: row.received_at)
-                        if row.received_at >= since]
+        records[sid] = own_record((new_cases or {}).get(sid, []), since)
     announce: dict[str, tuple[str | None, Assessment]] = {}
     firings: list[tuple[Firing, Case]] = []
     for sid in ids:
         subject, record = subjects[sid], records[sid]
-        assessment = assess([c for _, c in record], cat.supervision.tiers, now=now)
-        before = subject.tier if subject.cases else None  # a new subject's first tier is announced too
-        subject.tier, subject.score = assessment.tier, assessment.score
-        subject.reasons = [{"what": r.what, "count": r.count, "points": r.points} for r in assessment.reasons]
-        subject.cases = len(record)
-        subject.last_reported_at = max((c.reported_at for _, c in record), default=None)
-        subject.updated_at = now
+        # A new subject's first tier is announced too (one created here was inserted with its standing).
+        before = None if sid in created or not subject.cases else subject.tier
+        assessment, columns = standing(cat, record, now=now)
+        for column, value in columns.items():
+            setattr(subject, column, value)
         if before != assessment.tier or merged:
             announce[sid] = (before, assessment)
         by_id = {c.case_id: c for _, c in record}
@@ -278,6 +279,30 @@ async def reassess(session: AsyncSession, deps: Deps, cat: Catalogue, subject_id
         await _announce(session, deps, announce, cause, now=now, merged=merged, keys=created)
     if firings:
         await open_inspections(session, deps, cat, firings, subjects, records, now=now)
+
+
+def window_start(cat: Catalogue, now: datetime) -> datetime:
+    """The oldest case the tiers' and triggers' windows count (a day more, for late arrivals)."""
+    supervision = cat.supervision
+    days = max([supervision.tiers.window_days, *(t.within_days for t in supervision.triggers)])
+    return now - timedelta(days=days + 1)
+
+
+def own_record(rows: Iterable[Case], since: datetime) -> list[tuple[Case, SubjectCase]]:
+    """A subject's record from its case rows in hand (records_of reads them), oldest first."""
+    return [(row, subject_case(row)) for row in sorted(rows, key=lambda row: row.received_at)
+            if row.received_at >= since]
+
+
+def standing(cat: Catalogue, record: Sequence[tuple[Case, SubjectCase]], *, now: datetime
+             ) -> tuple[Assessment, dict[str, Any]]:
+    """A subject's assessment on its record, and the subject's columns that follow from it."""
+    assessment = assess([c for _, c in record], cat.supervision.tiers, now=now)
+    return assessment, {
+        "tier": assessment.tier, "score": assessment.score,
+        "reasons": [{"what": r.what, "count": r.count, "points": r.points} for r in assessment.reasons],
+        "cases": len(record), "last_reported_at": max((c.reported_at for _, c in record), default=None),
+        "updated_at": now}
 
 
 async def _announce(session: AsyncSession, deps: Deps, announce: dict[str, tuple[str | None, Assessment]],

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from schemas.decision import Decision, DecisionStatus, SubjectRef
 from schemas.events import CaseRouted, EventType
@@ -119,3 +119,26 @@ async def test_a_key_claimed_by_another_replica_meanwhile_stays_with_its_subject
     assert keys == {known: subject_id_of(known), new: subject_id_of(new)}  # the known key kept its subject
     assert case is not None and case.subject_id == subject_id_of(new)
     assert announced == [{"subject": subject_id_of(new), "keys": [new], "tier": "A"}]
+
+
+async def test_a_poll_of_new_subjects_writes_each_row_once_and_reads_none_back(deps: Deps) -> None:  # noqa: F811
+    await route(deps, [routed("W0", ["name:nanmen:W:warm"])])  # the catalogue in force recorded, parsed
+    seen: list[str] = []
+
+    def statement(conn: object, cursor: object, text: str, *args: object) -> None:
+        seen.append(" ".join(text.split()))
+
+    event.listen(deps.db.engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        await route(deps, [routed(f"W{n}", [f"name:nanmen:W:{n}"]) for n in (1, 2, 3)])
+    finally:
+        event.remove(deps.db.engine.sync_engine, "before_cursor_execute", statement)
+    async with deps.db.sessions() as session:
+        linked = {c.case_id: c.subject_id for c in (await session.scalars(select(Case))).all()}
+        subjects = {s.id: (s.cases, s.tier) for s in (await session.scalars(select(Subject))).all()}
+
+    assert not [s for s in seen if s.startswith(("UPDATE tracker_cases", "UPDATE tracker_subjects"))]
+    read_back = ("FROM tracker_subjects", "FROM tracker_cases WHERE tracker_cases.subject_id")
+    assert not [s for s in seen if any(what in s for what in read_back)]
+    assert all(linked[f"W{n}"] == subject_id_of(f"name:nanmen:W:{n}") for n in (1, 2, 3))
+    assert all(subjects[subject_id_of(f"name:nanmen:W:{n}")] == (1, "A") for n in (1, 2, 3))
