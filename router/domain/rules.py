@@ -77,7 +77,8 @@ def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     regulator = None
     if c.matter is not None:
         regulator = cc.catalogue.matters[c.matter].safety_regulator
-    if regulator is None and c.industry is not None and c.licensed is True:
+    if regulator is None and c.industry is not None and c.licensed is True and c.premises_named:
+        # A licensed chemicals business is emergency's; a licensed pool or factory that keeps chemicals is not.
         regulator = cc.catalogue.industries[c.industry].licensed_safety_regulator
     if regulator is not None:
         return Route(Rule.R4, "safety-regulated", regulator, conf, local, [rules.safety_office])
