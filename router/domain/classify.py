@@ -155,8 +155,9 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
             out.related.append(out.industry)
         out.industry, out.industry_conf = building, confidence(sig.ongoing)
         out.premises_named = True  # work going on names a building site
-    if not ((out.industry == building and out.industry_conf >= 0.5) or out.matter == finished
-            or finished in sig.matters):
+    # 楼房…去年建成，现已入住: a building named in passing is still judged when its stage is plainly said.
+    if not ((out.industry == building and (out.industry_conf >= 0.5 or sig.finished >= 1.0))
+            or out.matter == finished or finished in sig.matters):
         return
     if sig.finished > sig.ongoing and out.matter_conf < STRUCTURED:
         if out.matter is not None and out.matter != finished:

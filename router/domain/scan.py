@@ -59,7 +59,7 @@ _ASKED = re.compile("有没有(?:办|办理|取得|拿到)?$")
 ANSWER_WINDOW = 18  # 有没有许可证，老板说卖了好几年都没办: the answer may come a clause later
 # 未向文化旅游部门办理备案: the department between the negation and the permit may run long.
 _NOT_FILED = re.compile("(?:未|没有|没|从未|从没|不)向[^，。；！？\n]{1,14}?(?:办理|申请|报批|报备|提交|办)$")
-ANOMALY_WINDOW = 14  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
+ANOMALY_WINDOW = 20  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
 # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's; unless they speak of themselves
 _SAYING = re.compile("[说讲问称告]")
 # A person holds a certificate or a qualification, a vehicle its plate; permits and approvals (手续, 审批, 备案)
