@@ -15,7 +15,7 @@ Deterministic: the model file holds integer counts, so the same labelled files g
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,47 +74,77 @@ class Opinion:
 
 
 class RescueModel:
-    """Multinomial naive Bayes over n-gram presence, as log tables built once from the counts."""
+    """Multinomial naive Bayes over n-gram presence, as log tables built once from the counts.
 
-    __slots__ = ("_log_prior", "_log_seen", "_log_unseen", "vocabulary")
+    A label's score is its prior, plus "unseen" for every known n-gram of the text, plus for the n-grams the label
+    was trained on what seeing them adds (log((n + ALPHA) / ALPHA) for n reports: the same for every label). Stored
+    that way, per n-gram only the labels that saw it are visited, not all of them: asking was most of a routing
+    decision's cost when every label was scored for every n-gram."""
+
+    __slots__ = ("_base", "_labels", "_lifts", "_unseen")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         if data.get("format") != FORMAT:
             raise ValueError(f"rescue model format {data.get('format')!r}, expected {FORMAT}")
         documents: Mapping[str, int] = data["documents"]
         counts: Mapping[str, Mapping[str, int]] = data["counts"]
-        self.vocabulary = frozenset(g for grams in counts.values() for g in grams)
+        size = len({g for grams in counts.values() for g in grams})
         total = sum(documents.values())
-        size = len(self.vocabulary)
-        self._log_prior = {label: math.log(n / total) for label, n in documents.items()}
-        self._log_seen: dict[str, dict[str, float]] = {}
-        self._log_unseen: dict[str, float] = {}
-        for label in documents:
+        log_alpha = math.log(ALPHA)
+        lift_of: dict[int, float] = {}  # counts are small integers: each log once
+        lifts: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
+        unseen: list[float] = []
+        self._labels = tuple(documents)
+        for i, label in enumerate(self._labels):
             grams = counts.get(label, {})
-            denominator = math.log(sum(grams.values()) + ALPHA * size)
-            self._log_seen[label] = {g: math.log(n + ALPHA) - denominator for g, n in grams.items()}
-            self._log_unseen[label] = math.log(ALPHA) - denominator
+            unseen.append(log_alpha - math.log(sum(grams.values()) + ALPHA * size))
+            for g, n in grams.items():
+                lift = lift_of.get(n)
+                if lift is None:
+                    lift = lift_of[n] = math.log(n + ALPHA) - log_alpha
+                lifts[g].append((i, lift))
+        self._base = tuple(math.log(documents[label] / total) for label in self._labels)
+        self._unseen = tuple(unseen)
+        self._lifts = dict(lifts)
+
+    def best(self, text: str) -> tuple[str, float, set[str]] | None:
+        """The most probable label, its probability and the text's known n-grams; None when none is known."""
+        lifts = self._lifts
+        grams = features(text) & lifts.keys()
+        if not grams:
+            return None
+        n = len(grams)
+        scores = [prior + n * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
+        for g in grams:
+            for i, lift in lifts[g]:
+                scores[i] += lift
+        best = max(range(len(scores)), key=lambda i: (scores[i], self._labels[i]))
+        top = scores[best]
+        probability = 1.0 / sum(math.exp(s - top) for s in scores)
+        return self._labels[best], round(probability, 3), grams
+
+    def explain(self, best: str, grams: set[str]) -> list[str]:
+        """The n-grams that spoke most for `best`: by how far its log-probability of each passes the strongest
+        other label's."""
+        if len(self._labels) < 2:
+            return []
+        me = self._labels.index(best)
+        weights: dict[str, float] = {}
+        for g in grams:
+            row = dict(self._lifts[g])
+            if me not in row:
+                continue  # an n-gram `best` never saw does not speak for it
+            logp = [unseen + row.get(i, 0.0) for i, unseen in enumerate(self._unseen)]
+            weights[g] = logp[me] - max(v for i, v in enumerate(logp) if i != me)
+        return sorted(weights, key=lambda g: (-weights[g], g))[:4]
 
     def opinion(self, text: str) -> Opinion | None:
         """The most probable label for a normalised text, or None when none of its n-grams is known."""
-        grams = features(text) & self.vocabulary
-        if not grams:
+        found = self.best(text)
+        if found is None:
             return None
-        scores = {}
-        for label, prior in self._log_prior.items():
-            seen, unseen = self._log_seen[label], self._log_unseen[label]
-            scores[label] = prior + sum(seen.get(g, unseen) for g in grams)
-        best = max(scores, key=lambda k: (scores[k], k))
-        top = scores[best]
-        probability = 1.0 / sum(math.exp(s - top) for s in scores.values())
-        seen, unseen = self._log_seen[best], self._log_unseen[best]
-        others = [label for label in scores if label != best]
-
-        def weight(g: str) -> float:
-            return seen.get(g, unseen) - max(self._log_seen[o].get(g, self._log_unseen[o]) for o in others)
-
-        words = sorted((g for g in grams if g in seen), key=lambda g: (-weight(g), g))[:4] if others else []
-        return Opinion(best, round(probability, 3), words)
+        label, probability, grams = found
+        return Opinion(label, probability, self.explain(label, grams))
 
 
 def doubts(model: RescueModel, text: str, confidence: float, department: tuple[str, str]) -> Opinion | None:
@@ -122,15 +152,15 @@ def doubts(model: RescueModel, text: str, confidence: float, department: tuple[s
     `department` is the rule's, as a template and as bound (police-{unit} with no unit is fire-brigade)."""
     if confidence >= DOUBT_BELOW:
         return None
-    found = model.opinion(text)
-    if found is None or found.probability < DOUBTING or found.label.split(" ", 1)[1] in department:
+    found = model.best(text)
+    if found is None or found[1] < DOUBTING or found[0].split(" ", 1)[1] in department:
         return None
-    return found
+    return Opinion(found[0], found[1], model.explain(found[0], found[2]))
 
 
 def backs(model: RescueModel, text: str, rule: str, department_template: str) -> Opinion | None:
     """The model's opinion if it names this rule and department with at least BACKING probability."""
-    found = model.opinion(text)
-    if found is None or found.label != label_of(rule, department_template) or found.probability < BACKING:
+    found = model.best(text)
+    if found is None or found[0] != label_of(rule, department_template) or found[1] < BACKING:
         return None
-    return found
+    return Opinion(found[0], found[1], model.explain(found[0], found[2]))
