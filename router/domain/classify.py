@@ -28,6 +28,10 @@ ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade o
 # 在 is left out: 在门口搭了个棚 places a finished shed.
 _BUILDING_NOW = re.compile(
     "(?:正在|正|还在|仍在|一直在|天天在|每天在)[^，。；！？\n]{0,8}?(?:搭|建|盖|砌|挖|浇|焊|扩|垒|铺|施工)")
+# 加第三层, 往外扩一间, 盖两层, 砌到二楼: storeys or rooms being added are building work, whatever the building.
+_STOREYS = re.compile(
+    "(?:加|盖|建|起|砌|搭|扩|接|造)了?第?[一二三四五六七八九十两几0-9]{1,2}(?:层|间)"
+    "|(?:砌|盖|建|造|搭)到了?[一二三四五六七八九十两几0-9]{1,2}(?:楼|层)")
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
 
@@ -144,7 +148,13 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
     finished, building = rules.construction_finished, rules.construction_industry
     if finished is None:
         return
-    if building in sig.industries or finished in sig.matters or sig.ongoing:
+    storeys = _STOREYS.search(out.text)
+    if storeys is not None:
+        sig.construction_words.append(storeys.group(0))
+        if out.industry is None:
+            out.industry, out.industry_conf = building, confidence(1.0)
+            out.premises_named = True
+    if building in sig.industries or finished in sig.matters or sig.ongoing or storeys is not None:
         now = _BUILDING_NOW.search(out.text)
         if now is not None:
             sig.ongoing += 1.0

@@ -57,6 +57,8 @@ PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies 
 MISSING_PERMIT_WEIGHT = 2.0
 _ASKED = re.compile("有没有(?:办|办理|取得|拿到)?$")
 ANSWER_WINDOW = 18  # 有没有许可证，老板说卖了好几年都没办: the answer may come a clause later
+# 有手续吗？——没有: a licence noun in a yes/no question is neither held nor missing until the answer says which.
+_QUESTION_AFTER = re.compile("^[^，。；！\n]{0,3}?(?:吗|么|嘛|？|\\?)")
 # 未向文化旅游部门办理备案: the department between the negation and the permit may run long.
 _NOT_FILED = re.compile("(?:未|没有|没|从未|从没|不)向[^，。；！？\n]{1,14}?(?:办理|申请|报批|报备|提交|办)$")
 ANOMALY_WINDOW = 20  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
@@ -345,6 +347,9 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
             # A named permit said missing outweighs another said held: one prerequisite never obtained makes
             # the business unlicensed (ROUTING §8).
             sig.licence(False, start, word, MISSING_PERMIT_WEIGHT)
+        elif _QUESTION_AFTER.match(raw[end:end + 12].decode("utf-8", "ignore")):
+            if any(chars_within(raw, end, s, ANSWER_WINDOW) is not None for s in marks.neg_after):
+                sig.licence(False, start, word, 1.0)  # 有审批吗？来电人：没有
         elif any(chars_within(raw, e, start, LICENCE_WINDOW) is not None and where.same_clause(e, start)
                  for e in marks.holds):
             sig.licence(True, start, word, 1.0)
