@@ -32,6 +32,11 @@ _ASIDES = tuple(w.encode("utf-8") for w in (
 _SHOP_NOUNS = "店|铺|批发|商行|门市|门面|仓库|公司|摊|经营"
 _SHOP = re.compile(f"[^，。；！？\n]{{0,6}}?(?:{_SHOP_NOUNS})")
 _SHOP_BEFORE = re.compile(f"(?:{_SHOP_NOUNS})[^，。；！？\n]{{0,6}}$")
+# 是违章的，不对，是没执照的: a caller correcting themself takes back the clause just said.
+_CORRECTIONS = re.compile("|".join(re.escape(w) for w in (
+    "不对，是", "不对，应该是", "不对不对", "不是不是", "说错了", "口误")).encode("utf-8"))
+_CLAUSE_ENDS = re.compile("|".join(re.escape(c) for c in "，；：。！？\n").encode("utf-8"))
+RETRACTED_FACTOR = 0.1
 _INDUSTRY = 0  # SubjectHit bucket of a trade named by its premises
 _MATTER = 1
 
@@ -39,11 +44,12 @@ _MATTER = 1
 class Salience:
     """The weighting of one report's subject words; built once per scan."""
 
-    __slots__ = ("aside", "background", "first_end", "in_order", "raw", "title_end", "where")
+    __slots__ = ("aside", "background", "first_end", "in_order", "raw", "retracted", "title_end", "where")
 
     def __init__(self, raw: bytes, where: Clauses, title_end: int, first_end: int,
-                 background: list[tuple[int, int, int]], in_order: list[int]) -> None:
-        self.raw, self.where = raw, where
+                 background: list[tuple[int, int, int]], in_order: list[int],
+                 retracted: list[tuple[int, int]]) -> None:
+        self.raw, self.where, self.retracted = raw, where, retracted
         self.title_end, self.first_end = title_end, first_end
         self.background = background  # (sentence start, the occasion word, the turn: 发现)
         self.in_order = in_order
@@ -56,6 +62,8 @@ class Salience:
         factor = TITLE_FACTOR if start < self.title_end else FIRST_SENTENCE_FACTOR if start < self.first_end else 1.0
         if start > self.aside:
             factor *= ASIDE_FACTOR
+        if self.retracted and taken_back(self.retracted, start):
+            factor *= RETRACTED_FACTOR
         before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
         # 在消防检查中发现: the occasion's own clause is discounted; 一家网咖，检查时发现: the premises, in a clause
         # before it, are not.
@@ -79,6 +87,20 @@ class Salience:
             return False
         end = start + len(word.encode("utf-8"))
         return any(state_follows(self.raw, end, p, IN_ORDER_WINDOW) for p in self.in_order)
+
+
+def retracted_spans(raw: bytes) -> list[tuple[int, int]]:
+    """Byte spans a speaker took back: the clause said just before each 不对，是 / 说错了."""
+    spans = []
+    for found in _CORRECTIONS.finditer(raw):
+        end = found.start()
+        breaks = [m.end() for m in _CLAUSE_ENDS.finditer(raw, 0, end) if m.end() < end]
+        spans.append((breaks[-1] if breaks else 0, end))
+    return spans
+
+
+def taken_back(spans: list[tuple[int, int]], start: int) -> bool:
+    return any(a <= start < b for a, b in spans)
 
 
 def sold_there(raw: bytes, start: int, word: str) -> bool:

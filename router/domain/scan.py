@@ -6,13 +6,14 @@ import re
 from typing import Any
 
 from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bits
-from router.domain.salience import IN_ORDER_WINDOW, Salience, sold_there
+from router.domain.salience import IN_ORDER_WINDOW, Salience, retracted_spans, sold_there, taken_back
 from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
 __all__ = ["Signals", "Subject", "scan", "venues"]
 
 NEG_WINDOW = 4
 LICENCE_WINDOW = 6
+_BARE_NEGATIONS = frozenset("没无未")
 _SENTENCE_RE = re.compile(r"[。！？\n]")
 # 能摆四十多桌, 三百多个座位: a dining room's size by its tables or seats.
 _TABLES_RE = re.compile("([0-9]+|[一二两三四五六七八九十百]+)(?:多|余|来)?(?:桌|张桌|个座位|个座|座位)")
@@ -115,6 +116,15 @@ class Marks:
         self.blocked: list[Pending] = []  # 堵死: waiting for a way out in its clause
         self.exits: list[int] = []  # where ways out start
 
+    def take_back(self, spans: list[tuple[int, int]]) -> None:
+        """Forget the cues a speaker took back (是违章的，不对，是没执照的)."""
+        self.pending = [p for p in self.pending if not taken_back(spans, p[0])]
+        self.blocked = [p for p in self.blocked if not taken_back(spans, p[0])]
+        self.licence_hits = [h for h in self.licence_hits if not taken_back(spans, h[0])]
+        self.nouns = [n for n in self.nouns if not taken_back(spans, n[0])]
+        self.ignitions = [i for i in self.ignitions if not taken_back(spans, i[0])]
+        self.fuels = [f for f in self.fuels if not taken_back(spans, f[0])]
+
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     """Weighted signals of a normalised text whose first `title_len` characters are the title."""
@@ -132,6 +142,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     opened = -1
     occasion = -1
     last_neg = -1  # just past the last negation word; -1: none yet
+    bare_neg = False  # it was a bare 没/无/未: 没挂牌没执照 lists two things missing, it denies neither
     marks = Marks()
     for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
         end = last_byte + 1
@@ -141,7 +152,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
         if cues:
             gap = chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
             negated = gap is not None and where.same_clause(last_neg, start)
-            _cues(sig, raw, word, start, end, cues, gap if negated else None, marks)
+            _cues(sig, raw, word, start, end, cues, gap if negated else None, marks, bare_neg)
         if not flags & _STRUCTURE:
             continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
@@ -152,8 +163,12 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             opened = -1
         if flags & _NEG:
             last_neg = end
+            bare_neg = word in _BARE_NEGATIONS
     buckets = (sig.industries, sig.matters, sig.context, sig.industries)
-    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order)
+    retracted = retracted_spans(raw)
+    if retracted:
+        marks.take_back(retracted)
+    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted)
     for start, word, hits in subjects:
         factor = weigh.factor(start, word, hits)
         for bucket, key, weight, lic, size in hits:
@@ -168,7 +183,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 subject.first = start
             if word not in subject.words:
                 subject.words.append(word)
-            if lic is not None and bucket != 2:
+            if lic is not None and bucket != 2 and not (retracted and taken_back(retracted, start)):
                 subject.licensed = lic
                 sig.licence(lic, start, word, 1.0)
             if size is not None and bucket != 2:
@@ -195,6 +210,7 @@ def _cues(
     cues: tuple[CueHit, ...],
     neg_gap: int | None,
     marks: Marks,
+    bare_neg: bool = False,
 ) -> None:
     """Count a word's hazard and licence cues; neg_gap: characters since a negation in its clause, if negated."""
     negated = neg_gap is not None
@@ -232,7 +248,7 @@ def _cues(
         elif kind is _UNLICENSED or kind is _LICENSED:
             # "不是无证" means licensed: a negation right before a licence cue flips it.
             marks.licence_hits.append(
-                (start, word, weight, (kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2)))
+                (start, word, weight, (kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2 and not bare_neg)))
         elif kind is _PERSON:
             marks.persons.append(end)
             marks.person_starts.append(start)

@@ -104,3 +104,25 @@ def test_blocking_is_a_fire_cue_only_beside_a_way_out(route: Route) -> None:
     assert route("放学时小贩把学校门口的人行道堵死了，车都过不去。", unit="gulou").hazard == "none"
     d = route("一家KTV的后门被几十箱啤酒堵死了，包厢里天天满客。", unit="gulou")
     assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade")
+
+
+def test_a_storey_or_room_being_added_is_building_work_whatever_the_building(route: Route) -> None:
+    d = route("后排那户正在屋顶上加第四层，手续一样也没有。", unit="gaoqiao")
+    assert (d.industry, d.rule, d.primary) == ("construction", "R6", "planning")
+
+
+def test_a_permit_asked_about_is_held_or_missing_by_the_answer(route: Route) -> None:
+    d = route("坐席：他们盖的这个有审批吗？来电人：没有，一张纸都拿不出来。他们正在砌第二层。", unit="duantang")
+    assert (d.licensed, d.rule, d.primary) == (False, "R6", "planning")
+
+
+def test_a_clause_the_caller_takes_back_does_not_count(route: Route) -> None:
+    took_back = route("院子里那个铁皮棚早就搭好了，挡着的是消防车道，不对，是挡着他自家的过道。", unit="ximen")
+    assert (took_back.hazard, took_back.rule, took_back.primary) == ("none", "R9", "urban-mgmt")
+
+
+def test_two_things_said_missing_in_a_row_do_not_cancel_each_other(route: Route) -> None:
+    d = route("巷子里一家做纸箱的小作坊，没招牌没执照。", unit="wangchun")
+    assert (d.licensed, d.rule, d.primary) == (False, "R8", "amr")
+    denied = route("巷子里那家做纸箱的作坊不是无照的，执照挂在墙上，就是晚上机器太吵。", unit="wangchun")
+    assert denied.licensed is True
