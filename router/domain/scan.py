@@ -68,6 +68,7 @@ _SAYING = re.compile("[说讲问称告]")
 # A person holds a certificate or a qualification, a vehicle its plate; permits and approvals (手续, 审批, 备案)
 # are the business's.
 _PERSONAL_PAPERS = re.compile("证|资质|执照|牌")
+_BUSINESS_PAPERS = re.compile("许可|营业|备案|批")  # a permit is the business's, whoever is named beside it
 _SELF = ("自己", "本人", "他自己", "她自己")
 FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
@@ -95,8 +96,8 @@ _DISPLAYED_ON = re.compile("上(?:面|边)?(?:悬挂|挂|贴|晾|绑|拉|搭|插
 class Marks:
     """Positions the scan notes for the checks that need the whole text: licence nouns and their neighbours."""
 
-    __slots__ = ("anomalous", "blocked", "exits", "fuels", "holds", "ignitions", "in_order", "licence_hits",
-                 "neg_after", "neg_before",
+    __slots__ = ("anomalous", "anomalous_nouns", "blocked", "exits", "fuels", "holds", "ignitions", "in_order",
+                 "licence_hits", "neg_after", "neg_before",
                  "nouns", "pending", "person_starts", "persons", "unseen")
 
     def __init__(self) -> None:
@@ -111,6 +112,7 @@ class Marks:
         self.persons: list[int] = []  # just past 师傅, 驾驶员
         self.person_starts: list[int] = []  # where they start: 无证司炉工 names the worker right after the cue
         self.anomalous: list[int] = []  # where 过期, 对不上 start
+        self.anomalous_nouns: set[int] = set()  # where a licence noun that says its own anomaly starts
         self.ignitions: list[tuple[int, str]] = []
         self.fuels: list[tuple[int, str]] = []
         self.blocked: list[Pending] = []  # 堵死: waiting for a way out in its clause
@@ -144,6 +146,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     last_neg = -1  # just past the last negation word; -1: none yet
     bare_neg = False  # it was a bare 没/无/未: 没挂牌没执照 lists two things missing, it denies neither
     marks = Marks()
+    anomaly = cc.catalogue.rules.licence_anomaly
     for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
         end = last_byte + 1
         start = end - length
@@ -153,6 +156,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             gap = chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
             negated = gap is not None and where.same_clause(last_neg, start)
             _cues(sig, raw, word, start, end, cues, gap if negated else None, marks, bare_neg)
+            if subj and anomaly is not None and any(h[1] == anomaly for h in subj):
+                marks.anomalous_nouns.add(start)  # 卫生许可证过期: the permit and what is wrong with it, one word
         if not flags & _STRUCTURE:
             continue  # most words only name a subject or a cue
         if flags & _BG and opened < 0:
@@ -348,10 +353,12 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
     # "营业执照去年就到期了": one followed by what is wrong with it is held but anomalous.
     anomaly = cc.catalogue.rules.licence_anomaly
     for start, end, word in marks.nouns:
-        if marks.persons and _PERSONAL_PAPERS.search(word) and _personal(raw, where, start, end, marks):
+        if (marks.persons and _PERSONAL_PAPERS.search(word) and not _BUSINESS_PAPERS.search(word)
+                and _personal(raw, where, start, end, marks)):
             continue
-        if anomaly and any(chars_within(raw, end, a, ANOMALY_WINDOW) is not None and where.same_sentence(end, a)
-                           for a in marks.anomalous):
+        if anomaly and (start in marks.anomalous_nouns or any(
+                chars_within(raw, end, a, ANOMALY_WINDOW) is not None and where.same_sentence(end, a)
+                for a in marks.anomalous)):
             subject = sig.matters.setdefault(anomaly, Subject())
             subject.score += 1.5
             subject.first = min(subject.first, start)

@@ -126,3 +126,13 @@ def test_two_things_said_missing_in_a_row_do_not_cancel_each_other(route: Route)
     assert (d.licensed, d.rule, d.primary) == (False, "R8", "amr")
     denied = route("巷子里那家做纸箱的作坊不是无照的，执照挂在墙上，就是晚上机器太吵。", unit="wangchun")
     assert denied.licensed is True
+
+
+def test_a_permit_that_says_its_own_lapse_is_held_but_anomalous_even_when_not_renewed(route: Route) -> None:
+    d = route("街角那家美甲店卫生许可证过期，老板说太忙没换。", unit="nanmen")
+    assert (d.matter, d.rule, d.primary) == ("licence-anomaly", "R9", "amr")
+
+
+def test_a_business_permit_asked_of_a_teacher_is_the_business_s_not_the_teacher_s(route: Route) -> None:
+    d = route("楼下新开一家书法培训班，问老师有没有办学许可证，老师说要问老板，其实是没有的。", unit="baiyun")
+    assert (d.licensed, d.rule, d.primary) == (False, "R7", "education")
