@@ -26,8 +26,8 @@ _AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带
 _MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
 # 另外顺带提到: what follows is a lesser matter (ROUTING §5: the main complaint decides).
 # 一是……二是……: an inspection's findings in order, the first the main one.
-_ASIDES = tuple(w.encode("utf-8") for w in (
-    "另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次"))
+_ASIDES = re.compile("|".join(re.escape(w) for w in (
+    "另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次")).encode("utf-8"))
 # 卖鞭炮的小铺子, 稀料批发店, 店铺里成箱的烟花: goods named with the shop that deals in them name its premises.
 _SHOP_NOUNS = "店|铺|批发|商行|门市|门面|仓库|公司|摊|经营"
 _SHOP = re.compile(f"[^，。；！？\n]{{0,6}}?(?:{_SHOP_NOUNS})")
@@ -53,8 +53,8 @@ class Salience:
         self.title_end, self.first_end = title_end, first_end
         self.background = background  # (sentence start, the occasion word, the turn: 发现)
         self.in_order = in_order
-        found = [i for i in (raw.find(m) for m in _ASIDES) if i > 0]
-        self.aside = min(found) if found else len(raw)
+        found = _ASIDES.search(raw, 1)  # an aside opening the report is no aside
+        self.aside = found.start() if found is not None else len(raw)
 
     def factor(self, start: int, word: str, hits: tuple[SubjectHit, ...]) -> float:
         """What one occurrence of a subject word at byte offset `start` counts for."""
@@ -91,7 +91,7 @@ class Salience:
 
 def retracted_spans(raw: bytes) -> list[tuple[int, int]]:
     """Byte spans a speaker took back: the clause said just before each 不对，是 / 说错了."""
-    spans = []
+    spans: list[tuple[int, int]] = []
     for found in _CORRECTIONS.finditer(raw):
         end = found.start()
         breaks = [m.end() for m in _CLAUSE_ENDS.finditer(raw, 0, end) if m.end() < end]
