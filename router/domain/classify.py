@@ -128,7 +128,9 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     _licence(out, sig, facts.licensed)
     _hazard(out, sig, facts.hazard, cc)
     if out.hazard is _FIRE:
-        venues(sig, text, cc)
+        # The address describes the premises too (小区西门进去6幢楼梯口): it counts for who supervises them.
+        address = report.location.address
+        venues(sig, f"{text}\n{address}" if address else text, cc)
     _venue(out, sig, facts.venue_size)
     _main_complaint(out, sig)
     _construction_stage(out, sig, cc)

@@ -136,3 +136,8 @@ def test_a_permit_that_says_its_own_lapse_is_held_but_anomalous_even_when_not_re
 def test_a_business_permit_asked_of_a_teacher_is_the_business_s_not_the_teacher_s(route: Route) -> None:
     d = route("楼下新开一家书法培训班，问老师有没有办学许可证，老师说要问老板，其实是没有的。", unit="baiyun")
     assert (d.licensed, d.rule, d.primary) == (False, "R7", "education")
+
+
+def test_the_address_says_what_kind_of_premises_a_fire_hazard_is_in(route: Route) -> None:
+    d = route("楼梯口停着一辆电瓶车，电池鼓包了，车主每天推进来充电。", unit="gulou", address="翠柏小区12幢2单元")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-gulou")
