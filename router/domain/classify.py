@@ -23,6 +23,7 @@ def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Ev
 
 
 STRUCTURED = 1.0
+PASSING = 0.6  # one plain word of a matter, named in passing
 ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade on their own
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
 # 在 is left out: 在门口搭了个棚 places a finished shed.
@@ -221,7 +222,9 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         out.hazard, out.hazard_conf, words = _FIRE, confidence(fire), sig.fire_words
     elif safety >= settings.hazard_threshold and not sig.safety_veto:
         out.hazard, out.hazard_conf, words = _SAFETY, confidence(safety), sig.safety_words
-    elif out.matter and cc.catalogue.matters[out.matter].implies_hazard == "safety":
+    elif (out.matter and cc.catalogue.matters[out.matter].implies_hazard == "safety"
+          and not (out.licensed is False and out.licence_conf >= STRUCTURED and out.matter_conf < PASSING)):
+        # A lift named in passing (电梯里每天都是陌生人) implies no hazard over a licence the grid worker recorded.
         out.hazard, out.hazard_conf, words = _SAFETY, out.matter_conf, []
     else:
         # No hazard: how sure we are is how far the strongest cue stays below the threshold.

@@ -141,3 +141,9 @@ def test_a_business_permit_asked_of_a_teacher_is_the_business_s_not_the_teacher_
 def test_the_address_says_what_kind_of_premises_a_fire_hazard_is_in(route: Route) -> None:
     d = route("楼梯口停着一辆电瓶车，电池鼓包了，车主每天推进来充电。", unit="gulou", address="翠柏小区12幢2单元")
     assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-gulou")
+
+
+def test_a_lift_named_in_passing_implies_no_hazard_over_a_licence_the_grid_worker_recorded(route: Route) -> None:
+    d = route("楼里两套房被人做成了日租房，门口贴着密码。邻居说电梯里天天是陌生人。", unit="yuehu", industry="lodging",
+              licensed=False)
+    assert (d.hazard, d.rule, d.primary) == ("none", "R7", "psb")
