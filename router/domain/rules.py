@@ -112,7 +112,9 @@ def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     if c.matter is None:
         return None
     matter = cc.catalogue.matters[c.matter]
-    dept = matter.by_industry.get(c.industry or "", matter.department)
+    # 给孩子办的游泳次卡: a trade guessed from a passing word does not move a matter to that trade's department
+    trade = c.industry if c.industry_conf >= 0.5 else None
+    dept = matter.by_industry.get(trade or "", matter.department)
     return Route(Rule.R9, "matter", dept, c.matter_conf)
 
 

@@ -147,3 +147,8 @@ def test_a_lift_named_in_passing_implies_no_hazard_over_a_licence_the_grid_worke
     d = route("楼里两套房被人做成了日租房，门口贴着密码。邻居说电梯里天天是陌生人。", unit="yuehu", industry="lodging",
               licensed=False)
     assert (d.hazard, d.rule, d.primary) == ("none", "R7", "psb")
+
+
+def test_a_trade_guessed_from_a_passing_word_does_not_move_a_matter_to_its_department(route: Route) -> None:
+    d = route("暑假给孩子办了游泳馆的次卡，现在场馆要停业三个月，剩下的次数没人管。", unit="ximen")
+    assert (d.matter, d.rule, d.primary) == ("prepaid", "R9", "amr")
