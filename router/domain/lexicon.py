@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from enum import IntEnum
 
@@ -84,8 +85,11 @@ LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER
 CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
 
 
-def variants(word: str, spelling: dict[str, list[str]]) -> Iterable[str]:
+def variants(word: str, spelling: dict[str, list[str]], holds: re.Pattern[str] | None = None) -> Iterable[str]:
+    """The word and its heard spellings; `holds` (any canonical word) skips the words that have none."""
     yield word
+    if holds is not None and holds.search(word) is None:
+        return
     for canonical, heard in spelling.items():
         if canonical in word:
             for variant in heard:
@@ -98,11 +102,13 @@ class Builder:
     def __init__(self, spelling: dict[str, list[str]]) -> None:
         self.words: dict[str, list[Payload]] = {}
         self.spelling = spelling
+        # One search tells whether a word holds any canonical spelling: most of ten thousand words hold none.
+        self._holds = re.compile("|".join(map(re.escape, spelling))) if spelling else None
 
     def add(self, aliases: Iterable[Alias], kind: K, target: str = "", ctx: str | None = None) -> None:
         for alias in aliases:
             payload: Payload = (kind, target, alias.weight, alias.licensed, alias.size, ctx)
-            for word in variants(normalise(alias.w), self.spelling):
+            for word in variants(normalise(alias.w), self.spelling, self._holds):
                 bucket = self.words.setdefault(word, [])
                 if payload not in bucket:
                     bucket.append(payload)
