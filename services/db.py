@@ -20,13 +20,26 @@ import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Table, TypeDecorator, event, func, insert, select, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Insert,
+    Integer,
+    Table,
+    TypeDecorator,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -154,8 +167,18 @@ def table_of(model: type) -> Table:
 def dialect_insert(session: AsyncSession, table: Any) -> PgInsert | SqliteInsert:
     """An INSERT with the ON CONFLICT clauses of the session's database: PostgreSQL's, or SQLite's in the
     embedded mode (the two spell them alike)."""
-    bind = session.get_bind()
-    return sqlite_insert(table) if bind.dialect.name == "sqlite" else pg_insert(table)
+    return insert_for(dialect_of(session), table)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The name of the session's database dialect ("postgresql" or "sqlite"): the key of statements built once
+    per dialect (an ON CONFLICT upsert costs more to build than to run)."""
+    return session.get_bind().dialect.name
+
+
+def insert_for(dialect: str, table: Any) -> PgInsert | SqliteInsert:
+    """dialect_insert by the dialect's name, for statements built once (functools.cache) per dialect."""
+    return sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
 
 
 def insert_at_commit(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
@@ -173,7 +196,13 @@ def _insert_queued(session: Session) -> None:
     if queued:
         session.flush()  # the ORM's pending rows first: queued rows may refer to them (foreign keys)
     for table, rows in queued.items():
-        session.execute(insert(table), rows)
+        session.execute(_insert_of(table), rows)
+
+
+@cache
+def _insert_of(table: Table) -> Insert:
+    """A table's plain INSERT, built once (tables live as long as the process)."""
+    return insert(table)
 
 
 def _drop_queued(session: Session) -> None:

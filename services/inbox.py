@@ -7,12 +7,10 @@ from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import Insert, String, Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from services.db import UtcDateTime, table_of
+from services.db import UtcDateTime, dialect_of, insert_for, table_of
 
 
 class InboxMixin:
@@ -38,7 +36,7 @@ async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids:
     now = datetime.now(UTC)
     rows = [{"event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
     # One statement with the rows as parameters (not inlined): compiled once and cached, whatever the batch size.
-    statement = _record(session.get_bind().dialect.name, table_of(table))
+    statement = _record(dialect_of(session), table_of(table))
     return set((await session.execute(statement, rows)).scalars().all())
 
 
@@ -46,5 +44,4 @@ async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids:
 def _record(dialect: str, core: Table) -> Insert:
     """The inbox's INSERT … ON CONFLICT DO NOTHING RETURNING of one table and database, built once: building it
     costs more than running it. A Core insert: the ORM's bulk path costs more than the row."""
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    return insert(core).on_conflict_do_nothing().returning(core.c.event_id)
+    return insert_for(dialect, core).on_conflict_do_nothing().returning(core.c.event_id)
