@@ -236,10 +236,14 @@ class SessionLock:
     def __init__(self, conn: AsyncConnection | None, name: str) -> None:
         self._conn, self.name = conn, name
 
-    async def check(self) -> None:
-        """Raise if the lock's connection is gone (and the lock with it)."""
-        if self._conn is not None:
-            await self._conn.execute(select(1))
+    async def check(self, statement: Select[Any] | None = None) -> bool | None:
+        """Raise if the lock's connection is gone (and the lock with it). With a `statement` (a yes/no question
+        such as "does the outbox hold rows?"), it is the read that tells, and its answer is returned; None when
+        nothing was asked or there is no connection (SQLite)."""
+        if self._conn is None:
+            return None
+        answer = (await self._conn.execute(statement if statement is not None else select(1))).scalar()
+        return bool(answer) if statement is not None else None
 
     async def release(self) -> None:
         """Let go of the lock and discard its connection; quiet when the connection is gone already."""
