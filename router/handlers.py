@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.dispatch import SOURCE, DispatchTerms, stage_dispatches
-from router.domain.duplicates import OpenCase
-from router.domain.linking import Search, link_duplicates, newest_first, search_for
+from router.domain.linking import link_duplicates, newest_first, search_for
 from router.domain.subjects import Rated, subject_of_report, with_subject
 from router.engine import Engine
+from router.store import reads
 from router.store.models import RoutedCase, RouterInbox, RouterOutbox, SubjectTier
+from router.store.reads import tiers_of
 from schemas.decision import Decision, DecisionStatus, SubjectRef
 from schemas.envelope import Envelope
 from schemas.events import (
@@ -60,16 +60,14 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
         decisions = [with_subject(d, s, _rated(s, tiers), hazard_ack_hours=hazard_ack)
                      for d, s in zip(decisions, subjects, strict=True)]
         fresh = await first_times(session, RouterInbox, [event.id for event in events])
-        decided = set((await session.execute(
-            select(RoutedCase.case_id).where(RoutedCase.case_id.in_({a.case_id for a in accepted}))
-        )).scalars().all())
+        decided = await reads.decided(session, {a.case_id for a in accepted})
         new: list[tuple[Envelope, ReportAccepted, Decision]] = []
         for event, taken, decision in zip(events, accepted, decisions, strict=True):
             if event.id in fresh and taken.case_id not in decided:  # else a redelivery, or the same case again
                 decided.add(taken.case_id)
                 new.append((event, taken, decision))
         search = search_for(((d, a.report) for d, a in zip(decisions, accepted, strict=True)), rules)
-        recent = newest_first(await _open_cases(session, search)) if search is not None else {}
+        recent = newest_first(await reads.open_cases(session, search)) if search is not None else {}
         plan = link_duplicates([(taken.case_id, taken.report, decision) for _, taken, decision in new], recent, rules)
         for (event, taken, _), linked in zip(new, plan, strict=True):
             if len(events) > 1:  # alone, it is handled inside the consumer's span, whose context is set
@@ -85,35 +83,9 @@ async def route_reports(events: Sequence[Envelope], *, db: Database, settings: S
                            accepted_at=taken.accepted_at, submitted_by=taken.submitted_by)
 
 
-async def tiers_of(session: AsyncSession, subjects: Sequence[SubjectRef]) -> dict[str, Rated]:
-    """The subjects and tiers the tracker announced for these subjects' keys, in one query."""
-    keys = sorted({key for subject in subjects for key in subject.keys})
-    if not keys:
-        return {}
-    rows = (await session.execute(select(SubjectTier.key, SubjectTier.subject_id, SubjectTier.tier)
-                                  .where(SubjectTier.key.in_(keys)))).all()
-    return {row.key: Rated(row.subject_id, row.tier) for row in rows}
-
-
 def _rated(subject: SubjectRef | None, tiers: dict[str, Rated]) -> Rated | None:
     """The subject and tier of the strongest key the tracker rated (the tracker links by the same order)."""
     return next((tiers[key] for key in subject.keys if key in tiers), None) if subject else None
-
-
-async def _open_cases(session: AsyncSession, search: Search) -> list[OpenCase]:
-    """The open cases of the search's subjects and windows at one of its places."""
-    at_a_place = [RoutedCase.address.in_(search.addresses)] + [
-        and_(RoutedCase.lat.between(box.south, box.north), RoutedCase.lon.between(box.west, box.east))
-        for box in search.boxes]
-    rows = (await session.execute(
-        select(RoutedCase.case_id, RoutedCase.unit, RoutedCase.address, RoutedCase.lat, RoutedCase.lon,
-               RoutedCase.subject, RoutedCase.routed_at)
-        # One shape whatever the batch's places (eight boxes; IN lists are cached statements); each report then
-        # keeps the cases of its own window and place (link_duplicates).
-        .where(RoutedCase.open.is_(True), RoutedCase.subject.in_(sorted(search.since)),
-               RoutedCase.routed_at >= min(search.since.values()), or_(*at_a_place))
-    )).all()
-    return [OpenCase(r.case_id, r.unit, r.address, r.lat, r.lon, r.subject, r.routed_at) for r in rows]
 
 
 def stage_decision(session: AsyncSession, settings: Settings, case_id: str, report: Report,

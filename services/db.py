@@ -20,13 +20,26 @@ import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Table, TypeDecorator, event, func, insert, select, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Insert,
+    Integer,
+    Table,
+    TypeDecorator,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -154,8 +167,18 @@ def table_of(model: type) -> Table:
 def dialect_insert(session: AsyncSession, table: Any) -> PgInsert | SqliteInsert:
     """An INSERT with the ON CONFLICT clauses of the session's database: PostgreSQL's, or SQLite's in the
     embedded mode (the two spell them alike)."""
-    bind = session.get_bind()
-    return sqlite_insert(table) if bind.dialect.name == "sqlite" else pg_insert(table)
+    return insert_for(dialect_of(session), table)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The name of the session's database dialect ("postgresql" or "sqlite"): the key of statements built once
+    per dialect (an ON CONFLICT upsert costs more to build than to run)."""
+    return session.get_bind().dialect.name
+
+
+def insert_for(dialect: str, table: Any) -> PgInsert | SqliteInsert:
+    """dialect_insert by the dialect's name, for statements built once (functools.cache) per dialect."""
+    return sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
 
 
 def insert_at_commit(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
@@ -173,7 +196,13 @@ def _insert_queued(session: Session) -> None:
     if queued:
         session.flush()  # the ORM's pending rows first: queued rows may refer to them (foreign keys)
     for table, rows in queued.items():
-        session.execute(insert(table), rows)
+        session.execute(_insert_of(table), rows)
+
+
+@cache
+def _insert_of(table: Table) -> Insert:
+    """A table's plain INSERT, built once (tables live as long as the process)."""
+    return insert(table)
 
 
 def _drop_queued(session: Session) -> None:
@@ -207,10 +236,14 @@ class SessionLock:
     def __init__(self, conn: AsyncConnection | None, name: str) -> None:
         self._conn, self.name = conn, name
 
-    async def check(self) -> None:
-        """Raise if the lock's connection is gone (and the lock with it)."""
-        if self._conn is not None:
-            await self._conn.execute(select(1))
+    async def check(self, statement: Select[Any] | None = None) -> bool | None:
+        """Raise if the lock's connection is gone (and the lock with it). With a `statement` (a yes/no question
+        such as "does the outbox hold rows?"), it is the read that tells, and its answer is returned; None when
+        nothing was asked or there is no connection (SQLite)."""
+        if self._conn is None:
+            return None
+        answer = (await self._conn.execute(statement if statement is not None else select(1))).scalar()
+        return bool(answer) if statement is not None else None
 
     async def release(self) -> None:
         """Let go of the lock and discard its connection; quiet when the connection is gone already."""

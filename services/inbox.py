@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 
-from sqlalchemy import String
+from sqlalchemy import Insert, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from services.db import UtcDateTime, dialect_insert, table_of
+from services.db import UtcDateTime, dialect_of, insert_for, table_of
 
 
 class InboxMixin:
@@ -35,6 +36,12 @@ async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids:
     now = datetime.now(UTC)
     rows = [{"event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
     # One statement with the rows as parameters (not inlined): compiled once and cached, whatever the batch size.
-    core = table_of(table)  # a Core insert: the ORM's bulk path costs more than the row
-    statement = dialect_insert(session, core).on_conflict_do_nothing().returning(core.c.event_id)
+    statement = _record(dialect_of(session), table_of(table))
     return set((await session.execute(statement, rows)).scalars().all())
+
+
+@cache
+def _record(dialect: str, core: Table) -> Insert:
+    """The inbox's INSERT … ON CONFLICT DO NOTHING RETURNING of one table and database, built once: building it
+    costs more than running it. A Core insert: the ORM's bulk path costs more than the row."""
+    return insert_for(dialect, core).on_conflict_do_nothing().returning(core.c.event_id)

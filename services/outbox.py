@@ -163,6 +163,9 @@ class OutboxRelay:
         self._suspect_upto: int | None = None
         self._leader: SessionLock | None = None  # the session lock that makes this replica relay
         self._leader_checked = 0.0
+        # What the last lock check saw: rows waiting (True), none (False), or not asked (None: SQLite, or no check).
+        self._seen_rows: bool | None = None
+        self._any_row = select(select(table_of(table).c.id).exists())
         self._loop: asyncio.AbstractEventLoop | None = None
         db.on_commit(self._committed)
 
@@ -237,13 +240,17 @@ class OutboxRelay:
         """Relay until stopping; back off while the bus or the database is away."""
         self._loop = asyncio.get_running_loop()
         backoff = 0.1
+        woken = True  # a pass is due: at start, after a commit here, after a full batch or a failure
         try:
             while not stopping.is_set():
                 try:
                     if not await self._leading():
                         await wait_or_stop(stopping, POLL_S)
                         continue
-                    published = await self.relay_once()
+                    # The fallback poll (no commit here woke us) passes only when the lock check saw rows: an
+                    # idle relay costs one read a second, not a pass's transaction of four statements.
+                    due = woken or self._seen_rows is not False or self.uncertain or self._suspect_upto is not None
+                    published = await self.relay_once() if due else 0
                     self.last_error = None
                     backoff = 0.1
                 except Exception as exc:  # the relay outlives any one failure: bus, database or bad row
@@ -253,11 +260,14 @@ class OutboxRelay:
                     log.warning("outbox relay pass failed, retrying in %.1fs: %r", backoff, exc)
                     await wait_or_stop(stopping, backoff)
                     backoff = min(backoff * 2, 5.0)
+                    woken = True
                     continue
-                if published < self.batch:
+                woken = published >= self.batch
+                if not woken:
                     await wait_or_stop(stopping, POLL_S, self.wakeup)
+                    woken = self.wakeup.is_set()
                     self.wakeup.clear()
-                    if self.idle_s:  # let a burst of commits gather into one batch
+                    if woken and self.idle_s:  # let a burst of commits gather into one batch
                         await wait_or_stop(stopping, self.idle_s)
         finally:
             await self._resign()
@@ -272,11 +282,13 @@ class OutboxRelay:
         goes with the holder's process, or with its connection (TCP keepalives tell a dead node within ~20 s),
         and a holder that loses its connection stops its producer.
         """
+        self._seen_rows = None
         if self._leader is not None:
             if time.monotonic() - self._leader_checked < POLL_S:
                 return True
             try:
-                await self._leader.check()  # the lock lives as long as its connection
+                # The lock lives as long as its connection: a read there tells, and says whether rows wait.
+                self._seen_rows = await self._leader.check(self._any_row)
                 self._leader_checked = time.monotonic()
                 return True
             except Exception as exc:  # a lost connection let go of the lock; another replica may hold it now

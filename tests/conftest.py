@@ -13,6 +13,7 @@ import pytest
 from services.settings import KafkaSettings, Settings
 from tests.support.credentials import TEST_AUTH_ENV
 from tests.support.databases import scratch_database
+from tests.support.topics import drop_test_topics
 
 # Services started in this process or as child processes accept the test credentials (and only those).
 os.environ.update(TEST_AUTH_ENV)
@@ -43,9 +44,13 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    """Each test gets its own topics, so tests never read each other's messages."""
-    return f"t{uuid.uuid4().hex[:10]}."
+async def topic_prefix() -> AsyncIterator[str]:
+    """Each test gets its own topics, so tests never read each other's messages; they are deleted after it, so
+    the suite leaves the broker as it found it."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    yield prefix
+    if bootstrap := os.environ.get("CASEROUTE_KAFKA_BOOTSTRAP"):
+        await drop_test_topics(bootstrap, prefix)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

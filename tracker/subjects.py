@@ -18,9 +18,10 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -30,7 +31,7 @@ from schemas.decision import Decision, DecisionStatus, Evidence, Rule, SubjectRe
 from schemas.events import InspectionOpened
 from schemas.report import Hazard, Location, Report, Source
 from services import audit
-from services.db import dialect_insert, table_of
+from services.db import dialect_insert, dialect_of, insert_for, table_of
 from services.principal import Caller
 from tracker import metrics
 from tracker.domain import commands as cmd
@@ -165,15 +166,12 @@ async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence
     if fresh:
         # In id order, as the keys below in key order: two replicas inserting the same new rows wait on each
         # other in one order, never in a circle.
-        table = table_of(Subject)
-        created = set((await session.execute(
-            dialect_insert(session, table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id),
-            [fresh[i] for i in sorted(fresh)])).scalars().all())
+        created = set((await session.execute(_new_subjects(dialect_of(session)),
+                                             [fresh[i] for i in sorted(fresh)])).scalars().all())
     if claims:
-        table = table_of(SubjectKey)
-        taken = set((await session.execute(
-            dialect_insert(session, table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key),
-            [{"key": k, "subject_id": v} for k, v in sorted(claims.items())])).scalars().all())
+        taken = set((await session.execute(_new_keys(dialect_of(session)),
+                                           [{"key": k, "subject_id": v} for k, v in sorted(claims.items())])
+                     ).scalars().all())
         known.update({key: claims[key] for key in taken})
         # A key another replica claimed since the read above: its subject is what the database holds.
         known.update(await _owners(session, sorted(claims.keys() - taken)))
@@ -196,8 +194,28 @@ def _adopt(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, S
 async def _owners(session: AsyncSession, keys: Sequence[str]) -> dict[str, str]:
     if not keys:
         return {}
-    rows = (await session.execute(select(SubjectKey.key, SubjectKey.subject_id).where(SubjectKey.key.in_(keys)))).all()
+    rows = (await session.execute(_OWNERS, {"keys": list(keys)})).all()
     return {row.key: row.subject_id for row in rows}
+
+
+# Statements of every poll, built once: building them costs more Python than running them.
+_KEYS = table_of(SubjectKey)
+_OWNERS = select(_KEYS.c.key, _KEYS.c.subject_id).where(_KEYS.c.key.in_(bindparam("keys", expanding=True)))
+_LOCK_SUBJECTS = select(Subject).where(Subject.id.in_(bindparam("ids", expanding=True))).order_by(Subject.id) \
+    .with_for_update()
+_RECORDS = select(Case).where(Case.subject_id.in_(bindparam("ids", expanding=True)),
+                              Case.received_at >= bindparam("since")).order_by(Case.received_at)
+
+
+@cache
+def _new_subjects(dialect: str) -> Insert:
+    table = table_of(Subject)
+    return insert_for(dialect, table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+
+
+@cache
+def _new_keys(dialect: str) -> Insert:
+    return insert_for(dialect, _KEYS).on_conflict_do_nothing(index_elements=["key"]).returning(_KEYS.c.key)
 
 
 async def lock_subjects(session: AsyncSession, deps: Deps, ids: Iterable[str]) -> dict[str, Subject]:
@@ -211,8 +229,7 @@ async def lock_subjects(session: AsyncSession, deps: Deps, ids: Iterable[str]) -
             break
         asked |= set(missing)
         # Row locks are always asked for: SQLite's dialect drops the clause (one process writes there).
-        query = select(Subject).where(Subject.id.in_(missing)).order_by(Subject.id).with_for_update()
-        for subject in (await session.execute(query)).scalars().all():
+        for subject in (await session.execute(_LOCK_SUBJECTS, {"ids": missing})).scalars().all():
             found[subject.id] = subject
             if subject.merged_into:
                 wanted.add(subject.merged_into)
@@ -235,8 +252,7 @@ async def records_of(session: AsyncSession, subject_ids: Iterable[str], *, since
     ids = sorted(set(subject_ids))
     if not ids:
         return {}
-    rows = (await session.execute(select(Case).where(Case.subject_id.in_(ids), Case.received_at >= since)
-                                  .order_by(Case.received_at))).scalars().all()
+    rows = (await session.execute(_RECORDS, {"ids": ids, "since": since})).scalars().all()
     out: dict[str, list[tuple[Case, SubjectCase]]] = {sid: [] for sid in ids}
     for row in rows:
         assert row.subject_id is not None

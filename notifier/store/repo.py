@@ -5,26 +5,49 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.domain.recipients import CaseFacts, Recipient, SubscriberKind, SubscriptionView
 from notifier.domain.topics import Wanting
 from notifier.store.models import CaseMemory, Delivery, ReceivedEvent, Subscription
 from schemas.envelope import Envelope
-from services.db import dialect_insert
+from services.db import dialect_of, insert_for
 
 
 async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert the events once each; the seq of every event taken in now (redeliveries are not in it)."""
     if not rows:
         return {}
-    table = ReceivedEvent.__table__
-    statement = dialect_insert(session, table).on_conflict_do_nothing(index_elements=["event_id"])
-    result = await session.execute(statement.returning(table.c.event_id, table.c.seq), list(rows))
+    result = await session.execute(_store_events(dialect_of(session)), list(rows))
     return {event_id: seq for event_id, seq in result.all()}
+
+
+# The statements of every poll are built once (per dialect where ON CONFLICT differs): building one costs more
+# Python than running it.
+@cache
+def _store_events(dialect: str) -> Insert:
+    table = ReceivedEvent.__table__
+    return insert_for(dialect, table).on_conflict_do_nothing(index_elements=["event_id"]) \
+        .returning(table.c.event_id, table.c.seq)
+
+
+_CASE_FACTS = select(*CaseMemory.__table__.c).where(CaseMemory.case_id.in_(bindparam("case_ids", expanding=True)))
+
+
+@cache
+def _remember(dialect: str, names: tuple[str, ...]) -> Insert:
+    statement = insert_for(dialect, CaseMemory.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["case_id"], set_={n: statement.excluded[n] for n in (*names, "updated_at")})
+
+
+@cache
+def _add_deliveries(dialect: str) -> Insert:
+    return insert_for(dialect, Delivery.__table__).on_conflict_do_nothing(index_elements=["event_id", "recipient"])
 
 
 async def case_facts(session: AsyncSession, case_ids: Iterable[str]) -> dict[str, CaseFacts]:
@@ -32,7 +55,7 @@ async def case_facts(session: AsyncSession, case_ids: Iterable[str]) -> dict[str
     wanted = sorted(set(case_ids))
     if not wanted:
         return {}
-    rows = (await session.execute(select(*CaseMemory.__table__.c).where(CaseMemory.case_id.in_(wanted)))).all()
+    rows = (await session.execute(_CASE_FACTS, {"case_ids": wanted})).all()
     return {row.case_id: CaseFacts(case_id=row.case_id, source=row.source, callback_url=row.callback_url,
                                    department=row.department, dispatched_at=row.dispatched_at,
                                    ack_hours=row.ack_hours, deadline_days=row.deadline_days) for row in rows}
@@ -43,12 +66,8 @@ async def remember(session: AsyncSession, facts: Mapping[str, Mapping[str, Any]]
     by_names: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for case_id, named in facts.items():
         by_names.setdefault(tuple(sorted(named)), []).append({"case_id": case_id, "updated_at": now, **named})
-    table = CaseMemory.__table__
     for names, rows in by_names.items():
-        statement = dialect_insert(session, table)
-        statement = statement.on_conflict_do_update(
-            index_elements=["case_id"], set_={n: statement.excluded[n] for n in (*names, "updated_at")})
-        await session.execute(statement, rows)
+        await session.execute(_remember(dialect_of(session), names), rows)
 
 
 async def wanting(session: AsyncSession) -> list[Wanting]:
@@ -97,6 +116,4 @@ def delivery_rows(*, seq: int, event: Envelope, event_type: str, recipients: Seq
 async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert in the given order (ids follow it: the lane order); the unique (event_id, recipient) dedupes."""
     if rows:
-        statement = dialect_insert(session, Delivery.__table__)
-        statement = statement.on_conflict_do_nothing(index_elements=["event_id", "recipient"])
-        await session.execute(statement, list(rows))
+        await session.execute(_add_deliveries(dialect_of(session)), list(rows))

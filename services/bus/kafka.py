@@ -331,6 +331,7 @@ class KafkaConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.settings.max_poll_records,
+            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
             metadata_max_age_ms=5_000 if self.pattern else 300_000,
         )
         listener = self._listener = _CommitBeforeRevoke(self, consumer)

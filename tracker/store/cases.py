@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.db import dialect_insert, table_of
+from services.db import dialect_of, insert_for, table_of
 from tracker.domain.access import CaseParties, parties
 from tracker.domain.case import CaseState, Status
 from tracker.domain.sla import Calendar, ack_due, feedback_due, next_due
@@ -24,10 +25,15 @@ async def load_for_update(session: AsyncSession, case_id: str) -> Case | None:
     return (await session.execute(select(Case).where(Case.case_id == case_id).with_for_update())).scalar_one_or_none()
 
 
+# Built once: building a statement costs more Python than running it (the same holds for those below).
+_LOAD_MANY = select(Case).where(Case.case_id.in_(bindparam("case_ids", expanding=True))).order_by(Case.case_id) \
+    .with_for_update()
+
+
 async def load_many_for_update(session: AsyncSession, case_ids: Collection[str]) -> dict[str, Case]:
     """A batch's case rows by id, locked in id order (so two batches never wait on each other in a circle)."""
-    query = select(Case).where(Case.case_id.in_(sorted(case_ids))).order_by(Case.case_id).with_for_update()
-    return {row.case_id: row for row in (await session.execute(query)).scalars().all()}
+    rows = (await session.execute(_LOAD_MANY, {"case_ids": sorted(case_ids)})).scalars().all()
+    return {row.case_id: row for row in rows}
 
 
 def parties_of(row: Case) -> CaseParties:
@@ -88,8 +94,14 @@ async def upsert_attempts(session: AsyncSession, attempts: list[dict[str, Any]])
         return
     # A Core insert (the ORM's bulk path costs more than the rows), so the cases it refers to are flushed first.
     await session.flush()
-    statement = dialect_insert(session, DISPATCHES)
-    await session.execute(statement.on_conflict_do_update(
+    statement = _upsert_attempts(dialect_of(session), tuple(next(iter(latest.values()))))
+    await session.execute(statement, list(latest.values()))  # the rows as parameters, whatever the batch size
+
+
+@cache
+def _upsert_attempts(dialect: str, columns: tuple[str, ...]) -> Insert:
+    """The dispatch records' upsert, built once per database and set of columns (save() gives them all)."""
+    statement = insert_for(dialect, DISPATCHES)
+    return statement.on_conflict_do_update(
         index_elements=["case_id", "attempt"],
-        set_={k: statement.excluded[k] for k in next(iter(latest.values())) if k not in ("case_id", "attempt")},
-    ), list(latest.values()))  # the rows as parameters: one cached statement whatever the batch size
+        set_={k: statement.excluded[k] for k in columns if k not in ("case_id", "attempt")})

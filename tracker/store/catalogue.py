@@ -74,6 +74,9 @@ async def in_force(session: AsyncSession, settings: Settings) -> CatalogueVersio
     return row
 
 
+_NEWEST = select(func.max(CatalogueVersion.id))  # built once: it is read by every poll of routed.v1
+
+
 class InForce:
     """The version in force, parsed, for one database: each call reads the newest version's id (a row of a few
     bytes) and the document (tens of kB of JSONB to send, decode, re-encode and hash) only when that id is new.
@@ -83,7 +86,7 @@ class InForce:
         self._held: tuple[int, Catalogue] | None = None
 
     async def __call__(self, session: AsyncSession, settings: Settings) -> Catalogue:
-        newest = (await session.execute(select(func.max(CatalogueVersion.id)))).scalar_one_or_none()
+        newest = (await session.execute(_NEWEST)).scalar_one_or_none()
         if self._held is not None and newest == self._held[0]:
             return self._held[1]
         row = await in_force(session, settings)
