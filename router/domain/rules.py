@@ -10,6 +10,7 @@ from schemas.decision import Rule
 from schemas.report import Hazard
 
 HAZARD_RULES = frozenset({Rule.R1, Rule.R2, Rule.R3, Rule.R4, Rule.R5})
+NAMED_TRADE = 0.5  # the confidence of one plain word naming a trade: below it the trade is only guessed
 
 _NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
 
@@ -113,7 +114,7 @@ def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
         return None
     matter = cc.catalogue.matters[c.matter]
     # 给孩子办的游泳次卡: a trade guessed from a passing word does not move a matter to that trade's department
-    trade = c.industry if c.industry_conf >= 0.5 else None
+    trade = c.industry if c.industry_conf >= NAMED_TRADE else None
     dept = matter.by_industry.get(trade or "", matter.department)
     return Route(Rule.R9, "matter", dept, c.matter_conf)
 

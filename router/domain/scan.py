@@ -118,15 +118,6 @@ class Marks:
         self.blocked: list[Pending] = []  # 堵死: waiting for a way out in its clause
         self.exits: list[int] = []  # where ways out start
 
-    def take_back(self, spans: list[tuple[int, int]]) -> None:
-        """Forget the cues a speaker took back (是违章的，不对，是没执照的)."""
-        self.pending = [p for p in self.pending if not taken_back(spans, p[0])]
-        self.blocked = [p for p in self.blocked if not taken_back(spans, p[0])]
-        self.licence_hits = [h for h in self.licence_hits if not taken_back(spans, h[0])]
-        self.nouns = [n for n in self.nouns if not taken_back(spans, n[0])]
-        self.ignitions = [i for i in self.ignitions if not taken_back(spans, i[0])]
-        self.fuels = [f for f in self.fuels if not taken_back(spans, f[0])]
-
 
 def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     """Weighted signals of a normalised text whose first `title_len` characters are the title."""
@@ -147,12 +138,13 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     bare_neg = False  # it was a bare 没/无/未: 没挂牌没执照 lists two things missing, it denies neither
     marks = Marks()
     anomaly = cc.catalogue.rules.licence_anomaly
+    retracted = retracted_spans(raw)  # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
     for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
         end = last_byte + 1
         start = end - length
         if subj:
             subjects.append((start, word, subj))
-        if cues:
+        if cues and not (retracted and taken_back(retracted, start)):
             gap = chars_within(raw, last_neg, start, NEG_WINDOW) if last_neg >= 0 else None
             negated = gap is not None and where.same_clause(last_neg, start)
             _cues(sig, raw, word, start, end, cues, gap if negated else None, marks, bare_neg)
@@ -170,9 +162,6 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             last_neg = end
             bare_neg = word in _BARE_NEGATIONS
     buckets = (sig.industries, sig.matters, sig.context, sig.industries)
-    retracted = retracted_spans(raw)
-    if retracted:
-        marks.take_back(retracted)
     weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted)
     for start, word, hits in subjects:
         factor = weigh.factor(start, word, hits)
@@ -215,7 +204,7 @@ def _cues(
     cues: tuple[CueHit, ...],
     neg_gap: int | None,
     marks: Marks,
-    bare_neg: bool = False,
+    bare_neg: bool,
 ) -> None:
     """Count a word's hazard and licence cues; neg_gap: characters since a negation in its clause, if negated."""
     negated = neg_gap is not None
