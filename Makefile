@@ -24,7 +24,16 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
-venv: $(VENV)/.installed
+# The router's decisions compiled with mypyc (router/native.py), rebuilt when a source changes. Without a C
+# compiler the build fails, says so, and the router runs from its Python sources: same decisions, slower.
+ROUTER_NATIVE := router/domain/native.stamp
+$(ROUTER_NATIVE): $(VENV)/.installed $(filter-out router/domain/__init__.py,$(wildcard router/domain/*.py))
+	@mkdir -p $(CASEROUTE_VAR)
+	@echo "router: compiling router/domain with mypyc (about a minute of CPU)"
+	@$(PY) -m router.native_build > $(CASEROUTE_VAR)/native-build.log 2>&1 \
+		|| echo "router: the mypyc build failed (var/native-build.log); the router runs from its Python sources"
+
+venv: $(VENV)/.installed $(ROUTER_NATIVE)
 
 run: venv
 	$(CASEROUTE) run --embedded
@@ -79,4 +88,4 @@ docs: venv
 	$(CASEROUTE) docs export
 
 clean:
-	rm -rf var build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var build *.egg-info .pytest_cache .mypy_cache .ruff_cache router/domain/*.so $(ROUTER_NATIVE)

@@ -43,6 +43,7 @@ NOT_SETTINGS: dict[str, str] = {
     "CASEROUTE_TRACKER_URL": "caseroute CLI commands that read the tracker's API (report, catalogue diff: --tracker)",
     "CASEROUTE_BENCH_PROFILE_NATIVE": "bench/e2e_bench.py --profile",
     "CASEROUTE_RELIABILITY_REPORTS": "tests/reliability/test_service_kills.py: its load",
+    "CASEROUTE_ROUTER_SOURCES": "router/native.py: =1 runs the router from its Python sources, not its build",
 }
 _PREFIX = "CASEROUTE_"
 

@@ -1,0 +1,43 @@
+"""Compile router/domain in place with mypyc (`python -m router.native_build`, run by `make`): see router.native."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from router.native import DOMAIN, GROUP, STAMP, digest, is_current, sources
+
+
+def build() -> None:
+    """Compile router/domain in place with mypyc and stamp the sources compiled."""
+    from mypyc.build import mypycify  # the build needs mypy and a C compiler; running does not
+    from setuptools import setup
+
+    root = DOMAIN.parents[1]
+    STAMP.unlink(missing_ok=True)  # a build that fails half way must not leave a stamp saying it is current
+    before = digest()
+    work = root / "var" / "native-build"
+    os.chdir(root)  # mypycify names modules by their path from here
+    modules = [str(p.relative_to(root)) for p in sources()]
+    setup(
+        name="caseroute-router-native",
+        ext_modules=mypycify(modules, group_name=GROUP, target_dir=str(work / "c"), opt_level="3"),
+        script_args=["build_ext", "--inplace", "--build-temp", str(work / "o"), "--build-lib", str(work / "lib")],
+    )
+    if digest() != before:
+        raise SystemExit("router/domain changed during the build; run it again")
+    STAMP.write_text(before + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args in ([], ["build"]):
+        build()
+    elif args == ["status"]:
+        print("compiled, current" if is_current() else "sources (no current build)")
+    else:
+        raise SystemExit("usage: python -m router.native_build [build|status]")
+
+
+if __name__ == "__main__":
+    main()
