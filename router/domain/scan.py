@@ -55,7 +55,7 @@ _EGRESS = K.EGRESS
 BLOCKED_WINDOW = 16  # 后门被几十箱饮料堵得死死的: what blocks it may stand between
 PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
 PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
-MISSING_PERMIT_WEIGHT = 2.0
+MISSING_PERMIT_WEIGHT = 3.0
 _ASKED = re.compile("有没有(?:办|办理|取得|拿到)?$")
 ANSWER_WINDOW = 18  # 有没有许可证，老板说卖了好几年都没办: the answer may come a clause later
 # 有手续吗？——没有: a licence noun in a yes/no question is neither held nor missing until the answer says which.
@@ -72,6 +72,11 @@ _BUSINESS_PAPERS = re.compile("许可|营业|备案|批")  # a permit is the bus
 _SELF = ("自己", "本人", "他自己", "她自己")
 FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
+FIRE_LOAD_NEAR = 40  # characters: fire load and its ignition told in two short sentences side by side
+# Fuel gas, then within its sentence a smell or a leak: the leak told as what the nose finds.
+_GAS_SMELL = re.compile(
+    "(?:燃气|煤气|天然气|液化气)[^。！？!?\n]{0,14}?(?:有味|味道|气味|臭味|臭鸡蛋味|漏气|泄漏|在漏|嘶嘶)")
+GAS_SMELL_WEIGHT = 1.0
 _NEAR = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面)")
 
 
@@ -183,7 +188,11 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             if size is not None and bucket != 2:
                 subject.size = size
     if marks.ignitions and marks.fuels:
-        _fire_load(sig, where, marks)
+        _fire_load(sig, raw, where, marks)
+    gas = _GAS_SMELL.search(text)
+    if gas is not None:
+        sig.fire += GAS_SMELL_WEIGHT  # 燃气管道那块一直有味道: a gas that can be smelt is a gas that leaks
+        sig.fire_words.append(gas.group(0))
     if marks.blocked and marks.exits:
         marks.pending += [b for b in marks.blocked if _beside_a_way_out(raw, where, b[0], b[1], marks.exits)]
     if marks.pending:
@@ -303,11 +312,14 @@ def _beside_a_way_out(raw: bytes, where: Clauses, start: int, end: int, exits: l
                for e in exits)
 
 
-def _fire_load(sig: Signals, where: Clauses, marks: Marks) -> None:
-    """An ignition source and fire load in one sentence: a fire hazard told as a scene, once per report."""
+def _fire_load(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
+    """An ignition source and fire load in one sentence, or in the next close by (稀料桶摆在人行道上。他坐在桶边
+    抽烟): a fire hazard told as a scene, once per report."""
     for i_start, ignition in marks.ignitions:
         for f_start, fuel in marks.fuels:
-            if where.same_sentence(i_start, f_start):
+            apart = where.sentences_apart(i_start, f_start)
+            if apart == 0 or (apart == 1 and chars_within(raw, min(i_start, f_start), max(i_start, f_start),
+                                                          FIRE_LOAD_NEAR) is not None):
                 sig.fire += FIRE_LOAD_BONUS
                 sig.fire_words.append(f"{ignition}+{fuel}")
                 return

@@ -124,6 +124,11 @@ class Clauses:
         ends = self.sentence_ends
         return bisect_left(ends, a) == bisect_left(ends, b)
 
+    def sentences_apart(self, a: int, b: int) -> int:
+        """How many sentence ends lie between byte offsets a and b: 0 in one sentence, 1 in the next."""
+        ends = self.sentence_ends
+        return abs(bisect_left(ends, a) - bisect_left(ends, b))
+
 
 _CLAUSE_BREAK = re.compile("[，；：。！？\n]")
 

@@ -152,3 +152,32 @@ def test_a_lift_named_in_passing_implies_no_hazard_over_a_licence_the_grid_worke
 def test_a_trade_guessed_from_a_passing_word_does_not_move_a_matter_to_its_department(route: Route) -> None:
     d = route("暑假给孩子办了游泳馆的次卡，现在场馆要停业三个月，剩下的次数没人管。", unit="ximen")
     assert (d.matter, d.rule, d.primary) == ("prepaid", "R9", "amr")
+
+
+def test_a_permit_waved_away_as_needless_is_a_permit_not_obtained(route: Route) -> None:
+    d = route("隔壁那户正在后院加盖一间砖房，墙已经砌到一人高。邻居问他有没有审批，他说自己家的地方要批什么。",
+              unit="gaoqiao")
+    assert (d.licensed, d.rule, d.primary) == (False, "R6", "planning")
+
+
+def test_a_smell_of_fuel_gas_is_a_leak_and_a_fire_hazard(route: Route) -> None:
+    d = route("酒楼包厢里摆了二十多桌寿宴，厨房那边的天然气表附近一整天都有股气味，厨师长说下周再叫人看。",
+              unit="jiangxia", venue_size="large")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade")
+
+
+def test_fire_load_and_its_ignition_in_two_short_sentences_side_by_side_are_one_scene(route: Route) -> None:
+    d = route("五金店把几桶天那水搬到店门口晾着。店员蹲在旁边点烟。", unit="yuehu")
+    assert d.hazard == "fire"
+
+
+def test_fire_load_and_an_ignition_far_apart_in_a_long_report_are_not_one_scene(route: Route) -> None:
+    d = route("楼下仓库里堆着好多纸箱，听说是网店的货，每天晚上都有货车来拉走一批，声音很大吵得人睡不着。"
+              "后来我跟物业说了好几次，物业说会协调，可一直没有下文，我们这些住户现在都很有意见。"
+              "对面楼的大爷每天早上在小区门口抽烟。", unit="yuehu")
+    assert d.hazard == "none"
+
+
+def test_one_permit_never_obtained_outweighs_a_business_licence_said_held_three_times(route: Route) -> None:
+    d = route("小吃店老板说自己有营业执照，挂在墙上，执照是有的，可问到食品经营许可证，他说也没有。", unit="gulou")
+    assert (d.licensed, d.rule) == (False, "R7")
