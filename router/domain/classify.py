@@ -24,6 +24,7 @@ def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Ev
 
 STRUCTURED = 1.0
 PASSING = 0.6  # one plain word of a matter, named in passing
+GAP_CONCERN = 0.6  # of the hazard threshold: more than one half-weight word (歪, 锈) makes a safety concern
 ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade on their own
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
 # 在 is left out: 在门口搭了个棚 places a finished shed.
@@ -208,7 +209,8 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
 
 def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: CompiledCatalogue) -> None:
     settings = cc.catalogue.settings
-    out.safety_cue = bool(sig.safety or sig.fire or sig.weak_safety)
+    # ROUTING §8: a gap goes to safety-office for a safety concern, not for any one word that might be one (撞歪, 锈).
+    out.safety_cue = bool(sig.weak_safety) or max(sig.fire, sig.safety) >= GAP_CONCERN * settings.hazard_threshold
     if given is not None:
         out.hazard, out.hazard_conf = given, STRUCTURED
         out.evidence.append(_ev("field", f"hazard={given.value}", "facts.hazard"))

@@ -181,3 +181,13 @@ def test_fire_load_and_an_ignition_far_apart_in_a_long_report_are_not_one_scene(
 def test_one_permit_never_obtained_outweighs_a_business_licence_said_held_three_times(route: Route) -> None:
     d = route("小吃店老板说自己有营业执照，挂在墙上，执照是有的，可问到食品经营许可证，他说也没有。", unit="gulou")
     assert (d.licensed, d.rule) == (False, "R7")
+
+
+def test_a_gap_with_one_incidental_word_of_damage_goes_to_the_adjudicator_not_the_safety_office(route: Route) -> None:
+    d = route("巷子口那个旧报刊亭被货车撞歪了，里面早就没人经营，想问问这是哪个单位的东西。", unit="ximen")
+    assert (d.status, d.rule, d.primary) == ("gap", "R10", "establishment-office")
+
+
+def test_a_gap_with_a_voiced_worry_for_people_still_goes_to_the_safety_office(route: Route) -> None:
+    d = route("巷子口那个旧报刊亭被货车撞歪了，里面早就没人经营，担心砸到放学的孩子。", unit="ximen", hazard="none")
+    assert (d.status, d.rule, d.primary) == ("gap", "R10", "safety-office")
