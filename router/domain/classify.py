@@ -24,6 +24,10 @@ def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Ev
 
 STRUCTURED = 1.0
 PASSING = 0.6  # one plain word of a matter, named in passing
+OWNER_UNKNOWN = 0.5  # a matter the caller says nobody is known to own counts this much
+_OWNER_UNKNOWN = re.compile(
+    "不知道是哪个单位|不知道归谁|谁也说不清|说不清.{0,4}归谁|没人能拍板|没人拍板|产权不清|不知道该找谁|到底该找谁|"
+    "不知道找谁|该找哪个部门|找哪个部门|归谁管|哪个部门管|不知道该报哪|向哪个部门申请|找谁申请")
 GAP_CONCERN = 0.6  # of the hazard threshold: more than one half-weight word (歪, 锈) makes a safety concern
 ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade on their own
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
@@ -124,6 +128,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
         code, subj = matters[0]
         out.matter, out.matter_conf = code, confidence(subj.score)
         ev.append(_ev("lexicon", f"matter={code}", _source(sig, subj), subj.words))
+        unowned = _OWNER_UNKNOWN.search(text)
+        if unowned is not None:
+            # 不知道是哪个单位装的, 谁也说不清归谁: the caller says nobody is known to own it, which is what a gap is.
+            out.matter_conf = round(out.matter_conf * OWNER_UNKNOWN, 3)
+            ev.append(_ev("lexicon", "owner not known", "text", [unowned.group(0)]))
     out.runner_up_matter = next((k for k, _ in matters if k != out.matter), None)
     out.related = [k for k, _ in matters if k != out.matter] + [k for k, _ in industries if k != out.industry]
 

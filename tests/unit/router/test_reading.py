@@ -191,3 +191,8 @@ def test_a_gap_with_one_incidental_word_of_damage_goes_to_the_adjudicator_not_th
 def test_a_gap_with_a_voiced_worry_for_people_still_goes_to_the_safety_office(route: Route) -> None:
     d = route("巷子口那个旧报刊亭被货车撞歪了，里面早就没人经营，担心砸到放学的孩子。", unit="ximen", hazard="none")
     assert (d.status, d.rule, d.primary) == ("gap", "R10", "safety-office")
+
+
+def test_a_thing_the_caller_says_nobody_is_known_to_own_is_a_gap(route: Route) -> None:
+    d = route("小区门口那一排路灯有三盏一直不亮，物业说不是他们的，到底该找谁？", unit="shiqi")
+    assert (d.status, d.rule, d.primary) == ("gap", "R10", "establishment-office")
