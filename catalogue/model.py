@@ -89,6 +89,9 @@ class Matter(_Strict):
     safety_regulator: Code | None = None  # special equipment: amr is the designated regulator
     implies_hazard: str | None = None
     context: dict[str, list[Alias]] = Field(default_factory=dict)  # industry -> words that count only there
+    # What the matter itself does to people or things (呛 for fumes, 开裂 for a faulty product): hazard cue words
+    # that are all of these, where this is the matter, are its symptoms and no hazard.
+    symptoms: list[str] = Field(default_factory=list)
 
 
 class HazardCues(_Strict):

@@ -226,6 +226,15 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         return
     factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
     fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
+    top = max(sig.fire, sig.safety)
+    symptoms = cc.catalogue.matters[out.matter].symptoms if out.matter else None
+    if symptoms:
+        # 川菜馆的烟呛得人直咳, 瓷砖贴上去就开裂: the matter's own effects, not a hazard besides it.
+        if fire and all(w in symptoms for w in sig.fire_words):
+            fire = 0.0
+        if safety and all(w in symptoms for w in sig.safety_words):
+            safety = 0.0
+        top = max(sig.fire if fire else 0.0, sig.safety if safety else 0.0)
     threshold = settings.hazard_threshold
     if (fire >= threshold or safety >= threshold) and "隐患" in out.text:
         _declared_safe(out.text, sig)
@@ -239,7 +248,6 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         out.hazard, out.hazard_conf, words = _SAFETY, out.matter_conf, []
     else:
         # No hazard: how sure we are is how far the strongest cue stays below the threshold.
-        top = max(sig.fire, sig.safety)
         out.hazard_conf = round(1.0 - 0.5 * top / settings.hazard_threshold, 3)
         return
     out.evidence.append(_ev("lexicon", f"hazard={out.hazard.value}", "text", words))

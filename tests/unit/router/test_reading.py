@@ -196,3 +196,13 @@ def test_a_gap_with_a_voiced_worry_for_people_still_goes_to_the_safety_office(ro
 def test_a_thing_the_caller_says_nobody_is_known_to_own_is_a_gap(route: Route) -> None:
     d = route("小区门口那一排路灯有三盏一直不亮，物业说不是他们的，到底该找谁？", unit="shiqi")
     assert (d.status, d.rule, d.primary) == ("gap", "R10", "establishment-office")
+
+
+def test_what_a_matter_does_to_people_is_its_symptom_not_a_hazard_besides_it(route: Route) -> None:
+    d = route("楼下新开的湘菜馆，炒菜的烟顺着烟道往我们楼上冒，天天呛得我家小孩咳嗽。", unit="duantang")
+    assert (d.matter, d.hazard, d.rule, d.primary) == ("catering-fumes", "none", "R9", "urban-mgmt")
+
+
+def test_a_symptom_beside_a_real_hazard_word_leaves_the_hazard(route: Route) -> None:
+    d = route("楼下湘菜馆的烟道里全是油垢，昨天烟道起火冒烟，呛得整栋楼的人往外跑。", unit="duantang")
+    assert d.hazard == "fire"
