@@ -29,6 +29,7 @@ _OWNER_UNKNOWN = re.compile(
     "不知道是哪个单位|不知道归谁|谁也说不清|说不清.{0,4}归谁|没人能拍板|没人拍板|产权不清|不知道该找谁|到底该找谁|"
     "不知道找谁|该找哪个部门|找哪个部门|归谁管|哪个部门管|不知道该报哪|向哪个部门申请|找谁申请")
 GAP_CONCERN = 0.6  # of the hazard threshold: more than one half-weight word (歪, 锈) makes a safety concern
+PRESUMED_UNAPPROVED = 0.75  # building work reported in progress, its approval not mentioned
 ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade on their own
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
 # 在 is left out: 在门口搭了个棚 places a finished shed.
@@ -196,6 +197,11 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
         # Building without approval is the complaint however loud the neighbours' other grievances are.
         out.licence_is_main = True
         out.evidence.append(_ev("lexicon", "construction in progress", "text", sig.construction_words))
+        if out.licensed is None and out.matter is None and out.hazard is _NONE:
+            # Building work a resident reports, with no permit said held and nothing else complained of, is
+            # reported for want of approval (ROUTING §8: R6 is construction in progress).
+            out.licensed, out.licence_conf = False, PRESUMED_UNAPPROVED
+            out.evidence.append(_ev("lexicon", "licensed=False", "text", ["no permit said held"]))
 
 
 def _licence(out: Classification, sig: Signals, given: bool | None) -> None:

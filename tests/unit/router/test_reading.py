@@ -206,3 +206,13 @@ def test_what_a_matter_does_to_people_is_its_symptom_not_a_hazard_besides_it(rou
 def test_a_symptom_beside_a_real_hazard_word_leaves_the_hazard(route: Route) -> None:
     d = route("楼下湘菜馆的烟道里全是油垢，昨天烟道起火冒烟，呛得整栋楼的人往外跑。", unit="duantang")
     assert d.hazard == "fire"
+
+
+def test_building_work_reported_in_progress_with_no_permit_said_held_is_unapproved_construction(route: Route) -> None:
+    d = route("河对面有人正在空地上搭一排铁皮房，这几天柱子都立起来了，工人天天在焊。", unit="wangchun")
+    assert (d.licensed, d.rule, d.primary) == (False, "R6", "planning")
+
+
+def test_building_work_with_its_permit_said_held_is_not_presumed_unapproved(route: Route) -> None:
+    d = route("河对面有人正在空地上搭一排铁皮房，这几天柱子都立起来了，围挡上写着手续齐全。", unit="wangchun")
+    assert d.rule != "R6"
