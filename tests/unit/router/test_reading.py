@@ -216,3 +216,18 @@ def test_building_work_reported_in_progress_with_no_permit_said_held_is_unapprov
 def test_building_work_with_its_permit_said_held_is_not_presumed_unapproved(route: Route) -> None:
     d = route("河对面有人正在空地上搭一排铁皮房，这几天柱子都立起来了，围挡上写着手续齐全。", unit="wangchun")
     assert d.rule != "R6"
+
+
+def test_firewood_stacked_against_the_stove_is_fire_load_beside_its_ignition(route: Route) -> None:
+    d = route("农家乐厨房里，一捆捆柴火就码在灶台边上。", unit="gaoqiao")
+    assert d.hazard == "fire"
+
+
+def test_a_certificate_a_course_teaches_for_is_not_the_work_it_names(route: Route) -> None:
+    d = route("写字楼里有个培训班教人考焊接证，收学费一千八，问了没有办学许可证。", unit="gulou")
+    assert (d.hazard, d.rule, d.primary) == ("none", "R7", "education")
+
+
+def test_a_door_wedged_shut_by_furniture_is_a_blocked_way_out(route: Route) -> None:
+    d = route("那家小旅馆的后门被几张旧桌子顶死了。", unit="yuehu")
+    assert d.hazard == "fire"
