@@ -231,3 +231,14 @@ def test_a_certificate_a_course_teaches_for_is_not_the_work_it_names(route: Rout
 def test_a_door_wedged_shut_by_furniture_is_a_blocked_way_out(route: Route) -> None:
     d = route("那家小旅馆的后门被几张旧桌子顶死了。", unit="yuehu")
     assert d.hazard == "fire"
+
+
+def test_the_trade_where_the_tenants_work_is_not_the_premises_reported(route: Route) -> None:
+    d = route("村里一栋老房子隔成十几间出租，住的都是附近工地的工人，木楼梯底下堆着纸箱，电线没套管钉在木梁上。",
+              unit="shiqi")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-shiqi")
+
+
+def test_a_storm_drain_cover_gone_is_a_hole_people_fall_into(route: Route) -> None:
+    d = route("菜场门口的雨水井盖碎了一半，露出一个口子。", unit="baiyun")
+    assert (d.hazard, d.rule, d.primary) == ("safety", "R5", "safety-office")
