@@ -92,6 +92,9 @@ class Matter(_Strict):
     # What the matter itself does to people or things (呛 for fumes, 开裂 for a faulty product): hazard cue words
     # that are all of these, where this is the matter, are its symptoms and no hazard.
     symptoms: list[str] = Field(default_factory=list)
+    # Matters that, said of this one, are part of it: a price dispute with a designated driver is the driving
+    # service's matter, not pricing's.
+    absorbs: list[str] = Field(default_factory=list)
 
 
 class HazardCues(_Strict):

@@ -145,6 +145,9 @@ def _matters(cat: Catalogue) -> Iterator[Problem]:
         for ind in matter.context:
             if ind not in cat.industries:
                 yield Problem(f"{base}.context.{ind}", f"unknown industry {ind!r}")
+        for other in matter.absorbs:
+            if other not in cat.matters or other == code:
+                yield Problem(f"{base}.absorbs", f"unknown matter {other!r}")
         if code in cat.industries:
             yield Problem(base, f"code {code!r} is both an industry and a matter")
 

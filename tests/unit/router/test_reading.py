@@ -242,3 +242,8 @@ def test_the_trade_where_the_tenants_work_is_not_the_premises_reported(route: Ro
 def test_a_storm_drain_cover_gone_is_a_hole_people_fall_into(route: Route) -> None:
     d = route("菜场门口的雨水井盖碎了一半，露出一个口子。", unit="baiyun")
     assert (d.hazard, d.rule, d.primary) == ("safety", "R5", "safety-office")
+
+
+def test_a_price_dispute_with_a_designated_driver_is_the_driving_service_s_matter(route: Route) -> None:
+    d = route("昨晚喝了酒叫的代驾，上车前说好五十，到小区门口他说要加价，多收了我六十。", unit="gulou")
+    assert (d.matter, d.rule, d.primary) == ("designated-driving", "R9", "transport")
