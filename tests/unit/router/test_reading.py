@@ -247,3 +247,13 @@ def test_a_storm_drain_cover_gone_is_a_hole_people_fall_into(route: Route) -> No
 def test_a_price_dispute_with_a_designated_driver_is_the_driving_service_s_matter(route: Route) -> None:
     d = route("昨晚喝了酒叫的代驾，上车前说好五十，到小区门口他说要加价，多收了我六十。", unit="gulou")
     assert (d.matter, d.rule, d.primary) == ("designated-driving", "R9", "transport")
+
+
+def test_motorbike_taxis_crowding_a_station_exit_are_their_own_matter_not_a_blocked_fire_exit(route: Route) -> None:
+    d = route("地铁站A口每天傍晚都围着一圈拉客的摩托车，把出口堵住了一大半，出站的人要绕着走。", unit="duantang")
+    assert (d.matter, d.hazard, d.rule, d.primary) == ("motorcycle-taxi", "none", "R9", "traffic-police")
+
+
+def test_a_structure_put_up_some_years_back_is_finished_not_in_progress(route: Route) -> None:
+    d = route("路口那户人家前几年在院墙外面砌了两间平房，一直租给人住，也没人来拆。", unit="baiyun")
+    assert (d.rule, d.primary) == ("R9", "urban-mgmt")
