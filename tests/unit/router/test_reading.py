@@ -257,3 +257,13 @@ def test_motorbike_taxis_crowding_a_station_exit_are_their_own_matter_not_a_bloc
 def test_a_structure_put_up_some_years_back_is_finished_not_in_progress(route: Route) -> None:
     d = route("路口那户人家前几年在院墙外面砌了两间平房，一直租给人住，也没人来拆。", unit="baiyun")
     assert (d.rule, d.primary) == ("R9", "urban-mgmt")
+
+
+def test_selling_beyond_the_scope_a_permit_names_is_a_licence_anomaly(route: Route) -> None:
+    d = route("那家便利店的食品经营许可只有预包装食品，店里却在现场煮馄饨卖。", unit="nanmen")
+    assert (d.matter, d.rule, d.primary) == ("licence-anomaly", "R9", "amr")
+
+
+def test_wiring_left_bare_on_foam_panels_is_a_fire_hazard(route: Route) -> None:
+    d = route("冷库外面的电线没有穿管，接头裸露着直接搭在泡沫夹心板上。", unit="yuehu")
+    assert d.hazard == "fire"
