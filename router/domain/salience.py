@@ -24,8 +24,9 @@ _OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一
 # 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
 _AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
 _MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
-# 住的都是工地上的工人, 出租给厂里的员工: the trade where the people work, not the premises reported.
-_WORKERS_OF = re.compile("(?:上|里)?的?(?:工人|员工|民工|打工的|干活的|上班的)")
+# 住的都是工地上的工人, 都是工地上的, 外卖小哥: the trade where the people work, not the premises reported.
+_WORKERS_OF = re.compile(
+    "(?:上|里)?的?(?:工人|员工|民工|打工的|干活的|上班的)|(?:上|里)的(?:人|$|[^\u4e00-\u9fff])|小哥")
 # 另外顺带提到: what follows is a lesser matter (ROUTING §5: the main complaint decides).
 # 一是……二是……: an inspection's findings in order, the first the main one.
 _ASIDES = re.compile("|".join(re.escape(w) for w in (

@@ -267,3 +267,8 @@ def test_selling_beyond_the_scope_a_permit_names_is_a_licence_anomaly(route: Rou
 def test_wiring_left_bare_on_foam_panels_is_a_fire_hazard(route: Route) -> None:
     d = route("冷库外面的电线没有穿管，接头裸露着直接搭在泡沫夹心板上。", unit="yuehu")
     assert d.hazard == "fire"
+
+
+def test_where_the_tenants_work_said_as_the_people_of_a_site_is_not_the_premises(route: Route) -> None:
+    d = route("城中村一栋楼隔成十几间，住的全是工地上的，房东拉的电线从窗户里穿进穿出，外皮破了露铜。", unit="shiqi")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-shiqi")
