@@ -272,3 +272,9 @@ def test_wiring_left_bare_on_foam_panels_is_a_fire_hazard(route: Route) -> None:
 def test_where_the_tenants_work_said_as_the_people_of_a_site_is_not_the_premises(route: Route) -> None:
     d = route("城中村一栋楼隔成十几间，住的全是工地上的，房东拉的电线从窗户里穿进穿出，外皮破了露铜。", unit="shiqi")
     assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-shiqi")
+
+
+def test_a_gap_whose_caller_fears_worse_to_come_goes_to_the_safety_office(route: Route) -> None:
+    d = route("养蜂的把十几箱蜂摆在菜场后门口，这两天好几个买菜的被蛰了，大家担心出更大的事。", unit="baiyun",
+              hazard="none")
+    assert (d.status, d.rule, d.primary) == ("gap", "R10", "safety-office")
