@@ -38,7 +38,8 @@ _BUILDING_NOW = re.compile(
 # 加第三层, 往外扩一间, 盖两层, 砌到二楼: storeys or rooms being added are building work, whatever the building.
 _STOREYS = re.compile(
     "(?:加|盖|建|起|砌|搭|扩|接|造)了?第?[一二三四五六七八九十两几0-9]{1,2}(?:层|间)"
-    "|(?:砌|盖|建|造|搭)到了?[一二三四五六七八九十两几0-9]{1,2}(?:楼|层)")
+    "|(?:砌|盖|建|造|搭)到了?[一二三四五六七八九十两几0-9]{1,2}(?:楼|层)"
+    "|(?:正在|正|还在)[^，。；！？\n]{0,8}?(?:搭|盖|砌|建)了?[一两几]?[个间][^，。；！？\n]{0,8}?(?:房间|小屋|屋子|房子|阳光房)")
 MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
 
 
@@ -182,7 +183,8 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
         out.industry, out.industry_conf = building, confidence(sig.ongoing)
         out.premises_named = True  # work going on names a building site
     # 楼房…去年建成，现已入住: a building named in passing is still judged when its stage is plainly said.
-    if not ((out.industry == building and (out.industry_conf >= 0.5 or sig.finished >= 1.0))
+    if not ((out.industry == building and (out.industry_conf >= 0.5 or sig.finished >= 1.0
+                                           or sig.ongoing >= ONGOING_ENOUGH))
             or out.matter == finished or finished in sig.matters):
         return
     if sig.finished > sig.ongoing and out.matter_conf < STRUCTURED:

@@ -278,3 +278,13 @@ def test_a_gap_whose_caller_fears_worse_to_come_goes_to_the_safety_office(route:
     d = route("养蜂的把十几箱蜂摆在菜场后门口，这两天好几个买菜的被蛰了，大家担心出更大的事。", unit="baiyun",
               hazard="none")
     assert (d.status, d.rule, d.primary) == ("gap", "R10", "safety-office")
+
+
+def test_a_generator_beside_its_fuel_under_the_only_stairs_is_fire_load_beside_ignition(route: Route) -> None:
+    d = route("出租楼一楼楼梯底下摆着一台发电机，边上放了几桶柴油，楼上住了二十多个人。", unit="gaoqiao")
+    assert d.hazard == "fire"
+
+
+def test_building_work_plainly_in_progress_counts_even_where_the_trade_is_only_guessed(route: Route) -> None:
+    d = route("单元门口的自行车棚这几天正在被人砌成一间小房子，砖已经砌到一人高，没有任何审批。", unit="duantang")
+    assert (d.rule, d.primary) == ("R6", "planning")
