@@ -123,6 +123,14 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
             base.first = min(base.first, subj.first)
             base.words.extend(subj.words)
     matters = _ranked(sig.matters)
+    if any(cat.matters[k].not_in for k, _ in matters):
+        # 街心公园里的健身器材: the place says it is not the compound's matter the word would name.
+        kept = [(k, s) for k, s in matters if not any(place in text for place in cat.matters[k].not_in)]
+        for k, s in matters:
+            if (k, s) not in kept:
+                ev.append(_ev("lexicon", f"not matter={k}", "text",
+                              [p for p in cat.matters[k].not_in if p in text]))
+        matters = kept
     if category in cat.matters:
         out.matter, out.matter_conf = category, 1.0
         ev.append(_ev("field", f"matter={category}", "category"))

@@ -288,3 +288,9 @@ def test_a_generator_beside_its_fuel_under_the_only_stairs_is_fire_load_beside_i
 def test_building_work_plainly_in_progress_counts_even_where_the_trade_is_only_guessed(route: Route) -> None:
     d = route("单元门口的自行车棚这几天正在被人砌成一间小房子，砖已经砌到一人高，没有任何审批。", unit="duantang")
     assert (d.rule, d.primary) == ("R6", "planning")
+
+
+def test_a_compound_s_matter_word_said_of_a_park_is_not_the_compound_s_matter(route: Route) -> None:
+    d = route("街心公园那几张长椅坏了好久，木条都断了，没法坐。", unit="yuehu")
+    assert (d.status, d.rule) == ("gap", "R10")
+    assert any(e.what == "not matter=neighbourhood" and e.words == ["公园", "街心"] for e in d.evidence)
