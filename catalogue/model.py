@@ -95,8 +95,8 @@ class Matter(_Strict):
     # Matters that, said of this one, are part of it: a price dispute with a designated driver is the driving
     # service's matter, not pricing's.
     absorbs: list[str] = Field(default_factory=list)
-    # Places where the matter does not arise (a residential compound's matters are not a park's): named in the
-    # report, they rule the matter out.
+    # Places or circumstances where the matter does not arise (a compound's matters are not a park's; an old
+    # person living alone unseen is no neighbours' dispute): named in the report, they rule the matter out.
     not_in: list[str] = Field(default_factory=list)
 
 
