@@ -294,3 +294,8 @@ def test_a_compound_s_matter_word_said_of_a_park_is_not_the_compound_s_matter(ro
     d = route("街心公园那几张长椅坏了好久，木条都断了，没法坐。", unit="yuehu")
     assert (d.status, d.rule) == ("gap", "R10")
     assert any(e.what == "not matter=neighbourhood" and e.words == ["公园", "街心"] for e in d.evidence)
+
+
+def test_a_community_service_that_closed_is_no_prepaid_dispute_by_one_word(route: Route) -> None:
+    d = route("社区的老年活动室上个月停办了，老人们白天没地方下棋，想问问能不能重新开。", unit="gulou")
+    assert (d.status, d.rule, d.primary) == ("gap", "R10", "establishment-office")
