@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,15 @@ def test_route_stream_turns_an_unexpected_failure_into_an_error_line(monkeypatch
     assert out[1]["external_id"] == "B" and "KeyError" in out[1]["error"]
 
 
+def _cli(lines: list[str], jobs: int) -> tuple[int, list[dict[str, object]]]:
+    """`caseroute route` as a user runs it, in a process of its own: forking workers from the test process, whose
+    other tests leave threads behind, could copy a lock one of them holds."""
+    done = subprocess.run([sys.executable, "-m", "caseroute.cli", "route", "--jobs", str(jobs)],
+                          input=("\n".join(lines) + "\n").encode(), capture_output=True, timeout=120, check=False)
+    decisions = [json.loads(line) for line in done.stdout.splitlines()]
+    return sum(1 for d in decisions if d.get("status") == "error"), decisions
+
+
 def test_a_large_batch_split_among_workers_comes_out_as_one_process_routes_it() -> None:
     from router.cli import PARALLEL_FROM
 
@@ -116,8 +127,8 @@ def test_a_large_batch_split_among_workers_comes_out_as_one_process_routes_it() 
     lines = [_line(f"L{i}", kinds[i % 3], f"公园路{i}号") for i in range(PARALLEL_FROM + 700)]
     lines[5] = "not json"
     lines[-3] = json.dumps({"external_id": "bad", "source": "fax", "reported_at": "2026-01-05", "description": "x"})
-    one_errors, one = _run(lines, jobs=1)
-    split_errors, split = _run(lines, jobs=2)
+    one_errors, one = _cli(lines, jobs=1)
+    split_errors, split = _cli(lines, jobs=2)
     assert split == one and split_errors == one_errors == 2
     assert [d["external_id"] for d in split][-4:] == [f"L{PARALLEL_FROM + 696}", "bad", f"L{PARALLEL_FROM + 698}",
                                                       f"L{PARALLEL_FROM + 699}"]
