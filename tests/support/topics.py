@@ -10,10 +10,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 log = logging.getLogger(__name__)
 
 
-async def drop_test_topics(bootstrap: str, prefix: str, timeout_s: float = 30.0) -> None:
-    """Delete the topics under `prefix`. A broker that keeps every test's topics (thousands after a few suites)
-    gets slower for everything on it, benchmarks included. Quiet when the broker is away: a test that stopped
-    it has its own assertions, and its topics go with the broker's data."""
+async def drop_test_topics(bootstrap: str, prefix: str | tuple[str, ...], timeout_s: float = 30.0) -> None:
+    """Delete the topics under `prefix` (or any of several). A broker that keeps every test's topics (thousands
+    after a few suites) gets slower for everything on it, benchmarks included. Quiet when the broker is away: a
+    test that stopped it has its own assertions, and its topics go with the broker's data."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
     try:
         async with asyncio.timeout(timeout_s):
