@@ -299,3 +299,13 @@ def test_a_compound_s_matter_word_said_of_a_park_is_not_the_compound_s_matter(ro
 def test_a_community_service_that_closed_is_no_prepaid_dispute_by_one_word(route: Route) -> None:
     d = route("社区的老年活动室上个月停办了，老人们白天没地方下棋，想问问能不能重新开。", unit="gulou")
     assert (d.status, d.rule, d.primary) == ("gap", "R10", "establishment-office")
+
+
+def test_a_word_of_hanging_things_says_nothing_of_a_licence(route: Route) -> None:
+    d = route("剧本杀店里到处挂着布幔，桌上点的是真蜡烛，客人挤在小房间里。", unit="yuehu")
+    assert d.licensed is None and d.hazard == "fire"
+
+
+def test_a_cut_from_something_in_the_food_is_the_food_s_matter_not_a_safety_hazard(route: Route) -> None:
+    d = route("在小区门口的面馆吃面，吃出一截钢丝球，把我嘴巴划伤了。", unit="ximen")
+    assert (d.matter, d.hazard, d.rule, d.primary) == ("food-safety", "none", "R9", "amr")
