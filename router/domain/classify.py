@@ -123,14 +123,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
             base.first = min(base.first, subj.first)
             base.words.extend(subj.words)
     matters = _ranked(sig.matters)
-    if any(cat.matters[k].not_in for k, _ in matters):
-        # 街心公园里的健身器材: the place says it is not the compound's matter the word would name.
-        kept = [(k, s) for k, s in matters if not any(place in text for place in cat.matters[k].not_in)]
-        for k, s in matters:
-            if (k, s) not in kept:
-                ev.append(_ev("lexicon", f"not matter={k}", "text",
-                              [p for p in cat.matters[k].not_in if p in text]))
-        matters = kept
+    # 街心公园里的健身器材: the place says it is not the compound's matter the word would name.
+    ruled_out = {k: places for k, _ in matters if (places := [p for p in cat.matters[k].not_in if p in text])}
+    if ruled_out:
+        ev.extend(_ev("lexicon", f"not matter={k}", "text", places) for k, places in ruled_out.items())
+        matters = [(k, s) for k, s in matters if k not in ruled_out]
     if category in cat.matters:
         out.matter, out.matter_conf = category, 1.0
         ev.append(_ev("field", f"matter={category}", "category"))
@@ -213,7 +210,8 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
             # Building work a resident reports, with no permit said held and nothing else complained of, is
             # reported for want of approval (ROUTING §8: R6 is construction in progress).
             out.licensed, out.licence_conf = False, PRESUMED_UNAPPROVED
-            out.evidence.append(_ev("lexicon", "licensed=False", "text", ["no permit said held"]))
+            out.evidence.append(_ev("lexicon", "licensed=False: building in progress, no permit said held", "text",
+                                    sig.construction_words))
 
 
 def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
