@@ -20,7 +20,6 @@ from pathlib import Path
 
 DOMAIN = Path(__file__).resolve().parent / "domain"
 STAMP = DOMAIN / "native.stamp"
-GROUP = "router.domain.native"  # the build's shared library lives in the package, not at the top of sys.path
 FORCE_SOURCES = "CASEROUTE_ROUTER_SOURCES"
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from router.native import DOMAIN, GROUP, STAMP, digest, is_current, sources
+from router.native import DOMAIN, STAMP, digest, is_current, sources
+
+GROUP = "router.domain.native"  # the build's shared library lives in the package, not at the top of sys.path
 
 
 def build() -> None:

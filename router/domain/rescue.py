@@ -18,7 +18,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 FORMAT = 1
 GRAMS = (2, 3)
@@ -73,6 +73,14 @@ class Opinion:
     words: list[str]  # the n-grams that spoke most for it
 
 
+class Guess(NamedTuple):
+    """The most probable label before it is explained: explaining is asked only of an opinion that is used."""
+
+    label: str
+    probability: float
+    grams: set[str]  # the text's n-grams the model knows
+
+
 class RescueModel:
     """Multinomial naive Bayes over n-gram presence, as log tables built once from the counts.
 
@@ -107,7 +115,7 @@ class RescueModel:
         self._unseen = tuple(unseen)
         self._lifts = dict(lifts)
 
-    def best(self, text: str) -> tuple[str, float, set[str]] | None:
+    def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
         lifts = self._lifts
         grams = features(text) & lifts.keys()
@@ -121,7 +129,10 @@ class RescueModel:
         best = max(range(len(scores)), key=lambda i: (scores[i], self._labels[i]))
         top = scores[best]
         probability = 1.0 / sum(math.exp(s - top) for s in scores)
-        return self._labels[best], round(probability, 3), grams
+        return Guess(self._labels[best], round(probability, 3), grams)
+
+    def explained(self, guess: Guess) -> Opinion:
+        return Opinion(guess.label, guess.probability, self.explain(guess.label, guess.grams))
 
     def explain(self, best: str, grams: set[str]) -> list[str]:
         """The n-grams that spoke most for `best`: by how far its log-probability of each passes the strongest
@@ -141,10 +152,7 @@ class RescueModel:
     def opinion(self, text: str) -> Opinion | None:
         """The most probable label for a normalised text, or None when none of its n-grams is known."""
         found = self.best(text)
-        if found is None:
-            return None
-        label, probability, grams = found
-        return Opinion(label, probability, self.explain(label, grams))
+        return None if found is None else self.explained(found)
 
 
 def doubts(model: RescueModel, text: str, confidence: float, department: tuple[str, str]) -> Opinion | None:
@@ -153,14 +161,14 @@ def doubts(model: RescueModel, text: str, confidence: float, department: tuple[s
     if confidence >= DOUBT_BELOW:
         return None
     found = model.best(text)
-    if found is None or found[1] < DOUBTING or found[0].split(" ", 1)[1] in department:
+    if found is None or found.probability < DOUBTING or found.label.split(" ", 1)[1] in department:
         return None
-    return Opinion(found[0], found[1], model.explain(found[0], found[2]))
+    return model.explained(found)
 
 
 def backs(model: RescueModel, text: str, rule: str, department_template: str) -> Opinion | None:
     """The model's opinion if it names this rule and department with at least BACKING probability."""
     found = model.best(text)
-    if found is None or found[0] != label_of(rule, department_template) or found[1] < BACKING:
+    if found is None or found.label != label_of(rule, department_template) or found.probability < BACKING:
         return None
-    return Opinion(found[0], found[1], model.explain(found[0], found[2]))
+    return model.explained(found)

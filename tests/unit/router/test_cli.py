@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from router.cli import route_stream
 from router.domain.compiled import CompiledCatalogue
 from schemas.decision import Decision
 from schemas.report import Report
+from tests.support.route_cli import route_lines
 
 
 def test_validate_valid_catalogue_prints_a_summary() -> None:
@@ -112,11 +111,7 @@ def test_route_stream_turns_an_unexpected_failure_into_an_error_line(monkeypatch
 
 
 def _cli(lines: list[str], jobs: int) -> tuple[int, list[dict[str, object]]]:
-    """`caseroute route` as a user runs it, in a process of its own: forking workers from the test process, whose
-    other tests leave threads behind, could copy a lock one of them holds."""
-    done = subprocess.run([sys.executable, "-m", "caseroute.cli", "route", "--jobs", str(jobs)],
-                          input=("\n".join(lines) + "\n").encode(), capture_output=True, timeout=120, check=False)
-    decisions = [json.loads(line) for line in done.stdout.splitlines()]
+    decisions = [json.loads(line) for line in route_lines("\n".join(lines) + "\n", jobs=jobs).splitlines()]
     return sum(1 for d in decisions if d.get("status") == "error"), decisions
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import router
 from router import native
+from tests.support.route_cli import route_lines
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = REPO / "tests" / "data"
@@ -23,9 +24,7 @@ def _route(reports: str, *, sources: bool) -> str:
     probe = "import router, router.domain.scan as s; print(router.COMPILED, s.__file__.endswith('.py'))"
     which = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert which.stdout.split() == (["False", "True"] if sources else ["True", "False"]), which.stdout
-    done = subprocess.run([sys.executable, "-m", "caseroute.cli", "route", "--jobs", "1"], input=reports, env=env,
-                          capture_output=True, text=True, check=True, cwd=REPO)
-    return done.stdout
+    return route_lines(reports, env=env)
 
 
 def test_the_compiled_router_decides_byte_for_byte_as_its_sources() -> None:
