@@ -107,9 +107,11 @@ async def test_dispatch_success_counts_outcomes_and_shows_fresh_cases_apart(app:
 
     async with client_of(app) as browser:
         await log_in(browser, credential_for("operator", "li"))
-        today = (await browser.get("/console/figures", params={"days": 1})).text
+        # The page counts whole days from midnight in Shanghai, so "days=1" holds no fresh case in the first hour
+        # after that midnight; two days hold the last 24 hours at any hour and none of the 3-day-old cases.
+        recent = (await browser.get("/console/figures", params={"days": 2})).text
         week_page = (await browser.get("/console/figures", params={"days": 7})).text
-    assert re.search(r'id="success">—</strong>（0/0）', today) and "另有 30 件仍在报到时限内" in today
+    assert re.search(r'id="success">—</strong>（0/0）', recent) and "另有 30 件仍在报到时限内" in recent
     assert re.search(r'id="success">50.0%</strong>（3/6）', week_page)
 
 
