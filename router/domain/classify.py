@@ -8,8 +8,10 @@ from functools import lru_cache
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
-from router.domain.scan import Signals, Subject, scan, venues
-from router.domain.text import report_text
+from router.domain.salience import FIRST_SENTENCE_FACTOR
+from router.domain.scan import NEAR, Signals, Subject, scan, venues
+from router.domain.signals import NOT_IN_TEXT
+from router.domain.text import normalise, report_text
 from router.domain.units import resolve_unit
 from schemas.decision import Evidence
 from schemas.report import Hazard, Report
@@ -86,6 +88,8 @@ def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
 
 
 def _source(sig: Signals, subj: Subject) -> str:
+    if subj.first == NOT_IN_TEXT:
+        return "location.address"
     return "title" if subj.first < sig.title_end else "description"
 
 
@@ -95,6 +99,8 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     text = report_text(report.title, report.description)
     title_len = text.find("\n") if report.title else 0
     sig = scan(text, max(title_len, 0), cc)
+    if report.location.address:
+        _premises_in_address(sig, report.location.address, cc)
     out = Classification(text=text)
     ev = out.evidence
     facts = report.facts
@@ -162,6 +168,26 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     elif words:
         ev.append(_ev("gazetteer", "unit outside the catalogue's units", source, [words]))
     return out
+
+
+def _premises_in_address(sig: Signals, address: str, cc: CompiledCatalogue) -> None:
+    """某美甲店, 商场四楼密室逃脱: an address that names a trade names the premises the report is about.
+
+    What stands before 隔壁/附近 is a landmark (某早餐店隔壁), and an address names buildings, never building work:
+    neither counts."""
+    where = normalise(address)
+    landmarks = [m.end() for m in NEAR.finditer(where)]
+    where = where[landmarks[-1]:] if landmarks else where
+    if not where:
+        return
+    for code, found in scan(where, 0, cc).industries.items():
+        if found.premises <= 0 or code == cc.catalogue.rules.construction_industry:
+            continue
+        weight = found.premises / FIRST_SENTENCE_FACTOR  # the address is no first sentence: a plain mention
+        subj = sig.industries.setdefault(code, Subject())
+        subj.score += weight
+        subj.premises += weight
+        subj.words.extend(found.words)
 
 
 def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue) -> None:

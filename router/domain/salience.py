@@ -19,7 +19,11 @@ OPENED_FACTOR = 2.0  # 新开一个废品收购站: the premises someone opened,
 IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 # 对一家KTV进行检查时发现: what the inspection was of is the premises, not the occasion.
 _INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
-_DENIED = re.compile("(?:没有任何|没任何|没有|并无|不存在|也没有|也没)$")
+# 检查一家美甲店时发现: the premises an inspection verb takes is what was inspected, not the occasion.
+_INSPECTED_PREMISES = re.compile("(?:检查|巡查|抽查|排查|走访)了?(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
+# 说要盖间小饭店: a trade named as what a building going up will house is no premises yet.
+_TO_BE_BUILT = re.compile("(?:盖|建|搭|造|砌)(?:一|两|几)?(?:间|个|座|栋|排)?(?:小|大)?$")
+_DENIED = re.compile("(?:没有任何|没任何|没有|并无|不存在|也没有|也没|没)$")
 _OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 # 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
 _AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
@@ -47,12 +51,13 @@ _MATTER = 1
 class Salience:
     """The weighting of one report's subject words; built once per scan."""
 
-    __slots__ = ("aside", "background", "first_end", "in_order", "raw", "retracted", "title_end", "where")
+    __slots__ = ("aside", "background", "building", "first_end", "in_order", "raw", "retracted", "title_end", "where")
 
     def __init__(self, raw: bytes, where: Clauses, title_end: int, first_end: int,
                  background: list[tuple[int, int, int]], in_order: list[int],
-                 retracted: list[tuple[int, int]]) -> None:
+                 retracted: list[tuple[int, int]], building: str) -> None:
         self.raw, self.where, self.retracted = raw, where, retracted
+        self.building = building  # the construction trade: what is being built is its premises
         self.title_end, self.first_end = title_end, first_end
         self.background = background  # (sentence start, the occasion word, the turn: 发现)
         self.in_order = in_order
@@ -70,7 +75,8 @@ class Salience:
         before = raw[max(0, start - 24):start].decode("utf-8", "ignore")
         # 在消防检查中发现: the occasion's own clause is discounted; 一家网咖，检查时发现: the premises, in a clause
         # before it, are not.
-        if (self.background and not _INSPECTED.search(before)
+        inspected = _INSPECTED.search(before) or (hits[0][0] == _INDUSTRY and _INSPECTED_PREMISES.search(before))
+        if (self.background and not inspected
                 and any(a <= start < b and self.where.same_clause(start, o) for a, o, b in self.background)):
             factor *= BACKGROUND_FACTOR
         if self.in_order and self._said_in_order(start, word, hits):
@@ -82,6 +88,8 @@ class Salience:
         if hits[0][0] == _INDUSTRY and _AROUND.search(before) and _MANY.match(_after(raw, start, word)):
             factor *= BACKGROUND_FACTOR
         elif hits[0][0] == _INDUSTRY and _WORKERS_OF.match(_after(raw, start, word)):
+            factor *= BACKGROUND_FACTOR
+        elif hits[0][0] == _INDUSTRY and hits[0][1] != self.building and _TO_BE_BUILT.search(before):
             factor *= BACKGROUND_FACTOR
         return factor
 

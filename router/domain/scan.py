@@ -9,7 +9,7 @@ from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bit
 from router.domain.salience import IN_ORDER_WINDOW, Salience, retracted_spans, sold_there, taken_back
 from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
-__all__ = ["Signals", "Subject", "scan", "venues"]
+__all__ = ["NEAR", "Signals", "Subject", "scan", "venues"]
 
 NEG_WINDOW = 4
 LICENCE_WINDOW = 6
@@ -75,9 +75,10 @@ EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never
 FIRE_LOAD_NEAR = 40  # characters: fire load and its ignition told in two short sentences side by side
 # Fuel gas, then within its sentence a smell or a leak: the leak told as what the nose finds.
 _GAS_SMELL = re.compile(
-    "(?:燃气|煤气|天然气|液化气)[^。！？!?\n]{0,14}?(?:有味|味道|气味|臭味|臭鸡蛋味|漏气|泄漏|在漏|嘶嘶)")
+    "(?:燃气|煤气|天然气|液化气)[^。！？!?\n]{0,14}?(?:有味|味道|气味|臭味|臭鸡蛋味|漏气|泄漏|在漏|漏了|漏着|嘶嘶)")
 GAS_SMELL_WEIGHT = 1.0
-_NEAR = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面)")
+# 火车站附近的小旅馆, 市场北侧废品收购站: what stands before these words is a landmark, not the premises.
+NEAR = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面|[东南西北](?:侧|边))")
 
 
 def _text_after(as_bytes: str, at: int) -> str:
@@ -167,7 +168,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             last_neg = end
             bare_neg = word in _BARE_NEGATIONS
     buckets = (sig.industries, sig.matters, sig.context, sig.industries)
-    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted)
+    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted,
+                     cc.catalogue.rules.construction_industry)
     for start, word, hits in subjects:
         factor = weigh.factor(start, word, hits)
         for bucket, key, weight, lic, size in hits:
@@ -408,7 +410,7 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
         if _USED_AS.search(as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode(
                 "utf-8", "ignore")):
             continue
-        if _NEAR.match(_text_after(as_bytes, last + 1)):
+        if NEAR.match(_text_after(as_bytes, last + 1)):
             continue  # 火车站附近的小旅馆, 写字楼后面那栋居民楼: a landmark, not the premises
         for kind, _target, weight, _lic, _size, _ctx in payloads:
             if kind is _LARGE:

@@ -10,6 +10,9 @@ _SENTENCE_ENDS = "。！？\n"
 _CLAUSE_RE = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS + "，；：、"))
 _SENTENCE_RE = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS))
 
+NOT_IN_TEXT = 1 << 30  # Subject.first of a subject named only outside the text (the address)
+
+
 class Subject:
     """Everything seen for one industry or matter."""
 
@@ -18,7 +21,7 @@ class Subject:
     def __init__(self) -> None:
         self.score = 0.0
         self.premises = 0.0  # the part of the score from words naming the premises, not the goods
-        self.first = 1 << 30
+        self.first = NOT_IN_TEXT
         self.words: list[str] = []
         self.licensed: bool | None = None
         self.size: str | None = None

@@ -309,3 +309,39 @@ def test_a_word_of_hanging_things_says_nothing_of_a_licence(route: Route) -> Non
 def test_a_cut_from_something_in_the_food_is_the_food_s_matter_not_a_safety_hazard(route: Route) -> None:
     d = route("在小区门口的面馆吃面，吃出一截钢丝球，把我嘴巴划伤了。", unit="ximen")
     assert (d.matter, d.hazard, d.rule, d.primary) == ("food-safety", "none", "R9", "amr")
+
+
+def test_an_address_that_names_a_trade_names_the_premises_the_report_is_about(route: Route) -> None:
+    scene = "柜台上点着几支蜡烛，边上摆着一排指甲油和酒精瓶。"
+    d = route(scene, unit="gulou", address="鼓楼街道某美甲工作室")
+    assert (d.industry, d.hazard, d.rule, d.primary) == ("beauty", "fire", "R1", "police-gulou")
+
+
+def test_a_trade_named_as_a_landmark_in_the_address_is_not_the_premises(route: Route) -> None:
+    d = route("有人在巷子里乱倒建筑垃圾，堆了半人高。", unit="gulou", address="某面馆隔壁")
+    assert d.industry != "catering" and (d.rule, d.primary) == ("R9", "urban-mgmt")
+
+
+def test_the_premises_an_inspector_was_inspecting_is_the_trade_not_the_occasion(route: Route) -> None:
+    d = route("卫生监督员检查一家美容院时发现，店里的酒精和卸妆油就放在电暖器旁边。", unit="yuehu")
+    assert (d.industry, d.rule, d.primary) == ("beauty", "R1", "police-yuehu")
+
+
+def test_a_trade_a_building_going_up_will_house_is_no_premises_yet(route: Route) -> None:
+    d = route("小区门口空地上这几天有人在垒砖墙，说是要建个小餐馆，老板说先盖起来再说。", unit="shiqi")
+    assert (d.industry, d.rule, d.primary) == ("construction", "R6", "planning")
+
+
+def test_a_gas_pipe_said_to_leak_is_a_fire_hazard(route: Route) -> None:
+    d = route("这家小饭馆后厨的天然气管子漏了两天了，照样在炒菜。", unit="ximen")
+    assert (d.hazard, d.rule) == ("fire", "R1")
+
+
+def test_a_sign_said_to_be_missing_is_no_outdoor_advertising_complaint(route: Route) -> None:
+    d = route("巷子里一家店没招牌，货一直堆在人行道上。", unit="duantang")
+    assert (d.matter, d.rule, d.primary) == ("street-occupation", "R9", "urban-mgmt")
+
+
+def test_a_fire_in_a_museum_is_the_brigade_s_not_the_police_s(route: Route) -> None:
+    d = route("博物馆二楼展厅的安全出口被展板挡死了，应急灯也不亮。", unit="yuehu")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade")
