@@ -7,7 +7,7 @@ from catalogue.rulings import RULING, ruling_evidence
 from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
-from router.domain.rescue import Opinion, backs, doubts
+from router.domain.rescue import Opinion, backs, doubts, label_of
 from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
@@ -54,37 +54,53 @@ def _bind_table(unit: str, compiled: CompiledCatalogue) -> dict[str, str]:
     return {template: bound(template, unit) for template in compiled.fallbacks}
 
 
-def _alternative_routes(c: Classification, compiled: CompiledCatalogue) -> list[Route | None]:
-    """Routes under the other readings of the report, each differing from `c` in a field or two."""
+def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: str | None = None) -> list[Route | None]:
+    """Routes under the other readings of the report, each differing from `c` in a field or two. With `keep` (a
+    rescue-model label), stops at the first reading whose route it names and leaves `c` read that way."""
     # Each reading is applied to `c` in place and undone (c is this call's own): cloning the
     # classification for every reading cost more than the rules themselves.
     hazard, residential, size, matter = c.hazard, c.residential, c.size, c.matter
     main, industry, licensed = c.licence_is_main, c.industry, c.licensed
     out: list[Route | None] = []
+    kept = False
     try:
         if hazard is _FIRE:
             c.residential, c.size = not residential, "small" if size == "large" else "large"
             out.append(first_match(c, compiled))
+            if kept := _names(out[-1], keep):
+                return out
             c.residential, c.size = residential, size
         if hazard is not _NONE:
             c.hazard = _NONE
             out.append(first_match(c, compiled))
+            if kept := _names(out[-1], keep):
+                return out
             c.hazard = hazard
         if c.runner_up_matter:
             c.matter, c.hazard, c.licence_is_main = c.runner_up_matter, _NONE, False
             out.append(first_match(c, compiled))
+            if kept := _names(out[-1], keep):
+                return out
             c.matter, c.hazard, c.licence_is_main = matter, hazard, main
         if c.runner_up_industry:
             c.industry = c.runner_up_industry
             out.append(first_match(c, compiled))
+            if kept := _names(out[-1], keep):
+                return out
             c.industry = industry
         if licensed is False:
             c.licensed = None
             out.append(first_match(c, compiled))
+            kept = _names(out[-1], keep)
     finally:
-        c.hazard, c.residential, c.size, c.matter = hazard, residential, size, matter
-        c.licence_is_main, c.industry, c.licensed = main, industry, licensed
+        if not kept:
+            c.hazard, c.residential, c.size, c.matter = hazard, residential, size, matter
+            c.licence_is_main, c.industry, c.licensed = main, industry, licensed
     return out
+
+
+def _names(route: Route | None, label: str | None) -> bool:
+    return label is not None and route is not None and label_of(route.rule, route.primary) == label
 
 
 def _alternatives(
@@ -131,6 +147,13 @@ def _ruled(text: str, c: Classification, compiled: CompiledCatalogue) -> tuple[R
     return route_, found
 
 
+def _reading_named(label: str, c: Classification, compiled: CompiledCatalogue) -> Route | None:
+    """The route under another reading of the report (the runner-up matter, no hazard...) that `label` names; `c`
+    is left read that way, so the decision's hazard and matter agree with its rule."""
+    found = _alternative_routes(c, compiled, keep=label)
+    return found[-1] if found and _names(found[-1], label) else None
+
+
 def _rescue_evidence(backed: Opinion, chosen: Route) -> Evidence:
     what = (f"learnt from labelled reports: {chosen.rule} at {backed.probability:.2f} "
             f"(the rule alone was at {chosen.confidence:.2f})")
@@ -157,8 +180,12 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     ruled = backed = doubted = None
     if chosen.rule is not Rule.R10 and compiled.rescue is not None:
         doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, bind(chosen.primary)))
-        if doubted is not None:  # a half-sure rule the learnt model contradicts: a human decides
-            chosen, replaced = gap_route(c, compiled, chosen.confidence), chosen
+        if doubted is not None:
+            other = _reading_named(doubted.label, c, compiled)
+            if other is not None:  # a half-sure rule, and the learnt model backs another reading of the report
+                backed, doubted, chosen = doubted, None, other
+            else:  # a half-sure rule the learnt model contradicts with no reading of its own: a human decides
+                chosen, replaced = gap_route(c, compiled, chosen.confidence), chosen
     elif chosen.rule is Rule.R10:
         text = c.text
         ruled = _ruled(text, c, compiled)

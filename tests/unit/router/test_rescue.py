@@ -81,6 +81,20 @@ def test_a_half_sure_rule_the_model_contradicts_is_held_for_a_human(cc: Compiled
     assert decide(report, compile_uncached(cc.catalogue, agreeing)) == alone  # the same department: no doubt
 
 
+def test_a_half_sure_rule_goes_by_another_reading_of_the_report_when_the_model_names_it(cc: CompiledCatalogue) -> None:
+    report = _report("楼上人家卫生间漏水好几个月了，我家墙皮往下掉。", unit="gulou")
+    alone = decide(report, compile_uncached(cc.catalogue, None))
+    assert (alone.rule, alone.hazard, alone.matter) == ("R5", "safety", "neighbourhood")
+    assert alone.confidence < DOUBT_BELOW  # the falling plaster read as a hazard, and not surely
+    neighbourly = RescueModel(train([("楼上卫生间漏水渗到我家", label_of("R9", "street-{unit}"))] * 3
+                                    + [("脚手架晃得厉害", label_of("R5", "safety-office"))], min_count=1))
+    read_again = decide(report, compile_uncached(cc.catalogue, neighbourly))
+    # The neighbours' leak without the hazard is a reading the rules made themselves; the model chose it.
+    assert (read_again.status, read_again.rule, read_again.primary) == ("routed", "R9", "street-gulou")
+    assert read_again.hazard == "none" and read_again.ack_hours == alone.ack_hours * 12
+    assert any(e.kind == "model" and "R9" in e.what for e in read_again.evidence)
+
+
 def test_a_confident_decision_is_never_asked(cc: CompiledCatalogue) -> None:
     report = _report("电梯困人，里面有老人。", unit="nanmen")
     contrary = RescueModel(train([("电梯困人，里面有老人。", label_of("R9", "street-{unit}"))] * 3, min_count=1))
