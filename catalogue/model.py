@@ -98,6 +98,9 @@ class Matter(_Strict):
     # Places or circumstances where the matter does not arise (a compound's matters are not a park's; an old
     # person living alone unseen is no neighbours' dispute): named in the report, they rule the matter out.
     not_in: list[str] = Field(default_factory=list)
+    # The matter needs an approval of its own (a sign's 设置审批, a structure's 规划许可): an approval said missing
+    # (没报批, 未经审批) in a report of this matter is the matter's, not the trade's licence.
+    approval: bool = False
 
 
 class HazardCues(_Strict):

@@ -158,7 +158,7 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
         address = report.location.address
         venues(sig, f"{text}\n{address}" if address else text, cc)
     _venue(out, sig, facts.venue_size)
-    _main_complaint(out, sig)
+    _main_complaint(out, sig, cc)
     _construction_stage(out, sig, cc)
     unit, source, words = resolve_unit(report.location, text, cc)
     out.unit = unit
@@ -327,9 +327,18 @@ def _venue(out: Classification, sig: Signals, given: object) -> None:
     out.public_building = sig.public > 0
 
 
-def _main_complaint(out: Classification, sig: Signals) -> None:
+# What a sign or a building is approved by, as people say it; a trade's licence is a 证, 执照 or 许可.
+_APPROVAL = re.compile("审批|报批|批过|批的|批文|批准|规划|手续")
+
+
+def _main_complaint(out: Classification, sig: Signals, cc: CompiledCatalogue) -> None:
     # A licence complaint yields to a matter only when the matter is both named first and stronger.
     if out.licensed is not False or out.matter is None:
+        return
+    trade = out.industry not in (None, cc.catalogue.rules.construction_industry)
+    if (trade and cc.catalogue.matters[out.matter].approval and out.licence_conf < STRUCTURED
+            and all(_APPROVAL.search(w) for w in sig.licence_words)):
+        out.licence_is_main = False  # 饭店的广告牌没报批: the approval missing is the sign's, not the trade's licence
         return
     matter = sig.matters.get(out.matter)
     industry = sig.industries.get(out.industry or "")

@@ -345,3 +345,8 @@ def test_a_sign_said_to_be_missing_is_no_outdoor_advertising_complaint(route: Ro
 def test_a_fire_in_a_museum_is_the_brigade_s_not_the_police_s(route: Route) -> None:
     d = route("博物馆二楼展厅的安全出口被展板挡死了，应急灯也不亮。", unit="yuehu")
     assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade")
+
+
+def test_an_approval_said_missing_for_a_trade_s_sign_is_the_sign_s_not_the_trade_s_licence(route: Route) -> None:
+    d = route("一家火锅店在楼顶竖了块特别大的广告牌，听说压根没报批。", unit="jiangxia")
+    assert (d.industry, d.matter, d.rule, d.primary) == ("catering", "outdoor-ad", "R9", "urban-mgmt")
