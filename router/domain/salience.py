@@ -21,6 +21,9 @@ IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a sh
 _INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
 # 检查一家美甲店时发现: the premises an inspection verb takes is what was inspected, not the occasion.
 _INSPECTED_PREMISES = re.compile("(?:检查|巡查|抽查|排查|走访)了?(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
+# 住厂子后面的出租楼: a trade named to say where the premises are is a landmark, not the premises. (Before the
+# trade, 隔壁是个作坊 is as often the complaint as the way to it.)
+_LANDMARK_AFTER = re.compile("[厂店馆站场铺房]?的?(?:附近|旁边|后面|后头|背后|对面|斜对面|隔壁|周边|周围|一带)")
 # 说要盖间小饭店: a trade named as what a building going up will house is no premises yet.
 _TO_BE_BUILT = re.compile("(?:盖|建|搭|造|砌)(?:一|两|几)?(?:间|个|座|栋|排)?(?:小|大)?$")
 _DENIED = re.compile("(?:没有任何|没任何|没有|并无|不存在|也没有|也没|没)$")
@@ -90,6 +93,8 @@ class Salience:
         elif hits[0][0] == _INDUSTRY and _WORKERS_OF.match(_after(raw, start, word)):
             factor *= BACKGROUND_FACTOR
         elif hits[0][0] == _INDUSTRY and hits[0][1] != self.building and _TO_BE_BUILT.search(before):
+            factor *= BACKGROUND_FACTOR
+        elif hits[0][0] == _INDUSTRY and _LANDMARK_AFTER.match(_after(raw, start, word)):
             factor *= BACKGROUND_FACTOR
         return factor
 

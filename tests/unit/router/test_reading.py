@@ -350,3 +350,9 @@ def test_a_fire_in_a_museum_is_the_brigade_s_not_the_police_s(route: Route) -> N
 def test_an_approval_said_missing_for_a_trade_s_sign_is_the_sign_s_not_the_trade_s_licence(route: Route) -> None:
     d = route("一家火锅店在楼顶竖了块特别大的广告牌，听说压根没报批。", unit="jiangxia")
     assert (d.industry, d.matter, d.rule, d.primary) == ("catering", "outdoor-ad", "R9", "urban-mgmt")
+
+
+def test_a_trade_named_to_say_where_a_home_is_is_a_landmark_not_the_premises(route: Route) -> None:
+    d = route("我租在木材加工厂后面那栋老楼里，楼道里每晚停十几辆电瓶车，插线板从二楼窗户垂下来充电。",
+              unit="wangchun")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-wangchun")
