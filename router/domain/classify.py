@@ -139,8 +139,10 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
         ev.append(_ev("field", f"matter={category}", "category"))
     elif matters:
         code, subj = matters[0]
-        # 代驾说好五十到了加价: the service the dispute is with takes the price words in.
-        code, subj = next(((k, s) for k, s in matters[1:] if code in cat.matters[k].absorbs), (code, subj))
+        # 代驾说好五十到了加价: the service the dispute is with takes the price words in, when a word of its own
+        # names it (not 烟 alone for a restaurant's fumes).
+        code, subj = next(((k, s) for k, s in matters[1:] if code in cat.matters[k].absorbs and s.score >= 1.0),
+                          (code, subj))
         out.matter, out.matter_conf = code, confidence(subj.score)
         ev.append(_ev("lexicon", f"matter={code}", _source(sig, subj), subj.words))
         unowned = _OWNER_UNKNOWN.search(text)

@@ -356,3 +356,8 @@ def test_a_trade_named_to_say_where_a_home_is_is_a_landmark_not_the_premises(rou
     d = route("我租在木材加工厂后面那栋老楼里，楼道里每晚停十几辆电瓶车，插线板从二楼窗户垂下来充电。",
               unit="wangchun")
     assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-wangchun")
+
+
+def test_a_sign_compared_with_the_licence_is_the_licence_s_anomaly_not_an_advertising_case(route: Route) -> None:
+    d = route("门头的店招早改成新店名了，执照上还是以前那个老板，一直没改过来。", unit="jiangxia")
+    assert (d.matter, d.rule, d.primary) == ("licence-anomaly", "R9", "amr")
