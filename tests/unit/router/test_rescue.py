@@ -96,9 +96,12 @@ def test_a_half_sure_rule_goes_by_another_reading_of_the_report_when_the_model_n
 
 
 def test_a_confident_decision_is_never_asked(cc: CompiledCatalogue) -> None:
-    report = _report("电梯困人，里面有老人。", unit="nanmen")
-    contrary = RescueModel(train([("电梯困人，里面有老人。", label_of("R9", "street-{unit}"))] * 3, min_count=1))
-    assert decide(report, compile_uncached(cc.catalogue, contrary)) == decide(report, cc)
+    text = "小区电梯又困人了，里面关着两个老人，按警铃没人应。"
+    report = _report(text, unit="nanmen")
+    alone = decide(report, compile_uncached(cc.catalogue, None))
+    assert alone.confidence >= DOUBT_BELOW
+    contrary = RescueModel(train([(text, label_of("R9", "street-{unit}"))] * 3, min_count=1))
+    assert decide(report, compile_uncached(cc.catalogue, contrary)) == alone
 
 
 def test_the_shipped_model_is_what_train_rescue_makes_from_the_sets_it_names() -> None:
