@@ -77,6 +77,12 @@ FIRE_LOAD_NEAR = 40  # characters: fire load and its ignition told in two short 
 _GAS_SMELL = re.compile(
     "(?:燃气|煤气|天然气|液化气)[^。！？!?\n]{0,14}?(?:有味|味道|气味|臭味|臭鸡蛋味|漏气|泄漏|在漏|漏了|漏着|嘶嘶)")
 GAS_SMELL_WEIGHT = 1.0
+# A chemical's container, then within its sentence rust, a leak or what the nose finds: the container gives way.
+# (A works' emissions that smell are pollution: no container is named.)
+_CHEMICAL_LEAK = re.compile(
+    "(?:氨水|硫酸|盐酸|硝酸|液氯|氯气|氨气|甲醛|溶剂|化学品|危化品|农药)[^。！？!?\n，,]{0,3}(?:桶|罐|瓶)"
+    "[^。！？!?\n]{0,12}?(?:锈|漏|滴|渗|破|味|呛)")
+CHEMICAL_LEAK_WEIGHT = 1.0
 # 火车站附近的小旅馆, 市场北侧废品收购站: what stands before these words is a landmark, not the premises.
 NEAR = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面|[东南西北](?:侧|边))")
 
@@ -195,6 +201,10 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if gas is not None:
         sig.fire += GAS_SMELL_WEIGHT  # 燃气管道那块一直有味道: a gas that can be smelt is a gas that leaks
         sig.fire_words.append(gas.group(0))
+    chemical = _CHEMICAL_LEAK.search(text)
+    if chemical is not None:
+        sig.safety += CHEMICAL_LEAK_WEIGHT  # 氨水桶已经锈了，一股呛鼻子的味道: the drum leaks
+        sig.safety_words.append(chemical.group(0))
     if marks.blocked and marks.exits:
         marks.pending += [b for b in marks.blocked if _beside_a_way_out(raw, where, b[0], b[1], marks.exits)]
     if marks.pending:

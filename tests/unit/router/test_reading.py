@@ -361,3 +361,16 @@ def test_a_trade_named_to_say_where_a_home_is_is_a_landmark_not_the_premises(rou
 def test_a_sign_compared_with_the_licence_is_the_licence_s_anomaly_not_an_advertising_case(route: Route) -> None:
     d = route("门头的店招早改成新店名了，执照上还是以前那个老板，一直没改过来。", unit="jiangxia")
     assert (d.matter, d.rule, d.primary) == ("licence-anomaly", "R9", "amr")
+
+
+def test_a_chemical_drum_left_open_and_smelling_is_a_leak_at_a_licensed_dealer(route: Route) -> None:
+    d = route("这家化工店有证，仓库里两桶甲醛桶盖没盖好，味道冲得人头疼。", unit="shiqi")
+    assert (d.hazard, d.rule, d.primary) == ("safety", "R4", "emergency")
+    said = next(e for e in d.evidence if e.what == "hazard=safety")
+    assert any("甲醛桶" in w for w in said.words) and d.confidence >= 0.8
+
+
+def test_a_wait_of_half_a_day_for_a_bus_names_no_crane(route: Route) -> None:
+    d = route("站台上等了半天车也没来，站牌上的线路早就改了。", unit="gaoqiao")
+    assert d.matter != "special-equipment" and d.hazard == "none"
+
