@@ -73,9 +73,10 @@ _SELF = ("自己", "本人", "他自己", "她自己")
 FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
 EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
 FIRE_LOAD_NEAR = 40  # characters: fire load and its ignition told in two short sentences side by side
-# Fuel gas, then within its sentence a smell or a leak: the leak told as what the nose finds.
+# Fuel gas, then within its sentence a smell or a leak not denied: the leak told as what the nose finds.
 _GAS_SMELL = re.compile(
-    "(?:燃气|煤气|天然气|液化气)[^。！？!?\n]{0,14}?(?:有味|味道|气味|臭味|臭鸡蛋味|漏气|泄漏|在漏|漏了|漏着|嘶嘶)")
+    "(?:燃气|煤气|天然气|液化气)[^。！？!?\n]{0,20}?(?<!没有)(?<![没无未])"
+    "(?:有味|味道|气味|臭味|臭鸡蛋味|闻到味|漏气|泄漏|在漏|漏了|漏着|嘶嘶)")
 GAS_SMELL_WEIGHT = 1.0
 # A chemical's container, then within its sentence rust, a leak or what the nose finds: the container gives way.
 # (A works' emissions that smell are pollution: no container is named.)

@@ -374,3 +374,18 @@ def test_a_wait_of_half_a_day_for_a_bus_names_no_crane(route: Route) -> None:
     d = route("站台上等了半天车也没来，站牌上的线路早就改了。", unit="gaoqiao")
     assert d.matter != "special-equipment" and d.hazard == "none"
 
+
+
+def test_a_broken_drain_cover_patched_with_a_board_is_a_hole_people_fall_into(route: Route) -> None:
+    d = route("人行道上一个窨井盖裂成两半，有人拿块旧木板搭在上面，晚上黑乎乎的。", unit="baiyun")
+    assert (d.hazard, d.rule, d.primary) == ("safety", "R5", "safety-office")
+
+
+def test_a_workshop_with_homes_right_above_it_is_a_fire_case(route: Route) -> None:
+    d = route("车库里有人开了个小作坊粘海绵垫，楼上就是住户。", unit="baiyun")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade")
+
+
+def test_a_gas_leak_checked_for_and_not_found_is_none(route: Route) -> None:
+    d = route("没办燃气经营许可的人在村口卖煤气，罐子堆在院子里，我闻过没有味道。", unit="baiyun")
+    assert (d.hazard, d.rule, d.primary) == ("none", "R7", "housing")
