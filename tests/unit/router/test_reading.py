@@ -389,3 +389,8 @@ def test_a_workshop_with_homes_right_above_it_is_a_fire_case(route: Route) -> No
 def test_a_gas_leak_checked_for_and_not_found_is_none(route: Route) -> None:
     d = route("没办燃气经营许可的人在村口卖煤气，罐子堆在院子里，我闻过没有味道。", unit="baiyun")
     assert (d.hazard, d.rule, d.primary) == ("none", "R7", "housing")
+
+
+def test_a_gap_where_someone_was_knocked_down_or_may_be_hurt_goes_to_the_safety_office(route: Route) -> None:
+    d = route("公园边上的小路有人骑平衡车横冲直撞，上周把一个老太太扑倒了。", unit="gulou", hazard="none")
+    assert (d.status, d.rule, d.primary) == ("gap", "R10", "safety-office")
