@@ -234,9 +234,10 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
         # Building without approval is the complaint however loud the neighbours' other grievances are.
         out.licence_is_main = True
         out.evidence.append(_ev("lexicon", "construction in progress", "text", sig.construction_words))
-        if out.licensed is None and out.matter is None and out.hazard is _NONE:
-            # Building work a resident reports, with no permit said held and nothing else complained of, is
-            # reported for want of approval (ROUTING §8: R6 is construction in progress).
+        if out.licensed is None and (out.matter is None or out.matter_conf < PASSING) and out.hazard is _NONE:
+            # Building work a resident reports, with no permit said held and nothing else complained of (a
+            # neighbour named in passing is who, not what), is reported for want of approval (ROUTING §8: R6 is
+            # construction in progress).
             out.licensed, out.licence_conf = False, PRESUMED_UNAPPROVED
             out.evidence.append(_ev("lexicon", "licensed=False: building in progress, no permit said held", "text",
                                     sig.construction_words))

@@ -394,3 +394,8 @@ def test_a_gas_leak_checked_for_and_not_found_is_none(route: Route) -> None:
 def test_a_gap_where_someone_was_knocked_down_or_may_be_hurt_goes_to_the_safety_office(route: Route) -> None:
     d = route("公园边上的小路有人骑平衡车横冲直撞，上周把一个老太太扑倒了。", unit="gulou", hazard="none")
     assert (d.status, d.rule, d.primary) == ("gap", "R10", "safety-office")
+
+
+def test_building_work_in_progress_with_a_neighbour_named_in_passing_is_presumed_unapproved(route: Route) -> None:
+    d = route("隔壁邻居这几天在院子里打地基、绑钢筋，工人天天在干，看样子要往外扩一间。", unit="baiyun")
+    assert (d.licensed, d.rule, d.primary) == (False, "R6", "planning")
