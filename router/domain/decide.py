@@ -179,7 +179,10 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     bind = _Binder(c.unit, compiled)
     ruled = backed = doubted = None
     if chosen.rule is not Rule.R10 and compiled.rescue is not None:
-        doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, bind(chosen.primary)))
+        # The model learnt some reports without a unit: R1 police-{unit} is then R1 to the district's fire-brigade.
+        agreeing = (chosen.primary, bind(chosen.primary))
+        fallback = label_of(chosen.rule, compiled.fallbacks.get(chosen.primary, chosen.primary))
+        doubted = doubts(compiled.rescue, c.text, chosen.confidence, agreeing, fallback)
         if doubted is not None:
             other = _reading_named(doubted.label, c, compiled)
             if other is not None:  # a half-sure rule, and the learnt model backs another reading of the report

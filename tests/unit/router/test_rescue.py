@@ -95,6 +95,21 @@ def test_a_half_sure_rule_goes_by_another_reading_of_the_report_when_the_model_n
     assert any(e.kind == "model" and "R9" in e.what for e in read_again.evidence)
 
 
+def test_a_model_that_learnt_the_district_fallback_agrees_with_the_unit_s_police(cc: CompiledCatalogue) -> None:
+    text = "出租屋里插座冒过火花，房东说没事。"
+    report = _report(text, unit="nanmen")
+    alone = decide(report, compile_uncached(cc.catalogue, None))
+    assert (alone.rule, alone.primary) == ("R1", "police-nanmen") and alone.confidence < DOUBT_BELOW
+    # Reports without a unit taught it R1 to the district's fire brigade (ROUTING §1's fallback).
+    unitless = RescueModel(train([(text, label_of("R1", "fire-brigade"))] * 3
+                                 + [("水管爆了", label_of("R5", "safety-office"))], min_count=1))
+    assert decide(report, compile_uncached(cc.catalogue, unitless)) == alone
+    other_rule = RescueModel(train([(text, label_of("R2", "fire-brigade"))] * 3
+                                   + [("水管爆了", label_of("R5", "safety-office"))], min_count=1))
+    overruled = decide(report, compile_uncached(cc.catalogue, other_rule))  # another rule: the brigade's reading
+    assert (overruled.rule, overruled.primary) == ("R2", "fire-brigade")
+
+
 def test_a_confident_decision_is_never_asked(cc: CompiledCatalogue) -> None:
     text = "小区电梯又困人了，里面关着两个老人，按警铃没人应。"
     report = _report(text, unit="nanmen")
