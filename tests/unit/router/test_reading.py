@@ -399,3 +399,8 @@ def test_a_gap_where_someone_was_knocked_down_or_may_be_hurt_goes_to_the_safety_
 def test_building_work_in_progress_with_a_neighbour_named_in_passing_is_presumed_unapproved(route: Route) -> None:
     d = route("隔壁邻居这几天在院子里打地基、绑钢筋，工人天天在干，看样子要往外扩一间。", unit="baiyun")
     assert (d.licensed, d.rule, d.primary) == (False, "R6", "planning")
+
+
+def test_a_fake_brand_is_a_product_s_quality_not_a_signboard(route: Route) -> None:
+    d = route("在夜市买的充电宝是假牌子，外壳印得跟正品一模一样，充了两次就鼓起来了。", unit="jiangxia")
+    assert (d.matter, d.primary) == ("product-quality", "amr")
