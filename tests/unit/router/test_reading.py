@@ -404,3 +404,8 @@ def test_building_work_in_progress_with_a_neighbour_named_in_passing_is_presumed
 def test_a_fake_brand_is_a_product_s_quality_not_a_signboard(route: Route) -> None:
     d = route("在夜市买的充电宝是假牌子，外壳印得跟正品一模一样，充了两次就鼓起来了。", unit="jiangxia")
     assert (d.matter, d.primary) == ("product-quality", "amr")
+
+
+def test_a_house_of_storeys_going_up_is_building_work(route: Route) -> None:
+    d = route("村里有户人家在宅基地上新起一栋三层楼，楼板浇到二层了，没见过审批。", unit="gaoqiao")
+    assert (d.industry, d.rule, d.primary) == ("construction", "R6", "planning")
