@@ -15,7 +15,7 @@ Deterministic: the model file holds integer counts, so the same labelled files g
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -94,42 +94,69 @@ class RescueModel:
     def __init__(self, data: Mapping[str, Any]) -> None:
         if data.get("format") != FORMAT:
             raise ValueError(f"rescue model format {data.get('format')!r}, expected {FORMAT}")
-        documents: Mapping[str, int] = data["documents"]
-        counts: Mapping[str, Mapping[str, int]] = data["counts"]
-        size = len({g for grams in counts.values() for g in grams})
+        documents: dict[str, int] = data["documents"]
+        counts: dict[str, dict[str, int]] = data["counts"]
         total = sum(documents.values())
         log_alpha = math.log(ALPHA)
         lift_of: dict[int, float] = {}  # counts are small integers: each log once
-        lifts: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-        unseen: list[float] = []
+        # Two hundred thousand counts become rows per n-gram: every label's entries for one count share one
+        # tuple, so building allocates per distinct count rather than per entry (it was most of a start-up).
+        lifts: dict[str, list[tuple[int, float]]] = {}
         self._labels = tuple(documents)
+        totals: list[int] = []
         for i, label in enumerate(self._labels):
             grams = counts.get(label, {})
-            unseen.append(log_alpha - math.log(sum(grams.values()) + ALPHA * size))
+            totals.append(sum(grams.values()))
+            entry_of: dict[int, tuple[int, float]] = {}
             for g, n in grams.items():
-                lift = lift_of.get(n)
-                if lift is None:
-                    lift = lift_of[n] = math.log(n + ALPHA) - log_alpha
-                lifts[g].append((i, lift))
+                entry = entry_of.get(n)
+                if entry is None:
+                    lift = lift_of.get(n)
+                    if lift is None:
+                        lift = lift_of[n] = math.log(n + ALPHA) - log_alpha
+                    entry = entry_of[n] = (i, lift)
+                row = lifts.get(g)
+                if row is None:
+                    lifts[g] = [entry]
+                else:
+                    row.append(entry)
+        # The n-grams any label saw (a label with counts but no documents is never predicted; its n-grams count).
+        size = len(lifts) + len({g for label, grams in counts.items() if label not in documents
+                                 for g in grams if g not in lifts})
         self._base = tuple(math.log(documents[label] / total) for label in self._labels)
-        self._unseen = tuple(unseen)
-        self._lifts = dict(lifts)
+        self._unseen = tuple(log_alpha - math.log(t + ALPHA * size) for t in totals)
+        self._lifts = lifts
 
     def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
+        # features(text) & known, in one pass: each n-gram of the text is looked up as it is cut, and only the
+        # known ones are kept (most are not known, and a set of them all cost a third of asking).
         lifts = self._lifts
-        grams = features(text) & lifts.keys()
+        grams: set[str] = set()
+        rows: list[list[tuple[int, float]]] = []
+        for line in text.split("\n"):
+            for n in GRAMS:
+                for at in range(len(line) - n + 1):
+                    g = line[at:at + n]
+                    row = lifts.get(g)
+                    if row is not None and g not in grams:
+                        grams.add(g)
+                        rows.append(row)
         if not grams:
             return None
-        n = len(grams)
-        scores = [prior + n * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
-        for g in grams:
-            for i, lift in lifts[g]:
+        known = len(grams)
+        scores = [prior + known * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
+        for row in rows:
+            for i, lift in row:
                 scores[i] += lift
-        best = max(range(len(scores)), key=lambda i: (scores[i], self._labels[i]))
+        labels = self._labels
+        best = 0
+        for i in range(1, len(scores)):  # max by (score, label), as written out: a key function per label costs
+            if scores[i] > scores[best] or (scores[i] == scores[best] and labels[i] > labels[best]):
+                best = i
         top = scores[best]
         probability = 1.0 / sum(math.exp(s - top) for s in scores)
-        return Guess(self._labels[best], round(probability, 3), grams)
+        return Guess(labels[best], round(probability, 3), grams)
 
     def explained(self, guess: Guess) -> Opinion:
         return Opinion(guess.label, guess.probability, self.explain(guess.label, guess.grams))
