@@ -73,6 +73,14 @@ class Opinion:
     words: list[str]  # the n-grams that spoke most for it
 
 
+ENTRY = 4  # bytes of a packed row entry: label index, lift index
+_MOST = 1 << 16  # labels or distinct counts two bytes can index
+
+
+def _pack(label: int, lift: int) -> bytes:
+    return bytes((label & 0xFF, label >> 8, lift & 0xFF, lift >> 8))
+
+
 class Guess(NamedTuple):
     """The most probable label before it is explained: explaining is asked only of an opinion that is used."""
 
@@ -87,9 +95,13 @@ class RescueModel:
     A label's score is its prior, plus "unseen" for every known n-gram of the text, plus for the n-grams the label
     was trained on what seeing them adds (log((n + ALPHA) / ALPHA) for n reports: the same for every label). Stored
     that way, per n-gram only the labels that saw it are visited, not all of them: asking was most of a routing
-    decision's cost when every label was scored for every n-gram."""
+    decision's cost when every label was scored for every n-gram.
 
-    __slots__ = ("_base", "_labels", "_lifts", "_unseen")
+    An n-gram's row is packed in one bytes object, ENTRY bytes per label that saw it: the label's index and the
+    index of its lift in `_lift_values`, each two bytes little-endian. A row of tuples and floats cost two cache
+    misses per entry, which were most of asking; a bytes row is one object, read without allocating."""
+
+    __slots__ = ("_base", "_labels", "_lift_values", "_rows", "_unseen")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         if data.get("format") != FORMAT:
@@ -98,57 +110,64 @@ class RescueModel:
         counts: dict[str, dict[str, int]] = data["counts"]
         total = sum(documents.values())
         log_alpha = math.log(ALPHA)
-        lift_of: dict[int, float] = {}  # counts are small integers: each log once
-        # Two hundred thousand counts become rows per n-gram: every label's entries for one count share one
-        # tuple, so building allocates per distinct count rather than per entry (it was most of a start-up).
-        lifts: dict[str, list[tuple[int, float]]] = {}
+        lift_at: dict[int, int] = {}  # a count -> where its lift is in lift_values: counts are small integers
+        lift_values: list[float] = []
+        rows: dict[str, bytearray] = {}
         self._labels = tuple(documents)
+        if len(self._labels) > _MOST:
+            raise ValueError(f"rescue model with {len(self._labels)} labels, at most {_MOST}")
         totals: list[int] = []
         for i, label in enumerate(self._labels):
             grams = counts.get(label, {})
             totals.append(sum(grams.values()))
-            entry_of: dict[int, tuple[int, float]] = {}
+            entry_of: dict[int, bytes] = {}  # a count -> this label's packed entry for it
             for g, n in grams.items():
                 entry = entry_of.get(n)
                 if entry is None:
-                    lift = lift_of.get(n)
-                    if lift is None:
-                        lift = lift_of[n] = math.log(n + ALPHA) - log_alpha
-                    entry = entry_of[n] = (i, lift)
-                row = lifts.get(g)
+                    at = lift_at.get(n)
+                    if at is None:
+                        at = lift_at[n] = len(lift_values)
+                        lift_values.append(math.log(n + ALPHA) - log_alpha)
+                    entry = entry_of[n] = _pack(i, at)
+                row = rows.get(g)
                 if row is None:
-                    lifts[g] = [entry]
+                    rows[g] = bytearray(entry)
                 else:
-                    row.append(entry)
+                    row += entry
+        if len(lift_values) > _MOST:
+            raise ValueError(f"rescue model with {len(lift_values)} distinct counts, at most {_MOST}")
         # The n-grams any label saw (a label with counts but no documents is never predicted; its n-grams count).
-        size = len(lifts) + len({g for label, grams in counts.items() if label not in documents
-                                 for g in grams if g not in lifts})
+        size = len(rows) + len({g for label, grams in counts.items() if label not in documents
+                                for g in grams if g not in rows})
         self._base = tuple(math.log(documents[label] / total) for label in self._labels)
         self._unseen = tuple(log_alpha - math.log(t + ALPHA * size) for t in totals)
-        self._lifts = lifts
+        self._lift_values = tuple(lift_values)
+        self._rows = {g: bytes(row) for g, row in rows.items()}
 
     def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
         # features(text) & known, in one pass: each n-gram of the text is looked up as it is cut, and only the
         # known ones are kept (most are not known, and a set of them all cost a third of asking).
-        lifts = self._lifts
+        table = self._rows
         grams: set[str] = set()
-        rows: list[list[tuple[int, float]]] = []
+        rows: list[bytes] = []
         for line in text.split("\n"):
             for n in GRAMS:
                 for at in range(len(line) - n + 1):
                     g = line[at:at + n]
-                    row = lifts.get(g)
+                    row = table.get(g)
                     if row is not None and g not in grams:
                         grams.add(g)
                         rows.append(row)
         if not grams:
             return None
         known = len(grams)
-        scores = [prior + known * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
+        scores: list[float] = [prior + known * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
+        lift_values = self._lift_values
         for row in rows:
-            for i, lift in row:
-                scores[i] += lift
+            for k in range(0, len(row), ENTRY):
+                i = row[k] | row[k + 1] << 8
+                scores[i] = scores[i] + lift_values[row[k + 2] | row[k + 3] << 8]  # not +=: two boxed floats
         labels = self._labels
         best = 0
         for i in range(1, len(scores)):  # max by (score, label), as written out: a key function per label costs
@@ -157,6 +176,12 @@ class RescueModel:
         top = scores[best]
         probability = 1.0 / sum(math.exp(s - top) for s in scores)
         return Guess(labels[best], round(probability, 3), grams)
+
+    def lifts(self, gram: str) -> dict[int, float]:
+        """What seeing `gram` adds to each label that saw it, by label index."""
+        row = self._rows[gram]
+        lift_values = self._lift_values
+        return {row[k] | row[k + 1] << 8: lift_values[row[k + 2] | row[k + 3] << 8] for k in range(0, len(row), ENTRY)}
 
     def explained(self, guess: Guess) -> Opinion:
         return Opinion(guess.label, guess.probability, self.explain(guess.label, guess.grams))
@@ -169,7 +194,7 @@ class RescueModel:
         me = self._labels.index(best)
         weights: dict[str, float] = {}
         for g in grams:
-            row = dict(self._lifts[g])
+            row = self.lifts(g)
             if me not in row:
                 continue  # an n-gram `best` never saw does not speak for it
             logp = [unseen + row.get(i, 0.0) for i, unseen in enumerate(self._unseen)]
