@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from router.domain.build import trusted
@@ -50,31 +49,39 @@ def confidence(score: float) -> float:
     return round(1.0 - 0.5 ** max(score, 0.0), 3)
 
 
-@dataclass
 class Classification:
-    """The facts the rules read, each with a confidence and the evidence that set it."""
+    """The facts the rules read, each with a confidence and the evidence that set it.
 
-    hazard: Hazard = Hazard.none
-    hazard_conf: float = 1.0
-    industry: str | None = None
-    industry_conf: float = 0.0
-    matter: str | None = None
-    matter_conf: float = 0.0
-    licensed: bool | None = None
-    licence_conf: float = 0.0
-    size: str | None = None
-    residential: bool = False
-    homes_plainly: bool = False  # homes named by more than a passing word (出租房, 居民楼), not just 走廊
-    premises_named: bool = False  # the trade's premises are named (稀料店), not only its goods (稀料)
-    text: str = ""  # the normalised title and description, which the rare paths (rulings, rescue) read again
-    public_building: bool = False
-    unit: str | None = None
-    safety_cue: bool = False
-    licence_is_main: bool = True
-    runner_up_industry: str | None = None
-    runner_up_matter: str | None = None
-    related: list[str] = field(default_factory=list)
-    evidence: list[Evidence] = field(default_factory=list)
+    A plain class, not a dataclass: compiled, a dataclass is built by its generated Python __init__, which cost
+    a twentieth of a decision for these twenty-odd fields."""
+
+    __slots__ = ("evidence", "hazard", "hazard_conf", "homes_plainly", "industry", "industry_conf", "licence_conf",
+                 "licence_is_main", "licensed", "matter", "matter_conf", "premises_named", "public_building",
+                 "related", "residential", "runner_up_industry", "runner_up_matter", "safety_cue", "size", "text",
+                 "unit")
+
+    def __init__(self, text: str = "") -> None:
+        self.hazard: Hazard = _NONE
+        self.hazard_conf = 1.0
+        self.industry: str | None = None
+        self.industry_conf = 0.0
+        self.matter: str | None = None
+        self.matter_conf = 0.0
+        self.licensed: bool | None = None
+        self.licence_conf = 0.0
+        self.size: str | None = None
+        self.residential = False
+        self.homes_plainly = False  # homes named by more than a passing word (出租房, 居民楼), not just 走廊
+        self.premises_named = False  # the trade's premises are named (稀料店), not only its goods (稀料)
+        self.text = text  # the normalised title and description, which the rare paths (rulings, rescue) read again
+        self.public_building = False
+        self.unit: str | None = None
+        self.safety_cue = False
+        self.licence_is_main = True
+        self.runner_up_industry: str | None = None
+        self.runner_up_matter: str | None = None
+        self.related: list[str] = []
+        self.evidence: list[Evidence] = []
 
 
 def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
