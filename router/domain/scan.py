@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bits
-from router.domain.salience import IN_ORDER_WINDOW, Salience, retracted_spans, sold_there, taken_back
+from router.domain.salience import IN_ORDER_WINDOW, Salience, markers, retracted_spans, sold_there, taken_back
 from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
 __all__ = ["Signals", "Subject", "scan", "venues"]
@@ -143,7 +143,9 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     bare_neg = False  # it was a bare 没/无/未: 没挂牌没执照 lists two things missing, it denies neither
     marks = Marks()
     anomaly = cc.catalogue.rules.licence_anomaly
-    retracted = retracted_spans(raw)  # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
+    aside, corrected = markers(as_bytes)
+    # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
+    retracted = retracted_spans(raw) if corrected else []
     for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
         end = last_byte + 1
         start = end - length
@@ -167,7 +169,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             last_neg = end
             bare_neg = word in _BARE_NEGATIONS
     buckets = (sig.industries, sig.matters, sig.context, sig.industries)
-    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted)
+    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted, aside)
     for start, word, hits in subjects:
         factor = weigh.factor(start, word, hits)
         for bucket, key, weight, lic, size in hits:
