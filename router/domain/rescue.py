@@ -18,18 +18,18 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-FORMAT = 1
-GRAMS = (2, 3)
-MIN_COUNT = 3  # an n-gram seen in fewer training reports is noise, and would only make the file large
-ALPHA = 0.1  # additive smoothing of the per-label n-gram frequencies
-BACKING = 0.6  # the model's probability for the rule it must back
+FORMAT: Final = 1
+GRAMS: Final = (2, 3)
+MIN_COUNT: Final = 3  # an n-gram seen in fewer training reports is noise, and would only make the file large
+ALPHA: Final = 0.1  # additive smoothing of the per-label n-gram frequencies
+BACKING: Final = 0.6  # the model's probability for the rule it must back
 # A routed report whose rule was only half sure (confidence below DOUBT_BELOW) and for which the model names another
 # department with at least DOUBTING probability is held for a human: on fresh reports this catches a third of the
 # wrong automatic dispatches and few right ones (thresholds chosen on two held-out sets, ROUTING §6's return cost).
-DOUBT_BELOW = 0.6
-DOUBTING = 0.99
+DOUBT_BELOW: Final = 0.6
+DOUBTING: Final = 0.99
 
 
 def label_of(rule: str, department_template: str) -> str:
@@ -73,8 +73,8 @@ class Opinion:
     words: list[str]  # the n-grams that spoke most for it
 
 
-ENTRY = 4  # bytes of a packed row entry: label index, lift index
-_MOST = 1 << 16  # labels or distinct counts two bytes can index
+ENTRY: Final = 4  # bytes of a packed row entry: label index, lift index
+_MOST: Final = 1 << 16  # labels or distinct counts two bytes can index
 
 
 def _pack(label: int, lift: int) -> bytes:

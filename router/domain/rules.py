@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from router.domain.classify import Classification
 from router.domain.compiled import CompiledCatalogue
 from schemas.decision import Rule
 from schemas.report import Hazard
 
-HAZARD_RULES = frozenset({Rule.R1, Rule.R2, Rule.R3, Rule.R4, Rule.R5})
-NAMED_TRADE = 0.5  # the confidence of one plain word naming a trade: below it the trade is only guessed
+HAZARD_RULES: Final = frozenset({Rule.R1, Rule.R2, Rule.R3, Rule.R4, Rule.R5})
+NAMED_TRADE: Final = 0.5  # the confidence of one plain word naming a trade: below it the trade is only guessed
 
-_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
+# Enum members as globals: Enum attribute lookups are slow.
+_NONE: Final = Hazard.none
+_FIRE: Final = Hazard.fire
+_SAFETY: Final = Hazard.safety
 
 
 class Route:
