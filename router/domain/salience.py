@@ -7,6 +7,7 @@ or a matter checked and found in order."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 import ahocorasick
@@ -69,7 +70,8 @@ def markers(text_bytes: str) -> tuple[int, bool]:
     One pass of a small automaton: an alternation of Chinese words makes the regex engine try it at nearly every
     character, and a bytes.find per word cost three times the pass."""
     aside, corrected = len(text_bytes), False
-    for last, (length, is_aside) in _MARKERS.iter(text_bytes):
+    found: Iterator[tuple[int, tuple[int, bool]]] = _MARKERS.iter(text_bytes)
+    for last, (length, is_aside) in found:
         start = last + 1 - length
         if not is_aside:
             corrected = True

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any, Final
 
-from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bits
+from router.domain.compiled import CompiledCatalogue, CueHit, K, LexiconValue, SubjectHit, WordValue, bits
 from router.domain.salience import IN_ORDER_WINDOW, Salience, markers, retracted_spans, sold_there, taken_back
 from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
@@ -146,7 +147,9 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     aside, corrected = markers(as_bytes)
     # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
     retracted = retracted_spans(raw) if corrected else []
-    for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
+    # Typed, so that the compiled loop unpacks each match once into native ints instead of treating all as objects.
+    matches: Iterator[tuple[int, LexiconValue]] = cc.automaton.iter_long(as_bytes)
+    for last_byte, (length, word, subj, cues, flags) in matches:
         end = last_byte + 1
         start = end - length
         if subj:
@@ -406,7 +409,8 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
     Asked for only when a fire hazard makes the venue matter (who supervises fire safety there): most reports
     never pay for this second pass over the text."""
     as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
-    for last, (length, word, payloads, _flags) in cc.venues.iter(as_bytes):
+    matches: Iterator[tuple[int, WordValue]] = cc.venues.iter(as_bytes)
+    for last, (length, word, payloads, _flags) in matches:
         if _USED_AS.search(as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode(
                 "utf-8", "ignore")):
             continue
