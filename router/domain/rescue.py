@@ -101,7 +101,7 @@ class RescueModel:
     index of its lift in `_lift_values`, each two bytes little-endian. A row of tuples and floats cost two cache
     misses per entry, which were most of asking; a bytes row is one object, read without allocating."""
 
-    __slots__ = ("_base", "_labels", "_lift_values", "_rows", "_unseen")
+    __slots__ = ("_base", "_by_unseen", "_labels", "_lift_values", "_rows", "_unseen")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         if data.get("format") != FORMAT:
@@ -141,6 +141,7 @@ class RescueModel:
                                 for g in grams if g not in rows})
         self._base = tuple(math.log(documents[label] / total) for label in self._labels)
         self._unseen = tuple(log_alpha - math.log(t + ALPHA * size) for t in totals)
+        self._by_unseen = tuple(sorted(range(len(totals)), key=lambda i: -self._unseen[i]))  # labels, for explain()
         self._lift_values = tuple(lift_values)
         self._rows = {g: bytes(row) for g, row in rows.items()}
 
@@ -192,13 +193,24 @@ class RescueModel:
         if len(self._labels) < 2:
             return []
         me = self._labels.index(best)
+        unseen = self._unseen
         weights: dict[str, float] = {}
         for g in grams:
             row = self.lifts(g)
-            if me not in row:
+            mine = row.get(me)
+            if mine is None:
                 continue  # an n-gram `best` never saw does not speak for it
-            logp = [unseen + row.get(i, 0.0) for i, unseen in enumerate(self._unseen)]
-            weights[g] = logp[me] - max(v for i, v in enumerate(logp) if i != me)
+            # The strongest other label: among those that saw g by their lift, and among the rest, which score
+            # just their "unseen", the first by descending "unseen" (a row's few labels walked, not every label).
+            strongest = -math.inf
+            for i, lift in row.items():
+                if i != me and unseen[i] + lift > strongest:
+                    strongest = unseen[i] + lift
+            for i in self._by_unseen:
+                if i != me and i not in row:
+                    strongest = max(strongest, unseen[i])
+                    break
+            weights[g] = unseen[me] + mine - strongest
         return sorted(weights, key=lambda g: (-weights[g], g))[:4]
 
     def opinion(self, text: str) -> Opinion | None:
