@@ -89,6 +89,66 @@ class Guess(NamedTuple):
     grams: set[str]  # the text's n-grams the model knows
 
 
+class Tables(NamedTuple):
+    """What asking a model reads, built from a model file's counts by tables(). Plain tuples, floats and bytes, so
+    that rescue_file can keep them (marshal) and a start-up need not build them again."""
+
+    labels: tuple[str, ...]
+    base: tuple[float, ...]  # per label: its prior
+    unseen: tuple[float, ...]  # per label: what a known n-gram it never saw adds
+    by_unseen: tuple[int, ...]  # label indexes by descending `unseen`, for explain()
+    lift_values: tuple[float, ...]  # what seeing an n-gram adds, per distinct count
+    rows: dict[str, bytes]  # per n-gram: the packed entries of the labels that saw it (see RescueModel)
+
+
+def tables(data: Mapping[str, Any]) -> Tables:
+    """The tables of a model file's counts (see RescueModel for their layout)."""
+    if data.get("format") != FORMAT:
+        raise ValueError(f"rescue model format {data.get('format')!r}, expected {FORMAT}")
+    documents: dict[str, int] = data["documents"]
+    counts: dict[str, dict[str, int]] = data["counts"]
+    total = sum(documents.values())
+    log_alpha = math.log(ALPHA)
+    lift_at: dict[int, int] = {}  # a count -> where its lift is in lift_values: counts are small integers
+    lift_values: list[float] = []
+    rows: dict[str, bytearray] = {}
+    labels = tuple(documents)
+    if len(labels) > _MOST:
+        raise ValueError(f"rescue model with {len(labels)} labels, at most {_MOST}")
+    totals: list[int] = []
+    for i, label in enumerate(labels):
+        grams = counts.get(label, {})
+        totals.append(sum(grams.values()))
+        entry_of: dict[int, bytes] = {}  # a count -> this label's packed entry for it
+        for g, n in grams.items():
+            entry = entry_of.get(n)
+            if entry is None:
+                at = lift_at.get(n)
+                if at is None:
+                    at = lift_at[n] = len(lift_values)
+                    lift_values.append(math.log(n + ALPHA) - log_alpha)
+                entry = entry_of[n] = _pack(i, at)
+            row = rows.get(g)
+            if row is None:
+                rows[g] = bytearray(entry)
+            else:
+                row += entry
+    if len(lift_values) > _MOST:
+        raise ValueError(f"rescue model with {len(lift_values)} distinct counts, at most {_MOST}")
+    # The n-grams any label saw (a label with counts but no documents is never predicted; its n-grams count).
+    size = len(rows) + len({g for label, grams in counts.items() if label not in documents
+                            for g in grams if g not in rows})
+    unseen = tuple(log_alpha - math.log(t + ALPHA * size) for t in totals)
+    return Tables(
+        labels,
+        tuple(math.log(documents[label] / total) for label in labels),
+        unseen,
+        tuple(sorted(range(len(totals)), key=lambda i: -unseen[i])),
+        tuple(lift_values),
+        {g: bytes(row) for g, row in rows.items()},
+    )
+
+
 class RescueModel:
     """Multinomial naive Bayes over n-gram presence, as log tables built once from the counts.
 
@@ -103,47 +163,13 @@ class RescueModel:
 
     __slots__ = ("_base", "_by_unseen", "_labels", "_lift_values", "_rows", "_unseen")
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        if data.get("format") != FORMAT:
-            raise ValueError(f"rescue model format {data.get('format')!r}, expected {FORMAT}")
-        documents: dict[str, int] = data["documents"]
-        counts: dict[str, dict[str, int]] = data["counts"]
-        total = sum(documents.values())
-        log_alpha = math.log(ALPHA)
-        lift_at: dict[int, int] = {}  # a count -> where its lift is in lift_values: counts are small integers
-        lift_values: list[float] = []
-        rows: dict[str, bytearray] = {}
-        self._labels = tuple(documents)
-        if len(self._labels) > _MOST:
-            raise ValueError(f"rescue model with {len(self._labels)} labels, at most {_MOST}")
-        totals: list[int] = []
-        for i, label in enumerate(self._labels):
-            grams = counts.get(label, {})
-            totals.append(sum(grams.values()))
-            entry_of: dict[int, bytes] = {}  # a count -> this label's packed entry for it
-            for g, n in grams.items():
-                entry = entry_of.get(n)
-                if entry is None:
-                    at = lift_at.get(n)
-                    if at is None:
-                        at = lift_at[n] = len(lift_values)
-                        lift_values.append(math.log(n + ALPHA) - log_alpha)
-                    entry = entry_of[n] = _pack(i, at)
-                row = rows.get(g)
-                if row is None:
-                    rows[g] = bytearray(entry)
-                else:
-                    row += entry
-        if len(lift_values) > _MOST:
-            raise ValueError(f"rescue model with {len(lift_values)} distinct counts, at most {_MOST}")
-        # The n-grams any label saw (a label with counts but no documents is never predicted; its n-grams count).
-        size = len(rows) + len({g for label, grams in counts.items() if label not in documents
-                                for g in grams if g not in rows})
-        self._base = tuple(math.log(documents[label] / total) for label in self._labels)
-        self._unseen = tuple(log_alpha - math.log(t + ALPHA * size) for t in totals)
-        self._by_unseen = tuple(sorted(range(len(totals)), key=lambda i: -self._unseen[i]))  # labels, for explain()
-        self._lift_values = tuple(lift_values)
-        self._rows = {g: bytes(row) for g, row in rows.items()}
+    def __init__(self, data: Mapping[str, Any] | Tables) -> None:
+        """A model from a model file's counts, or from the tables built from them before (rescue_file's cache)."""
+        built = data if isinstance(data, Tables) else tables(data)
+        self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows = built
+
+    def tables(self) -> Tables:
+        return Tables(self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows)
 
     def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
