@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import sys
@@ -19,6 +20,7 @@ from router.domain.compiled import CompiledCatalogue
 from router.domain.decide import decide
 from router.domain.linking import OpenCases
 from router.rescue_file import compiled
+from schemas.decision import Decision
 from schemas.report import Report
 
 
@@ -37,6 +39,8 @@ def _error_line(raw: bytes, error: str) -> bytes:
 PARALLEL_FROM = 2000
 CHUNK = 500
 _worker_cc: CompiledCatalogue | None = None  # a forked worker's catalogue, inherited from the parent
+# model_dump_json() is this serializer's bytes decoded to a str: the line is written as bytes, so take them as made.
+_to_json = Decision.__pydantic_serializer__.to_json
 
 
 def _route_one(raw: bytes, cc: CompiledCatalogue, batch: OpenCases | None) -> tuple[bytes, bool]:
@@ -46,7 +50,7 @@ def _route_one(raw: bytes, cc: CompiledCatalogue, batch: OpenCases | None) -> tu
         decision = decide(report, cc)
         if batch is not None:  # linked as the router links a batch, a line's external id standing for its case id
             decision = batch.link(report.external_id, report, decision).decision
-        return decision.model_dump_json().encode(), False
+        return _to_json(decision), False
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "report"
@@ -73,15 +77,20 @@ def usable_cpus() -> int:
 
 def route_stream(
     stdin: IO[bytes], stdout: IO[bytes], catalogue: Path | None = None, link_duplicates: bool = False,
-    jobs: int = 1,
+    jobs: int = 1, own_process: bool = False,
 ) -> int:
     """Route JSON lines of reports to JSON lines of decisions, one output per input line, in order; returns the
     number of error lines. With jobs > 1 a large batch is split among forked workers (not with link_duplicates,
-    which compares each line with the ones before it)."""
+    which compares each line with the ones before it). `own_process`: the process runs this command alone."""
     global _worker_cc
     cat = load_catalogue(catalogue)
     cc = compiled(cat, catalogue.parent if catalogue is not None else CATALOGUE_DIR)
     batch = OpenCases(cat.settings.duplicate) if link_duplicates else None  # the earlier lines' open cases
+    if own_process:
+        # What start-up built (imports, the catalogue, the rescue model) lives as long as the process: frozen, the
+        # collector no longer walks it at every full collection, and forked workers do not copy the pages that
+        # walking would write to. About a twentieth of a batch's time.
+        gc.freeze()
     lines = iter(stdin)
     first = [raw for raw in islice(lines, PARALLEL_FROM) if raw.strip()]
     errors = 0
@@ -106,7 +115,8 @@ def route_stream(
 def route_command(catalogue: Path | None, link_duplicates: bool, jobs: int = 0) -> None:
     """Read reports (JSON lines) on stdin and write decisions (JSON lines) on stdout, in order."""
     try:
-        route_stream(sys.stdin.buffer, sys.stdout.buffer, catalogue, link_duplicates, jobs or usable_cpus())
+        route_stream(sys.stdin.buffer, sys.stdout.buffer, catalogue, link_duplicates, jobs or usable_cpus(),
+                     own_process=True)
     except CatalogueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 
 # BaseModel keeps its state in four slots; their descriptors set them without __setattr__'s checks.
-_new = object.__new__
-_set_dict = object.__setattr__
-_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+_new: Final = object.__new__
+_set_dict: Final = object.__setattr__
+_set_fields: Final = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra: Final = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private: Final = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 # One set per class, shared by its instances: every field is set, so pydantic's only change to it (adding a name
 # on assignment) leaves it as it is.
-_ALL_SET: dict[type[BaseModel], set[str]] = {}
+_ALL_SET: Final[dict[type[BaseModel], set[str]]] = {}
 
 
 def trusted(cls: type[M], values: dict[str, Any]) -> M:

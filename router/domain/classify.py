@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Final
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
@@ -16,7 +16,10 @@ from router.domain.units import resolve_unit
 from schemas.decision import Evidence
 from schemas.report import Hazard, Report
 
-_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
+# Enum members as globals: Enum attribute lookups are slow.
+_NONE: Final = Hazard.none
+_FIRE: Final = Hazard.fire
+_SAFETY: Final = Hazard.safety
 
 
 def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Evidence:
@@ -24,25 +27,25 @@ def _ev(kind: str, what: str, source: str, words: list[str] | None = None) -> Ev
     return trusted(Evidence, {"kind": kind, "what": what, "source": source, "words": words or []})
 
 
-STRUCTURED = 1.0
-PASSING = 0.6  # one plain word of a matter, named in passing
-OWNER_UNKNOWN = 0.5  # a matter the caller says nobody is known to own counts this much
-_OWNER_UNKNOWN = re.compile(
+STRUCTURED: Final = 1.0
+PASSING: Final = 0.6  # one plain word of a matter, named in passing
+OWNER_UNKNOWN: Final = 0.5  # a matter the caller says nobody is known to own counts this much
+_OWNER_UNKNOWN: Final = re.compile(
     "不知道是哪个单位|不知道归谁|谁也说不清|说不清.{0,4}归谁|没人能拍板|没人拍板|产权不清|不知道该找谁|到底该找谁|"
     "不知道找谁|该找哪个部门|找哪个部门|归谁管|哪个部门管|不知道该报哪|向哪个部门申请|找谁申请")
-GAP_CONCERN = 0.6  # of the hazard threshold: more than one half-weight word (歪, 锈) makes a safety concern
-PRESUMED_UNAPPROVED = 0.75  # building work reported in progress, its approval not mentioned
-ONGOING_ENOUGH = 2.0  # signs of building work in progress that name the trade on their own
+GAP_CONCERN: Final = 0.6  # of the hazard threshold: more than one half-weight word (歪, 锈) makes a safety concern
+PRESUMED_UNAPPROVED: Final = 0.75  # building work reported in progress, its approval not mentioned
+ONGOING_ENOUGH: Final = 2.0  # signs of building work in progress that name the trade on their own
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
 # 在 is left out: 在门口搭了个棚 places a finished shed.
-_BUILDING_NOW = re.compile(
+_BUILDING_NOW: Final = re.compile(
     "(?:正在|正|还在|仍在|一直在|天天在|每天在)[^，。；！？\n]{0,8}?(?:搭|建|盖|砌|挖|浇|焊|扩|垒|铺|施工)")
 # 加第三层, 往外扩一间, 盖两层, 砌到二楼: storeys or rooms being added are building work, whatever the building.
-_STOREYS = re.compile(
+_STOREYS: Final = re.compile(
     "(?:加|盖|建|起|砌|搭|扩|接|造)了?(?:一栋|一幢|一座)?第?[一二三四五六七八九十两几0-9]{1,2}(?:层|间)"
     "|(?:砌|盖|建|造|搭)到了?[一二三四五六七八九十两几0-9]{1,2}(?:楼|层)"
     "|(?:正在|正|还在)[^，。；！？\n]{0,8}?(?:搭|盖|砌|建)了?[一两几]?[个间][^，。；！？\n]{0,8}?(?:房间|小屋|屋子|房子|阳光房)")
-MIN_SUBJECT = 0.3  # below this an industry or matter word is noise
+MIN_SUBJECT: Final = 0.3  # below this an industry or matter word is noise
 
 
 @lru_cache(maxsize=4096)
@@ -52,31 +55,39 @@ def confidence(score: float) -> float:
     return round(1.0 - 0.5 ** max(score, 0.0), 3)
 
 
-@dataclass
 class Classification:
-    """The facts the rules read, each with a confidence and the evidence that set it."""
+    """The facts the rules read, each with a confidence and the evidence that set it.
 
-    hazard: Hazard = Hazard.none
-    hazard_conf: float = 1.0
-    industry: str | None = None
-    industry_conf: float = 0.0
-    matter: str | None = None
-    matter_conf: float = 0.0
-    licensed: bool | None = None
-    licence_conf: float = 0.0
-    size: str | None = None
-    residential: bool = False
-    homes_plainly: bool = False  # homes named by more than a passing word (出租房, 居民楼), not just 走廊
-    premises_named: bool = False  # the trade's premises are named (稀料店), not only its goods (稀料)
-    text: str = ""  # the normalised title and description, which the rare paths (rulings, rescue) read again
-    public_building: bool = False
-    unit: str | None = None
-    safety_cue: bool = False
-    licence_is_main: bool = True
-    runner_up_industry: str | None = None
-    runner_up_matter: str | None = None
-    related: list[str] = field(default_factory=list)
-    evidence: list[Evidence] = field(default_factory=list)
+    A plain class, not a dataclass: compiled, a dataclass is built by its generated Python __init__, which cost
+    a twentieth of a decision for these twenty-odd fields."""
+
+    __slots__ = ("evidence", "hazard", "hazard_conf", "homes_plainly", "industry", "industry_conf", "licence_conf",
+                 "licence_is_main", "licensed", "matter", "matter_conf", "premises_named", "public_building",
+                 "related", "residential", "runner_up_industry", "runner_up_matter", "safety_cue", "size", "text",
+                 "unit")
+
+    def __init__(self, text: str = "") -> None:
+        self.hazard: Hazard = _NONE
+        self.hazard_conf = 1.0
+        self.industry: str | None = None
+        self.industry_conf = 0.0
+        self.matter: str | None = None
+        self.matter_conf = 0.0
+        self.licensed: bool | None = None
+        self.licence_conf = 0.0
+        self.size: str | None = None
+        self.residential = False
+        self.homes_plainly = False  # homes named by more than a passing word (出租房, 居民楼), not just 走廊
+        self.premises_named = False  # the trade's premises are named (稀料店), not only its goods (稀料)
+        self.text = text  # the normalised title and description, which the rare paths (rulings, rescue) read again
+        self.public_building = False
+        self.unit: str | None = None
+        self.safety_cue = False
+        self.licence_is_main = True
+        self.runner_up_industry: str | None = None
+        self.runner_up_matter: str | None = None
+        self.related: list[str] = []
+        self.evidence: list[Evidence] = []
 
 
 def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
@@ -300,7 +311,7 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
 
 # 未发现消防或其他安全隐患, 现场未见安全隐患: whoever looked found no hazard, and what they saw (钢瓶, 稀料) is the
 # trade's ordinary stock. "其他" alone (未发现其他安全隐患) keeps the hazard that was found.
-_DECLARED_SAFE = re.compile(
+_DECLARED_SAFE: Final = re.compile(
     "(?:未发现|未见|没有发现|没发现|不存在|并无|未查见|未查出|无任何|无明显)([^，。；！？\n]{0,8}?)隐患")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from threading import Lock
+from typing import Final
 
 import ahocorasick
 
@@ -127,9 +128,9 @@ def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
 
 # 绳子都没系, 也没办: an adverb before a negated cue would otherwise match as the negation 都没 (the scan takes the
 # longest word at each place, so the cue inside would be lost). Each negated cue is also known after them.
-_ADVERBS = ("都", "也", "还", "都还", "并", "根本", "从来")
-_NEGATION_STARTS = ("没", "未", "不", "无")
-_ADVERB_KINDS = frozenset({K.FIRE, K.SAFETY, K.WEAK, K.UNLICENSED, K.UNSEEN, K.ONGOING, K.FINISHED})
+_ADVERBS: Final = ("都", "也", "还", "都还", "并", "根本", "从来")
+_NEGATION_STARTS: Final = ("没", "未", "不", "无")
+_ADVERB_KINDS: Final = frozenset({K.FIRE, K.SAFETY, K.WEAK, K.UNLICENSED, K.UNSEEN, K.ONGOING, K.FINISHED})
 
 
 def _after_adverbs(b: Builder) -> None:
@@ -143,9 +144,9 @@ def _after_adverbs(b: Builder) -> None:
 # 瓶装液化气供应点: the scan takes the longest word at each place, so a trade or matter word that starts inside a
 # hazard or licence word and runs past it would be lost. Each such overlap is also known as one word carrying
 # both. Only strong subject words are joined: a vague one (孩子, 包装) lost this way is no loss.
-JOIN_MIN_WEIGHT = 0.8
-_SUBJECT_KINDS = frozenset({K.INDUSTRY, K.MATTER})
-_STAGE_KINDS = frozenset({K.ONGOING, K.FINISHED})
+JOIN_MIN_WEIGHT: Final = 0.8
+_SUBJECT_KINDS: Final = frozenset({K.INDUSTRY, K.MATTER})
+_STAGE_KINDS: Final = frozenset({K.ONGOING, K.FINISHED})
 
 
 def _joined_across_cues(b: Builder) -> None:
@@ -178,8 +179,8 @@ def _venues(cat: Catalogue) -> ahocorasick.Automaton:
 
 
 # Words after a unit's short name that make it a place: 南门这边, 我们鼓楼这里.
-PLACE_CONTEXT = ("这边", "那边", "这里", "那里", "这块", "那块", "一带", "附近", "片区", "街道")
-OUTSIDE = ""  # the unit of a place that lies in the district but in none of the catalogue's units
+PLACE_CONTEXT: Final = ("这边", "那边", "这里", "那里", "这块", "那块", "一带", "附近", "片区", "街道")
+OUTSIDE: Final = ""  # the unit of a place that lies in the district but in none of the catalogue's units
 
 
 def _places(cat: Catalogue) -> ahocorasick.Automaton:
@@ -227,7 +228,7 @@ def compile_uncached(cat: Catalogue, rescue: RescueModel | None = None) -> Compi
 
 
 _CACHE: dict[tuple[str, str, int], CompiledCatalogue] = {}
-_LOCK = Lock()
+_LOCK: Final = Lock()
 
 
 def compile_catalogue(cat: Catalogue, rescue: RescueModel | None = None) -> CompiledCatalogue:

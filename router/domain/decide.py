@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from catalogue.binding import bound
 from catalogue.rulings import RULING, ruling_evidence
 from router.domain.build import check_trusted, trusted
@@ -13,13 +15,17 @@ from router.domain.rulings import RulingMatch, matching_ruling
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
 from schemas.report import Hazard, Report
 
-ALT_DISCOUNT = 0.6  # an alternative view is less likely than the one chosen
+ALT_DISCOUNT: Final = 0.6  # an alternative view is less likely than the one chosen
 for _model in (Decision, Evidence, Candidate):
     check_trusted(_model)
 
-_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
-_GAP, _ROUTED = DecisionStatus.gap, DecisionStatus.routed
-_LICENCE_RULES = frozenset({Rule.R6, Rule.R7, Rule.R8})  # with the hazard rules, feedback goes wider too
+# Enum members as globals: Enum attribute lookups are slow.
+_NONE: Final = Hazard.none
+_FIRE: Final = Hazard.fire
+_SAFETY: Final = Hazard.safety
+_GAP: Final = DecisionStatus.gap
+_ROUTED: Final = DecisionStatus.routed
+_LICENCE_RULES: Final = frozenset({Rule.R6, Rule.R7, Rule.R8})  # with the hazard rules, feedback goes wider too
 
 
 class _Binder:

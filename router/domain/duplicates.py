@@ -6,13 +6,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from catalogue.model import DuplicateSettings
 from router.domain.text import normalise_address
 from schemas.decision import Decision
 
-EARTH_RADIUS_M = 6_371_000.0
-METRES_PER_DEGREE_OF_LATITUDE = math.pi * EARTH_RADIUS_M / 180
+EARTH_RADIUS_M: Final = 6_371_000.0
+METRES_PER_DEGREE_OF_LATITUDE: Final = math.pi * EARTH_RADIUS_M / 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +89,8 @@ class Box:
     east: float
 
 
-NO_BOX = Box(1.0, 0.0, 1.0, 0.0)
-_SLACK = 1.000001  # float rounding must not cut off a place exactly at the distance
+NO_BOX: Final = Box(1.0, 0.0, 1.0, 0.0)
+_SLACK: Final = 1.000001  # float rounding must not cut off a place exactly at the distance
 
 
 def search_boxes(points: Sequence[tuple[float, float]], within_m: float, count: int = 8) -> list[Box]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import IntEnum
+from typing import Final
 
 import ahocorasick
 
@@ -58,7 +59,7 @@ class K(IntEnum):
     EGRESS = 36  # 安全出口, 后门, 楼梯: a way out
 
 
-GOODS = "goods"  # the context of an industry word that names what the trade deals in, not where it is
+GOODS: Final = "goods"  # the context of an industry word that names what the trade deals in, not where it is
 # (kind, target, weight, licensed flag, size flag, context industry)
 Payload = tuple[K, str, float, bool | None, str | None, str | None]
 # A lexicon word's subjects, pre-sorted for the scan: (bucket, key, weight, licensed flag, size flag),
@@ -78,11 +79,11 @@ def bits(*kinds: K) -> int:
     return sum(1 << k for k in kinds)
 
 
-HAZARD_KINDS = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO,
+HAZARD_KINDS: Final = bits(K.FIRE, K.FIRE_EQUIP, K.SAFETY, K.SAFETY_EQUIP, K.WEAK, K.FIRE_VETO, K.SAFETY_VETO,
                     K.IN_ORDER, K.EXPOSURE, K.ONGOING, K.FINISHED, K.UNSEEN,
                     K.IGNITION, K.FUEL, K.BLOCKING, K.EGRESS)
-LICENCE_KINDS = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER, K.HOLD, K.PERSON, K.ANOMALOUS)
-CUE_KINDS = HAZARD_KINDS | LICENCE_KINDS
+LICENCE_KINDS: Final = bits(K.UNLICENSED, K.LICENSED, K.NOUN, K.NEG_BEFORE, K.NEG_AFTER, K.HOLD, K.PERSON, K.ANOMALOUS)
+CUE_KINDS: Final = HAZARD_KINDS | LICENCE_KINDS
 
 
 def variants(word: str, spelling: dict[str, list[str]], holds: re.Pattern[str] | None = None) -> Iterable[str]:

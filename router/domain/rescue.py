@@ -15,23 +15,23 @@ Deterministic: the model file holds integer counts, so the same labelled files g
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-FORMAT = 1
-GRAMS = (2, 3)
-MIN_COUNT = 3  # an n-gram seen in fewer training reports is noise, and would only make the file large
-ALPHA = 0.1  # additive smoothing of the per-label n-gram frequencies
-BACKING = 0.6  # the model's probability for the rule it must back
+FORMAT: Final = 1
+GRAMS: Final = (2, 3)
+MIN_COUNT: Final = 3  # an n-gram seen in fewer training reports is noise, and would only make the file large
+ALPHA: Final = 0.1  # additive smoothing of the per-label n-gram frequencies
+BACKING: Final = 0.6  # the model's probability for the rule it must back
 # A routed report whose rule was not sure (confidence below DOUBT_BELOW) and for which the model names another
 # department with at least DOUBTING probability goes by the reading of the report the model names, or is held for
 # a human. DOUBT_BELOW was 0.6 until December 2026; 0.8 was chosen on 1,400 read reports the model was not trained
 # on (wrong dispatches 11 -> 7, right 1,375 -> 1,373), and on 3,600 unread reports it cut wrong automatic dispatches
 # from 64 to 21 for 41 more held and 9 more right.
-DOUBT_BELOW = 0.8
-DOUBTING = 0.99
+DOUBT_BELOW: Final = 0.8
+DOUBTING: Final = 0.99
 
 
 def label_of(rule: str, department_template: str) -> str:
@@ -75,6 +75,14 @@ class Opinion:
     words: list[str]  # the n-grams that spoke most for it
 
 
+ENTRY: Final = 4  # bytes of a packed row entry: label index, lift index
+_MOST: Final = 1 << 16  # labels or distinct counts two bytes can index
+
+
+def _pack(label: int, lift: int) -> bytes:
+    return bytes((label & 0xFF, label >> 8, lift & 0xFF, lift >> 8))
+
+
 class Guess(NamedTuple):
     """The most probable label before it is explained: explaining is asked only of an opinion that is used."""
 
@@ -83,55 +91,126 @@ class Guess(NamedTuple):
     grams: set[str]  # the text's n-grams the model knows
 
 
+class Tables(NamedTuple):
+    """What asking a model reads, built from a model file's counts by tables(). Plain tuples, floats and bytes, so
+    that rescue_file can keep them (marshal) and a start-up need not build them again."""
+
+    labels: tuple[str, ...]
+    base: tuple[float, ...]  # per label: its prior
+    unseen: tuple[float, ...]  # per label: what a known n-gram it never saw adds
+    by_unseen: tuple[int, ...]  # label indexes by descending `unseen`, for explain()
+    lift_values: tuple[float, ...]  # what seeing an n-gram adds, per distinct count
+    rows: dict[str, bytes]  # per n-gram: the packed entries of the labels that saw it (see RescueModel)
+
+
+def tables(data: Mapping[str, Any]) -> Tables:
+    """The tables of a model file's counts (see RescueModel for their layout)."""
+    if data.get("format") != FORMAT:
+        raise ValueError(f"rescue model format {data.get('format')!r}, expected {FORMAT}")
+    documents: dict[str, int] = data["documents"]
+    counts: dict[str, dict[str, int]] = data["counts"]
+    total = sum(documents.values())
+    log_alpha = math.log(ALPHA)
+    lift_at: dict[int, int] = {}  # a count -> where its lift is in lift_values: counts are small integers
+    lift_values: list[float] = []
+    rows: dict[str, bytearray] = {}
+    labels = tuple(documents)
+    if len(labels) > _MOST:
+        raise ValueError(f"rescue model with {len(labels)} labels, at most {_MOST}")
+    totals: list[int] = []
+    for i, label in enumerate(labels):
+        grams = counts.get(label, {})
+        totals.append(sum(grams.values()))
+        entry_of: dict[int, bytes] = {}  # a count -> this label's packed entry for it
+        for g, n in grams.items():
+            entry = entry_of.get(n)
+            if entry is None:
+                at = lift_at.get(n)
+                if at is None:
+                    at = lift_at[n] = len(lift_values)
+                    lift_values.append(math.log(n + ALPHA) - log_alpha)
+                entry = entry_of[n] = _pack(i, at)
+            row = rows.get(g)
+            if row is None:
+                rows[g] = bytearray(entry)
+            else:
+                row += entry
+    if len(lift_values) > _MOST:
+        raise ValueError(f"rescue model with {len(lift_values)} distinct counts, at most {_MOST}")
+    # The n-grams any label saw (a label with counts but no documents is never predicted; its n-grams count).
+    size = len(rows) + len({g for label, grams in counts.items() if label not in documents
+                            for g in grams if g not in rows})
+    unseen = tuple(log_alpha - math.log(t + ALPHA * size) for t in totals)
+    return Tables(
+        labels,
+        tuple(math.log(documents[label] / total) for label in labels),
+        unseen,
+        tuple(sorted(range(len(totals)), key=lambda i: -unseen[i])),
+        tuple(lift_values),
+        {g: bytes(row) for g, row in rows.items()},
+    )
+
+
 class RescueModel:
     """Multinomial naive Bayes over n-gram presence, as log tables built once from the counts.
 
     A label's score is its prior, plus "unseen" for every known n-gram of the text, plus for the n-grams the label
     was trained on what seeing them adds (log((n + ALPHA) / ALPHA) for n reports: the same for every label). Stored
     that way, per n-gram only the labels that saw it are visited, not all of them: asking was most of a routing
-    decision's cost when every label was scored for every n-gram."""
+    decision's cost when every label was scored for every n-gram.
 
-    __slots__ = ("_base", "_labels", "_lifts", "_unseen")
+    An n-gram's row is packed in one bytes object, ENTRY bytes per label that saw it: the label's index and the
+    index of its lift in `_lift_values`, each two bytes little-endian. A row of tuples and floats cost two cache
+    misses per entry, which were most of asking; a bytes row is one object, read without allocating."""
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        if data.get("format") != FORMAT:
-            raise ValueError(f"rescue model format {data.get('format')!r}, expected {FORMAT}")
-        documents: Mapping[str, int] = data["documents"]
-        counts: Mapping[str, Mapping[str, int]] = data["counts"]
-        size = len({g for grams in counts.values() for g in grams})
-        total = sum(documents.values())
-        log_alpha = math.log(ALPHA)
-        lift_of: dict[int, float] = {}  # counts are small integers: each log once
-        lifts: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-        unseen: list[float] = []
-        self._labels = tuple(documents)
-        for i, label in enumerate(self._labels):
-            grams = counts.get(label, {})
-            unseen.append(log_alpha - math.log(sum(grams.values()) + ALPHA * size))
-            for g, n in grams.items():
-                lift = lift_of.get(n)
-                if lift is None:
-                    lift = lift_of[n] = math.log(n + ALPHA) - log_alpha
-                lifts[g].append((i, lift))
-        self._base = tuple(math.log(documents[label] / total) for label in self._labels)
-        self._unseen = tuple(unseen)
-        self._lifts = dict(lifts)
+    __slots__ = ("_base", "_by_unseen", "_labels", "_lift_values", "_rows", "_unseen")
+
+    def __init__(self, data: Mapping[str, Any] | Tables) -> None:
+        """A model from a model file's counts, or from the tables built from them before (rescue_file's cache)."""
+        built = data if isinstance(data, Tables) else tables(data)
+        self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows = built
+
+    def tables(self) -> Tables:
+        return Tables(self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows)
 
     def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
-        lifts = self._lifts
-        grams = features(text) & lifts.keys()
+        # features(text) & known, in one pass: each n-gram of the text is looked up as it is cut, and only the
+        # known ones are kept (most are not known, and a set of them all cost a third of asking).
+        table = self._rows
+        grams: set[str] = set()
+        rows: list[bytes] = []
+        for line in text.split("\n"):
+            for n in GRAMS:
+                for at in range(len(line) - n + 1):
+                    g = line[at:at + n]
+                    row = table.get(g)
+                    if row is not None and g not in grams:
+                        grams.add(g)
+                        rows.append(row)
         if not grams:
             return None
-        n = len(grams)
-        scores = [prior + n * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
-        for g in grams:
-            for i, lift in lifts[g]:
-                scores[i] += lift
-        best = max(range(len(scores)), key=lambda i: (scores[i], self._labels[i]))
+        known = len(grams)
+        scores: list[float] = [prior + known * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
+        lift_values = self._lift_values
+        for row in rows:
+            for k in range(0, len(row), ENTRY):
+                i = row[k] | row[k + 1] << 8
+                scores[i] = scores[i] + lift_values[row[k + 2] | row[k + 3] << 8]  # not +=: two boxed floats
+        labels = self._labels
+        best = 0
+        for i in range(1, len(scores)):  # max by (score, label), as written out: a key function per label costs
+            if scores[i] > scores[best] or (scores[i] == scores[best] and labels[i] > labels[best]):
+                best = i
         top = scores[best]
         probability = 1.0 / sum(math.exp(s - top) for s in scores)
-        return Guess(self._labels[best], round(probability, 3), grams)
+        return Guess(labels[best], round(probability, 3), grams)
+
+    def lifts(self, gram: str) -> dict[int, float]:
+        """What seeing `gram` adds to each label that saw it, by label index."""
+        row = self._rows[gram]
+        lift_values = self._lift_values
+        return {row[k] | row[k + 1] << 8: lift_values[row[k + 2] | row[k + 3] << 8] for k in range(0, len(row), ENTRY)}
 
     def explained(self, guess: Guess) -> Opinion:
         return Opinion(guess.label, guess.probability, self.explain(guess.label, guess.grams))
@@ -142,13 +221,24 @@ class RescueModel:
         if len(self._labels) < 2:
             return []
         me = self._labels.index(best)
+        unseen = self._unseen
         weights: dict[str, float] = {}
         for g in grams:
-            row = dict(self._lifts[g])
-            if me not in row:
+            row = self.lifts(g)
+            mine = row.get(me)
+            if mine is None:
                 continue  # an n-gram `best` never saw does not speak for it
-            logp = [unseen + row.get(i, 0.0) for i, unseen in enumerate(self._unseen)]
-            weights[g] = logp[me] - max(v for i, v in enumerate(logp) if i != me)
+            # The strongest other label: among those that saw g by their lift, and among the rest, which score
+            # just their "unseen", the first by descending "unseen" (a row's few labels walked, not every label).
+            strongest = -math.inf
+            for i, lift in row.items():
+                if i != me and unseen[i] + lift > strongest:
+                    strongest = unseen[i] + lift
+            for i in self._by_unseen:
+                if i != me and i not in row:
+                    strongest = max(strongest, unseen[i])
+                    break
+            weights[g] = unseen[me] + mine - strongest
         return sorted(weights, key=lambda g: (-weights[g], g))[:4]
 
     def opinion(self, text: str) -> Opinion | None:

@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Final
 
 from router.domain.classify import Classification
 from router.domain.compiled import CompiledCatalogue
 from schemas.decision import Rule
 from schemas.report import Hazard
 
-HAZARD_RULES = frozenset({Rule.R1, Rule.R2, Rule.R3, Rule.R4, Rule.R5})
-NAMED_TRADE = 0.5  # the confidence of one plain word naming a trade: below it the trade is only guessed
+HAZARD_RULES: Final = frozenset({Rule.R1, Rule.R2, Rule.R3, Rule.R4, Rule.R5})
+NAMED_TRADE: Final = 0.5  # the confidence of one plain word naming a trade: below it the trade is only guessed
 
-_NONE, _FIRE, _SAFETY = Hazard.none, Hazard.fire, Hazard.safety  # globals: Enum attribute lookups are slow
+# Enum members as globals: Enum attribute lookups are slow.
+_NONE: Final = Hazard.none
+_FIRE: Final = Hazard.fire
+_SAFETY: Final = Hazard.safety
 
 
-@dataclass(slots=True)
 class Route:
-    """A rule's verdict before unit-bound departments are bound to a unit."""
+    """A rule's verdict before unit-bound departments are bound to a unit.
 
-    rule: Rule
-    name: str
-    primary: str
-    confidence: float
-    cooperating: list[str] = field(default_factory=list)
-    cc: list[str] = field(default_factory=list)
-    joint: bool = False
+    A plain class, not a dataclass: compiled, a dataclass is built by its generated Python __init__, and a
+    decision builds a route for every reading of the report."""
+
+    __slots__ = ("cc", "confidence", "cooperating", "joint", "name", "primary", "rule")
+
+    def __init__(self, rule: Rule, name: str, primary: str, confidence: float, cooperating: list[str] | None = None,
+                 cc: list[str] | None = None, joint: bool = False) -> None:
+        self.rule = rule
+        self.name = name
+        self.primary = primary
+        self.confidence = confidence
+        self.cooperating: list[str] = [] if cooperating is None else cooperating
+        self.cc: list[str] = [] if cc is None else cc
+        self.joint = joint
 
 
 def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:

@@ -7,48 +7,84 @@ or a matter checked and found in order."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Final
 
-from router.domain.lexicon import SubjectHit
+import ahocorasick
+
+from router.domain.lexicon import SubjectHit, as_bytes
 from router.domain.signals import Clauses, state_follows
 
-TITLE_FACTOR = 2.0  # the title names the main complaint
-FIRST_SENTENCE_FACTOR = 1.5
-BACKGROUND_FACTOR = 0.25  # "在X检查中发现": X is the occasion, not the complaint
-ASIDE_FACTOR = 0.5  # 另外顺带提到: a lesser matter, still noted as related
-OPENED_FACTOR = 2.0  # 新开一个废品收购站: the premises someone opened, whatever else the report names
-IN_ORDER_WINDOW = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
+TITLE_FACTOR: Final = 2.0  # the title names the main complaint
+FIRST_SENTENCE_FACTOR: Final = 1.5
+BACKGROUND_FACTOR: Final = 0.25  # "在X检查中发现": X is the occasion, not the complaint
+ASIDE_FACTOR: Final = 0.5  # 另外顺带提到: a lesser matter, still noted as related
+OPENED_FACTOR: Final = 2.0  # 新开一个废品收购站: the premises someone opened, whatever else the report names
+IN_ORDER_WINDOW: Final = 12  # 现场灭火器、应急灯配齐: the state closes a short list of what it is about
 # 对一家KTV进行检查时发现: what the inspection was of is the premises, not the occasion.
-_INSPECTED = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
+_INSPECTED: Final = re.compile("对(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
 # 检查一家美甲店时发现: the premises an inspection verb takes is what was inspected, not the occasion.
-_INSPECTED_PREMISES = re.compile("(?:检查|巡查|抽查|排查|走访)了?(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
+_INSPECTED_PREMISES: Final = re.compile("(?:检查|巡查|抽查|排查|走访)了?(?:一家|一处|一间|一个|该|这家|辖区内?的?)?$")
 # 住厂子后面的出租楼: a trade named to say where the premises are is a landmark, not the premises. (Before the
 # trade, 隔壁是个作坊 is as often the complaint as the way to it.)
-_LANDMARK_AFTER = re.compile("[厂店馆站场铺房]?的?(?:附近|旁边|后面|后头|背后|对面|斜对面|隔壁|周边|周围|一带)")
+_LANDMARK_AFTER: Final = re.compile("[厂店馆站场铺房]?的?(?:附近|旁边|后面|后头|背后|对面|斜对面|隔壁|周边|周围|一带)")
 # 说要盖间小饭店: a trade named as what a building going up will house is no premises yet.
-_TO_BE_BUILT = re.compile("(?:盖|建|搭|造|砌)(?:一|两|几)?(?:间|个|座|栋|排)?(?:小|大)?$")
-_DENIED = re.compile("(?:没有任何|没任何|没有|并无|不存在|也没有|也没|没)$")
-_OPENED = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
+_TO_BE_BUILT: Final = re.compile("(?:盖|建|搭|造|砌)(?:一|两|几)?(?:间|个|座|栋|排)?(?:小|大)?$")
+_DENIED: Final = re.compile("(?:没有任何|没任何|没有|并无|不存在|也没有|也没|没)$")
+_OPENED: Final = re.compile("(?:新开|开了|开着|开设|开办|办了)(?:一个|一家|一间|个|家|间|了)?$")
 # 我们这边厂子多: the kind of place a neighbourhood has many of describes the area, not the premises.
-_AROUND = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
-_MANY = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
+_AROUND: Final = re.compile("(?:这边|这里|那边|那里|附近|周边|周围|一带|这片|那片)[^，。；！？\n]{0,3}$")
+_MANY: Final = re.compile("(?:很多|挺多|蛮多|比较多|特别多|多)(?:[，。；！？\n]|$)")
 # 住的都是工地上的工人, 都是工地上的, 外卖小哥: the trade where the people work, not the premises reported.
-_WORKERS_OF = re.compile(
+_WORKERS_OF: Final = re.compile(
     "(?:上|里)?的?(?:工人|员工|民工|打工的|干活的|上班的)|(?:上|里)的(?:人|$|[^\u4e00-\u9fff])|小哥")
 # 另外顺带提到: what follows is a lesser matter (ROUTING §5: the main complaint decides).
 # 一是……二是……: an inspection's findings in order, the first the main one.
-_ASIDES = re.compile("|".join(re.escape(w) for w in (
-    "另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次")).encode("utf-8"))
+ASIDE_WORDS: Final = ("另外", "顺带", "顺便", "此外", "附带", "另有一事", "还有一件事", "二是", "其二", "其次")
 # 卖鞭炮的小铺子, 稀料批发店, 店铺里成箱的烟花: goods named with the shop that deals in them name its premises.
-_SHOP_NOUNS = "店|铺|批发|商行|门市|门面|仓库|公司|摊|经营"
-_SHOP = re.compile(f"[^，。；！？\n]{{0,6}}?(?:{_SHOP_NOUNS})")
-_SHOP_BEFORE = re.compile(f"(?:{_SHOP_NOUNS})[^，。；！？\n]{{0,6}}$")
+_SHOP_NOUNS: Final = "店|铺|批发|商行|门市|门面|仓库|公司|摊|经营"
+_SHOP: Final = re.compile(f"[^，。；！？\n]{{0,6}}?(?:{_SHOP_NOUNS})")
+_SHOP_BEFORE: Final = re.compile(f"(?:{_SHOP_NOUNS})[^，。；！？\n]{{0,6}}$")
 # 是违章的，不对，是没执照的: a caller correcting themself takes back the clause just said.
-_CORRECTIONS = re.compile("|".join(re.escape(w) for w in (
+_CORRECTIONS: Final = re.compile("|".join(re.escape(w) for w in (
     "不对，是", "不对，应该是", "不对不对", "不是不是", "说错了", "口误")).encode("utf-8"))
-_CLAUSE_ENDS = re.compile("|".join(re.escape(c) for c in "，；：。！？\n").encode("utf-8"))
-RETRACTED_FACTOR = 0.1
-_INDUSTRY = 0  # SubjectHit bucket of a trade named by its premises
-_MATTER = 1
+_CORRECTION_HINTS: Final = ("不对", "不是", "说错了", "口误")  # what every correction above holds
+_CLAUSE_ENDS: Final = re.compile("|".join(re.escape(c) for c in "，；：。！？\n").encode("utf-8"))
+RETRACTED_FACTOR: Final = 0.1
+_INDUSTRY: Final = 0  # SubjectHit bucket of a trade named by its premises
+_MATTER: Final = 1
+
+
+def _marker_automaton() -> ahocorasick.Automaton:
+    """The aside words and the correction hints over UTF-8 bytes (as latin-1 characters), valued
+    (byte length, aside?)."""
+    auto = ahocorasick.Automaton()
+    for words, aside in ((ASIDE_WORDS, True), (_CORRECTION_HINTS, False)):
+        for word in words:
+            key = as_bytes(word)
+            auto.add_word(key, (len(key), aside))
+    auto.make_automaton()
+    return auto
+
+
+_MARKERS: Final = _marker_automaton()
+
+
+def markers(text_bytes: str) -> tuple[int, bool]:
+    """Where the first aside starts, as a byte offset (the length when there is none), and whether a correction
+    may have been said, from the UTF-8 bytes of a text as latin-1 characters.
+
+    One pass of a small automaton: an alternation of Chinese words makes the regex engine try it at nearly every
+    character, and a bytes.find per word cost three times the pass."""
+    aside, corrected = len(text_bytes), False
+    found: Iterator[tuple[int, tuple[int, bool]]] = _MARKERS.iter(text_bytes)
+    for last, (length, is_aside) in found:
+        start = last + 1 - length
+        if not is_aside:
+            corrected = True
+        elif 0 < start < aside:  # an aside opening the report is no aside
+            aside = start
+    return aside, corrected
 
 
 class Salience:
@@ -58,14 +94,13 @@ class Salience:
 
     def __init__(self, raw: bytes, where: Clauses, title_end: int, first_end: int,
                  background: list[tuple[int, int, int]], in_order: list[int],
-                 retracted: list[tuple[int, int]], building: str) -> None:
+                 retracted: list[tuple[int, int]], aside: int, building: str) -> None:
         self.raw, self.where, self.retracted = raw, where, retracted
         self.building = building  # the construction trade: what is being built is its premises
         self.title_end, self.first_end = title_end, first_end
         self.background = background  # (sentence start, the occasion word, the turn: 发现)
         self.in_order = in_order
-        found = _ASIDES.search(raw, 1)  # an aside opening the report is no aside
-        self.aside = found.start() if found is not None else len(raw)
+        self.aside = aside  # where the first aside starts (markers)
 
     def factor(self, start: int, word: str, hits: tuple[SubjectHit, ...]) -> float:
         """What one occurrence of a subject word at byte offset `start` counts for."""
@@ -108,7 +143,8 @@ class Salience:
 
 
 def retracted_spans(raw: bytes) -> list[tuple[int, int]]:
-    """Byte spans a speaker took back: the clause said just before each 不对，是 / 说错了."""
+    """Byte spans a speaker took back: the clause said just before each 不对，是 / 说错了 (asked only when markers()
+    found a correction's hint)."""
     spans: list[tuple[int, int]] = []
     for found in _CORRECTIONS.finditer(raw):
         end = found.start()

@@ -3,89 +3,90 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Final
 
-from router.domain.compiled import CompiledCatalogue, CueHit, K, SubjectHit, bits
-from router.domain.salience import IN_ORDER_WINDOW, Salience, retracted_spans, sold_there, taken_back
+from router.domain.compiled import CompiledCatalogue, CueHit, K, LexiconValue, SubjectHit, WordValue, bits
+from router.domain.salience import IN_ORDER_WINDOW, Salience, markers, retracted_spans, sold_there, taken_back
 from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
 __all__ = ["NEAR", "Signals", "Subject", "scan", "venues"]
 
-NEG_WINDOW = 4
-LICENCE_WINDOW = 6
-_BARE_NEGATIONS = frozenset("没无未")
-_SENTENCE_RE = re.compile(r"[。！？\n]")
+NEG_WINDOW: Final = 4
+LICENCE_WINDOW: Final = 6
+_BARE_NEGATIONS: Final = frozenset("没无未")
+_SENTENCE_RE: Final = re.compile(r"[。！？\n]")
 # 能摆四十多桌, 三百多个座位: a dining room's size by its tables or seats.
-_TABLES_RE = re.compile("([0-9]+|[一二两三四五六七八九十百]+)(?:多|余|来)?(?:桌|张桌|个座位|个座|座位)")
-LARGE_TABLES = 20  # tables; seats count a quarter each
-_NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
-_AREA_RE = re.compile(r"(\d+(?:\.\d+)?)(?:多|余)?(?:平方米|平米|平方|㎡|m2)")
-_NEG = bits(K.NEG)
-_BG = bits(K.BACKGROUND)
-_TURN = bits(K.TURN)
-_STRUCTURE = _NEG | _BG | _TURN
+_TABLES_RE: Final = re.compile("([0-9]+|[一二两三四五六七八九十百]+)(?:多|余|来)?(?:桌|张桌|个座位|个座|座位)")
+LARGE_TABLES: Final = 20  # tables; seats count a quarter each
+_NUMERALS: Final = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+_AREA_RE: Final = re.compile(r"(\d+(?:\.\d+)?)(?:多|余)?(?:平方米|平米|平方|㎡|m2)")
+_NEG: Final = bits(K.NEG)
+_BG: Final = bits(K.BACKGROUND)
+_TURN: Final = bits(K.TURN)
+_STRUCTURE: Final = _NEG | _BG | _TURN
 # Enum members as module globals: a class attribute lookup on an Enum costs ~70 ns more, per comparison.
-_FIRE = K.FIRE
-_FIRE_EQUIP = K.FIRE_EQUIP
-_SAFETY = K.SAFETY
-_SAFETY_EQUIP = K.SAFETY_EQUIP
-_WEAK = K.WEAK
-_FIRE_VETO = K.FIRE_VETO
-_SAFETY_VETO = K.SAFETY_VETO
-_UNLICENSED = K.UNLICENSED
-_LICENSED = K.LICENSED
-_NOUN = K.NOUN
-_NEG_AFTER = K.NEG_AFTER
-_NEG_BEFORE = K.NEG_BEFORE
-_LARGE = K.LARGE
-_PUBLIC = K.PUBLIC
-_SMALL = K.SMALL
-_IN_ORDER = K.IN_ORDER
-_EXPOSURE = K.EXPOSURE
-_ONGOING = K.ONGOING
-_FINISHED = K.FINISHED
-_HOLD = K.HOLD
-_UNSEEN = K.UNSEEN
-_PERSON = K.PERSON
-_ANOMALOUS = K.ANOMALOUS
-_IGNITION = K.IGNITION
-_FUEL = K.FUEL
-_BLOCKING = K.BLOCKING
-_EGRESS = K.EGRESS
-BLOCKED_WINDOW = 16  # 后门被几十箱饮料堵得死死的: what blocks it may stand between
-PERSON_WINDOW = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
-PERSON_AFTER = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
-MISSING_PERMIT_WEIGHT = 3.0
-_ASKED = re.compile("有没有(?:办|办理|取得|拿到)?$")
-ANSWER_WINDOW = 18  # 有没有许可证，老板说卖了好几年都没办: the answer may come a clause later
+_FIRE: Final = K.FIRE
+_FIRE_EQUIP: Final = K.FIRE_EQUIP
+_SAFETY: Final = K.SAFETY
+_SAFETY_EQUIP: Final = K.SAFETY_EQUIP
+_WEAK: Final = K.WEAK
+_FIRE_VETO: Final = K.FIRE_VETO
+_SAFETY_VETO: Final = K.SAFETY_VETO
+_UNLICENSED: Final = K.UNLICENSED
+_LICENSED: Final = K.LICENSED
+_NOUN: Final = K.NOUN
+_NEG_AFTER: Final = K.NEG_AFTER
+_NEG_BEFORE: Final = K.NEG_BEFORE
+_LARGE: Final = K.LARGE
+_PUBLIC: Final = K.PUBLIC
+_SMALL: Final = K.SMALL
+_IN_ORDER: Final = K.IN_ORDER
+_EXPOSURE: Final = K.EXPOSURE
+_ONGOING: Final = K.ONGOING
+_FINISHED: Final = K.FINISHED
+_HOLD: Final = K.HOLD
+_UNSEEN: Final = K.UNSEEN
+_PERSON: Final = K.PERSON
+_ANOMALOUS: Final = K.ANOMALOUS
+_IGNITION: Final = K.IGNITION
+_FUEL: Final = K.FUEL
+_BLOCKING: Final = K.BLOCKING
+_EGRESS: Final = K.EGRESS
+BLOCKED_WINDOW: Final = 16  # 后门被几十箱饮料堵得死死的: what blocks it may stand between
+PERSON_WINDOW: Final = 4  # 驾驶员未持…证, 师傅没有证: the person, then at once their certificate
+PERSON_AFTER: Final = 1  # 无证司炉工, 无证的电工: the certificate qualifies the worker named right after it
+MISSING_PERMIT_WEIGHT: Final = 3.0
+_ASKED: Final = re.compile("有没有(?:办|办理|取得|拿到)?$")
+ANSWER_WINDOW: Final = 18  # 有没有许可证，老板说卖了好几年都没办: the answer may come a clause later
 # 有手续吗？——没有: a licence noun in a yes/no question is neither held nor missing until the answer says which.
-_QUESTION_AFTER = re.compile("^[^，。；！\n]{0,3}?(?:吗|么|嘛|？|\\?)")
+_QUESTION_AFTER: Final = re.compile("^[^，。；！\n]{0,3}?(?:吗|么|嘛|？|\\?)")
 # 未向文化旅游部门办理备案: the department between the negation and the permit may run long.
-_NOT_FILED = re.compile("(?:未|没有|没|从未|从没|不)向[^，。；！？\n]{1,14}?(?:办理|申请|报批|报备|提交|办)$")
-ANOMALY_WINDOW = 20  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
+_NOT_FILED: Final = re.compile("(?:未|没有|没|从未|从没|不)向[^，。；！？\n]{1,14}?(?:办理|申请|报批|报备|提交|办)$")
+ANOMALY_WINDOW: Final = 20  # 营业执照，上面的名字跟招牌完全不一样: the licence, then what is wrong with it
 # 工人说老板讲手续会补: the person is the one speaking, the licence the boss's; unless they speak of themselves
-_SAYING = re.compile("[说讲问称告]")
+_SAYING: Final = re.compile("[说讲问称告]")
 # A person holds a certificate or a qualification, a vehicle its plate; permits and approvals (手续, 审批, 备案)
 # are the business's.
-_PERSONAL_PAPERS = re.compile("证|资质|执照|牌")
-_BUSINESS_PAPERS = re.compile("许可|营业|备案|批")  # a permit is the business's, whoever is named beside it
-_SELF = ("自己", "本人", "他自己", "她自己")
-FIRE_LOAD_BONUS = 1.0  # an ignition source beside fire load is a fire hazard by itself
-EXPOSURE_BONUS = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
-FIRE_LOAD_NEAR = 40  # characters: fire load and its ignition told in two short sentences side by side
+_PERSONAL_PAPERS: Final = re.compile("证|资质|执照|牌")
+_BUSINESS_PAPERS: Final = re.compile("许可|营业|备案|批")  # a permit is the business's, whoever is named beside it
+_SELF: Final = ("自己", "本人", "他自己", "她自己")
+FIRE_LOAD_BONUS: Final = 1.0  # an ignition source beside fire load is a fire hazard by itself
+EXPOSURE_BONUS: Final = 0.5  # people below turn a wobbling object into a hazard, never a calm scene
+FIRE_LOAD_NEAR: Final = 40  # characters: fire load and its ignition told in two short sentences side by side
 # Fuel gas, then within its sentence a smell or a leak not denied: the leak told as what the nose finds.
-_GAS_SMELL = re.compile(
+_GAS_SMELL: Final = re.compile(
     "(?:燃气|煤气|天然气|液化气)[^。！？!?\n]{0,20}?(?<!没有)(?<![没无未])"
     "(?:有味|味道|气味|臭味|臭鸡蛋味|闻到味|漏气|泄漏|在漏|漏了|漏着|嘶嘶)")
-GAS_SMELL_WEIGHT = 1.0
+GAS_SMELL_WEIGHT: Final = 1.0
 # A chemical's container, then within its sentence rust, a leak or what the nose finds: the container gives way.
 # (A works' emissions that smell are pollution: no container is named.)
-_CHEMICAL_LEAK = re.compile(
+_CHEMICAL_LEAK: Final = re.compile(
     "(?:氨水|硫酸|盐酸|硝酸|液氯|氯气|氨气|甲醛|溶剂|化学品|危化品|农药)[^。！？!?\n，,]{0,3}(?:桶|罐|瓶)"
     "[^。！？!?\n]{0,12}?(?:锈|漏|滴|渗|破|味|呛)")
-CHEMICAL_LEAK_WEIGHT = 1.0
+CHEMICAL_LEAK_WEIGHT: Final = 1.0
 # 火车站附近的小旅馆, 市场北侧废品收购站: what stands before these words is a landmark, not the premises.
-NEAR = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面|[东南西北](?:侧|边))")
+NEAR: Final = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面|[东南西北](?:侧|边))")
 
 
 def _text_after(as_bytes: str, at: int) -> str:
@@ -94,16 +95,16 @@ def _text_after(as_bytes: str, at: int) -> str:
 
 
 # 把楼顶当仓库, 当成他家装修材料的仓库: a place used as a store is still the place it is.
-_USED_AS = re.compile("(?:(?:当|当成|当作|当了|用作|做成|改作|租来做|用来做|兼)[^，。；！？\n]{0,8}|[作做成])$")
+_USED_AS: Final = re.compile("(?:(?:当|当成|当作|当了|用作|做成|改作|租来做|用来做|兼)[^，。；！？\n]{0,8}|[作做成])$")
 
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
 # (start, end, word, fire?, weight, equipment?).
 Pending = tuple[int, int, str, bool, float, bool]
 # 工人都戴安全帽, 门口配有灭火器: equipment worn or kept where it belongs is in use, not missing.
-_IN_USE = re.compile("(?:戴|戴着|戴好|系|系着|系好|配有|配了|备有|装有|装了|有)$")
-UNSEEN_WINDOW = 4  # 煤气罐倒是没看到: the looking comes right after the thing
+_IN_USE: Final = re.compile("(?:戴|戴着|戴好|系|系着|系好|配有|配了|备有|装有|装了|有)$")
+UNSEEN_WINDOW: Final = 4  # 煤气罐倒是没看到: the looking comes right after the thing
 # 护栏上挂满横幅: equipment with something hung or stuck on it names where a thing is, not the equipment's state.
-_DISPLAYED_ON = re.compile("上(?:面|边)?(?:悬挂|挂|贴|晾|绑|拉|搭|插)")
+_DISPLAYED_ON: Final = re.compile("上(?:面|边)?(?:悬挂|挂|贴|晾|绑|拉|搭|插)")
 
 
 class Marks:
@@ -151,8 +152,12 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     bare_neg = False  # it was a bare 没/无/未: 没挂牌没执照 lists two things missing, it denies neither
     marks = Marks()
     anomaly = cc.catalogue.rules.licence_anomaly
-    retracted = retracted_spans(raw)  # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
-    for last_byte, (length, word, subj, cues, flags) in cc.automaton.iter_long(as_bytes):
+    aside, corrected = markers(as_bytes)
+    # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
+    retracted = retracted_spans(raw) if corrected else []
+    # Typed, so that the compiled loop unpacks each match once into native ints instead of treating all as objects.
+    matches: Iterator[tuple[int, LexiconValue]] = cc.automaton.iter_long(as_bytes)
+    for last_byte, (length, word, subj, cues, flags) in matches:
         end = last_byte + 1
         start = end - length
         if subj:
@@ -175,7 +180,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             last_neg = end
             bare_neg = word in _BARE_NEGATIONS
     buckets = (sig.industries, sig.matters, sig.context, sig.industries)
-    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted,
+    weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted, aside,
                      cc.catalogue.rules.construction_industry)
     for start, word, hits in subjects:
         factor = weigh.factor(start, word, hits)
@@ -417,7 +422,8 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
     Asked for only when a fire hazard makes the venue matter (who supervises fire safety there): most reports
     never pay for this second pass over the text."""
     as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
-    for last, (length, word, payloads, _flags) in cc.venues.iter(as_bytes):
+    matches: Iterator[tuple[int, WordValue]] = cc.venues.iter(as_bytes)
+    for last, (length, word, payloads, _flags) in matches:
         if _USED_AS.search(as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode(
                 "utf-8", "ignore")):
             continue

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from typing import Final
 
 # Over the UTF-8 bytes of a text (as latin-1 characters), where the scan's positions are.
-_SENTENCE_ENDS = "。！？\n"
-_CLAUSE_RE = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS + "，；：、"))
-_SENTENCE_RE = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS))
+_SENTENCE_ENDS: Final = "。！？\n"
+_CLAUSE_RE: Final = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS + "，；：、"))
+_SENTENCE_RE: Final = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS))
 
 NOT_IN_TEXT = 1 << 30  # Subject.first of a subject named only outside the text (the address)
 
@@ -133,7 +134,7 @@ class Clauses:
         return abs(bisect_left(ends, a) - bisect_left(ends, b))
 
 
-_CLAUSE_BREAK = re.compile("[，；：。！？\n]")
+_CLAUSE_BREAK: Final = re.compile("[，；：。！？\n]")
 
 
 def chars_within(raw: bytes, a: int, b: int, most: int) -> int | None:

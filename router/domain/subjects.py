@@ -10,25 +10,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from router.domain.text import normalise, normalise_address
 from schemas.decision import Decision, Evidence, SubjectRef, Tier
 from schemas.report import Report
 
-QUOTED = re.compile(r"[“\"「『《【]([^”\"」』》】\n]{2,30})[”\"」』》】]")
+QUOTED: Final = re.compile(r"[“\"「『《【]([^”\"」』》】\n]{2,30})[”\"」』》】]")
 # Premises nouns, longest first so 小吃店 wins over 店.
-PREMISES = ("有限公司", "公司", "饭店", "酒店", "酒楼", "餐厅", "餐馆", "饭馆", "面馆", "小吃店", "排档", "超市",
+PREMISES: Final = ("有限公司", "公司", "饭店", "酒店", "酒楼", "餐厅", "餐馆", "饭馆", "面馆", "小吃店", "排档", "超市",
             "便利店", "网吧", "药店", "药房", "诊所", "浴室", "足浴店", "理发店", "美容院", "宾馆", "旅馆", "商行",
             "作坊", "加工厂", "厂", "馆", "店")
-NAMED = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{1,14}?(?:" + "|".join(PREMISES) + "))")
+NAMED: Final = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{1,14}?(?:" + "|".join(PREMISES) + "))")
 # What ends the words before a name: a quantifier or particle, what the report says of it (无照: the same shop
 # is 无照 in one report and not in the next), or a place word (the address is keyed apart).
-BEFORE_NAME = re.compile(r".*(?:" + "|".join((
+BEFORE_NAME: Final = re.compile(r".*(?:" + "|".join((
     "一家", "这家", "那家", "有家", "一个", "这个", "一处", "无照", "无证", "非法", "违规", "的", "在", "旁", "边",
     "对面", "附近", "楼下", "门口",
     "路", "街", "巷", "弄", "号", "村", "社区", "小区", "里")) + ")")
-MIN_NAME = 2
-MAX_PLACE = 200  # an address as long as a report allows (500) would make a key longer than the tables keep
+MIN_NAME: Final = 2
+MAX_PLACE: Final = 200  # an address as long as a report allows (500) would make a key longer than the tables keep
 
 
 def business_name(text: str) -> str | None:

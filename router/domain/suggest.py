@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from catalogue.binding import template_of, unit_of
 from catalogue.model import Catalogue
@@ -32,15 +32,15 @@ def _jieba() -> Any:
     jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is no news to a caller
     return jieba
 
-MIN_SUPPORT = 2  # a word one case used may be that case's accident; two cases make it a habit
-MIN_PRECISION = 0.8  # of the placed cases whose text holds the word, this share must be the target's
+MIN_SUPPORT: Final = 2  # a word one case used may be that case's accident; two cases make it a habit
+MIN_PRECISION: Final = 0.8  # of the placed cases whose text holds the word, this share must be the target's
 # A place as people write it: a name of two to four characters and its kind; the name holds none of the words
 # that glue a sentence (住在岐湖村 is 岐湖村, 边上的小区 no place at all).
-_GLUE = "我你他她它们这那的在是有个和与跟就都也还又去来到从对把被让给了着过一住说问能不没要会"
-_PLACE = re.compile(rf"([^{_GLUE}\W\d_a-zA-Z]{{2,4}}(?:社区|村|小区|花园|新村|家园|路|街|广场|大厦|市场|公园))")
-_HAN = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
+_GLUE: Final = "我你他她它们这那的在是有个和与跟就都也还又去来到从对把被让给了着过一住说问能不没要会"
+_PLACE: Final = re.compile(rf"([^{_GLUE}\W\d_a-zA-Z]{{2,4}}(?:社区|村|小区|花园|新村|家园|路|街|广场|大厦|市场|公园))")
+_HAN: Final = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
 # Words every kind of report uses: they name no subject.
-_COMMON = frozenset("反映 举报 投诉 你好 我们 他们 现在 一直 已经 没有 什么 这个 那个 这边 那边 一下 问题 情况 "
+_COMMON: Final = frozenset("反映 举报 投诉 你好 我们 他们 现在 一直 已经 没有 什么 这个 那个 这边 那边 一下 问题 情况 "
                     "希望 麻烦 处理 部门 社区 小区 时候 看看 知道 觉得 可能 晚上 白天 每天 天天 附近 旁边 门口 "
                     "老板 工作人员 居民 住户 邻居 群众 市民 来电 网格员 发现 存在 进行 相关 要求 联系".split())
 

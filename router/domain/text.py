@@ -6,6 +6,7 @@ import re
 import sys
 from functools import cache
 from types import ModuleType
+from typing import Final
 
 import ahocorasick
 
@@ -24,21 +25,21 @@ def _import_zhconv() -> ModuleType:
     return zhconv
 
 
-zhconv = _import_zhconv()
+zhconv: Final = _import_zhconv()
 
-SENTENCE_END = "。！？\n"
-CLAUSE_END = SENTENCE_END + "，；：、"
-_SENTENCE_RE = re.compile(r"[。！？\n]")
+SENTENCE_END: Final = "。！？\n"
+CLAUSE_END: Final = SENTENCE_END + "，；：、"
+_SENTENCE_RE: Final = re.compile(r"[。！？\n]")
 # Hanzi by how common they are in Chinese text, most common first.
-COMMON_HANZI = (
+COMMON_HANZI: Final = (
     "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产"
     "种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从"
     "业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又"
     "么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位"
     "入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放"
 )
-COMMON_CHARS = "，。、！？：；\n0123456789" + COMMON_HANZI  # what report text is mostly made of
-_PUNCT = {",": "，", "!": "！", "?": "？", ";": "；", ":": "：", "(": "（", ")": "）"}
+COMMON_CHARS: Final = "，。、！？：；\n0123456789" + COMMON_HANZI  # what report text is mostly made of
+_PUNCT: Final = {",": "，", "!": "！", "?": "？", ";": "；", ":": "：", "(": "（", ")": "）"}
 
 
 @cache
@@ -84,8 +85,8 @@ def _traditional() -> frozenset[str]:
     )
 
 
-_MARK = 0  # what the fast table writes for a character it cannot handle alone
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_MARK: Final = 0  # what the fast table writes for a character it cannot handle alone
+_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
 
 
 @cache
@@ -148,7 +149,7 @@ def _simplified(text: str) -> str:
 # Voice-to-text transcripts and phone-typed posts put a space where writing puts a comma (嗯 那个 楼道里 有人放了
 # 煤气罐): a space between two Chinese characters ends a clause, so a negation or a "what it is in" state
 # does not reach across it; other spaces just go.
-_SPACE_BETWEEN_HANZI = re.compile("(?<=[\u3400-\u9fff])[ \t\u3000\u00a0]+(?=[\u3400-\u9fff])")
+_SPACE_BETWEEN_HANZI: Final = re.compile("(?<=[\u3400-\u9fff])[ \t\u3000\u00a0]+(?=[\u3400-\u9fff])")
 
 
 def _clauses_at_spaces(text: str) -> str:

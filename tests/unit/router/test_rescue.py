@@ -134,3 +134,19 @@ def test_a_catalogue_names_its_model_as_a_plain_file_beside_it(name: str) -> Non
     data = read_catalogue_file()
     with pytest.raises(Exception, match="rescue_model"):
         parse_catalogue({**data, "rescue_model": name}, "test")
+
+
+def test_the_tables_built_are_kept_and_read_back_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from router import rescue_file
+
+    monkeypatch.setenv("CASEROUTE_VAR", str(tmp_path))
+    model_file = tmp_path / "toy.rescue.json"
+    model_file.write_bytes(orjson.dumps(train([(t, "R9 street-{unit}") for t in PETS]
+                                              + [(t, "R5 safety-office") for t in PIPES], min_count=1)))
+    built = rescue_file._read.__wrapped__(model_file)  # not the per-process cache of models read
+    (kept,) = (tmp_path / "cache").glob("toy.rescue-*.tables")
+    again = rescue_file._read.__wrapped__(model_file)  # from the file kept
+    assert again.tables() == built.tables() == _toy().tables()
+    kept.write_bytes(b"not tables")  # a damaged cache is built again, and replaced
+    assert rescue_file._read.__wrapped__(model_file).tables() == built.tables()
+    assert kept.read_bytes() != b"not tables"
