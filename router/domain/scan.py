@@ -86,7 +86,8 @@ _CHEMICAL_LEAK: Final = re.compile(
     "[^。！？!?\n]{0,12}?(?:锈|漏|滴|渗|破|味|呛)")
 CHEMICAL_LEAK_WEIGHT: Final = 1.0
 # 火车站附近的小旅馆, 市场北侧废品收购站: what stands before these words is a landmark, not the premises.
-NEAR: Final = re.compile("的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面|[东南西北](?:侧|边))")
+NEAR: Final = re.compile(
+    "的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面|[东南西北](?:侧|边))")
 
 
 def _text_after(as_bytes: str, at: int) -> str:
