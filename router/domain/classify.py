@@ -8,8 +8,7 @@ from typing import Final
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
-from router.domain.salience import FIRST_SENTENCE_FACTOR
-from router.domain.scan import NEAR, Signals, Subject, scan, venues
+from router.domain.scan import NEAR, Signals, Subject, premises_named, scan, venues
 from router.domain.signals import NOT_IN_TEXT
 from router.domain.text import normalise, report_text
 from router.domain.units import resolve_unit
@@ -193,10 +192,10 @@ def _premises_in_address(sig: Signals, address: str, cc: CompiledCatalogue) -> N
     where = where[landmarks[-1]:] if landmarks else where
     if not where:
         return
-    for code, found in scan(where, 0, cc).industries.items():
-        if found.premises <= 0 or code == cc.catalogue.rules.construction_industry:
+    for code, found in premises_named(where, cc).items():
+        if code == cc.catalogue.rules.construction_industry:
             continue
-        weight = found.premises / FIRST_SENTENCE_FACTOR  # the address is no first sentence: a plain mention
+        weight = found.premises
         subj = sig.industries.setdefault(code, Subject())
         subj.score += weight
         subj.premises += weight

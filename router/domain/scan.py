@@ -10,7 +10,7 @@ from router.domain.compiled import CompiledCatalogue, CueHit, K, LexiconValue, S
 from router.domain.salience import IN_ORDER_WINDOW, Salience, markers, retracted_spans, sold_there, taken_back
 from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
-__all__ = ["NEAR", "Signals", "Subject", "scan", "venues"]
+__all__ = ["NEAR", "Signals", "Subject", "premises_named", "scan", "venues"]
 
 NEG_WINDOW: Final = 4
 LICENCE_WINDOW: Final = 6
@@ -221,6 +221,25 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks, cc)
     return sig
+
+
+def premises_named(text: str, cc: CompiledCatalogue) -> dict[str, Subject]:
+    """The trades a short text names by their premises (某美甲店, 卖鞭炮的小铺子), each word counted once at its
+    plain weight: one pass of the automaton, for an address rather than a report."""
+    raw = text.encode("utf-8", "surrogatepass")
+    found: dict[str, Subject] = {}
+    for last_byte, (length, word, subj, _cues, _flags) in cc.automaton.iter_long(raw.decode("latin-1")):
+        start = last_byte + 1 - length
+        for bucket, key, weight, _lic, _size in subj:
+            if bucket == 0 or (bucket == 3 and sold_there(raw, start, word)):
+                subject = found.get(key)
+                if subject is None:
+                    subject = found[key] = Subject()
+                subject.score += weight
+                subject.premises += weight
+                if word not in subject.words:
+                    subject.words.append(word)
+    return found
 
 
 def _cues(
