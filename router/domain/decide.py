@@ -13,7 +13,7 @@ from router.domain.rescue import Opinion, backs, doubts, label_of
 from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
-from schemas.report import Hazard, Report
+from schemas.report import Facts, Hazard, Report
 
 ALT_DISCOUNT: Final = 0.6  # an alternative view is less likely than the one chosen
 for _model in (Decision, Evidence, Candidate):
@@ -60,9 +60,11 @@ def _bind_table(unit: str, compiled: CompiledCatalogue) -> dict[str, str]:
     return {template: bound(template, unit) for template in compiled.fallbacks}
 
 
-def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: str | None = None) -> list[Route | None]:
+def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: str | None = None,
+                        given: Facts | None = None) -> list[Route | None]:
     """Routes under the other readings of the report, each differing from `c` in a field or two. With `keep` (a
-    rescue-model label), stops at the first reading whose route it names and leaves `c` read that way."""
+    rescue-model label), stops at the first reading whose route it names and leaves `c` read that way; a reading
+    against what the report's structured `given` facts say is never kept."""
     # Each reading is applied to `c` in place and undone (c is this call's own): cloning the
     # classification for every reading cost more than the rules themselves.
     hazard, residential, size, matter = c.hazard, c.residential, c.size, c.matter
@@ -73,31 +75,31 @@ def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: st
         if hazard is _FIRE:
             c.residential, c.size = not residential, "small" if size == "large" else "large"
             out.append(first_match(c, compiled))
-            if kept := _names(out[-1], keep):
+            if kept := _names(out[-1], keep) and (given is None or given.venue_size is None):
                 return out
             c.residential, c.size = residential, size
         if hazard is not _NONE:
             c.hazard = _NONE
             out.append(first_match(c, compiled))
-            if kept := _names(out[-1], keep):
+            if kept := _names(out[-1], keep) and (given is None or given.hazard is None):
                 return out
             c.hazard = hazard
         if c.runner_up_matter:
             c.matter, c.hazard, c.licence_is_main = c.runner_up_matter, _NONE, False
             out.append(first_match(c, compiled))
-            if kept := _names(out[-1], keep):
+            if kept := _names(out[-1], keep) and (given is None or given.hazard is None):
                 return out
             c.matter, c.hazard, c.licence_is_main = matter, hazard, main
         if c.runner_up_industry:
             c.industry = c.runner_up_industry
             out.append(first_match(c, compiled))
-            if kept := _names(out[-1], keep):
+            if kept := _names(out[-1], keep) and (given is None or given.industry is None):
                 return out
             c.industry = industry
         if licensed is False:
             c.licensed = None
             out.append(first_match(c, compiled))
-            kept = _names(out[-1], keep)
+            kept = _names(out[-1], keep) and (given is None or given.licensed is None)
     finally:
         if not kept:
             c.hazard, c.residential, c.size, c.matter = hazard, residential, size, matter
@@ -153,10 +155,11 @@ def _ruled(text: str, c: Classification, compiled: CompiledCatalogue) -> tuple[R
     return route_, found
 
 
-def _reading_named(label: str, c: Classification, compiled: CompiledCatalogue) -> Route | None:
+def _reading_named(label: str, c: Classification, compiled: CompiledCatalogue, given: Facts) -> Route | None:
     """The route under another reading of the report (the runner-up matter, no hazard...) that `label` names; `c`
-    is left read that way, so the decision's hazard and matter agree with its rule."""
-    found = _alternative_routes(c, compiled, keep=label)
+    is left read that way, so the decision's hazard and matter agree with its rule. A grid worker's structured
+    facts (venue_size, hazard...) are not read otherwise."""
+    found = _alternative_routes(c, compiled, keep=label, given=given)
     return found[-1] if found and _names(found[-1], label) else None
 
 
@@ -190,7 +193,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
         fallback = label_of(chosen.rule, compiled.fallbacks.get(chosen.primary, chosen.primary))
         doubted = doubts(compiled.rescue, c.text, chosen.confidence, agreeing, fallback)
         if doubted is not None:
-            other = _reading_named(doubted.label, c, compiled)
+            other = _reading_named(doubted.label, c, compiled, report.facts)
             if other is not None:  # a half-sure rule, and the learnt model backs another reading of the report
                 backed, doubted, chosen = doubted, None, other
             else:  # a half-sure rule the learnt model contradicts with no reading of its own: a human decides

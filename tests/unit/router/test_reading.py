@@ -409,3 +409,8 @@ def test_a_fake_brand_is_a_product_s_quality_not_a_signboard(route: Route) -> No
 def test_a_house_of_storeys_going_up_is_building_work(route: Route) -> None:
     d = route("村里有户人家在宅基地上新起一栋三层楼，楼板浇到二层了，没见过审批。", unit="gaoqiao")
     assert (d.industry, d.rule, d.primary) == ("construction", "R6", "planning")
+
+
+def test_stalls_blocking_the_stairs_inside_a_building_are_a_blocked_way_out_not_street_trading(route: Route) -> None:
+    d = route("商场四楼楼梯口被搞活动的摊子堵死了，人挤人。", unit="jiangxia")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade") and d.matter != "street-occupation"

@@ -110,6 +110,19 @@ def test_a_model_that_learnt_the_district_fallback_agrees_with_the_unit_s_police
     assert (overruled.rule, overruled.primary) == ("R2", "fire-brigade")
 
 
+def test_a_venue_size_the_grid_worker_gave_is_not_read_otherwise_for_the_model(cc: CompiledCatalogue) -> None:
+    text = "小旅馆走廊的灭火器过期了，应急灯不亮。"
+    given = _report(text, unit="duantang", industry="lodging", venue_size="small")
+    alone = decide(given, compile_uncached(cc.catalogue, None))
+    assert (alone.rule, alone.primary) == ("R1", "police-duantang") and alone.confidence < DOUBT_BELOW
+    brigade = RescueModel(train([(text, label_of("R2", "fire-brigade"))] * 3
+                                + [("水管爆了", label_of("R5", "safety-office"))], min_count=1))
+    # Told small, the venue is not read as large to follow the model: a human decides.
+    assert decide(given, compile_uncached(cc.catalogue, brigade)).status == "gap"
+    unsaid = decide(_report(text, unit="duantang"), compile_uncached(cc.catalogue, brigade))
+    assert (unsaid.rule, unsaid.primary) == ("R2", "fire-brigade")  # said by no one: the other reading may go
+
+
 def test_a_confident_decision_is_never_asked(cc: CompiledCatalogue) -> None:
     text = "小区电梯又困人了，里面关着两个老人，按警铃没人应。"
     report = _report(text, unit="nanmen")
