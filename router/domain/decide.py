@@ -63,8 +63,8 @@ def _bind_table(unit: str, compiled: CompiledCatalogue) -> dict[str, str]:
 def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: str | None = None,
                         given: Facts | None = None) -> list[Route | None]:
     """Routes under the other readings of the report, each differing from `c` in a field or two. With `keep` (a
-    rescue-model label), stops at the first reading whose route it names and leaves `c` read that way; a reading
-    against what the report's structured `given` facts say is never kept."""
+    rescue-model label), stops at the first reading whose route it names and leaves `c` read that way, or gives
+    none; a reading against what the report's structured `given` facts or category say is never kept."""
     # Each reading is applied to `c` in place and undone (c is this call's own): cloning the
     # classification for every reading cost more than the rules themselves.
     hazard, residential, size, matter = c.hazard, c.residential, c.size, c.matter
@@ -87,13 +87,14 @@ def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: st
         if c.runner_up_matter:
             c.matter, c.hazard, c.licence_is_main = c.runner_up_matter, _NONE, False
             out.append(first_match(c, compiled))
-            if kept := _names(out[-1], keep) and (given is None or given.hazard is None):
+            # A matter or trade at full confidence came from the report's category or facts.
+            if kept := _names(out[-1], keep) and (given is None or given.hazard is None) and c.matter_conf < 1.0:
                 return out
             c.matter, c.hazard, c.licence_is_main = matter, hazard, main
         if c.runner_up_industry:
             c.industry = c.runner_up_industry
             out.append(first_match(c, compiled))
-            if kept := _names(out[-1], keep) and (given is None or given.industry is None):
+            if kept := _names(out[-1], keep) and c.industry_conf < 1.0:
                 return out
             c.industry = industry
         if licensed is False:
@@ -104,7 +105,7 @@ def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: st
         if not kept:
             c.hazard, c.residential, c.size, c.matter = hazard, residential, size, matter
             c.licence_is_main, c.industry, c.licensed = main, industry, licensed
-    return out
+    return out if keep is None or kept else []
 
 
 def _names(route: Route | None, label: str | None) -> bool:
@@ -160,7 +161,7 @@ def _reading_named(label: str, c: Classification, compiled: CompiledCatalogue, g
     is left read that way, so the decision's hazard and matter agree with its rule. A grid worker's structured
     facts (venue_size, hazard...) are not read otherwise."""
     found = _alternative_routes(c, compiled, keep=label, given=given)
-    return found[-1] if found and _names(found[-1], label) else None
+    return found[-1] if found else None
 
 
 def _rescue_evidence(backed: Opinion, chosen: Route) -> Evidence:

@@ -163,3 +163,14 @@ def test_the_tables_built_are_kept_and_read_back_the_same(tmp_path: Path, monkey
     kept.write_bytes(b"not tables")  # a damaged cache is built again, and replaced
     assert rescue_file._read.__wrapped__(model_file).tables() == built.tables()
     assert kept.read_bytes() != b"not tables"
+
+
+
+def test_a_matter_the_grid_worker_picked_is_not_swapped_for_the_runner_up(cc: CompiledCatalogue) -> None:
+    text = "楼上邻居在阳台外面搭了个铁皮棚，墙皮往下掉。"
+    model = RescueModel(train([(text, label_of("R9", "urban-mgmt"))] * 3
+                              + [("脚手架晃得厉害", label_of("R5", "safety-office"))], min_count=1))
+    picked = decide(_report(text, unit="gulou", category="neighbourhood"), compile_uncached(cc.catalogue, model))
+    assert (picked.status, picked.matter) == ("gap", "neighbourhood")  # the worker's matter stays; a human decides
+    unpicked = decide(_report(text, unit="gulou"), compile_uncached(cc.catalogue, model))
+    assert (unpicked.status, unpicked.primary) == ("routed", "urban-mgmt")
