@@ -341,7 +341,7 @@ def _venue(out: Classification, sig: Signals, given: object) -> None:
 
 
 # What a sign or a building is approved by, as people say it; a trade's licence is a 证, 执照 or 许可.
-_APPROVAL = re.compile("审批|报批|批过|批的|批文|批准|规划|手续")
+_APPROVAL: Final = re.compile("审批|报批|批过|批的|批文|批准|规划|手续")
 
 
 def _main_complaint(out: Classification, sig: Signals, cc: CompiledCatalogue) -> None:
