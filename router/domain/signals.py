@@ -11,7 +11,7 @@ _SENTENCE_ENDS: Final = "。！？\n"
 _CLAUSE_RE: Final = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS + "，；：、"))
 _SENTENCE_RE: Final = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS))
 
-NOT_IN_TEXT = 1 << 30  # Subject.first of a subject named only outside the text (the address)
+NOT_IN_TEXT: Final = 1 << 30  # Subject.first of a subject named only outside the text (the address)
 
 
 class Subject:
