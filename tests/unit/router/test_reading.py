@@ -414,3 +414,8 @@ def test_a_house_of_storeys_going_up_is_building_work(route: Route) -> None:
 def test_stalls_blocking_the_stairs_inside_a_building_are_a_blocked_way_out_not_street_trading(route: Route) -> None:
     d = route("商场四楼楼梯口被搞活动的摊子堵死了，人挤人。", unit="jiangxia")
     assert (d.hazard, d.rule, d.primary) == ("fire", "R2", "fire-brigade") and d.matter != "street-occupation"
+
+
+def test_a_forklift_reversing_among_shoppers_is_special_equipment(route: Route) -> None:
+    d = route("菜市场里送货的叉车在买菜的人中间倒来倒去，好几次差点撞到老人。", unit="shiqi")
+    assert (d.matter, d.rule, d.primary) == ("special-equipment", "R4", "amr")
