@@ -190,9 +190,9 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     ruled = backed = doubted = None
     if chosen.rule is not Rule.R10 and compiled.rescue is not None:
         # The model learnt some reports without a unit: R1 police-{unit} is then R1 to the district's fire-brigade.
-        agreeing = (chosen.primary, bind(chosen.primary))
-        fallback = label_of(chosen.rule, compiled.fallbacks.get(chosen.primary, chosen.primary))
-        doubted = doubts(compiled.rescue, c.text, chosen.confidence, agreeing, fallback)
+        fallback = compiled.fallbacks.get(chosen.primary, chosen.primary)
+        doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, bind(chosen.primary)),
+                         chosen.rule, fallback)
         if doubted is not None:
             other = _reading_named(doubted.label, c, compiled, report.facts)
             if other is not None:  # a half-sure rule, and the learnt model backs another reading of the report

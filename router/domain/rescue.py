@@ -247,16 +247,16 @@ class RescueModel:
         return None if found is None else self.explained(found)
 
 
-def doubts(model: RescueModel, text: str, confidence: float, department: tuple[str, str],
+def doubts(model: RescueModel, text: str, confidence: float, department: tuple[str, str], rule: str = "",
            fallback: str = "") -> Opinion | None:
     """The model's opinion if it names another department than a half-sure rule, with DOUBTING probability.
-    `department` is the rule's, as a template and as bound; `fallback` the rule's label with the template's district
-    fallback (R1 fire-brigade for R1 police-{unit}), which agrees too."""
+    `department` is the rule's, as a template and as bound; the `rule` to its template's district `fallback` (R1
+    fire-brigade for R1 police-{unit}) agrees too."""
     if confidence >= DOUBT_BELOW:
         return None
     found = model.best(text)
     if (found is None or found.probability < DOUBTING or found.label.split(" ", 1)[1] in department
-            or found.label == fallback):
+            or found.label == label_of(rule, fallback)):
         return None
     return model.explained(found)
 

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from router.domain.compiled import CompiledCatalogue, CueHit, K, LexiconValue, SubjectHit, WordValue, bits
-from router.domain.salience import IN_ORDER_WINDOW, Salience, markers, retracted_spans, sold_there, taken_back
+from router.domain.salience import (
+    IN_ORDER_WINDOW,
+    LANDMARK_WORDS,
+    Salience,
+    markers,
+    retracted_spans,
+    sold_there,
+    taken_back,
+)
 from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
 __all__ = ["NEAR", "Signals", "Subject", "premises_named", "scan", "venues"]
@@ -86,8 +94,7 @@ _CHEMICAL_LEAK: Final = re.compile(
     "[^。！？!?\n]{0,12}?(?:锈|漏|滴|渗|破|味|呛)")
 CHEMICAL_LEAK_WEIGHT: Final = 1.0
 # 火车站附近的小旅馆, 市场北侧废品收购站: what stands before these words is a landmark, not the premises.
-NEAR: Final = re.compile(
-    "的?(?:附近|旁边|后面|后头|背后|对面|斜对面|边上|隔壁|周边|周围|一带|门口|外面|[东南西北](?:侧|边))")
+NEAR: Final = re.compile(f"的?(?:{LANDMARK_WORDS}|边上|门口|外面|[东南西北](?:侧|边))")
 
 
 def _text_after(as_bytes: str, at: int) -> str:
