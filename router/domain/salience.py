@@ -28,7 +28,7 @@ _INSPECTED_PREMISES: Final = re.compile("(?:检查|巡查|抽查|排查|走访)�
 # 住厂子后面的出租楼: a trade named to say where the premises are is a landmark, not the premises. (Before the
 # trade, 隔壁是个作坊 is as often the complaint as the way to it.)
 # Words after a place that make it where something else is (火车站附近, 厂子后面): scan's NEAR adds the looser ones.
-LANDMARK_WORDS: Final = "附近|旁边|后面|后头|背后|对面|斜对面|隔壁|周边|周围|一带"
+LANDMARK_WORDS: Final = "附近|旁边|后面|后头|背后|对面|斜对面|对过|斜对过|隔壁|周边|周围|一带"
 _LANDMARK_AFTER: Final = re.compile(f"[厂店馆站场铺房]?的?(?:{LANDMARK_WORDS})")
 # 说要盖间小饭店: a trade named as what a building going up will house is no premises yet.
 _TO_BE_BUILT: Final = re.compile("(?:盖|建|搭|造|砌)(?:一|两|几)?(?:间|个|座|栋|排)?(?:小|大)?$")

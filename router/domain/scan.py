@@ -93,6 +93,16 @@ _CHEMICAL_LEAK: Final = re.compile(
     "(?:氨水|硫酸|盐酸|硝酸|液氯|氯气|氨气|甲醛|溶剂|化学品|危化品|农药)[^。！？!?\n，,]{0,3}(?:桶|罐|瓶)"
     "[^。！？!?\n]{0,12}?(?:锈|漏|滴|渗|破|味|呛)")
 CHEMICAL_LEAK_WEIGHT: Final = 1.0
+# Wiring or an appliance's plug, then within its sentence smoke, sparks or burning: electricity overheating, a
+# fire hazard however the smoke is told (冒了一阵黑烟 is no chimney's).
+_ELECTRICAL_SMOKE: Final = re.compile(
+    "(?:插头|插座|插排|插线板|接线板|电线|电源线|电箱|电表箱|配电箱|充电器|电机|马达|开关)[^。！？!?\n]{0,20}?"
+    "(?<![没无未])(?:冒[^。！？!?\n，,]{0,4}烟|冒火|打火花|火花|烧焦|焦味|起火|着火)")
+ELECTRICAL_SMOKE_WEIGHT: Final = 1.0
+# 楼梯底下架个油锅, 楼道里生煤炉: a flame where people must pass to get out is a fire hazard in itself.
+_PASSAGE: Final = re.compile("楼梯|楼道|走廊|过道|走道|疏散通道|消防通道|安全出口")
+PASSAGE_WINDOW: Final = 16  # characters between the passage and the flame, in one clause
+PASSAGE_FLAME_BONUS: Final = 1.0
 # 火车站附近的小旅馆, 市场北侧废品收购站: what stands before these words is a landmark, not the premises.
 NEAR: Final = re.compile(f"的?(?:{LANDMARK_WORDS}|边上|门口|外面|[东南西北](?:侧|边))")
 
@@ -219,6 +229,12 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if chemical is not None:
         sig.safety += CHEMICAL_LEAK_WEIGHT  # 氨水桶已经锈了，一股呛鼻子的味道: the drum leaks
         sig.safety_words.append(chemical.group(0))
+    smoke = _ELECTRICAL_SMOKE.search(text)
+    if smoke is not None:
+        sig.fire += ELECTRICAL_SMOKE_WEIGHT
+        sig.fire_words.append(smoke.group(0))
+    if marks.ignitions and marks.exits:
+        _flame_in_passage(sig, raw, where, marks)
     if marks.blocked and marks.exits:
         marks.pending += [b for b in marks.blocked if _beside_a_way_out(raw, where, b[0], b[1], marks.exits)]
     if marks.pending:
@@ -367,6 +383,22 @@ def _fire_load(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
                                                           FIRE_LOAD_NEAR) is not None):
                 sig.fire += FIRE_LOAD_BONUS
                 sig.fire_words.append(f"{ignition}+{fuel}")
+                return
+
+
+def _flame_in_passage(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
+    """An ignition source in a stairway or corridor, in one clause with it: once per report."""
+    for i_start, ignition in marks.ignitions:
+        for e in marks.exits:
+            if not where.same_clause(e, i_start):
+                continue
+            first, last = min(e, i_start), max(e, i_start)
+            if chars_within(raw, first, last, PASSAGE_WINDOW) is None:
+                continue
+            passage = _PASSAGE.match(raw[e:e + 15].decode("utf-8", "ignore"))
+            if passage is not None:
+                sig.fire += PASSAGE_FLAME_BONUS
+                sig.fire_words.append(f"{ignition}@{passage.group(0)}")
                 return
 
 

@@ -96,7 +96,7 @@ def test_a_half_sure_rule_goes_by_another_reading_of_the_report_when_the_model_n
 
 
 def test_a_model_that_learnt_the_district_fallback_agrees_with_the_unit_s_police(cc: CompiledCatalogue) -> None:
-    text = "出租屋里插座冒过火花，房东说没事。"
+    text = "出租屋里插座老是跳火星，房东说没事。"
     report = _report(text, unit="nanmen")
     alone = decide(report, compile_uncached(cc.catalogue, None))
     assert (alone.rule, alone.primary) == ("R1", "police-nanmen") and alone.confidence < DOUBT_BELOW

@@ -1,0 +1,81 @@
+"""Situations told by what is seen rather than by a cue word: smoke from wiring, a flame where people must pass, a
+price quoted and a larger one charged, a licence nobody bothered to get. Each case states a general rule in words
+of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from schemas.decision import Decision
+
+Route = Callable[..., Decision]
+
+
+def test_smoke_from_a_plug_is_an_electrical_fire_hazard_not_a_chimney(route: Route) -> None:
+    d = route("理发店里吹风机的电源线接头处冒出一缕青烟，老板拔掉又插上接着营业。", unit="yuehu")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-yuehu")
+
+
+def test_smoke_said_not_to_come_from_the_wiring_is_no_fire(route: Route) -> None:
+    d = route("电线都换成新的了，没冒烟，就是隔壁饭店油烟大。", unit="yuehu")
+    assert d.hazard == "none"
+
+
+def test_a_flame_in_a_stairway_is_a_fire_hazard_of_the_residential_building(route: Route) -> None:
+    d = route("三楼那户天天在楼梯拐角架个锅炒菜，上下楼都得绕着走。", unit="duantang")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-duantang")
+
+
+def test_things_kept_in_a_stairway_without_a_flame_stay_a_neighbours_matter(route: Route) -> None:
+    d = route("楼道里邻居放了一个旧鞋柜，上下楼有点挤。", unit="duantang")
+    assert d.hazard == "none"
+
+
+def test_drums_of_petrol_kept_where_people_live_are_a_fire_hazard(route: Route) -> None:
+    d = route("隔壁租户在自家门口码了三桶汽油，说是跑货车要用。", unit="gulou")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-gulou")
+
+
+def test_a_heater_against_towels_is_fire_load_beside_a_flame(route: Route) -> None:
+    d = route("洗脚店里的电暖器整晚贴着一摞毛巾开着。", unit="ximen")
+    assert d.hazard == "fire"
+
+
+def test_an_overheating_motor_over_sawdust_is_a_fire_hazard(route: Route) -> None:
+    d = route("家具厂的打磨车间里木屑堆了厚厚一层，就在电机底下，电机烫得不敢碰。", unit="shiqi")
+    assert d.hazard == "fire"
+
+
+def test_a_price_quoted_and_extras_charged_at_the_till_is_pricing(route: Route) -> None:
+    d = route("洗车店门口写洗车二十，洗完说打蜡和吸尘另算，一共收了一百五。", unit="nanmen")
+    assert (d.matter, d.rule, d.primary) == ("pricing", "R9", "amr")
+
+
+def test_a_licence_nobody_could_be_bothered_to_get_is_missing(route: Route) -> None:
+    d = route("路口那家修自行车的小铺子开了好几年，营业执照老板一直懒得办。", unit="wangchun")
+    assert d.licensed is False
+
+
+def test_selling_things_onward_is_not_food_delivery(route: Route) -> None:
+    d = route("楼下一户人家在家里编竹篮往外卖，没有办营业执照。", unit="baiyun")
+    assert d.industry != "catering"
+
+
+def test_asking_what_approval_there_is_holds_none(route: Route) -> None:
+    d = route("河边有人正在打桩建厂房，问了几个人都说不知道有什么审批。", unit="gaoqiao")
+    assert d.licensed is not True and (d.rule, d.primary) == ("R6", "planning")
+
+
+def test_a_roof_terrace_without_a_railing_where_children_play_is_a_fall_hazard(route: Route) -> None:
+    d = route("托管班开在三楼，孩子们在没有栏杆的露台上追着跑。", unit="jiangxia")
+    assert d.hazard == "safety"
+
+
+def test_a_floor_that_gives_way_underfoot_is_a_structural_hazard(route: Route) -> None:
+    d = route("那家面馆二楼的地板一踩就往下陷，老板照样让客人上去坐。", unit="yuehu")
+    assert d.hazard == "safety"
+
+
+def test_a_worker_at_the_top_of_an_unsteadied_ladder_is_work_at_height(route: Route) -> None:
+    d = route("装修师傅站在梯子顶上换招牌灯，下面没人扶，梯子一直在晃。", unit="gulou")
+    assert (d.hazard, d.rule, d.primary) == ("safety", "R5", "safety-office")
