@@ -19,8 +19,11 @@ from tests.unit.router.conftest import _report
 REPO = Path(__file__).resolve().parents[3]
 # What the shipped model was trained on; tests/data/blind5 is held out from it (tests/data/README.md).
 # Every labelled set this repository has read: the shared ones and tests/data (tests/data/README.md).
+# blind82-87 were read without retraining: trained on them too, the model did worse on the held-out sets of
+# tests/heldout (tests/data/README.md).
+NOT_TRAINED_ON = {f"blind{n}_cases.jsonl" for n in range(82, 88)}
 TRAINED_ON = [REPO.parent / "shared" / "data" / f"{name}_cases.jsonl" for name in ("dev", "dev2a", "dev2b")] + sorted(
-    (REPO / "tests" / "data").glob("blind*_cases.jsonl"))
+    p for p in (REPO / "tests" / "data").glob("blind*_cases.jsonl") if p.name not in NOT_TRAINED_ON)
 
 # A toy world: reports about lost pets are the neighbourhood matter's, about burst pipes the street team's.
 PETS = ["小区里有只猫走丢了找不到", "邻居家的狗走丢了好几天", "我家猫跑丢了谁看到了", "走丢的小狗在小区门口"]
