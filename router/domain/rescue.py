@@ -5,9 +5,9 @@ The catalogue decides. When its best rule falls below the confidence threshold t
 `caseroute catalogue train-rescue` on labelled reports, names the same rule and department with high
 probability, the report goes there instead, and the decision says so with the words that weighed most.
 
-The same model can also doubt: a rule that routed a report but was less than DOUBT_BELOW sure, and that the model
-contradicts with DOUBTING probability (another department), is held for a human rather than sent where it would
-likely come back.
+The same model can also doubt: a rule that routed a report but was less than certain (DOUBT_BELOW), and that the
+model contradicts with DOUBTING probability (another department), is held for a human rather than sent where it
+would likely come back, unless the rules' own other reading of the report is the one the model names.
 
 Deterministic: the model file holds integer counts, so the same labelled files give the same file, byte for byte.
 """
@@ -20,17 +20,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
+import numpy
+
 FORMAT: Final = 1
 GRAMS: Final = (2, 3)
 MIN_COUNT: Final = 3  # an n-gram seen in fewer training reports is noise, and would only make the file large
 ALPHA: Final = 0.1  # additive smoothing of the per-label n-gram frequencies
 BACKING: Final = 0.6  # the model's probability for the rule it must back
-# A routed report whose rule was not sure (confidence below DOUBT_BELOW) and for which the model names another
-# department with at least DOUBTING probability goes by the reading of the report the model names, or is held for
-# a human. DOUBT_BELOW was 0.6 until December 2026; 0.8 was chosen on 1,400 read reports the model was not trained
-# on (wrong dispatches 11 -> 7, right 1,375 -> 1,373), and on 3,600 unread reports it cut wrong automatic dispatches
-# from 64 to 21 for 41 more held and 9 more right.
-DOUBT_BELOW: Final = 0.8
+# A routed report whose rule was less than certain (confidence below DOUBT_BELOW: anything but what the report's
+# structured fields decided) and for which the model names another department with at least DOUBTING probability
+# goes by the reading of the report the model names, or is held for a human. DOUBT_BELOW was 0.6, then 0.8 (chosen on
+# 1,400 read reports the model had not learnt; on 3,600 unread ones it cut wrong automatic dispatches from 64 to
+# 21). 1.0 was chosen in the seventh session on 1,200 reports neither the catalogue nor the model had seen (blind82-87
+# with the router of bb36da7): wrong dispatches 14 -> 2, held 21 -> 31, right 1,163 -> 1,165; on the 1,200 held-out
+# reports of tests/heldout, scored once after the choice: wrong 14 -> 7, held 18 -> 25, right 1,165 both ways.
+DOUBT_BELOW: Final = 1.0
 DOUBTING: Final = 0.99
 
 
@@ -103,6 +107,18 @@ class Tables(NamedTuple):
     rows: dict[str, bytes]  # per n-gram: the packed entries of the labels that saw it (see RescueModel)
 
 
+def _dense(built: Tables) -> tuple[dict[str, int], Any]:
+    """Each n-gram's row number, and a matrix of what seeing it adds to each label (0.0 where the label never saw
+    it): the packed rows unpacked at once, without a loop over their entries."""
+    row_of = {g: i for i, g in enumerate(built.rows)}
+    packed = numpy.frombuffer(b"".join(built.rows.values()), dtype="<u2").reshape(-1, 2)
+    lengths = numpy.fromiter((len(r) // ENTRY for r in built.rows.values()), dtype=numpy.int64, count=len(row_of))
+    lifted = numpy.zeros((len(row_of), len(built.labels)), dtype=numpy.float64)
+    owners = numpy.repeat(numpy.arange(len(row_of)), lengths)  # each packed entry's row
+    lifted[owners, packed[:, 0]] = numpy.asarray(built.lift_values)[packed[:, 1]]
+    return row_of, lifted
+
+
 def tables(data: Mapping[str, Any]) -> Tables:
     """The tables of a model file's counts (see RescueModel for their layout)."""
     if data.get("format") != FORMAT:
@@ -163,12 +179,13 @@ class RescueModel:
     index of its lift in `_lift_values`, each two bytes little-endian. A row of tuples and floats cost two cache
     misses per entry, which were most of asking; a bytes row is one object, read without allocating."""
 
-    __slots__ = ("_base", "_by_unseen", "_labels", "_lift_values", "_rows", "_unseen")
+    __slots__ = ("_base", "_by_unseen", "_labels", "_lift_values", "_lifted", "_row_of", "_rows", "_unseen")
 
     def __init__(self, data: Mapping[str, Any] | Tables) -> None:
         """A model from a model file's counts, or from the tables built from them before (rescue_file's cache)."""
         built = data if isinstance(data, Tables) else tables(data)
         self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows = built
+        self._row_of, self._lifted = _dense(built)
 
     def tables(self) -> Tables:
         return Tables(self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows)
@@ -176,27 +193,37 @@ class RescueModel:
     def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
         # features(text) & known, in one pass: each n-gram of the text is looked up as it is cut, and only the
-        # known ones are kept (most are not known, and a set of them all cost a third of asking).
-        table = self._rows
+        # known ones are kept (most are not known, and a set of them all cost a third of asking). A triple is known
+        # only if its first pair is (a pair is in every report its triple is in, and MIN_COUNT counts reports), so
+        # a triple is looked up only after its pair was found.
+        row_of = self._row_of
         grams: set[str] = set()
-        rows: list[bytes] = []
+        rows: list[int] = []
         for line in text.split("\n"):
-            for n in GRAMS:
-                for at in range(len(line) - n + 1):
-                    g = line[at:at + n]
-                    row = table.get(g)
-                    if row is not None and g not in grams:
-                        grams.add(g)
+            last = len(line) - 1
+            for at in range(last):
+                pair = line[at:at + 2]
+                row = row_of.get(pair, -1)
+                if row < 0:
+                    continue
+                if pair not in grams:
+                    grams.add(pair)
+                    rows.append(row)
+                if at + 2 <= last:
+                    triple = line[at:at + 3]
+                    row = row_of.get(triple, -1)
+                    if row >= 0 and triple not in grams:
+                        grams.add(triple)
                         rows.append(row)
         if not grams:
             return None
+        # Every label's lifts for the text's n-grams summed in one vectorised pass: the model is asked of nearly
+        # every decision, and walking the packed rows entry by entry (a thousand entries a report) was most of a
+        # decision's cost.
+        summed: list[float] = self._lifted.take(rows, axis=0).sum(axis=0).tolist()
         known = len(grams)
-        scores: list[float] = [prior + known * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
-        lift_values = self._lift_values
-        for row in rows:
-            for k in range(0, len(row), ENTRY):
-                i = row[k] | row[k + 1] << 8
-                scores[i] = scores[i] + lift_values[row[k + 2] | row[k + 3] << 8]  # not +=: two boxed floats
+        scores = [lifted + (prior + known * unseen)
+                  for lifted, prior, unseen in zip(summed, self._base, self._unseen, strict=True)]
         labels = self._labels
         best = 0
         for i in range(1, len(scores)):  # max by (score, label), as written out: a key function per label costs

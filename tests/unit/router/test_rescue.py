@@ -126,9 +126,9 @@ def test_a_venue_size_the_grid_worker_gave_is_not_read_otherwise_for_the_model(c
     assert (unsaid.rule, unsaid.primary) == ("R2", "fire-brigade")  # said by no one: the other reading may go
 
 
-def test_a_confident_decision_is_never_asked(cc: CompiledCatalogue) -> None:
+def test_a_decision_the_grid_app_s_fields_made_certain_is_never_asked(cc: CompiledCatalogue) -> None:
     text = "小区电梯又困人了，里面关着两个老人，按警铃没人应。"
-    report = _report(text, unit="nanmen")
+    report = _report(text, unit="nanmen", category="special-equipment")
     alone = decide(report, compile_uncached(cc.catalogue, None))
     assert alone.confidence >= DOUBT_BELOW
     contrary = RescueModel(train([(text, label_of("R9", "street-{unit}"))] * 3, min_count=1))
