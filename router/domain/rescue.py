@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
+import ahocorasick
 import numpy
 
 FORMAT: Final = 1
@@ -92,7 +93,7 @@ class Guess(NamedTuple):
 
     label: str
     probability: float
-    grams: set[str]  # the text's n-grams the model knows
+    rows: list[int]  # the rows of the text's n-grams the model knows (RescueModel.gram_of names them)
 
 
 class Tables(NamedTuple):
@@ -107,16 +108,15 @@ class Tables(NamedTuple):
     rows: dict[str, bytes]  # per n-gram: the packed entries of the labels that saw it (see RescueModel)
 
 
-def _dense(built: Tables) -> tuple[dict[str, int], Any]:
-    """Each n-gram's row number, and a matrix of what seeing it adds to each label (0.0 where the label never saw
-    it): the packed rows unpacked at once, without a loop over their entries."""
-    row_of = {g: i for i, g in enumerate(built.rows)}
+def _dense(built: Tables) -> Any:
+    """A matrix of what seeing each n-gram (a row, in the order of `built.rows`) adds to each label (0.0 where the
+    label never saw it): the packed rows unpacked at once, without a loop over their entries."""
     packed = numpy.frombuffer(b"".join(built.rows.values()), dtype="<u2").reshape(-1, 2)
-    lengths = numpy.fromiter((len(r) // ENTRY for r in built.rows.values()), dtype=numpy.int64, count=len(row_of))
-    lifted = numpy.zeros((len(row_of), len(built.labels)), dtype=numpy.float64)
-    owners = numpy.repeat(numpy.arange(len(row_of)), lengths)  # each packed entry's row
+    lengths = numpy.fromiter((len(r) // ENTRY for r in built.rows.values()), dtype=numpy.int64, count=len(built.rows))
+    lifted = numpy.zeros((len(built.rows), len(built.labels)), dtype=numpy.float64)
+    owners = numpy.repeat(numpy.arange(len(built.rows)), lengths)  # each packed entry's row
     lifted[owners, packed[:, 0]] = numpy.asarray(built.lift_values)[packed[:, 1]]
-    return row_of, lifted
+    return lifted
 
 
 def tables(data: Mapping[str, Any]) -> Tables:
@@ -179,49 +179,40 @@ class RescueModel:
     index of its lift in `_lift_values`, each two bytes little-endian. A row of tuples and floats cost two cache
     misses per entry, which were most of asking; a bytes row is one object, read without allocating."""
 
-    __slots__ = ("_base", "_by_unseen", "_labels", "_lift_values", "_lifted", "_row_of", "_rows", "_unseen")
+    __slots__ = ("_automaton", "_base", "_by_unseen", "_gram_of", "_labels", "_lift_values", "_lifted", "_rows",
+                 "_unseen")
 
     def __init__(self, data: Mapping[str, Any] | Tables) -> None:
         """A model from a model file's counts, or from the tables built from them before (rescue_file's cache)."""
         built = data if isinstance(data, Tables) else tables(data)
         self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows = built
-        self._row_of, self._lifted = _dense(built)
+        self._gram_of = list(built.rows)
+        self._lifted = _dense(built)
+        self._automaton = ahocorasick.Automaton()
+        for row, gram in enumerate(self._gram_of):
+            self._automaton.add_word(gram, row)
+        self._automaton.make_automaton()
 
     def tables(self) -> Tables:
         return Tables(self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows)
 
     def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
-        # features(text) & known, in one pass: each n-gram of the text is looked up as it is cut, and only the
-        # known ones are kept (most are not known, and a set of them all cost a third of asking). A triple is known
-        # only if its first pair is (a pair is in every report its triple is in, and MIN_COUNT counts reports), so
-        # a triple is looked up only after its pair was found.
-        row_of = self._row_of
-        grams: set[str] = set()
+        # features(text) & known, in one pass of an automaton of the known n-grams (in C): cutting every pair and
+        # triple of the text and hashing each, most of them unknown, cost more than the rest of asking.
         rows: list[int] = []
-        for line in text.split("\n"):
-            last = len(line) - 1
-            for at in range(last):
-                pair = line[at:at + 2]
-                row = row_of.get(pair, -1)
-                if row < 0:
-                    continue
-                if pair not in grams:
-                    grams.add(pair)
-                    rows.append(row)
-                if at + 2 <= last:
-                    triple = line[at:at + 3]
-                    row = row_of.get(triple, -1)
-                    if row >= 0 and triple not in grams:
-                        grams.add(triple)
-                        rows.append(row)
-        if not grams:
+        seen: set[int] = set()
+        for _end, row in self._automaton.iter(text):
+            if row not in seen:
+                seen.add(row)
+                rows.append(row)
+        if not rows:
             return None
         # Every label's lifts for the text's n-grams summed in one vectorised pass: the model is asked of nearly
         # every decision, and walking the packed rows entry by entry (a thousand entries a report) was most of a
         # decision's cost.
         summed: list[float] = self._lifted.take(rows, axis=0).sum(axis=0).tolist()
-        known = len(grams)
+        known = len(rows)
         scores = [lifted + (prior + known * unseen)
                   for lifted, prior, unseen in zip(summed, self._base, self._unseen, strict=True)]
         labels = self._labels
@@ -231,7 +222,7 @@ class RescueModel:
                 best = i
         top = scores[best]
         probability = 1.0 / sum(math.exp(s - top) for s in scores)
-        return Guess(labels[best], round(probability, 3), grams)
+        return Guess(labels[best], round(probability, 3), rows)
 
     def lifts(self, gram: str) -> dict[int, float]:
         """What seeing `gram` adds to each label that saw it, by label index."""
@@ -240,7 +231,8 @@ class RescueModel:
         return {row[k] | row[k + 1] << 8: lift_values[row[k + 2] | row[k + 3] << 8] for k in range(0, len(row), ENTRY)}
 
     def explained(self, guess: Guess) -> Opinion:
-        return Opinion(guess.label, guess.probability, self.explain(guess.label, guess.grams))
+        grams = {self._gram_of[r] for r in guess.rows}
+        return Opinion(guess.label, guess.probability, self.explain(guess.label, grams))
 
     def explain(self, best: str, grams: set[str]) -> list[str]:
         """The n-grams that spoke most for `best`: by how far its log-probability of each passes the strongest
