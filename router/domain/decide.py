@@ -9,7 +9,7 @@ from catalogue.rulings import RULING, ruling_evidence
 from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
-from router.domain.rescue import Opinion, backs, doubts, label_of
+from router.domain.rescue import Opinion, backs, department_of, doubts, label_of
 from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
@@ -191,8 +191,10 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     if chosen.rule is not Rule.R10 and compiled.rescue is not None:
         # The model learnt some reports without a unit: R1 police-{unit} is then R1 to the district's fire-brigade.
         fallback = compiled.fallbacks.get(chosen.primary, chosen.primary)
-        doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, bind(chosen.primary)),
-                         chosen.rule, fallback)
+        primary = bind(chosen.primary)
+        doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, primary), chosen.rule, fallback)
+        if doubted is not None and bind.table.get(department_of(doubted.label)) == primary:
+            doubted = None  # R1 police-{unit} and R2 fire-brigade, no unit known: the same brigade receives it
         if doubted is not None:
             other = _reading_named(doubted.label, c, compiled, report.facts)
             if other is not None:  # a half-sure rule, and the learnt model backs another reading of the report

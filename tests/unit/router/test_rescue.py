@@ -177,3 +177,13 @@ def test_a_matter_the_grid_worker_picked_is_not_swapped_for_the_runner_up(cc: Co
     assert (picked.status, picked.matter) == ("gap", "neighbourhood")  # the worker's matter stays; a human decides
     unpicked = decide(_report(text, unit="gulou"), compile_uncached(cc.catalogue, model))
     assert (unpicked.status, unpicked.primary) == ("routed", "urban-mgmt")
+
+
+def test_a_model_naming_another_rule_for_the_same_receiving_department_does_not_doubt(cc: CompiledCatalogue) -> None:
+    text = "商场负一楼的仓库里纸箱堆到顶，旁边就是配电箱。"
+    report = _report(text)  # no unit: R1's police-{unit} falls back to the brigade R2 names
+    alone = decide(report, compile_uncached(cc.catalogue, None))
+    assert (alone.rule, alone.primary, alone.status) == ("R2", "fire-brigade", "routed") and alone.confidence < 1.0
+    police = RescueModel(train([(text, label_of("R1", "police-{unit}"))] * 3
+                               + [("水管爆了", label_of("R5", "safety-office"))], min_count=1))
+    assert decide(report, compile_uncached(cc.catalogue, police)) == alone
