@@ -84,6 +84,14 @@ def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: st
             if kept := _names(out[-1], keep) and (given is None or given.hazard is None):
                 return out
             c.hazard = hazard
+        elif c.safety_cue:
+            # A safety concern short of a hazard (怕出事, a cue or two under the threshold): the same report with a
+            # safety hazard is a reading the rules came close to.
+            c.hazard = _SAFETY
+            out.append(first_match(c, compiled))
+            if kept := _names(out[-1], keep) and (given is None or given.hazard is None):
+                return out
+            c.hazard = hazard
         if c.runner_up_matter:
             c.matter, c.hazard, c.licence_is_main = c.runner_up_matter, _NONE, False
             out.append(first_match(c, compiled))

@@ -187,3 +187,17 @@ def test_a_model_naming_another_rule_for_the_same_receiving_department_does_not_
     police = RescueModel(train([(text, label_of("R1", "police-{unit}"))] * 3
                                + [("水管爆了", label_of("R5", "safety-office"))], min_count=1))
     assert decide(report, compile_uncached(cc.catalogue, police)) == alone
+
+
+def test_a_safety_concern_short_of_a_hazard_is_a_reading_the_model_may_name(cc: CompiledCatalogue) -> None:
+    text = "村里有个没办营业执照的小作坊在做塑料玩具，工人说机器老出问题，怕哪天出事。"
+    report = _report(text, unit="shiqi")
+    alone = decide(report, compile_uncached(cc.catalogue, None))
+    assert (alone.rule, alone.primary, alone.hazard) == ("R8", "amr", "none") and alone.confidence < 1.0
+    unsafe = RescueModel(train([(text, label_of("R3", "safety-office"))] * 3
+                               + [("水管爆了", label_of("R5", "safety-office"))], min_count=1))
+    read_again = decide(report, compile_uncached(cc.catalogue, unsafe))
+    # The same report with a safety hazard is a reading the rules came close to (怕出事): the model chose it.
+    assert (read_again.status, read_again.rule, read_again.primary, read_again.hazard) == (
+        "routed", "R3", "safety-office", "safety")
+    assert read_again.ack_hours == 2 and any(e.kind == "model" for e in read_again.evidence)
