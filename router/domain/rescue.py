@@ -184,14 +184,17 @@ class RescueModel:
             for n in GRAMS:
                 for at in range(len(line) - n + 1):
                     g = line[at:at + n]
-                    row = table.get(g)
-                    if row is not None and g not in grams:
+                    found = table.get(g)  # not `row`: compiled, the loop below would read a bytes | None
+                    if found is not None and g not in grams:
                         grams.add(g)
-                        rows.append(row)
+                        rows.append(found)
         if not grams:
             return None
         known = len(grams)
-        scores: list[float] = [prior + known * unseen for prior, unseen in zip(self._base, self._unseen, strict=True)]
+        base, unseen = self._base, self._unseen
+        scores: list[float] = []
+        for i in range(len(base)):  # by index, not zip(): compiled, zip is a call into Python per report
+            scores.append(base[i] + known * unseen[i])
         lift_values = self._lift_values
         for row in rows:
             for k in range(0, len(row), ENTRY):
