@@ -47,6 +47,17 @@ _STOREYS: Final = re.compile(
 MIN_SUBJECT: Final = 0.3  # below this an industry or matter word is noise
 
 
+# Each alternative of _OWNER_UNKNOWN and _STOREYS needs one of a few characters: an `in` test costs a tenth of a
+# search of the whole text, and most reports hold none of them.
+def _may_say_owner_unknown(text: str) -> bool:
+    return "谁" in text or "哪" in text or "板" in text or "权" in text
+
+
+def _may_add_storeys(text: str) -> bool:
+    return ("层" in text or "间" in text or ("到" in text and "楼" in text)
+            or (("正" in text or "还在" in text) and ("房" in text or "屋" in text)))
+
+
 @lru_cache(maxsize=4096)
 def confidence(score: float) -> float:
     """Evidence weight to a 0..1 confidence: one plain word gives 0.5, two give 0.75."""
@@ -155,7 +166,7 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
                           (code, subj))
         out.matter, out.matter_conf = code, confidence(subj.score)
         ev.append(_ev("lexicon", f"matter={code}", _source(sig, subj), subj.words))
-        unowned = _OWNER_UNKNOWN.search(text)
+        unowned = _OWNER_UNKNOWN.search(text) if _may_say_owner_unknown(text) else None
         if unowned is not None:
             # 不知道是哪个单位装的, 谁也说不清归谁: the caller says nobody is known to own it, which is what a gap is.
             out.matter_conf = round(out.matter_conf * OWNER_UNKNOWN, 3)
@@ -208,7 +219,7 @@ def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue
     finished, building = rules.construction_finished, rules.construction_industry
     if finished is None:
         return
-    storeys = _STOREYS.search(out.text)
+    storeys = _STOREYS.search(out.text) if _may_add_storeys(out.text) else None
     if storeys is not None:
         sig.construction_words.append(storeys.group(0))
         if out.industry is None:
