@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Final
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
-from router.domain.scan import NEAR, Signals, Subject, premises_named, scan, venues
+from router.domain.rounding import round3
+from router.domain.scan import Signals, Subject, landmarks_end, premises_named, scan, venues
 from router.domain.signals import NOT_IN_TEXT
 from router.domain.text import normalise, report_text
 from router.domain.units import resolve_unit
@@ -58,11 +58,9 @@ def _may_add_storeys(text: str) -> bool:
             or (("正" in text or "还在" in text) and ("房" in text or "屋" in text)))
 
 
-@lru_cache(maxsize=4096)
 def confidence(score: float) -> float:
     """Evidence weight to a 0..1 confidence: one plain word gives 0.5, two give 0.75."""
-    # Cached: scores are sums of a few catalogue weights, so they repeat, and round() is slow.
-    return round(1.0 - 0.5 ** max(score, 0.0), 3)
+    return round3(1.0 - 0.5 ** max(score, 0.0))
 
 
 class Classification:
@@ -169,7 +167,7 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
         unowned = _OWNER_UNKNOWN.search(text) if _may_say_owner_unknown(text) else None
         if unowned is not None:
             # 不知道是哪个单位装的, 谁也说不清归谁: the caller says nobody is known to own it, which is what a gap is.
-            out.matter_conf = round(out.matter_conf * OWNER_UNKNOWN, 3)
+            out.matter_conf = round3(out.matter_conf * OWNER_UNKNOWN)
             ev.append(_ev("lexicon", "owner not known", "text", [unowned.group(0)]))
     out.runner_up_matter = next((k for k, _ in matters if k != out.matter), None)
     out.related = [k for k, _ in matters if k != out.matter] + [k for k, _ in industries if k != out.industry]
@@ -199,8 +197,7 @@ def _premises_in_address(sig: Signals, address: str, cc: CompiledCatalogue) -> N
     What stands before 隔壁/附近 is a landmark (某早餐店隔壁), and an address names buildings, never building work:
     neither counts."""
     where = normalise(address)
-    landmarks = [m.end() for m in NEAR.finditer(where)]
-    where = where[landmarks[-1]:] if landmarks else where
+    where = where[landmarks_end(where):]
     if not where:
         return
     for code, found in premises_named(where, cc).items():
@@ -314,7 +311,7 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         out.hazard, out.hazard_conf, words = _SAFETY, out.matter_conf, []
     else:
         # No hazard: how sure we are is how far the strongest cue stays below the threshold.
-        out.hazard_conf = round(1.0 - 0.5 * top / settings.hazard_threshold, 3)
+        out.hazard_conf = round3(1.0 - 0.5 * top / settings.hazard_threshold)
         return
     out.evidence.append(_ev("lexicon", f"hazard={out.hazard.value}", "text", words))
 

@@ -10,6 +10,7 @@ from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rescue import Opinion, backs, doubts, label_of
+from router.domain.rounding import round3
 from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
@@ -130,12 +131,12 @@ def _alternatives(
         rank = 0
         for dept in (r.primary, *r.cooperating):
             code = bind(dept)
-            score = round(base if rank == 0 else base * 0.5, 3)
+            score = round3(base if rank == 0 else base * 0.5)
             rank = 1
             if code != primary and (code not in found or found[code][0] < score):
                 found[code] = (score, r.rule)
     gap = compiled.catalogue.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
-    gap_score = round(chosen.confidence * 0.2, 3)
+    gap_score = round3(chosen.confidence * 0.2)
     code = bind(gap)
     if code != primary and (code not in found or found[code][0] < gap_score):
         found[code] = (gap_score, Rule.R10)
@@ -151,7 +152,7 @@ def _ruled(text: str, c: Classification, compiled: CompiledCatalogue) -> tuple[R
     if found is None:
         return None
     ruling = found.ruling
-    confidence = round(0.5 + 0.5 * len(found.words) / len(ruling.match.terms), 3)
+    confidence = round3(0.5 + 0.5 * len(found.words) / len(ruling.match.terms))
     route_ = Route(RULING, ruling.id, ruling.lead, confidence, list(ruling.cooperating), joint=bool(ruling.cooperating))
     return route_, found
 
@@ -253,7 +254,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             "licensed": c.licensed,
             "unit": c.unit,
             "unit_fallback": bind.fell_back,
-            "confidence": round(min(max(chosen.confidence, 0.0), 1.0), 3),
+            "confidence": round3(min(max(chosen.confidence, 0.0), 1.0)),
             "evidence": evidence,
             "alternatives": alternatives,
             "related": c.related,

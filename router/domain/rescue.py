@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
+from router.domain.rounding import round3
+
 FORMAT: Final = 1
 GRAMS: Final = (2, 3)
 MIN_COUNT: Final = 3  # an n-gram seen in fewer training reports is noise, and would only make the file large
@@ -207,7 +209,7 @@ class RescueModel:
                 best = i
         top = scores[best]
         probability = 1.0 / sum(math.exp(s - top) for s in scores)
-        return Guess(labels[best], round(probability, 3), grams)
+        return Guess(labels[best], round3(probability), grams)
 
     def lifts(self, gram: str) -> dict[int, float]:
         """What seeing `gram` adds to each label that saw it, by label index."""

@@ -6,6 +6,7 @@ from typing import Final
 
 from router.domain.classify import Classification
 from router.domain.compiled import CompiledCatalogue
+from router.domain.rounding import round3
 from schemas.decision import Rule
 from schemas.report import Hazard
 
@@ -147,5 +148,5 @@ def route(c: Classification, cc: CompiledCatalogue) -> tuple[Route, Route | None
     if found is None:
         return gap_route(c, cc, 0.5), None
     if found.confidence < threshold:
-        return gap_route(c, cc, round(1.0 - found.confidence, 3)), found
+        return gap_route(c, cc, round3(1.0 - found.confidence)), found
     return found, None
