@@ -114,7 +114,6 @@ def _source(sig: Signals, subj: Subject) -> str:
 
 def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     """Classify one report against a compiled catalogue."""
-    cat = cc.catalogue
     text = report_text(report.title, report.description)
     title_len = text.find("\n") if report.title else 0
     sig = scan(text, max(title_len, 0), cc)
@@ -126,9 +125,9 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     category = (report.category or "").strip() or None
 
     industries = _ranked(sig.industries)
-    if facts.industry in cat.industries or category in cat.industries:
+    if facts.industry in cc.industries or category in cc.industries:
         out.industry, out.industry_conf = (
-            (facts.industry if facts.industry in cat.industries else category),
+            (facts.industry if facts.industry in cc.industries else category),
             1.0,
         )
         source = "facts.industry" if facts.industry == out.industry else "category"
@@ -149,18 +148,18 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
             base.words.extend(subj.words)
     matters = _ranked(sig.matters)
     # 街心公园里的健身器材: the place says it is not the compound's matter the word would name.
-    ruled_out = {k: places for k, _ in matters if (places := [p for p in cat.matters[k].not_in if p in text])}
+    ruled_out = {k: places for k, _ in matters if (places := [p for p in cc.matters[k].not_in if p in text])}
     if ruled_out:
         ev.extend(_ev("lexicon", f"not matter={k}", "text", places) for k, places in ruled_out.items())
         matters = [(k, s) for k, s in matters if k not in ruled_out]
-    if category in cat.matters:
+    if category in cc.matters:
         out.matter, out.matter_conf = category, 1.0
         ev.append(_ev("field", f"matter={category}", "category"))
     elif matters:
         code, subj = matters[0]
         # 代驾说好五十到了加价: the service the dispute is with takes the price words in, when a word of its own
         # names it (not 烟 alone for a restaurant's fumes).
-        code, subj = next(((k, s) for k, s in matters[1:] if code in cat.matters[k].absorbs and s.score >= 1.0),
+        code, subj = next(((k, s) for k, s in matters[1:] if code in cc.matters[k].absorbs and s.score >= 1.0),
                           (code, subj))
         out.matter, out.matter_conf = code, confidence(subj.score)
         ev.append(_ev("lexicon", f"matter={code}", _source(sig, subj), subj.words))
@@ -201,7 +200,7 @@ def _premises_in_address(sig: Signals, address: str, cc: CompiledCatalogue) -> N
     if not where:
         return
     for code, found in premises_named(where, cc).items():
-        if code == cc.catalogue.rules.construction_industry:
+        if code == cc.rules.construction_industry:
             continue
         weight = found.premises
         subj = sig.industries.setdefault(code, Subject())
@@ -212,7 +211,7 @@ def _premises_in_address(sig: Signals, address: str, cc: CompiledCatalogue) -> N
 
 def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue) -> None:
     """Building in progress is the construction industry (R6); a structure finished long ago is a matter (R9)."""
-    rules = cc.catalogue.rules
+    rules = cc.rules
     finished, building = rules.construction_finished, rules.construction_industry
     if finished is None:
         return
@@ -280,17 +279,17 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
 
 
 def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: CompiledCatalogue) -> None:
-    settings = cc.catalogue.settings
+    threshold = cc.settings.hazard_threshold  # read once: a pydantic field costs a Python-level lookup
     # ROUTING §8: a gap goes to safety-office for a safety concern, not for any one word that might be one (撞歪, 锈).
-    out.safety_cue = bool(sig.weak_safety) or max(sig.fire, sig.safety) >= GAP_CONCERN * settings.hazard_threshold
+    out.safety_cue = bool(sig.weak_safety) or max(sig.fire, sig.safety) >= GAP_CONCERN * threshold
     if given is not None:
         out.hazard, out.hazard_conf = given, STRUCTURED
         out.evidence.append(_ev("field", f"hazard={given.value}", "facts.hazard"))
         return
-    factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
+    factors = cc.industries[out.industry].hazard_factor if out.industry else {}
     fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
     top = max(sig.fire, sig.safety)
-    symptoms = cc.catalogue.matters[out.matter].symptoms if out.matter else None
+    symptoms = cc.matters[out.matter].symptoms if out.matter else None
     if symptoms:
         # 川菜馆的烟呛得人直咳, 瓷砖贴上去就开裂: the matter's own effects, not a hazard besides it.
         if fire and all(w in symptoms for w in sig.fire_words):
@@ -298,20 +297,19 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         if safety and all(w in symptoms for w in sig.safety_words):
             safety = 0.0
         top = max(sig.fire if fire else 0.0, sig.safety if safety else 0.0)
-    threshold = settings.hazard_threshold
     if (fire >= threshold or safety >= threshold) and "隐患" in out.text:
         _declared_safe(out.text, sig)
-    if fire >= settings.hazard_threshold and not sig.fire_veto:
+    if fire >= threshold and not sig.fire_veto:
         out.hazard, out.hazard_conf, words = _FIRE, confidence(fire), sig.fire_words
-    elif safety >= settings.hazard_threshold and not sig.safety_veto:
+    elif safety >= threshold and not sig.safety_veto:
         out.hazard, out.hazard_conf, words = _SAFETY, confidence(safety), sig.safety_words
-    elif (out.matter and cc.catalogue.matters[out.matter].implies_hazard == "safety"
+    elif (out.matter and cc.matters[out.matter].implies_hazard == "safety"
           and not (out.licensed is False and out.licence_conf >= STRUCTURED and out.matter_conf < PASSING)):
         # A lift named in passing (电梯里每天都是陌生人) implies no hazard over a licence the grid worker recorded.
         out.hazard, out.hazard_conf, words = _SAFETY, out.matter_conf, []
     else:
         # No hazard: how sure we are is how far the strongest cue stays below the threshold.
-        out.hazard_conf = round3(1.0 - 0.5 * top / settings.hazard_threshold)
+        out.hazard_conf = round3(1.0 - 0.5 * top / threshold)
         return
     out.evidence.append(_ev("lexicon", f"hazard={out.hazard.value}", "text", words))
 
@@ -356,8 +354,8 @@ def _main_complaint(out: Classification, sig: Signals, cc: CompiledCatalogue) ->
     # A licence complaint yields to a matter only when the matter is both named first and stronger.
     if out.licensed is not False or out.matter is None:
         return
-    trade = out.industry not in (None, cc.catalogue.rules.construction_industry)
-    if (trade and cc.catalogue.matters[out.matter].approval and out.licence_conf < STRUCTURED
+    trade = out.industry not in (None, cc.rules.construction_industry)
+    if (trade and cc.matters[out.matter].approval and out.licence_conf < STRUCTURED
             and all(_APPROVAL.search(w) for w in sig.licence_words)):
         out.licence_is_main = False  # 饭店的广告牌没报批: the approval missing is the sign's, not the trade's licence
         return

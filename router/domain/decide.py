@@ -40,7 +40,7 @@ class _Binder:
         self.table = compiled.fallbacks if unit is None else compiled.bindings.get(unit) or _bind_table(unit, compiled)
         self.fell_back = False
 
-    def __call__(self, code: str) -> str:
+    def one(self, code: str) -> str:  # not __call__: compiled, calling an instance is a call through Python
         bound = self.table.get(code)
         if bound is None:
             return code
@@ -51,7 +51,7 @@ class _Binder:
     def many(self, codes: list[str], exclude: set[str]) -> list[str]:
         out: list[str] = []
         for code in codes:
-            bound = self(code)
+            bound = self.one(code)
             if bound not in exclude and bound not in out:
                 out.append(bound)
         return out
@@ -130,14 +130,14 @@ def _alternatives(
         base = r.confidence * factor
         rank = 0
         for dept in (r.primary, *r.cooperating):
-            code = bind(dept)
+            code = bind.one(dept)
             score = round3(base if rank == 0 else base * 0.5)
             rank = 1
             if code != primary and (code not in found or found[code][0] < score):
                 found[code] = (score, r.rule)
-    gap = compiled.catalogue.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
+    gap = compiled.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
     gap_score = round3(chosen.confidence * 0.2)
-    code = bind(gap)
+    code = bind.one(gap)
     if code != primary and (code not in found or found[code][0] < gap_score):
         found[code] = (gap_score, Rule.R10)
     ranked = sorted(found.items(), key=lambda kv: -kv[1][0])
@@ -184,7 +184,6 @@ def _ruling_evidence(found: RulingMatch) -> Evidence:
 def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     """Route one report: which department, by which rule, how sure, and why (pure). (`compiled` is the catalogue;
     the departments in copy are a route's `cc`.)"""
-    cat = compiled.catalogue
     c = classify(report, compiled)
     chosen, replaced = route(c, compiled)
     bind = _Binder(c.unit, compiled)
@@ -192,7 +191,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     if chosen.rule is not Rule.R10 and compiled.rescue is not None:
         # The model learnt some reports without a unit: R1 police-{unit} is then R1 to the district's fire-brigade.
         fallback = compiled.fallbacks.get(chosen.primary, chosen.primary)
-        doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, bind(chosen.primary)),
+        doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, bind.one(chosen.primary)),
                          chosen.rule, fallback)
         if doubted is not None:
             other = _reading_named(doubted.label, c, compiled, report.facts)
@@ -209,14 +208,14 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             backed = backs(compiled.rescue, text, replaced.rule, replaced.primary)
             if backed is not None:  # the learnt model backs the rule that was not sure enough: it goes
                 chosen, replaced = replaced, None
-    primary = bind(chosen.primary)
+    primary = bind.one(chosen.primary)
     cooperating = bind.many(chosen.cooperating, {primary})
     copied = bind.many(chosen.cc, {primary, *cooperating})
-    feedback = [cat.rules.local_team]
+    feedback = [compiled.rules.local_team]
     if chosen.rule in HAZARD_RULES or chosen.rule in _LICENCE_RULES:
-        feedback += cat.rules.feedback_also
+        feedback += compiled.rules.feedback_also
     feedback_to = bind.many(feedback, set())
-    settings = cat.settings
+    settings = compiled.settings
     if chosen.rule is Rule.R10:
         deadline = settings.deadlines.gap
     else:
@@ -259,7 +258,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             "alternatives": alternatives,
             "related": c.related,
             "duplicate_of": None,
-            "catalogue_version": cat.version,
+            "catalogue_version": compiled.catalogue.version,
             "subject": None,  # the router's handler names it (router.domain.subjects), with its tier
         },
     )

@@ -170,7 +170,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     last_neg = -1  # just past the last negation word; -1: none yet
     bare_neg = False  # it was a bare 没/无/未: 没挂牌没执照 lists two things missing, it denies neither
     marks = Marks()
-    anomaly = cc.catalogue.rules.licence_anomaly
+    anomaly = cc.rules.licence_anomaly
     aside, corrected = markers(as_bytes)
     # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
     retracted = retracted_spans(raw) if corrected else []
@@ -200,7 +200,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             bare_neg = word in _BARE_NEGATIONS
     buckets = (sig.industries, sig.matters, sig.context, sig.industries)
     weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted, aside,
-                     cc.catalogue.rules.construction_industry)
+                     cc.rules.construction_industry)
     for start, word, hits in subjects:
         factor = weigh.factor(start, word, hits)
         for bucket, key, weight, lic, size in hits:
@@ -419,7 +419,7 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
     # "营业执照也没有", "未向文旅部门备案": a licence noun with a negation close by, in one sentence.
     # "持有危险化学品经营许可证": one right after a word of holding, with no negation, is held.
     # "营业执照去年就到期了": one followed by what is wrong with it is held but anomalous.
-    anomaly = cc.catalogue.rules.licence_anomaly
+    anomaly = cc.rules.licence_anomaly
     for start, end, word in marks.nouns:
         if (marks.persons and _PERSONAL_PAPERS.search(word) and not _BUSINESS_PAPERS.search(word)
                 and _personal(raw, where, start, end, marks)):
@@ -493,7 +493,7 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
         _tables(sig, text)
     if "平" not in text and "㎡" not in text and "m2" not in text:
         return  # the area pattern needs one of these; most reports give no area (no generator: hot)
-    threshold = cc.catalogue.settings.large_venue_area_m2
+    threshold = cc.settings.large_venue_area_m2
     for m in _AREA_RE.finditer(text):
         if float(m.group(1)) >= threshold:
             sig.large += 2
