@@ -117,8 +117,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     text = report_text(report.title, report.description)
     title_len = text.find("\n") if report.title else 0
     sig = scan(text, max(title_len, 0), cc)
-    if report.location.address:
-        _premises_in_address(sig, report.location.address, cc)
+    location = report.location
+    address = location.address
+    where = normalise(address) if address else ""  # resolve_unit reads it too
+    if where:
+        _premises_in_address(sig, where, cc)
     out = Classification(text=text)
     ev = out.evidence
     facts = report.facts
@@ -175,12 +178,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     _hazard(out, sig, facts.hazard, cc)
     if out.hazard is _FIRE:
         # The address describes the premises too (小区西门进去6幢楼梯口): it counts for who supervises them.
-        address = report.location.address
         venues(sig, f"{text}\n{address}" if address else text, cc)
     _venue(out, sig, facts.venue_size)
     _main_complaint(out, sig, cc)
     _construction_stage(out, sig, cc)
-    unit, source, words = resolve_unit(report.location, text, cc)
+    unit, source, words = resolve_unit(location, text, cc, where)
     out.unit = unit
     if unit is not None:
         kind = "field" if source == "location.unit" and words == unit else "gazetteer"
@@ -191,12 +193,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
 
 
 def _premises_in_address(sig: Signals, address: str, cc: CompiledCatalogue) -> None:
-    """某美甲店, 商场四楼密室逃脱: an address that names a trade names the premises the report is about.
+    """某美甲店, 商场四楼密室逃脱: an address (normalised) that names a trade names the premises the report is about.
 
     What stands before 隔壁/附近 is a landmark (某早餐店隔壁), and an address names buildings, never building work:
     neither counts."""
-    where = normalise(address)
-    where = where[landmarks_end(where):]
+    where = address[landmarks_end(address):]
     if not where:
         return
     for code, found in premises_named(where, cc).items():

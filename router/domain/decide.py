@@ -26,6 +26,7 @@ _FIRE: Final = Hazard.fire
 _SAFETY: Final = Hazard.safety
 _GAP: Final = DecisionStatus.gap
 _ROUTED: Final = DecisionStatus.routed
+_R10: Final = Rule.R10
 _LICENCE_RULES: Final = frozenset({Rule.R6, Rule.R7, Rule.R8})  # with the hazard rules, feedback goes wider too
 
 
@@ -139,7 +140,7 @@ def _alternatives(
     gap_score = round3(chosen.confidence * 0.2)
     code = bind.one(gap)
     if code != primary and (code not in found or found[code][0] < gap_score):
-        found[code] = (gap_score, Rule.R10)
+        found[code] = (gap_score, _R10)
     ranked = sorted(found.items(), key=lambda kv: -kv[1][0])
     return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 
@@ -188,7 +189,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     chosen, replaced = route(c, compiled)
     bind = _Binder(c.unit, compiled)
     ruled = backed = doubted = None
-    if chosen.rule is not Rule.R10 and compiled.rescue is not None:
+    if chosen.rule is not _R10 and compiled.rescue is not None:
         # The model learnt some reports without a unit: R1 police-{unit} is then R1 to the district's fire-brigade.
         fallback = compiled.fallbacks.get(chosen.primary, chosen.primary)
         doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, bind.one(chosen.primary)),
@@ -199,7 +200,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
                 backed, doubted, chosen = doubted, None, other
             else:  # a half-sure rule the learnt model contradicts with no reading of its own: a human decides
                 chosen, replaced = gap_route(c, compiled, chosen.confidence), chosen
-    elif chosen.rule is Rule.R10:
+    elif chosen.rule is _R10:
         text = c.text
         ruled = _ruled(text, c, compiled)
         if ruled is not None:
@@ -216,7 +217,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
         feedback += compiled.rules.feedback_also
     feedback_to = bind.many(feedback, set())
     settings = compiled.settings
-    if chosen.rule is Rule.R10:
+    if chosen.rule is _R10:
         deadline = settings.deadlines.gap
     else:
         deadline = settings.deadlines.joint if chosen.joint else settings.deadlines.standard
@@ -239,7 +240,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
         Decision,
         {
             "external_id": report.external_id,
-            "status": _GAP if chosen.rule is Rule.R10 else _ROUTED,
+            "status": _GAP if chosen.rule is _R10 else _ROUTED,
             "rule": chosen.rule,
             "primary": primary,
             "cooperating": cooperating,

@@ -187,9 +187,11 @@ class RescueModel:
                 for at in range(len(line) - n + 1):
                     g = line[at:at + n]
                     found = table.get(g)  # not `row`: compiled, the loop below would read a bytes | None
-                    if found is not None and g not in grams:
-                        grams.add(g)
-                        rows.append(found)
+                    if found is not None:
+                        seen = len(grams)
+                        grams.add(g)  # new if the set grew: one hash probe, not two
+                        if len(grams) > seen:
+                            rows.append(found)
         if not grams:
             return None
         known = len(grams)

@@ -73,7 +73,6 @@ def _approvers(c: Classification, cc: CompiledCatalogue) -> list[str]:
 
 def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     rules = cc.rules
-    local = [rules.local_team]
     conf = c.hazard_conf
     if c.hazard is _FIRE:
         dept = fire_supervisor(c, cc)
@@ -82,6 +81,7 @@ def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
         return Route(Rule.R2, "fire", dept, conf)
     if c.hazard is not _SAFETY:
         return None
+    local = [rules.local_team]  # after the returns above: most reports name no safety hazard
     if c.licensed is False:
         conf = min(conf, c.licence_conf)
         return Route(Rule.R3, "safety-unlicensed", rules.safety_office, conf, [*_approvers(c, cc), *local])
