@@ -78,6 +78,7 @@ class Opinion:
 
 
 ENTRY: Final = 4  # bytes of a packed row entry: label index, lift index
+NARROW: Final = 2  # the same when both indexes fit a byte each (a few dozen labels, a few hundred counts)
 _MOST: Final = 1 << 16  # labels or distinct counts two bytes can index
 
 
@@ -103,6 +104,7 @@ class Tables(NamedTuple):
     by_unseen: tuple[int, ...]  # label indexes by descending `unseen`, for explain()
     lift_values: tuple[float, ...]  # what seeing an n-gram adds, per distinct count
     rows: dict[str, bytes]  # per n-gram: the packed entries of the labels that saw it (see RescueModel)
+    entry: int  # bytes per entry of a row: ENTRY, or NARROW
 
 
 def tables(data: Mapping[str, Any]) -> Tables:
@@ -143,13 +145,16 @@ def tables(data: Mapping[str, Any]) -> Tables:
     size = len(rows) + len({g for label, grams in counts.items() if label not in documents
                             for g in grams if g not in rows})
     unseen = tuple(log_alpha - math.log(t + ALPHA * size) for t in totals)
+    # Indexes below 256 have a zero high byte: the low bytes alone are the entries, and a quarter less to read.
+    narrow = len(labels) <= 256 and len(lift_values) <= 256
     return Tables(
         labels,
         tuple(math.log(documents[label] / total) for label in labels),
         unseen,
         tuple(sorted(range(len(totals)), key=lambda i: -unseen[i])),
         tuple(lift_values),
-        {g: bytes(row) for g, row in rows.items()},
+        {g: bytes(row[0::2]) if narrow else bytes(row) for g, row in rows.items()},
+        NARROW if narrow else ENTRY,
     )
 
 
@@ -162,18 +167,20 @@ class RescueModel:
     decision's cost when every label was scored for every n-gram.
 
     An n-gram's row is packed in one bytes object, ENTRY bytes per label that saw it: the label's index and the
-    index of its lift in `_lift_values`, each two bytes little-endian. A row of tuples and floats cost two cache
-    misses per entry, which were most of asking; a bytes row is one object, read without allocating."""
+    index of its lift in `_lift_values`, each two bytes little-endian, or NARROW bytes, one each, when every index
+    fits a byte. A row of tuples and floats cost two cache misses per entry, which were most of asking; a bytes row
+    is one object, read without allocating."""
 
-    __slots__ = ("_base", "_by_unseen", "_labels", "_lift_values", "_rows", "_unseen")
+    __slots__ = ("_base", "_by_unseen", "_entry", "_labels", "_lift_values", "_rows", "_unseen")
 
     def __init__(self, data: Mapping[str, Any] | Tables) -> None:
         """A model from a model file's counts, or from the tables built from them before (rescue_file's cache)."""
         built = data if isinstance(data, Tables) else tables(data)
-        self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows = built
+        self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows, self._entry = built
 
     def tables(self) -> Tables:
-        return Tables(self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows)
+        return Tables(self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows,
+                      self._entry)
 
     def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
@@ -200,10 +207,16 @@ class RescueModel:
         for i in range(len(base)):  # by index, not zip(): compiled, zip is a call into Python per report
             scores.append(base[i] + known * unseen[i])
         lift_values = self._lift_values
-        for row in rows:
-            for k in range(0, len(row), ENTRY):
-                i = row[k] | row[k + 1] << 8
-                scores[i] = scores[i] + lift_values[row[k + 2] | row[k + 3] << 8]  # not +=: two boxed floats
+        if self._entry == NARROW:
+            for row in rows:
+                for k in range(0, len(row), NARROW):
+                    i = row[k]
+                    scores[i] = scores[i] + lift_values[row[k + 1]]  # not +=: two boxed floats
+        else:
+            for row in rows:
+                for k in range(0, len(row), ENTRY):
+                    i = row[k] | row[k + 1] << 8
+                    scores[i] = scores[i] + lift_values[row[k + 2] | row[k + 3] << 8]
         labels = self._labels
         best = 0
         for i in range(1, len(scores)):  # max by (score, label), as written out: a key function per label costs
@@ -217,6 +230,8 @@ class RescueModel:
         """What seeing `gram` adds to each label that saw it, by label index."""
         row = self._rows[gram]
         lift_values = self._lift_values
+        if self._entry == NARROW:
+            return {row[k]: lift_values[row[k + 1]] for k in range(0, len(row), NARROW)}
         return {row[k] | row[k + 1] << 8: lift_values[row[k + 2] | row[k + 3] << 8] for k in range(0, len(row), ENTRY)}
 
     def explained(self, guess: Guess) -> Opinion:

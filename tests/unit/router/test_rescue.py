@@ -10,7 +10,7 @@ import pytest
 from catalogue.loader import CATALOGUE_DIR, load_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
-from router.domain.rescue import DOUBT_BELOW, RescueModel, backs, features, label_of, train
+from router.domain.rescue import DOUBT_BELOW, ENTRY, NARROW, RescueModel, Tables, backs, features, label_of, train
 from router.evaluate import read_labelled
 from router.rescue_file import compiled
 from router.rescue_training import model_bytes
@@ -174,3 +174,25 @@ def test_a_matter_the_grid_worker_picked_is_not_swapped_for_the_runner_up(cc: Co
     assert (picked.status, picked.matter) == ("gap", "neighbourhood")  # the worker's matter stays; a human decides
     unpicked = decide(_report(text, unit="gulou"), compile_uncached(cc.catalogue, model))
     assert (unpicked.status, unpicked.primary) == ("routed", "urban-mgmt")
+
+
+def test_rows_with_two_byte_indexes_read_as_rows_with_one_byte_indexes() -> None:
+    # A model with more than 256 labels or distinct counts keeps two bytes per index: the same model widened
+    # must ask and explain exactly as the narrow one does.
+    narrow = RescueModel(_shipped_tables())
+    tables = narrow.tables()
+    assert tables.entry == NARROW
+    widened = {g: bytes(b for x in row for b in (x, 0)) for g, row in tables.rows.items()}
+    wide = RescueModel(Tables(*tables[:5], widened, ENTRY))
+    rows = [row for path in TRAINED_ON for row in read_labelled(path)][:300]
+    for row in rows:
+        text = f"{row['report'].get('title') or ''}\n{row['report']['description']}"
+        assert narrow.best(text) == wide.best(text)
+        assert narrow.opinion(text) == wide.opinion(text)
+
+
+def _shipped_tables() -> Tables:
+    cat = load_catalogue()
+    assert cat.rescue_model is not None
+    model = RescueModel(orjson.loads((CATALOGUE_DIR / cat.rescue_model).read_bytes()))
+    return model.tables()
