@@ -17,7 +17,7 @@ from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rounding import round3
 from router.domain.signals import chars_within
-from router.domain.text import _full, _simplified, _table, normalise
+from router.domain.text import _full, _simplified, _simplified_listed, _table, normalise
 from schemas.decision import Candidate, Evidence, Rule
 
 SAMPLES = [
@@ -188,3 +188,11 @@ def test_a_pattern_is_skipped_only_where_it_cannot_match() -> None:
             for pattern, may in _AFTER:
                 assert may(after) or pattern.match(after) is None, (pattern.pattern, after)
     assert scan._sentence_end("标题\n第一句。第二句！", 3) == 6 and scan._sentence_end("没有句末", 0) == -1
+
+
+def test_one_translate_simplifies_and_normalises_every_traditional_character_as_two_do() -> None:
+    table = zhconv.zhconv.getdict("zh-hans")
+    for trad in table:
+        if len(trad) == 1 and ord(trad) < 0x10000:
+            for text in (trad, f"Ａ{trad}，b {trad}"):
+                assert text.translate(_simplified_listed()) == zhconv.convert(text, "zh-hans").translate(_table()), text
