@@ -12,7 +12,7 @@ from typing import Any
 import ahocorasick
 import zhconv
 
-from router.domain import classify, salience, scan
+from router.domain import classify, salience, scan, signals
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rounding import round3
@@ -196,3 +196,14 @@ def test_one_translate_simplifies_and_normalises_every_traditional_character_as_
         if len(trad) == 1 and ord(trad) < 0x10000:
             for text in (trad, f"Ａ{trad}，b {trad}"):
                 assert text.translate(_simplified_listed()) == zhconv.convert(text, "zh-hans").translate(_table()), text
+
+
+def test_sentence_and_clause_marks_are_found_where_a_regex_finds_them() -> None:
+    rng = random.Random(17)
+    alphabet = [*"。！？\n，；：、的了是a1😀", "\udc80"]  # and a lone surrogate, as JSON may bring
+    texts = _texts() + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(2000)]
+    for marks in (signals._SENTENCE_MARKS, signals._CLAUSE_MARKS):
+        pattern = re.compile("|".join(map(re.escape, marks)))
+        for text in texts:
+            as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
+            assert signals._found(as_bytes, marks) == [m.span() for m in pattern.finditer(as_bytes)], text
