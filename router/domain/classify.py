@@ -53,9 +53,13 @@ def _may_say_owner_unknown(text: str) -> bool:
     return "谁" in text or "哪" in text or "板" in text or "权" in text
 
 
+_STOREY_VERBS: Final = ("盖", "建", "搭", "砌", "加", "起", "扩", "接", "造")  # one opens each form of _STOREYS
+
+
 def _may_add_storeys(text: str) -> bool:
     return ("层" in text or "间" in text or ("到" in text and "楼" in text)
-            or (("正" in text or "还在" in text) and ("房" in text or "屋" in text)))
+            or (("正" in text or "还在" in text) and ("房" in text or "屋" in text))) and any(
+        verb in text for verb in _STOREY_VERBS)
 
 
 def confidence(score: float) -> float:

@@ -98,6 +98,8 @@ NEAR: Final = re.compile(f"的?(?:{LANDMARK_WORDS}|边上|门口|外面|[东南�
 # Every match of NEAR holds one of these (附近, 旁边, 后面, 门口, 东侧...): most addresses hold none, and an `in` test
 # costs a tenth of a search, which tries the optional 的 at every position.
 NEAR_CHARS: Final = ("近", "边", "面", "头", "后", "壁", "围", "带", "口", "侧")
+# What a match of NEAR starts with.
+_NEAR_FIRST: Final = "的" + "".join(w[0] for w in LANDMARK_WORDS.split("|")) + "边门外东南西北"
 
 
 def landmarks_end(where: str) -> int:
@@ -115,6 +117,11 @@ def _text_after(as_bytes: str, at: int) -> str:
 
 # 把楼顶当仓库, 当成他家装修材料的仓库: a place used as a store is still the place it is.
 _USED_AS: Final = re.compile("(?:(?:当|当成|当作|当了|用作|做成|改作|租来做|用来做|兼)[^，。；！？\n]{0,8}|[作做成])$")
+
+
+def _may_be_used_as(before: str) -> bool:
+    """Whether _USED_AS can match: each of its words holds one of these (a search costs ten `in` tests)."""
+    return "当" in before or "做" in before or "作" in before or "成" in before or "兼" in before
 
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
 # (start, end, word, fire?, weight, equipment?).
@@ -473,10 +480,11 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
     as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
     matches: Iterator[tuple[int, WordValue]] = cc.venues.iter(as_bytes)
     for last, (length, word, payloads, _flags) in matches:
-        if _USED_AS.search(as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode(
-                "utf-8", "ignore")):
+        before = as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode("utf-8", "ignore")
+        if _may_be_used_as(before) and _USED_AS.search(before):
             continue
-        if NEAR.match(_text_after(as_bytes, last + 1)):
+        after = _text_after(as_bytes, last + 1)
+        if after[:1] in _NEAR_FIRST and NEAR.match(after):
             continue  # 火车站附近的小旅馆, 写字楼后面那栋居民楼: a landmark, not the premises
         for kind, _target, weight, _lic, _size, _ctx in payloads:
             if kind is _LARGE:

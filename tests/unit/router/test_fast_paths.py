@@ -160,11 +160,13 @@ _BEFORE: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (salience._DENIED, lambda b: "没" in b or "无" in b or "不" in b),
     (salience._OPENED, lambda b: "开" in b or "办" in b),
     (salience._TO_BE_BUILT, salience._may_build),
+    (scan._USED_AS, scan._may_be_used_as),
 ]
 _AFTER: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (salience._MANY, lambda a: "多" in a),
     (salience._WORKERS_OF, lambda a: a[:1] in salience._WORKERS_FIRST),
     (salience._LANDMARK_AFTER, lambda a: a[:1] in salience._LANDMARK_FIRST),
+    (scan.NEAR, lambda a: a[:1] in scan._NEAR_FIRST),
 ]
 
 
