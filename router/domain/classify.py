@@ -106,7 +106,8 @@ def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
     if not subjects:
         return []
     ranked = [(k, s) for k, s in subjects.items() if s.score >= MIN_SUBJECT]
-    ranked.sort(key=lambda kv: (-kv[1].score, kv[1].first))
+    if len(ranked) > 1:  # one subject, the common case, needs no key tuples
+        ranked.sort(key=lambda kv: (-kv[1].score, kv[1].first))
     return ranked
 
 

@@ -12,6 +12,7 @@ from router.domain.salience import (
     LANDMARK_WORDS,
     Salience,
     markers,
+    may_hold_markers,
     retracted_spans,
     sold_there,
     taken_back,
@@ -178,7 +179,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     bare_neg = False  # it was a bare 没/无/未: 没挂牌没执照 lists two things missing, it denies neither
     marks = Marks()
     anomaly = cc.rules.licence_anomaly
-    aside, corrected = markers(as_bytes)
+    aside, corrected = markers(as_bytes) if may_hold_markers(text) else (len(as_bytes), False)
     # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
     retracted = retracted_spans(raw) if corrected else []
     # Typed, so that the compiled loop unpacks each match once into native ints instead of treating all as objects.
