@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
-_HALF_MARGIN: Final = 1e-6  # far wider than x * 1000's rounding error (an ulp of it is below 1e-12 here)
-_LARGEST: Final = 1e9  # past this, or at a half, or not above zero, round() itself is asked
+_HALF_MARGIN: Final = 1e-6  # far wider than x * 1000's rounding error: below _LARGEST, half an ulp is under 1e-7
+_LARGEST: Final = 1e6  # past this, or at a half, or not above zero, round() itself is asked (confidences are <= 1)
 
 
 def round3(x: float) -> float:

@@ -128,7 +128,8 @@ def test_round3_is_round_to_three_places() -> None:
     values += [k / 1000 for k in range(20_000)] + [(k + 0.5) / 1000 for k in range(20_000)]
     values += [k / 2000 for k in range(20_000)]  # the halves, where round() itself is asked
     values += [1 - 0.5 ** (s / 10) for s in range(400)] + [0.0, -0.0, -0.25, 1e-12, 0.0005, 0.0015, 2.675, 1e12]
-    values += [float("inf"), float("-inf")]
+    values += [float("inf"), float("-inf")] + [rng.uniform(1e5, 1e7) for _ in range(20_000)]
+    values += [(k + 0.5) / 1000 for start in (10**6, 10**9) for k in range(start, start + 2000)]  # large halves
     for x in values:
         assert repr(round3(x)) == repr(round(x, 3)), x
 
