@@ -8,9 +8,10 @@ from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 
-# BaseModel keeps its state in four slots; their descriptors set them without __setattr__'s checks.
+# BaseModel keeps its state in four slots; their descriptors set them without __setattr__'s checks (and, called
+# directly, without object.__setattr__'s look-up of the descriptor through the class's MRO).
 _new: Final = object.__new__
-_set_dict: Final = object.__setattr__
+_set_dict: Final = BaseModel.__dict__["__dict__"].__set__
 _set_fields: Final = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra: Final = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private: Final = BaseModel.__dict__["__pydantic_private__"].__set__
@@ -24,7 +25,7 @@ _ALL_SET: Final[dict[type[BaseModel], set[str]]] = {}
 def trusted(cls: type[M], values: dict[str, Any]) -> M:
     """An instance of `cls` holding `values`, which must name every field with a valid value."""
     model = _new(cls)
-    _set_dict(model, "__dict__", values)
+    _set_dict(model, values)
     fields = _ALL_SET.get(cls)  # inline, not a helper: ten models a decision make the call show
     if fields is None:
         fields = _ALL_SET[cls] = set(cls.model_fields)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Final
 
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
-from router.domain.scan import NEAR, Signals, Subject, premises_named, scan, venues
+from router.domain.rounding import round3
+from router.domain.scan import Signals, Subject, landmarks_end, premises_named, scan, venues
 from router.domain.signals import NOT_IN_TEXT
 from router.domain.text import normalise, report_text
 from router.domain.units import resolve_unit
@@ -47,11 +47,24 @@ _STOREYS: Final = re.compile(
 MIN_SUBJECT: Final = 0.3  # below this an industry or matter word is noise
 
 
-@lru_cache(maxsize=4096)
+# Each alternative of _OWNER_UNKNOWN and _STOREYS needs one of a few characters: an `in` test costs a tenth of a
+# search of the whole text, and most reports hold none of them.
+def _may_say_owner_unknown(text: str) -> bool:
+    return "谁" in text or "哪" in text or "板" in text or "权" in text
+
+
+_STOREY_VERBS: Final = ("盖", "建", "搭", "砌", "加", "起", "扩", "接", "造")  # one opens each form of _STOREYS
+
+
+def _may_add_storeys(text: str) -> bool:
+    return ("层" in text or "间" in text or ("到" in text and "楼" in text)
+            or (("正" in text or "还在" in text) and ("房" in text or "屋" in text))) and any(
+        verb in text for verb in _STOREY_VERBS)
+
+
 def confidence(score: float) -> float:
     """Evidence weight to a 0..1 confidence: one plain word gives 0.5, two give 0.75."""
-    # Cached: scores are sums of a few catalogue weights, so they repeat, and round() is slow.
-    return round(1.0 - 0.5 ** max(score, 0.0), 3)
+    return round3(1.0 - 0.5 ** max(score, 0.0))
 
 
 class Classification:
@@ -93,7 +106,8 @@ def _ranked(subjects: dict[str, Subject]) -> list[tuple[str, Subject]]:
     if not subjects:
         return []
     ranked = [(k, s) for k, s in subjects.items() if s.score >= MIN_SUBJECT]
-    ranked.sort(key=lambda kv: (-kv[1].score, kv[1].first))
+    if len(ranked) > 1:  # one subject, the common case, needs no key tuples
+        ranked.sort(key=lambda kv: (-kv[1].score, kv[1].first))
     return ranked
 
 
@@ -105,21 +119,23 @@ def _source(sig: Signals, subj: Subject) -> str:
 
 def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     """Classify one report against a compiled catalogue."""
-    cat = cc.catalogue
     text = report_text(report.title, report.description)
     title_len = text.find("\n") if report.title else 0
     sig = scan(text, max(title_len, 0), cc)
-    if report.location.address:
-        _premises_in_address(sig, report.location.address, cc)
+    location = report.location
+    address = location.address
+    where = normalise(address) if address else ""  # resolve_unit reads it too
+    if where:
+        _premises_in_address(sig, where, cc)
     out = Classification(text=text)
     ev = out.evidence
     facts = report.facts
     category = (report.category or "").strip() or None
 
     industries = _ranked(sig.industries)
-    if facts.industry in cat.industries or category in cat.industries:
+    if facts.industry in cc.industries or category in cc.industries:
         out.industry, out.industry_conf = (
-            (facts.industry if facts.industry in cat.industries else category),
+            (facts.industry if facts.industry in cc.industries else category),
             1.0,
         )
         source = "facts.industry" if facts.industry == out.industry else "category"
@@ -140,25 +156,25 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
             base.words.extend(subj.words)
     matters = _ranked(sig.matters)
     # 街心公园里的健身器材: the place says it is not the compound's matter the word would name.
-    ruled_out = {k: places for k, _ in matters if (places := [p for p in cat.matters[k].not_in if p in text])}
+    ruled_out = {k: places for k, _ in matters if (places := [p for p in cc.matters[k].not_in if p in text])}
     if ruled_out:
         ev.extend(_ev("lexicon", f"not matter={k}", "text", places) for k, places in ruled_out.items())
         matters = [(k, s) for k, s in matters if k not in ruled_out]
-    if category in cat.matters:
+    if category in cc.matters:
         out.matter, out.matter_conf = category, 1.0
         ev.append(_ev("field", f"matter={category}", "category"))
     elif matters:
         code, subj = matters[0]
         # 代驾说好五十到了加价: the service the dispute is with takes the price words in, when a word of its own
         # names it (not 烟 alone for a restaurant's fumes).
-        code, subj = next(((k, s) for k, s in matters[1:] if code in cat.matters[k].absorbs and s.score >= 1.0),
+        code, subj = next(((k, s) for k, s in matters[1:] if code in cc.matters[k].absorbs and s.score >= 1.0),
                           (code, subj))
         out.matter, out.matter_conf = code, confidence(subj.score)
         ev.append(_ev("lexicon", f"matter={code}", _source(sig, subj), subj.words))
-        unowned = _OWNER_UNKNOWN.search(text)
+        unowned = _OWNER_UNKNOWN.search(text) if _may_say_owner_unknown(text) else None
         if unowned is not None:
             # 不知道是哪个单位装的, 谁也说不清归谁: the caller says nobody is known to own it, which is what a gap is.
-            out.matter_conf = round(out.matter_conf * OWNER_UNKNOWN, 3)
+            out.matter_conf = round3(out.matter_conf * OWNER_UNKNOWN)
             ev.append(_ev("lexicon", "owner not known", "text", [unowned.group(0)]))
     out.runner_up_matter = next((k for k, _ in matters if k != out.matter), None)
     out.related = [k for k, _ in matters if k != out.matter] + [k for k, _ in industries if k != out.industry]
@@ -167,12 +183,11 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
     _hazard(out, sig, facts.hazard, cc)
     if out.hazard is _FIRE:
         # The address describes the premises too (小区西门进去6幢楼梯口): it counts for who supervises them.
-        address = report.location.address
         venues(sig, f"{text}\n{address}" if address else text, cc)
     _venue(out, sig, facts.venue_size)
     _main_complaint(out, sig, cc)
     _construction_stage(out, sig, cc)
-    unit, source, words = resolve_unit(report.location, text, cc)
+    unit, source, words = resolve_unit(location, text, cc, where)
     out.unit = unit
     if unit is not None:
         kind = "field" if source == "location.unit" and words == unit else "gazetteer"
@@ -183,17 +198,15 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
 
 
 def _premises_in_address(sig: Signals, address: str, cc: CompiledCatalogue) -> None:
-    """某美甲店, 商场四楼密室逃脱: an address that names a trade names the premises the report is about.
+    """某美甲店, 商场四楼密室逃脱: an address (normalised) that names a trade names the premises the report is about.
 
     What stands before 隔壁/附近 is a landmark (某早餐店隔壁), and an address names buildings, never building work:
     neither counts."""
-    where = normalise(address)
-    landmarks = [m.end() for m in NEAR.finditer(where)]
-    where = where[landmarks[-1]:] if landmarks else where
+    where = address[landmarks_end(address):]
     if not where:
         return
     for code, found in premises_named(where, cc).items():
-        if code == cc.catalogue.rules.construction_industry:
+        if code == cc.rules.construction_industry:
             continue
         weight = found.premises
         subj = sig.industries.setdefault(code, Subject())
@@ -204,11 +217,11 @@ def _premises_in_address(sig: Signals, address: str, cc: CompiledCatalogue) -> N
 
 def _construction_stage(out: Classification, sig: Signals, cc: CompiledCatalogue) -> None:
     """Building in progress is the construction industry (R6); a structure finished long ago is a matter (R9)."""
-    rules = cc.catalogue.rules
+    rules = cc.rules
     finished, building = rules.construction_finished, rules.construction_industry
     if finished is None:
         return
-    storeys = _STOREYS.search(out.text)
+    storeys = _STOREYS.search(out.text) if _may_add_storeys(out.text) else None
     if storeys is not None:
         sig.construction_words.append(storeys.group(0))
         if out.industry is None:
@@ -272,17 +285,17 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
 
 
 def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: CompiledCatalogue) -> None:
-    settings = cc.catalogue.settings
+    threshold = cc.settings.hazard_threshold  # read once: a pydantic field costs a Python-level lookup
     # ROUTING §8: a gap goes to safety-office for a safety concern, not for any one word that might be one (撞歪, 锈).
-    out.safety_cue = bool(sig.weak_safety) or max(sig.fire, sig.safety) >= GAP_CONCERN * settings.hazard_threshold
+    out.safety_cue = bool(sig.weak_safety) or max(sig.fire, sig.safety) >= GAP_CONCERN * threshold
     if given is not None:
         out.hazard, out.hazard_conf = given, STRUCTURED
         out.evidence.append(_ev("field", f"hazard={given.value}", "facts.hazard"))
         return
-    factors = cc.catalogue.industries[out.industry].hazard_factor if out.industry else {}
+    factors = cc.industries[out.industry].hazard_factor if out.industry else {}
     fire, safety = sig.fire * factors.get("fire", 1.0), sig.safety * factors.get("safety", 1.0)
     top = max(sig.fire, sig.safety)
-    symptoms = cc.catalogue.matters[out.matter].symptoms if out.matter else None
+    symptoms = cc.matters[out.matter].symptoms if out.matter else None
     if symptoms:
         # 川菜馆的烟呛得人直咳, 瓷砖贴上去就开裂: the matter's own effects, not a hazard besides it.
         if fire and all(w in symptoms for w in sig.fire_words):
@@ -290,20 +303,19 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
         if safety and all(w in symptoms for w in sig.safety_words):
             safety = 0.0
         top = max(sig.fire if fire else 0.0, sig.safety if safety else 0.0)
-    threshold = settings.hazard_threshold
     if (fire >= threshold or safety >= threshold) and "隐患" in out.text:
         _declared_safe(out.text, sig)
-    if fire >= settings.hazard_threshold and not sig.fire_veto:
+    if fire >= threshold and not sig.fire_veto:
         out.hazard, out.hazard_conf, words = _FIRE, confidence(fire), sig.fire_words
-    elif safety >= settings.hazard_threshold and not sig.safety_veto:
+    elif safety >= threshold and not sig.safety_veto:
         out.hazard, out.hazard_conf, words = _SAFETY, confidence(safety), sig.safety_words
-    elif (out.matter and cc.catalogue.matters[out.matter].implies_hazard == "safety"
+    elif (out.matter and cc.matters[out.matter].implies_hazard == "safety"
           and not (out.licensed is False and out.licence_conf >= STRUCTURED and out.matter_conf < PASSING)):
         # A lift named in passing (电梯里每天都是陌生人) implies no hazard over a licence the grid worker recorded.
         out.hazard, out.hazard_conf, words = _SAFETY, out.matter_conf, []
     else:
         # No hazard: how sure we are is how far the strongest cue stays below the threshold.
-        out.hazard_conf = round(1.0 - 0.5 * top / settings.hazard_threshold, 3)
+        out.hazard_conf = round3(1.0 - 0.5 * top / threshold)
         return
     out.evidence.append(_ev("lexicon", f"hazard={out.hazard.value}", "text", words))
 
@@ -348,8 +360,8 @@ def _main_complaint(out: Classification, sig: Signals, cc: CompiledCatalogue) ->
     # A licence complaint yields to a matter only when the matter is both named first and stronger.
     if out.licensed is not False or out.matter is None:
         return
-    trade = out.industry not in (None, cc.catalogue.rules.construction_industry)
-    if (trade and cc.catalogue.matters[out.matter].approval and out.licence_conf < STRUCTURED
+    trade = out.industry not in (None, cc.rules.construction_industry)
+    if (trade and cc.matters[out.matter].approval and out.licence_conf < STRUCTURED
             and all(_APPROVAL.search(w) for w in sig.licence_words)):
         out.licence_is_main = False  # 饭店的广告牌没报批: the approval missing is the sign's, not the trade's licence
         return

@@ -9,7 +9,7 @@ from typing import Final
 import ahocorasick
 
 from catalogue.binding import bindings, fallbacks
-from catalogue.model import Alias, Catalogue
+from catalogue.model import Alias, Catalogue, Industry, Matter, Rules, Settings
 from router.domain.lexicon import (
     CUE_KINDS,
     GOODS,
@@ -53,6 +53,12 @@ class CompiledCatalogue:
     places: ahocorasick.Automaton
     venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
     unit_names: dict[str, str]
+    # The catalogue's parts a decision reads most, held here: compiled, reading a field of this class is a load,
+    # and reading one of a pydantic model goes through its __getattr__ hook (sixty of them made a decision).
+    rules: Rules
+    settings: Settings
+    matters: dict[str, Matter]
+    industries: dict[str, Industry]
     industry_departments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)  # per-unit template -> district fallback
     bindings: dict[str, dict[str, str]] = field(default_factory=dict)  # unit -> template -> bound code
@@ -219,6 +225,10 @@ def compile_uncached(cat: Catalogue, rescue: RescueModel | None = None) -> Compi
         places=_places(cat),
         venues=_venues(cat),
         unit_names={code: unit.name for code, unit in cat.units.items()},
+        rules=cat.rules,
+        settings=cat.settings,
+        matters=cat.matters,
+        industries=cat.industries,
         industry_departments=_industry_departments(cat),
         fallbacks=fallbacks(cat),
         bindings=bindings(cat),

@@ -10,6 +10,7 @@ from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rescue import Opinion, backs, department_of, doubts, label_of
+from router.domain.rounding import round3
 from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
@@ -25,6 +26,7 @@ _FIRE: Final = Hazard.fire
 _SAFETY: Final = Hazard.safety
 _GAP: Final = DecisionStatus.gap
 _ROUTED: Final = DecisionStatus.routed
+_R10: Final = Rule.R10
 _LICENCE_RULES: Final = frozenset({Rule.R6, Rule.R7, Rule.R8})  # with the hazard rules, feedback goes wider too
 
 
@@ -39,7 +41,7 @@ class _Binder:
         self.table = compiled.fallbacks if unit is None else compiled.bindings.get(unit) or _bind_table(unit, compiled)
         self.fell_back = False
 
-    def __call__(self, code: str) -> str:
+    def one(self, code: str) -> str:  # not __call__: compiled, calling an instance is a call through Python
         bound = self.table.get(code)
         if bound is None:
             return code
@@ -50,7 +52,7 @@ class _Binder:
     def many(self, codes: list[str], exclude: set[str]) -> list[str]:
         out: list[str] = []
         for code in codes:
-            bound = self(code)
+            bound = self.one(code)
             if bound not in exclude and bound not in out:
                 out.append(bound)
         return out
@@ -137,16 +139,16 @@ def _alternatives(
         base = r.confidence * factor
         rank = 0
         for dept in (r.primary, *r.cooperating):
-            code = bind(dept)
-            score = round(base if rank == 0 else base * 0.5, 3)
+            code = bind.one(dept)
+            score = round3(base if rank == 0 else base * 0.5)
             rank = 1
             if code != primary and (code not in found or found[code][0] < score):
                 found[code] = (score, r.rule)
-    gap = compiled.catalogue.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
-    gap_score = round(chosen.confidence * 0.2, 3)
-    code = bind(gap)
+    gap = compiled.rules.gap_adjudicator  # R10 is always the last resort, at a fifth of the weight
+    gap_score = round3(chosen.confidence * 0.2)
+    code = bind.one(gap)
     if code != primary and (code not in found or found[code][0] < gap_score):
-        found[code] = (gap_score, Rule.R10)
+        found[code] = (gap_score, _R10)
     ranked = sorted(found.items(), key=lambda kv: -kv[1][0])
     return [trusted(Candidate, {"department": d, "rule": rule, "score": score}) for d, (score, rule) in ranked]
 
@@ -159,7 +161,7 @@ def _ruled(text: str, c: Classification, compiled: CompiledCatalogue) -> tuple[R
     if found is None:
         return None
     ruling = found.ruling
-    confidence = round(0.5 + 0.5 * len(found.words) / len(ruling.match.terms), 3)
+    confidence = round3(0.5 + 0.5 * len(found.words) / len(ruling.match.terms))
     route_ = Route(RULING, ruling.id, ruling.lead, confidence, list(ruling.cooperating), joint=bool(ruling.cooperating))
     return route_, found
 
@@ -191,15 +193,14 @@ def _ruling_evidence(found: RulingMatch) -> Evidence:
 def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     """Route one report: which department, by which rule, how sure, and why (pure). (`compiled` is the catalogue;
     the departments in copy are a route's `cc`.)"""
-    cat = compiled.catalogue
     c = classify(report, compiled)
     chosen, replaced = route(c, compiled)
     bind = _Binder(c.unit, compiled)
     ruled = backed = doubted = None
-    if chosen.rule is not Rule.R10 and compiled.rescue is not None:
+    if chosen.rule is not _R10 and compiled.rescue is not None:
         # The model learnt some reports without a unit: R1 police-{unit} is then R1 to the district's fire-brigade.
         fallback = compiled.fallbacks.get(chosen.primary, chosen.primary)
-        primary = bind(chosen.primary)
+        primary = bind.one(chosen.primary)
         doubted = doubts(compiled.rescue, c.text, chosen.confidence, (chosen.primary, primary), chosen.rule, fallback)
         if doubted is not None and bind.table.get(department_of(doubted.label)) == primary:
             doubted = None  # R1 police-{unit} and R2 fire-brigade, no unit known: the same brigade receives it
@@ -209,7 +210,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
                 backed, doubted, chosen = doubted, None, other
             else:  # a half-sure rule the learnt model contradicts with no reading of its own: a human decides
                 chosen, replaced = gap_route(c, compiled, chosen.confidence), chosen
-    elif chosen.rule is Rule.R10:
+    elif chosen.rule is _R10:
         text = c.text
         ruled = _ruled(text, c, compiled)
         if ruled is not None:
@@ -218,15 +219,15 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             backed = backs(compiled.rescue, text, replaced.rule, replaced.primary)
             if backed is not None:  # the learnt model backs the rule that was not sure enough: it goes
                 chosen, replaced = replaced, None
-    primary = bind(chosen.primary)
+    primary = bind.one(chosen.primary)
     cooperating = bind.many(chosen.cooperating, {primary})
     copied = bind.many(chosen.cc, {primary, *cooperating})
-    feedback = [cat.rules.local_team]
+    feedback = [compiled.rules.local_team]
     if chosen.rule in HAZARD_RULES or chosen.rule in _LICENCE_RULES:
-        feedback += cat.rules.feedback_also
+        feedback += compiled.rules.feedback_also
     feedback_to = bind.many(feedback, set())
-    settings = cat.settings
-    if chosen.rule is Rule.R10:
+    settings = compiled.settings
+    if chosen.rule is _R10:
         deadline = settings.deadlines.gap
     else:
         deadline = settings.deadlines.joint if chosen.joint else settings.deadlines.standard
@@ -249,7 +250,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
         Decision,
         {
             "external_id": report.external_id,
-            "status": _GAP if chosen.rule is Rule.R10 else _ROUTED,
+            "status": _GAP if chosen.rule is _R10 else _ROUTED,
             "rule": chosen.rule,
             "primary": primary,
             "cooperating": cooperating,
@@ -263,12 +264,12 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             "licensed": c.licensed,
             "unit": c.unit,
             "unit_fallback": bind.fell_back,
-            "confidence": round(min(max(chosen.confidence, 0.0), 1.0), 3),
+            "confidence": round3(min(max(chosen.confidence, 0.0), 1.0)),
             "evidence": evidence,
             "alternatives": alternatives,
             "related": c.related,
             "duplicate_of": None,
-            "catalogue_version": cat.version,
+            "catalogue_version": compiled.catalogue.version,
             "subject": None,  # the router's handler names it (router.domain.subjects), with its tier
         },
     )

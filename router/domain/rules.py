@@ -6,6 +6,7 @@ from typing import Final
 
 from router.domain.classify import Classification
 from router.domain.compiled import CompiledCatalogue
+from router.domain.rounding import round3
 from schemas.decision import Rule
 from schemas.report import Hazard
 
@@ -39,11 +40,11 @@ class Route:
 
 def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:
     """Who supervises fire safety at the reported venue (police for small and residential, else brigade)."""
-    rules = cc.catalogue.rules
+    rules = cc.rules
     # 我们这边厂子多，村里出租房…: a trade guessed from a passing word, or known only by its goods (油漆、稀料 stacked
     # in a stairwell), yields to homes plainly described.
     if c.industry is not None and ((c.industry_conf >= 0.5 and c.premises_named) or not c.homes_plainly):
-        fire = cc.catalogue.industries[c.industry].fire
+        fire = cc.industries[c.industry].fire
         size = c.size or ("small" if "small" in fire else "large")
         if size == "small" and c.residential and rules.residential_fire in fire.values():
             return rules.residential_fire
@@ -62,17 +63,16 @@ def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:
 
 def _approvers(c: Classification, cc: CompiledCatalogue) -> list[str]:
     if c.industry is None:
-        return [cc.catalogue.rules.business_licensing]
+        return [cc.rules.business_licensing]
     chain = list(cc.industry_departments[c.industry])
-    competent = cc.catalogue.industries[c.industry].competent
+    competent = cc.industries[c.industry].competent
     if competent and competent not in chain:
         chain.append(competent)
-    return chain or [cc.catalogue.rules.business_licensing]
+    return chain or [cc.rules.business_licensing]
 
 
 def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
-    rules = cc.catalogue.rules
-    local = [rules.local_team]
+    rules = cc.rules
     conf = c.hazard_conf
     if c.hazard is _FIRE:
         dept = fire_supervisor(c, cc)
@@ -81,15 +81,16 @@ def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
         return Route(Rule.R2, "fire", dept, conf)
     if c.hazard is not _SAFETY:
         return None
+    local = [rules.local_team]  # after the returns above: most reports name no safety hazard
     if c.licensed is False:
         conf = min(conf, c.licence_conf)
         return Route(Rule.R3, "safety-unlicensed", rules.safety_office, conf, [*_approvers(c, cc), *local])
     regulator = None
     if c.matter is not None:
-        regulator = cc.catalogue.matters[c.matter].safety_regulator
+        regulator = cc.matters[c.matter].safety_regulator
     if regulator is None and c.industry is not None and c.licensed is True and c.premises_named:
         # A licensed chemicals business is emergency's; a licensed pool or factory that keeps chemicals is not.
-        regulator = cc.catalogue.industries[c.industry].licensed_safety_regulator
+        regulator = cc.industries[c.industry].licensed_safety_regulator
     if regulator is not None:
         return Route(Rule.R4, "safety-regulated", regulator, conf, local, [rules.safety_office])
     return Route(Rule.R5, "safety", rules.safety_office, conf, local)
@@ -98,7 +99,7 @@ def _hazard_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
 def _licence_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     if c.licensed is not False or c.industry is None or not c.licence_is_main:
         return None
-    rules = cc.catalogue.rules
+    rules = cc.rules
     conf = min(c.industry_conf, c.licence_conf)
     if c.industry == rules.construction_industry:
         return Route(
@@ -121,7 +122,7 @@ def _licence_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
 def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     if c.matter is None:
         return None
-    matter = cc.catalogue.matters[c.matter]
+    matter = cc.matters[c.matter]
     # 给孩子办的游泳次卡: a trade guessed from a passing word does not move a matter to that trade's department
     trade = c.industry if c.industry_conf >= NAMED_TRADE else None
     dept = matter.by_industry.get(trade or "", matter.department)
@@ -130,7 +131,7 @@ def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
 
 def gap_route(c: Classification, cc: CompiledCatalogue, confidence: float) -> Route:
     """R10: the adjudication queue, or the safety office when any safety cue was seen."""
-    rules = cc.catalogue.rules
+    rules = cc.rules
     dept = rules.gap_safety if c.safety_cue or c.hazard is not _NONE else rules.gap_adjudicator
     return Route(Rule.R10, "gap", dept, confidence)
 
@@ -143,9 +144,9 @@ def first_match(c: Classification, cc: CompiledCatalogue) -> Route | None:
 def route(c: Classification, cc: CompiledCatalogue) -> tuple[Route, Route | None]:
     """(the route, the rule it replaced when confidence fell below the threshold)."""
     found = first_match(c, cc)
-    threshold = cc.catalogue.settings.confidence_threshold
+    threshold = cc.settings.confidence_threshold
     if found is None:
         return gap_route(c, cc, 0.5), None
     if found.confidence < threshold:
-        return gap_route(c, cc, round(1.0 - found.confidence, 3)), found
+        return gap_route(c, cc, round3(1.0 - found.confidence)), found
     return found, None

@@ -12,18 +12,19 @@ from router.domain.salience import (
     LANDMARK_WORDS,
     Salience,
     markers,
+    may_hold_markers,
     retracted_spans,
     sold_there,
     taken_back,
 )
 from router.domain.signals import Clauses, Signals, Subject, chars_within, state_follows
 
-__all__ = ["NEAR", "Signals", "Subject", "premises_named", "scan", "venues"]
+__all__ = ["NEAR", "Signals", "Subject", "landmarks_end", "premises_named", "scan", "venues"]
 
 NEG_WINDOW: Final = 4
 LICENCE_WINDOW: Final = 6
 _BARE_NEGATIONS: Final = frozenset("没无未")
-_SENTENCE_RE: Final = re.compile(r"[。！？\n]")
+_SENTENCE_ENDS: Final = "。！？\n"
 # 能摆四十多桌, 三百多个座位: a dining room's size by its tables or seats.
 _TABLES_RE: Final = re.compile("([0-9]+|[一二两三四五六七八九十百]+)(?:多|余|来)?(?:桌|张桌|个座位|个座|座位)")
 LARGE_TABLES: Final = 20  # tables; seats count a quarter each
@@ -105,6 +106,19 @@ PASSAGE_WINDOW: Final = 16  # characters between the passage and the flame, in o
 PASSAGE_FLAME_BONUS: Final = 1.0
 # 火车站附近的小旅馆, 市场北侧废品收购站: what stands before these words is a landmark, not the premises.
 NEAR: Final = re.compile(f"的?(?:{LANDMARK_WORDS}|边上|门口|外面|[东南西北](?:侧|边))")
+# Every match of NEAR holds one of these (附近, 旁边, 后面, 门口, 东侧...): most addresses hold none, and an `in` test
+# costs a tenth of a search, which tries the optional 的 at every position.
+NEAR_CHARS: Final = ("近", "边", "面", "头", "后", "壁", "围", "带", "口", "侧")
+# What a match of NEAR starts with.
+_NEAR_FIRST: Final = "的" + "".join(w[0] for w in LANDMARK_WORDS.split("|")) + "边门外东南西北"
+
+
+def landmarks_end(where: str) -> int:
+    """Where the last landmark phrase of `where` ends (某早餐店隔壁|), or 0."""
+    if not any(c in where for c in NEAR_CHARS):
+        return 0
+    ends = [m.end() for m in NEAR.finditer(where)]
+    return ends[-1] if ends else 0
 
 
 def _text_after(as_bytes: str, at: int) -> str:
@@ -114,6 +128,11 @@ def _text_after(as_bytes: str, at: int) -> str:
 
 # 把楼顶当仓库, 当成他家装修材料的仓库: a place used as a store is still the place it is.
 _USED_AS: Final = re.compile("(?:(?:当|当成|当作|当了|用作|做成|改作|租来做|用来做|兼)[^，。；！？\n]{0,8}|[作做成])$")
+
+
+def _may_be_used_as(before: str) -> bool:
+    """Whether _USED_AS can match: each of its words holds one of these (a search costs ten `in` tests)."""
+    return "当" in before or "做" in before or "作" in before or "成" in before or "兼" in before
 
 # A hazard cue waiting for the end of the scan, when a later "in order" state may cancel it:
 # (start, end, word, fire?, weight, equipment?).
@@ -160,8 +179,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     title_end = len(text[:title_len].encode("utf-8", "surrogatepass"))
     sig = Signals(title_end)
     where = Clauses(as_bytes)
-    found = _SENTENCE_RE.search(text, (title_len + 1 if title_len else 0) + 1)
-    first_end = len(text[: found.start()].encode("utf-8", "surrogatepass")) if found else len(raw)
+    found = _sentence_end(text, (title_len + 1 if title_len else 0) + 1)
+    first_end = len(text[:found].encode("utf-8", "surrogatepass")) if found >= 0 else len(raw)
     subjects: list[tuple[int, str, tuple[SubjectHit, ...]]] = []
     background: list[tuple[int, int, int]] = []  # (sentence start, the occasion word, the turn: 发现)
     opened = -1
@@ -169,8 +188,8 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     last_neg = -1  # just past the last negation word; -1: none yet
     bare_neg = False  # it was a bare 没/无/未: 没挂牌没执照 lists two things missing, it denies neither
     marks = Marks()
-    anomaly = cc.catalogue.rules.licence_anomaly
-    aside, corrected = markers(as_bytes)
+    anomaly = cc.rules.licence_anomaly
+    aside, corrected = markers(as_bytes) if may_hold_markers(text) else (len(as_bytes), False)
     # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
     retracted = retracted_spans(raw) if corrected else []
     # Typed, so that the compiled loop unpacks each match once into native ints instead of treating all as objects.
@@ -199,7 +218,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             bare_neg = word in _BARE_NEGATIONS
     buckets = (sig.industries, sig.matters, sig.context, sig.industries)
     weigh = Salience(raw, where, title_end, first_end, background, marks.in_order, retracted, aside,
-                     cc.catalogue.rules.construction_industry)
+                     cc.rules.construction_industry)
     for start, word, hits in subjects:
         factor = weigh.factor(start, word, hits)
         for bucket, key, weight, lic, size in hits:
@@ -221,11 +240,11 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 subject.size = size
     if marks.ignitions and marks.fuels:
         _fire_load(sig, raw, where, marks)
-    gas = _GAS_SMELL.search(text)
+    gas = _GAS_SMELL.search(text) if "气" in text else None  # every fuel gas it names is a 气
     if gas is not None:
         sig.fire += GAS_SMELL_WEIGHT  # 燃气管道那块一直有味道: a gas that can be smelt is a gas that leaks
         sig.fire_words.append(gas.group(0))
-    chemical = _CHEMICAL_LEAK.search(text)
+    chemical = _CHEMICAL_LEAK.search(text) if "桶" in text or "罐" in text or "瓶" in text else None
     if chemical is not None:
         sig.safety += CHEMICAL_LEAK_WEIGHT  # 氨水桶已经锈了，一股呛鼻子的味道: the drum leaks
         sig.safety_words.append(chemical.group(0))
@@ -244,6 +263,17 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks, cc)
     return sig
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    """Where the first sentence end at or after `pos` is, or -1: a str.find per terminator costs a tenth of a
+    regex search, which tests a character class at every position."""
+    first = -1
+    for end in _SENTENCE_ENDS:
+        at = text.find(end, pos)
+        if at >= 0 and (first < 0 or at < first):
+            first = at
+    return first
 
 
 def premises_named(text: str, cc: CompiledCatalogue) -> dict[str, Subject]:
@@ -429,7 +459,7 @@ def _licence_nouns(sig: Signals, raw: bytes, where: Clauses, marks: Marks, cc: C
     # "营业执照也没有", "未向文旅部门备案": a licence noun with a negation close by, in one sentence.
     # "持有危险化学品经营许可证": one right after a word of holding, with no negation, is held.
     # "营业执照去年就到期了": one followed by what is wrong with it is held but anomalous.
-    anomaly = cc.catalogue.rules.licence_anomaly
+    anomaly = cc.rules.licence_anomaly
     for start, end, word in marks.nouns:
         if (marks.persons and _PERSONAL_PAPERS.search(word) and not _BUSINESS_PAPERS.search(word)
                 and _personal(raw, where, start, end, marks)):
@@ -483,10 +513,11 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
     as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
     matches: Iterator[tuple[int, WordValue]] = cc.venues.iter(as_bytes)
     for last, (length, word, payloads, _flags) in matches:
-        if _USED_AS.search(as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode(
-                "utf-8", "ignore")):
+        before = as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode("utf-8", "ignore")
+        if _may_be_used_as(before) and _USED_AS.search(before):
             continue
-        if NEAR.match(_text_after(as_bytes, last + 1)):
+        after = _text_after(as_bytes, last + 1)
+        if after[:1] in _NEAR_FIRST and NEAR.match(after):
             continue  # 火车站附近的小旅馆, 写字楼后面那栋居民楼: a landmark, not the premises
         for kind, _target, weight, _lic, _size, _ctx in payloads:
             if kind is _LARGE:
@@ -503,7 +534,7 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
         _tables(sig, text)
     if "平" not in text and "㎡" not in text and "m2" not in text:
         return  # the area pattern needs one of these; most reports give no area (no generator: hot)
-    threshold = cc.catalogue.settings.large_venue_area_m2
+    threshold = cc.settings.large_venue_area_m2
     for m in _AREA_RE.finditer(text):
         if float(m.group(1)) >= threshold:
             sig.large += 2

@@ -8,8 +8,8 @@ from typing import Final
 
 # Over the UTF-8 bytes of a text (as latin-1 characters), where the scan's positions are.
 _SENTENCE_ENDS: Final = "。！？\n"
-_CLAUSE_RE: Final = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS + "，；：、"))
-_SENTENCE_RE: Final = re.compile("|".join(re.escape(c.encode().decode("latin-1")) for c in _SENTENCE_ENDS))
+_SENTENCE_MARKS: Final = tuple(c.encode().decode("latin-1") for c in _SENTENCE_ENDS)
+_CLAUSE_MARKS: Final = tuple(c.encode().decode("latin-1") for c in _SENTENCE_ENDS + "，；：、")
 
 NOT_IN_TEXT: Final = 1 << 30  # Subject.first of a subject named only outside the text (the address)
 
@@ -95,6 +95,20 @@ class Signals:
         self.licence_words.append(word)
 
 
+def _found(text: str, marks: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where each occurrence of any of `marks` starts and ends, in order. UTF-8 never lets one character's bytes
+    start inside another's, so these are what a regex alternation of the marks finds; a str.find per mark and
+    occurrence costs a third of its finditer, which builds a match object per occurrence."""
+    found: list[tuple[int, int]] = []
+    for mark in marks:
+        at = text.find(mark)
+        while at >= 0:
+            found.append((at, at + len(mark)))
+            at = text.find(mark, at + len(mark))
+    found.sort()
+    return found
+
+
 class Clauses:
     """Clause and sentence numbers of byte offsets; the boundaries are found only if a rule asks."""
 
@@ -109,9 +123,9 @@ class Clauses:
     @property
     def sentence_ends(self) -> list[int]:
         if self._sentences is None:
-            found = list(_SENTENCE_RE.finditer(self.text))
-            self._sentences = [m.start() for m in found]
-            self._sentence_after = [m.end() for m in found]
+            found = _found(self.text, _SENTENCE_MARKS)
+            self._sentences = [start for start, _end in found]
+            self._sentence_after = [end for _start, end in found]
         return self._sentences
 
     def sentence_start(self, pos: int) -> int:
@@ -121,7 +135,7 @@ class Clauses:
 
     def same_clause(self, a: int, b: int) -> bool:
         if self._clauses is None:
-            self._clauses = [m.start() for m in _CLAUSE_RE.finditer(self.text)]
+            self._clauses = [start for start, _end in _found(self.text, _CLAUSE_MARKS)]
         return bisect_left(self._clauses, a) == bisect_left(self._clauses, b)
 
     def same_sentence(self, a: int, b: int) -> bool:

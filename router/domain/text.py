@@ -138,12 +138,38 @@ def _simplifier() -> tuple[dict[int, str], list[int | str | None], ahocorasick.A
     return chars, _listed(dict(chars)), phrases
 
 
+def _holds_phrase(text: str) -> bool:
+    _chars, _listed_chars, phrases = _simplifier()
+    return next(phrases.iter(text.encode("utf-8", "surrogatepass").decode("latin-1")), None) is not None
+
+
 def _simplified(text: str) -> str:
     """zhconv.convert(text, "zh-hans"), by one translate unless the text holds a phrase (乾燥→干燥)."""
-    chars, listed, phrases = _simplifier()
-    if next(phrases.iter(text.encode("utf-8", "surrogatepass").decode("latin-1")), None) is not None:
+    chars, listed, _phrases = _simplifier()
+    if _holds_phrase(text):
         return zhconv.convert(text, "zh-hans")  # pure Python, ~70 µs a report: only for these phrases
     return text.translate(chars if _ASTRAL.search(text) else listed)
+
+
+@cache
+def _simplified_listed() -> list[int | str | None]:
+    """_simplified's character table followed by _table()'s, as one list table: for text without astral
+    characters or phrases, simplifying and then normalising by one translate, not two. (Each translate looks every
+    character up in a 64K-entry table: in a decision's company, most lookups miss the cache.)"""
+    chars, _listed_chars, _phrases = _simplifier()
+    table = _table()
+    out = list(_table_listed())  # a character the simplifier leaves as it is normalises as before
+    for code, simp in chars.items():
+        if code < 0x10000:
+            # As the second translate would: each character of the simplified form through _table() (the
+            # list form agrees with it below U+10000, and after an astral character _full asks _table() itself).
+            mapped = "".join(_mapped(table.get(ord(c), c)) for c in simp)
+            out[code] = ord(mapped) if len(mapped) == 1 else mapped or None
+    return out
+
+
+def _mapped(value: str | None) -> str:
+    return "" if value is None else value
 
 
 # Voice-to-text transcripts and phone-typed posts put a space where writing puts a comma (嗯 那个 楼道里 有人放了
@@ -160,8 +186,10 @@ def _clauses_at_spaces(text: str) -> str:
 
 def _full(text: str) -> str:
     text = _clauses_at_spaces(text)
-    if not _traditional().isdisjoint(text):
-        text = _simplified(text)  # traditional text (rare)
+    if not _traditional().isdisjoint(text):  # traditional text (rare)
+        if _ASTRAL.search(text) is None and not _holds_phrase(text):
+            return text.translate(_simplified_listed()).lower()
+        text = _simplified(text)
     return text.translate(_table() if _ASTRAL.search(text) else _table_listed()).lower()
 
 
@@ -171,8 +199,12 @@ def normalise(text: str) -> str:
     if not text:
         return ""
     text = _clauses_at_spaces(text)
-    if _changing().search(text) is None:
+    found = _changing().search(text)
+    if found is None:
         return text
+    code = ord(found.group())
+    if code < 0x10000 and _fast_table()[code] == _MARK:
+        return _full(text)  # traditional text: the fast table's translate would only mark it for the careful path
     out = text.translate(_fast_table())
     if "\x00" in out or _ASTRAL.search(text) is not None:
         return _full(text)  # traditional, astral or odd-cased text: the careful (4x slower) path

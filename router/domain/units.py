@@ -22,8 +22,10 @@ def _best_place(text: str, cc: CompiledCatalogue) -> tuple[str, str] | None:
     return (best[2], best[3]) if best else None
 
 
-def resolve_unit(location: Location, text: str, cc: CompiledCatalogue) -> tuple[str | None, str, str]:
-    """(unit code or None, source field, the words that decided) for a report."""
+def resolve_unit(location: Location, text: str, cc: CompiledCatalogue,
+                 address: str | None = None) -> tuple[str | None, str, str]:
+    """(unit code or None, source field, the words that decided) for a report; `address` is its address already
+    normalised, when the caller has it."""
     given = (location.unit or "").strip()
     if given in cc.unit_names:
         return given, "location.unit", given
@@ -34,7 +36,8 @@ def resolve_unit(location: Location, text: str, cc: CompiledCatalogue) -> tuple[
         ("location.grid", location.grid),
     ):
         if raw:
-            found = _best_place(normalise(raw), cc)
+            where = address if source == "location.address" and address is not None else normalise(raw)
+            found = _best_place(where, cc)
             if found:
                 return _unit(found[0]), source, found[1]
     found = _best_place(text, cc)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import ahocorasick
 import zhconv
 
+from router.domain import classify, salience, scan, signals
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
+from router.domain.rounding import round3
 from router.domain.signals import chars_within
-from router.domain.text import _full, _simplified, _table, normalise
+from router.domain.text import _full, _simplified, _simplified_listed, _table, normalise
 from schemas.decision import Candidate, Evidence, Rule
 
 SAMPLES = [
@@ -116,3 +120,93 @@ def test_character_distances_from_byte_offsets() -> None:
             for most in (0, 2, 4, 6):
                 expected = b - a if 0 <= b - a <= most else None
                 assert chars_within(raw, at(a), at(b), most) == expected, (a, b, most)
+
+
+def test_round3_is_round_to_three_places() -> None:
+    rng = random.Random(3)
+    values = [rng.random() for _ in range(200_000)] + [rng.uniform(0, 50) for _ in range(50_000)]
+    values += [k / 1000 for k in range(20_000)] + [(k + 0.5) / 1000 for k in range(20_000)]
+    values += [k / 2000 for k in range(20_000)]  # the halves, where round() itself is asked
+    values += [1 - 0.5 ** (s / 10) for s in range(400)] + [0.0, -0.0, -0.25, 1e-12, 0.0005, 0.0015, 2.675, 1e12]
+    values += [float("inf"), float("-inf")] + [rng.uniform(1e5, 1e7) for _ in range(20_000)]
+    values += [(k + 0.5) / 1000 for start in (10**6, 10**9) for k in range(start, start + 2000)]  # large halves
+    for x in values:
+        assert repr(round3(x)) == repr(round(x, 3)), x
+
+
+def _texts() -> list[str]:
+    data = Path(__file__).resolve().parents[2] / "data"
+    out = []
+    for path in sorted(data.glob("*_cases.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                report = json.loads(line)["report"]
+                out.append(normalise(f"{report.get('title') or ''}\n{report['description']}"))
+                out.append(normalise((report.get("location") or {}).get("address") or ""))
+    return out
+
+
+# Each guard says whether its pattern can match at all: it may say yes where the pattern finds nothing, never no
+# where it finds something.
+_WHOLE_TEXT: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
+    (classify._STOREYS, classify._may_add_storeys),
+    (classify._OWNER_UNKNOWN, classify._may_say_owner_unknown),
+    (scan._GAS_SMELL, lambda t: "气" in t),
+    (scan._CHEMICAL_LEAK, lambda t: "桶" in t or "罐" in t or "瓶" in t),
+    (scan.NEAR, lambda t: any(c in t for c in scan.NEAR_CHARS)),
+]
+_BEFORE: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
+    (salience._INSPECTED, lambda b: "对" in b),
+    (salience._INSPECTED_PREMISES, lambda b: "查" in b or "访" in b),
+    (salience._DENIED, lambda b: "没" in b or "无" in b or "不" in b),
+    (salience._OPENED, lambda b: "开" in b or "办" in b),
+    (salience._TO_BE_BUILT, salience._may_build),
+    (scan._USED_AS, scan._may_be_used_as),
+]
+_AFTER: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
+    (salience._MANY, lambda a: "多" in a),
+    (salience._WORKERS_OF, lambda a: a[:1] in salience._WORKERS_FIRST),
+    (salience._LANDMARK_AFTER, lambda a: a[:1] in salience._LANDMARK_FIRST),
+    (scan.NEAR, lambda a: a[:1] in scan._NEAR_FIRST),
+]
+
+
+def _spliced(rng: random.Random, patterns: list[re.Pattern[str]]) -> list[str]:
+    """Strings that hold what the patterns look for: their literal runs of Chinese, glued at random."""
+    pieces = [run for p in patterns for run in re.findall("[\u4e00-\u9fff]+", p.pattern)]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) for _ in range(3000)]
+
+
+def test_a_pattern_is_skipped_only_where_it_cannot_match() -> None:
+    rng = random.Random(13)
+    texts = _texts()
+    texts += _spliced(rng, [p for p, _ in _WHOLE_TEXT + _BEFORE + _AFTER])
+    for text in texts:
+        for pattern, may in _WHOLE_TEXT:
+            assert may(text) or pattern.search(text) is None, (pattern.pattern, text)
+        for at in range(0, len(text) + 1):
+            before, after = text[max(0, at - 8):at], text[at:at + 9]
+            for pattern, may in _BEFORE:
+                assert may(before) or pattern.search(before) is None, (pattern.pattern, before)
+            for pattern, may in _AFTER:
+                assert may(after) or pattern.match(after) is None, (pattern.pattern, after)
+    assert scan._sentence_end("标题\n第一句。第二句！", 3) == 6 and scan._sentence_end("没有句末", 0) == -1
+
+
+def test_one_translate_simplifies_and_normalises_every_traditional_character_as_two_do() -> None:
+    table = zhconv.zhconv.getdict("zh-hans")
+    for trad in table:
+        if len(trad) == 1 and ord(trad) < 0x10000:
+            for text in (trad, f"Ａ{trad}，b {trad}"):
+                assert text.translate(_simplified_listed()) == zhconv.convert(text, "zh-hans").translate(_table()), text
+
+
+def test_sentence_and_clause_marks_are_found_where_a_regex_finds_them() -> None:
+    rng = random.Random(17)
+    alphabet = [*"。！？\n，；：、的了是a1😀", "\udc80"]  # and a lone surrogate, as JSON may bring
+    texts = _texts() + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(2000)]
+    for marks in (signals._SENTENCE_MARKS, signals._CLAUSE_MARKS):
+        pattern = re.compile("|".join(map(re.escape, marks)))
+        for text in texts:
+            as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
+            assert signals._found(as_bytes, marks) == [m.span() for m in pattern.finditer(as_bytes)], text
