@@ -106,9 +106,9 @@ PASSAGE_WINDOW: Final = 16  # characters between the passage and the flame, in o
 PASSAGE_FLAME_BONUS: Final = 1.0
 # 火车站附近的小旅馆, 市场北侧废品收购站: what stands before these words is a landmark, not the premises.
 NEAR: Final = re.compile(f"的?(?:{LANDMARK_WORDS}|边上|门口|外面|[东南西北](?:侧|边))")
-# Every match of NEAR holds one of these (附近, 旁边, 后面, 门口, 东侧...): most addresses hold none, and an `in` test
-# costs a tenth of a search, which tries the optional 的 at every position.
-NEAR_CHARS: Final = ("近", "边", "面", "头", "后", "壁", "围", "带", "口", "侧")
+# Every match of NEAR holds one of these (附近, 旁边, 后面, 门口, 东侧, 对过...): most addresses hold none, and an
+# `in` test costs a tenth of a search, which tries the optional 的 at every position.
+NEAR_CHARS: Final = ("近", "边", "面", "头", "后", "壁", "围", "带", "口", "侧", "过")
 # What a match of NEAR starts with.
 _NEAR_FIRST: Final = "的" + "".join(w[0] for w in LANDMARK_WORDS.split("|")) + "边门外东南西北"
 
