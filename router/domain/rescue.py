@@ -110,7 +110,6 @@ class Tables(NamedTuple):
     labels: tuple[str, ...]
     base: tuple[float, ...]  # per label: its prior
     unseen: tuple[float, ...]  # per label: what a known n-gram it never saw adds
-    by_unseen: tuple[int, ...]  # label indexes by descending `unseen`, for explain()
     lift_values: tuple[float, ...]  # what seeing an n-gram adds, per distinct count
     rows: dict[str, bytes]  # per n-gram: the packed entries of the labels that saw it (see RescueModel)
 
@@ -168,7 +167,6 @@ def tables(data: Mapping[str, Any]) -> Tables:
         labels,
         tuple(math.log(documents[label] / total) for label in labels),
         unseen,
-        tuple(sorted(range(len(totals)), key=lambda i: -unseen[i])),
         tuple(lift_values),
         {g: bytes(row) for g, row in rows.items()},
     )
@@ -178,30 +176,33 @@ class RescueModel:
     """Multinomial naive Bayes over n-gram presence, as log tables built once from the counts.
 
     A label's score is its prior, plus "unseen" for every known n-gram of the text, plus for the n-grams the label
-    was trained on what seeing them adds (log((n + ALPHA) / ALPHA) for n reports: the same for every label). Stored
-    that way, per n-gram only the labels that saw it are visited, not all of them: asking was most of a routing
-    decision's cost when every label was scored for every n-gram.
+    was trained on what seeing them adds (log((n + ALPHA) / ALPHA) for n reports: the same for every label).
 
-    An n-gram's row is packed in one bytes object, ENTRY bytes per label that saw it: the label's index and the
-    index of its lift in `_lift_values`, each two bytes little-endian. A row of tuples and floats cost two cache
-    misses per entry, which were most of asking; a bytes row is one object, read without allocating."""
+    Stored (Tables, rescue_file's cache), an n-gram's row is packed in one bytes object, ENTRY bytes per label that
+    saw it: the label's index and the index of its lift in `_lift_values`, each two bytes little-endian. Asked, the
+    model reads a dense matrix unpacked from those rows at construction (an n-gram's row: what it adds to each
+    label, 0.0 where a label never saw it), and finds the text's known n-grams with one automaton pass: the model is
+    asked of nearly every decision, and walking packed rows entry by entry, a thousand entries a report, was most of
+    a routing decision's cost.
+    """
 
-    __slots__ = ("_automaton", "_base", "_by_unseen", "_gram_of", "_labels", "_lift_values", "_lifted", "_rows",
-                 "_unseen")
+    __slots__ = ("_automaton", "_base", "_gram_of", "_labels", "_lift_values", "_lifted", "_rows",
+                 "_unseen", "_unseen_vector")
 
     def __init__(self, data: Mapping[str, Any] | Tables) -> None:
         """A model from a model file's counts, or from the tables built from them before (rescue_file's cache)."""
         built = data if isinstance(data, Tables) else tables(data)
-        self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows = built
+        self._labels, self._base, self._unseen, self._lift_values, self._rows = built
         self._gram_of = list(built.rows)
         self._lifted = _dense(built)
+        self._unseen_vector = numpy.asarray(self._unseen, dtype=numpy.float64)
         self._automaton = ahocorasick.Automaton()
         for row, gram in enumerate(self._gram_of):
             self._automaton.add_word(gram, row)
         self._automaton.make_automaton()
 
     def tables(self) -> Tables:
-        return Tables(self._labels, self._base, self._unseen, self._by_unseen, self._lift_values, self._rows)
+        return Tables(self._labels, self._base, self._unseen, self._lift_values, self._rows)
 
     def best(self, text: str) -> Guess | None:
         """The most probable label, its probability and the text's known n-grams; None when none is known."""
@@ -231,41 +232,25 @@ class RescueModel:
         probability = 1.0 / sum(math.exp(s - top) for s in scores)
         return Guess(labels[best], round(probability, 3), rows)
 
-    def lifts(self, gram: str) -> dict[int, float]:
-        """What seeing `gram` adds to each label that saw it, by label index."""
-        row = self._rows[gram]
-        lift_values = self._lift_values
-        return {row[k] | row[k + 1] << 8: lift_values[row[k + 2] | row[k + 3] << 8] for k in range(0, len(row), ENTRY)}
-
     def explained(self, guess: Guess) -> Opinion:
-        grams = {self._gram_of[r] for r in guess.rows}
-        return Opinion(guess.label, guess.probability, self.explain(guess.label, grams))
+        return Opinion(guess.label, guess.probability, self.explain(guess.label, guess.rows))
 
-    def explain(self, best: str, grams: set[str]) -> list[str]:
-        """The n-grams that spoke most for `best`: by how far its log-probability of each passes the strongest
-        other label's."""
+    def explain(self, best: str, rows: list[int]) -> list[str]:
+        """The n-grams (by row) that spoke most for `best`: by how far its log-probability of each passes the
+        strongest other label's. A label that never saw an n-gram scores its "unseen" for it: the matrix holds 0.0
+        there, so one pass over the rows' labels finds the strongest other label however it scores."""
         if len(self._labels) < 2:
             return []
         me = self._labels.index(best)
-        unseen = self._unseen
-        weights: dict[str, float] = {}
-        for g in grams:
-            row = self.lifts(g)
-            mine = row.get(me)
-            if mine is None:
-                continue  # an n-gram `best` never saw does not speak for it
-            # The strongest other label: among those that saw g by their lift, and among the rest, which score
-            # just their "unseen", the first by descending "unseen" (a row's few labels walked, not every label).
-            strongest = -math.inf
-            for i, lift in row.items():
-                if i != me and unseen[i] + lift > strongest:
-                    strongest = unseen[i] + lift
-            for i in self._by_unseen:
-                if i != me and i not in row:
-                    strongest = max(strongest, unseen[i])
-                    break
-            weights[g] = unseen[me] + mine - strongest
-        return sorted(weights, key=lambda g: (-weights[g], g))[:4]
+        scored = self._lifted.take(rows, axis=0)
+        others = scored + self._unseen_vector
+        others[:, me] = -math.inf
+        weights = (self._unseen[me] + scored[:, me]) - others.max(axis=1)
+        gram_of = self._gram_of
+        # An n-gram `best` never saw (lift 0.0: every lift of a count seen is positive) does not speak for it.
+        spoken = {gram_of[row]: weight for row, weight, mine in zip(rows, weights.tolist(), scored[:, me].tolist(),
+                                                                   strict=True) if mine > 0.0}
+        return sorted(spoken, key=lambda g: (-spoken[g], g))[:4]
 
     def opinion(self, text: str) -> Opinion | None:
         """The most probable label for a normalised text, or None when none of its n-grams is known."""
