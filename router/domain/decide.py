@@ -9,7 +9,7 @@ from catalogue.rulings import RULING, ruling_evidence
 from router.domain.build import check_trusted, trusted
 from router.domain.classify import Classification, classify
 from router.domain.compiled import CompiledCatalogue
-from router.domain.rescue import Opinion, backs, department_of, doubts, label_of
+from router.domain.rescue import STRONG, Opinion, backs, department_of, doubts, label_of, sends
 from router.domain.rounding import round3
 from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, route
 from router.domain.rulings import RulingMatch, matching_ruling
@@ -166,6 +166,47 @@ def _ruled(text: str, c: Classification, compiled: CompiledCatalogue) -> tuple[R
     return route_, found
 
 
+_NAMED: Final = {Rule.R1: "fire-small", Rule.R2: "fire", Rule.R3: "safety-unlicensed", Rule.R4: "safety-regulated",
+                  Rule.R5: "safety", Rule.R6: "unlicensed-construction", Rule.R7: "unlicensed-prereq",
+                  Rule.R8: "unlicensed-plain", Rule.R9: "matter"}
+
+
+def _route_named(label: str, c: Classification, compiled: CompiledCatalogue, given: Facts) -> Route | None:
+    """The route a rescue-model label names when no reading of the report gives it: the label's rule to its
+    department, with the rule's usual companions, and `c`'s hazard and licence read as that rule has them; none
+    when that reading is against the report's structured facts."""
+    rules = compiled.rules
+    rule = Rule(label.split(" ", 1)[0])
+    hazard = _FIRE if rule in (Rule.R1, Rule.R2) else _SAFETY if rule in HAZARD_RULES else _NONE
+    unlicensed = rule in (Rule.R3, Rule.R6, Rule.R7, Rule.R8)
+    if (given.hazard is not None and given.hazard is not hazard) or (unlicensed and given.licensed is True):
+        return None
+    primary = department_of(label)
+    local = [rules.local_team]
+    confidence = compiled.settings.confidence_threshold  # what the rules lacked, the model vouches for: no more
+    c.hazard = hazard
+    if unlicensed:
+        c.licensed = False
+    if rule is Rule.R3:
+        return Route(rule, _NAMED[rule], primary, confidence, local)
+    if rule is Rule.R4:
+        return Route(rule, _NAMED[rule], primary, confidence, local, [rules.safety_office])
+    if rule is Rule.R5:
+        return Route(rule, _NAMED[rule], primary, confidence, local)
+    if rule is Rule.R6:
+        return Route(rule, _NAMED[rule], primary, confidence, list(rules.construction_cooperating), joint=True)
+    if rule is Rule.R7:
+        # The trade read from the report, or its runner-up, whose first approver the model names: its chain cooperates.
+        for trade in (c.industry, c.runner_up_industry):
+            chain = compiled.industry_departments.get(trade or "", ())
+            if chain and chain[0] == primary:
+                joint = len(chain) > 1
+                return Route(rule, _NAMED[rule], primary, confidence, [*chain[1:], *(local if joint else [])],
+                             [rules.business_licensing], joint=joint)
+        return Route(rule, _NAMED[rule], primary, confidence, [], [rules.business_licensing])
+    return Route(rule, _NAMED.get(rule, rule.value), primary, confidence)
+
+
 def _reading_named(label: str, c: Classification, compiled: CompiledCatalogue, given: Facts) -> Route | None:
     """The route under another reading of the report (the runner-up matter, no hazard...) that `label` names; `c`
     is left read that way, so the decision's hazard and matter agree with its rule. A grid worker's structured
@@ -206,6 +247,8 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             doubted = None  # R1 police-{unit} and R2 fire-brigade, no unit known: the same brigade receives it
         if doubted is not None:
             other = _reading_named(doubted.label, c, compiled, report.facts)
+            if other is None and doubted.margin >= STRONG:  # no reading names it, but the model is sure
+                other = _route_named(doubted.label, c, compiled, report.facts)
             if other is not None:  # a half-sure rule, and the learnt model backs another reading of the report
                 backed, doubted, chosen = doubted, None, other
             else:  # a half-sure rule the learnt model contradicts with no reading of its own: a human decides
@@ -219,6 +262,14 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             backed = backs(compiled.rescue, text, replaced.rule, replaced.primary)
             if backed is not None:  # the learnt model backs the rule that was not sure enough: it goes
                 chosen, replaced = replaced, None
+        if backed is None and compiled.rescue is not None:
+            backed = sends(compiled.rescue, text)
+            sent = None if backed is None else (_reading_named(backed.label, c, compiled, report.facts)
+                                                or _route_named(backed.label, c, compiled, report.facts))
+            if sent is not None:  # left to a human by the rules, sent by a model that is sure of it
+                chosen, replaced = sent, None
+            else:
+                backed = None
     primary = bind.one(chosen.primary)
     cooperating = bind.many(chosen.cooperating, {primary})
     copied = bind.many(chosen.cc, {primary, *cooperating})

@@ -10,7 +10,7 @@ import pytest
 from catalogue.loader import CATALOGUE_DIR, load_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
-from router.domain.rescue import DOUBT_BELOW, RescueModel, backs, features, label_of, train
+from router.domain.rescue import DOUBT_BELOW, STRONG, RescueModel, backs, features, label_of, train
 from router.evaluate import read_labelled
 from router.rescue_file import compiled
 from router.rescue_training import model_bytes
@@ -65,8 +65,56 @@ def test_a_held_report_goes_where_the_model_backs_the_unsure_rule_and_says_so(cc
     assert (rescued.status, rescued.rule, rescued.primary) == ("routed", "R9", "street-gulou")
     said = [e for e in rescued.evidence if e.kind == "model"]
     assert said and "learnt from labelled reports" in said[0].what and said[0].words
-    pipes = RescueModel(train([("楼上太闹了", label_of("R5", "safety-office"))] * 3, min_count=1))
-    assert decide(report, compile_uncached(cc.catalogue, pipes)).status == "gap"  # backs another rule: held
+    pipes = RescueModel(train([("楼上太闹了", label_of("R5", "safety-office"))] * 3
+                              + [("水管爆了", label_of("R9", "street-{unit}"))], min_count=1))
+    assert decide(report, compile_uncached(cc.catalogue, pipes)).status == "gap"  # backs another rule, unsurely: held
+
+
+# Nothing in it the rules know: a report the catalogue leaves to a human whatever the model.
+VAGUE = "这个事情跟社区说了好多遍了一直没有人来管真是让人着急上火"
+
+
+def _sure_of(label: str) -> RescueModel:
+    """A model that has seen VAGUE under `label` in twenty reports: its margin over the other label passes STRONG."""
+    return RescueModel(train([(VAGUE, label)] * 20 + [("水管爆了没人修", label_of("R10", "establishment-office"))] * 20,
+                             min_count=1))
+
+
+def test_a_report_the_rules_leave_to_a_human_goes_where_a_sure_model_sends_it(cc: CompiledCatalogue) -> None:
+    report = _report(VAGUE, unit="gulou")
+    assert decide(report, compile_uncached(cc.catalogue, None)).status == "gap"
+    model = _sure_of(label_of("R7", "health"))
+    found = model.best(VAGUE)
+    assert found is not None and found.margin >= STRONG
+    sent = decide(report, compile_uncached(cc.catalogue, model))
+    assert (sent.status, sent.rule, sent.primary, sent.hazard, sent.licensed) == ("routed", "R7", "health", "none",
+                                                                                  False)
+    assert sent.confidence == cc.settings.confidence_threshold  # the model vouches for no more than the rules lacked
+    assert "amr" in sent.cc and any(e.kind == "model" and "R7" in e.what and e.words for e in sent.evidence)
+    police = decide(report, compile_uncached(cc.catalogue, _sure_of(label_of("R1", "police-{unit}"))))
+    assert (police.rule, police.primary, police.hazard) == ("R1", "police-gulou", "fire")
+
+
+def test_a_half_sure_rule_a_sure_model_contradicts_goes_where_the_model_sends_it(cc: CompiledCatalogue) -> None:
+    report = _report("楼下邻居家狗天天叫", unit="gulou")
+    contrary = RescueModel(train([("楼下邻居家狗天天叫", label_of("R5", "safety-office"))] * 60
+                                 + [("水管爆了", label_of("R9", "street-{unit}"))] * 60, min_count=1))
+    found = contrary.best("楼下邻居家狗天天叫")
+    assert found is not None and found.margin >= STRONG  # the same model at 3 reports held it (above)
+    sent = decide(report, compile_uncached(cc.catalogue, contrary))
+    assert (sent.status, sent.rule, sent.primary, sent.hazard) == ("routed", "R5", "safety-office", "safety")
+    assert any(e.kind == "model" and "R5" in e.what for e in sent.evidence)
+
+
+def test_a_sure_model_does_not_send_against_the_report_s_structured_facts_or_to_the_gap_queue(
+        cc: CompiledCatalogue) -> None:
+    no_hazard = _report(VAGUE, unit="gulou", hazard="none")
+    assert decide(no_hazard, compile_uncached(cc.catalogue, _sure_of(label_of("R5", "safety-office")))).status == "gap"
+    licensed = _report(VAGUE, unit="gulou", licensed=True)
+    assert decide(licensed, compile_uncached(cc.catalogue, _sure_of(label_of("R8", "amr")))).status == "gap"
+    gap_label = label_of("R10", "safety-office")
+    queue = decide(_report(VAGUE, unit="gulou"), compile_uncached(cc.catalogue, _sure_of(gap_label)))
+    assert (queue.status, queue.rule) == ("gap", "R10") and not any(e.kind == "model" for e in queue.evidence)
 
 
 def test_a_half_sure_rule_the_model_contradicts_is_held_for_a_human(cc: CompiledCatalogue) -> None:
