@@ -221,6 +221,12 @@ def _rescue_evidence(backed: Opinion, chosen: Route) -> Evidence:
     return trusted(Evidence, {"kind": "model", "what": what, "source": "rescue model", "words": backed.words})
 
 
+def _sure_evidence(sure: Opinion) -> Evidence:
+    what = (f"learnt from labelled reports: {sure.label} at {sure.probability:.2f}, {sure.margin:.0f} ahead of the "
+            f"next in log-probability (no rule was sure enough)")
+    return trusted(Evidence, {"kind": "model", "what": what, "source": "rescue model", "words": sure.words})
+
+
 def _doubt_evidence(doubted: Opinion) -> Evidence:
     what = f"learnt from labelled reports: {doubted.label} at {doubted.probability:.2f}, against the rule"
     return trusted(Evidence, {"kind": "model", "what": what, "source": "rescue model", "words": doubted.words})
@@ -237,7 +243,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
     c = classify(report, compiled)
     chosen, replaced = route(c, compiled)
     bind = _Binder(c.unit, compiled)
-    ruled = backed = doubted = None
+    ruled = backed = doubted = sure = None
     if chosen.rule is not _R10 and compiled.rescue is not None:
         # The model learnt some reports without a unit: R1 police-{unit} is then R1 to the district's fire-brigade.
         fallback = compiled.fallbacks.get(chosen.primary, chosen.primary)
@@ -249,27 +255,31 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
             other = _reading_named(doubted.label, c, compiled, report.facts)
             if other is None and doubted.margin >= STRONG:  # no reading names it, but the model is sure
                 other = _route_named(doubted.label, c, compiled, report.facts)
-            if other is not None:  # a half-sure rule, and the learnt model backs another reading of the report
+                sure = doubted if other is not None else None
+            if sure is not None and other is not None:
+                doubted, chosen = None, other
+            elif other is not None:  # a half-sure rule, and the learnt model backs another reading of the report
                 backed, doubted, chosen = doubted, None, other
             else:  # a half-sure rule the learnt model contradicts with no reading of its own: a human decides
                 chosen, replaced = gap_route(c, compiled, chosen.confidence), chosen
     elif chosen.rule is _R10:
         text = c.text
         ruled = _ruled(text, c, compiled)
-        if ruled is not None:
+        if ruled is not None:  # a ruling that covers the report comes before any model
             chosen = ruled[0]
-        elif replaced is not None and compiled.rescue is not None:
-            backed = backs(compiled.rescue, text, replaced.rule, replaced.primary)
-            if backed is not None:  # the learnt model backs the rule that was not sure enough: it goes
+        elif compiled.rescue is not None:
+            if replaced is not None:
+                backed = backs(compiled.rescue, text, replaced.rule, replaced.primary)
+            if backed is not None and replaced is not None:  # the model backs the rule that was not sure enough
                 chosen, replaced = replaced, None
-        if backed is None and compiled.rescue is not None:
-            backed = sends(compiled.rescue, text)
-            sent = None if backed is None else (_reading_named(backed.label, c, compiled, report.facts)
-                                                or _route_named(backed.label, c, compiled, report.facts))
-            if sent is not None:  # left to a human by the rules, sent by a model that is sure of it
-                chosen, replaced = sent, None
             else:
-                backed = None
+                sure = sends(compiled.rescue, text)
+                sent = None if sure is None else (_reading_named(sure.label, c, compiled, report.facts)
+                                                  or _route_named(sure.label, c, compiled, report.facts))
+                if sent is not None:  # left to a human by the rules, sent by a model that is sure of it
+                    chosen, replaced = sent, None
+                else:
+                    sure = None
     primary = bind.one(chosen.primary)
     cooperating = bind.many(chosen.cooperating, {primary})
     copied = bind.many(chosen.cc, {primary, *cooperating})
@@ -286,6 +296,7 @@ def decide(report: Report, compiled: CompiledCatalogue) -> Decision:
         *c.evidence,
         *([_ruling_evidence(ruled[1])] if ruled is not None else []),
         *([_rescue_evidence(backed, chosen)] if backed is not None else []),
+        *([_sure_evidence(sure)] if sure is not None else []),
         *([_doubt_evidence(doubted)] if doubted is not None else []),
         trusted(Evidence, {"kind": "rule", "what": f"{chosen.rule} {chosen.name}", "source": "router", "words": []}),
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from catalogue.loader import CATALOGUE_DIR, load_catalogue
+from catalogue.loader import CATALOGUE_DIR, load_catalogue, parse_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
 from router.domain.rescue import DOUBT_BELOW, STRONG, RescueModel, backs, features, label_of, train
@@ -90,7 +90,9 @@ def test_a_report_the_rules_leave_to_a_human_goes_where_a_sure_model_sends_it(cc
     assert (sent.status, sent.rule, sent.primary, sent.hazard, sent.licensed) == ("routed", "R7", "health", "none",
                                                                                   False)
     assert sent.confidence == cc.settings.confidence_threshold  # the model vouches for no more than the rules lacked
-    assert "amr" in sent.cc and any(e.kind == "model" and "R7" in e.what and e.words for e in sent.evidence)
+    said = [e for e in sent.evidence if e.kind == "model"]
+    assert "amr" in sent.cc and len(said) == 1 and "R7 health" in said[0].what and said[0].words
+    assert "ahead of the next" in said[0].what and "no rule was sure enough" in said[0].what
     police = decide(report, compile_uncached(cc.catalogue, _sure_of(label_of("R1", "police-{unit}"))))
     assert (police.rule, police.primary, police.hazard) == ("R1", "police-gulou", "fire")
 
@@ -249,3 +251,14 @@ def test_a_safety_concern_short_of_a_hazard_is_a_reading_the_model_may_name(cc: 
     assert (read_again.status, read_again.rule, read_again.primary, read_again.hazard) == (
         "routed", "R3", "safety-office", "safety")
     assert read_again.ack_hours == 2 and any(e.kind == "model" for e in read_again.evidence)
+
+
+def test_a_saved_ruling_that_covers_a_held_report_comes_before_a_sure_model(cc: CompiledCatalogue) -> None:
+    ruled = cc.catalogue.model_dump(mode="json") | {"version": "test+ruling", "rulings": [{
+        "id": "ruling-1", "match": {"terms": ["社区", "着急"], "min_terms": 2}, "lead": "amr", "cooperating": [],
+        "principle": "competent", "ruled_by": "adjudicator:wang", "ruled_at": "2026-02-01T10:00:00+00:00",
+        "reason": "a test ruling", "from_case": "C20260201-0001"}]}
+    catalogue = parse_catalogue(ruled)
+    decision = decide(_report(VAGUE, unit="gulou"), compile_uncached(catalogue, _sure_of(label_of("R7", "health"))))
+    assert (decision.rule, decision.primary) == ("RULING", "amr")
+    assert not any(e.kind == "model" for e in decision.evidence)
