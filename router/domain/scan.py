@@ -343,7 +343,7 @@ def _cues(
         elif kind is _UNLICENSED or kind is _LICENSED:
             # "不是无证" means licensed: a negation right before a licence cue flips it.
             marks.licence_hits.append(
-                (start, word, weight, (kind is _LICENSED) != (neg_gap is not None and neg_gap <= 2 and not bare_neg)))
+                (start, word, weight, (kind is _LICENSED) != (neg_gap is not None and neg_gap <= 1 and not bare_neg)))
         elif kind is _PERSON:
             marks.persons.append(end)
             marks.person_starts.append(start)
@@ -450,7 +450,10 @@ def _speaks_of_self(between: str) -> bool:
 
 def _licence_cues(sig: Signals, raw: bytes, where: Clauses, marks: Marks) -> None:
     for start, word, weight, licensed in marks.licence_hits:
-        if not marks.persons or not _personal(raw, where, start, start + len(word.encode("utf-8")), marks):
+        end = start + len(word.encode("utf-8"))
+        if licensed and _QUESTION_AFTER.match(raw[end:end + 12].decode("utf-8", "ignore")):
+            continue  # 你们有证吗: asked, not said
+        if not marks.persons or not _personal(raw, where, start, end, marks):
             sig.licence(licensed, start, word, weight)
             if not licensed:
                 marks.neg_after.append(start)  # 卫生许可证一直没有办: said of the permit just named

@@ -25,6 +25,17 @@ def test_negated_licence_cue_means_licensed(route: Route) -> None:
     assert d.licensed is True and d.rule != "R7"
 
 
+def test_a_negation_of_another_verb_does_not_turn_a_missing_licence_into_a_held_one(route: Route) -> None:
+    # 不 negates 登记 (registering guests), not the missing permit two characters on.
+    d = route("车站边上的家庭旅馆，住客不登记也没办过证。", address="江厦街道")
+    assert d.licensed is False and (d.rule, d.primary) == ("R7", "psb")
+
+
+def test_a_licence_asked_about_is_not_a_licence_held(route: Route) -> None:
+    d = route("车站边上的家庭旅馆，我问老板你们有证吗，他笑笑不说话。", address="江厦街道")
+    assert d.licensed is not True
+
+
 def test_missing_equipment_is_a_hazard_even_when_negated(route: Route) -> None:
     assert route("民宿里一个灭火器都没有，烟感也没有。", address="月湖街道郁家巷").hazard == "fire"
 
