@@ -31,6 +31,11 @@ def test_a_negation_of_another_verb_does_not_turn_a_missing_licence_into_a_held_
     assert d.licensed is False and (d.rule, d.primary) == ("R7", "psb")
 
 
+def test_a_permit_followed_by_ye_mei_is_missing(route: Route) -> None:
+    d = route("楼下那家足浴店，执照也没办，天天营业到半夜。", address="江厦街道")
+    assert d.licensed is False
+
+
 def test_a_licence_asked_about_is_not_a_licence_held(route: Route) -> None:
     d = route("车站边上的家庭旅馆，我问老板你们有证吗，他笑笑不说话。", address="江厦街道")
     assert d.licensed is not True
