@@ -236,3 +236,14 @@ def test_a_worker_saying_they_hold_no_certificate_speaks_of_their_own(route: Rou
     assert (d.rule, d.primary) == ("R4", "amr")
     boss = route(boiler + "烧炉的师傅说老板什么证都没有。", address="月湖街道")
     assert boss.rule == "R3"
+
+
+@pytest.mark.parametrize(("text", "rule", "primary"), [
+    ("新开的剧本杀馆开在写字楼里，问了店长，说没去文旅那边报备。", "R7", "culture"),  # 报备: filing, as 备案
+    ("这家私人影吧给未成年人放尺度大的电影。", "R9", "culture"),
+    ("菜场门口每天傍晚好几辆小吃车停着卖东西，行人只能走机动车道。", "R9", "urban-mgmt"),
+])
+def test_everyday_words_for_filing_explicit_content_and_vending_carts(route: Route, text: str, rule: str,
+                                                                      primary: str) -> None:
+    d = route(text, address="江厦街道")
+    assert (d.rule, d.primary) == (rule, primary)
