@@ -168,7 +168,7 @@ def _ruled(text: str, c: Classification, compiled: CompiledCatalogue) -> tuple[R
 
 _NAMED: Final = {Rule.R1: "fire-small", Rule.R2: "fire", Rule.R3: "safety-unlicensed", Rule.R4: "safety-regulated",
                   Rule.R5: "safety", Rule.R6: "unlicensed-construction", Rule.R7: "unlicensed-prereq",
-                  Rule.R8: "unlicensed-plain", Rule.R9: "matter"}
+                  Rule.R8: "unlicensed-plain", Rule.R9: "matter", Rule.R10: "gap"}
 
 
 def _route_named(label: str, c: Classification, compiled: CompiledCatalogue, given: Facts) -> Route | None:
@@ -204,7 +204,7 @@ def _route_named(label: str, c: Classification, compiled: CompiledCatalogue, giv
                 return Route(rule, _NAMED[rule], primary, confidence, [*chain[1:], *(local if joint else [])],
                              [rules.business_licensing], joint=joint)
         return Route(rule, _NAMED[rule], primary, confidence, [], [rules.business_licensing])
-    return Route(rule, _NAMED.get(rule, rule.value), primary, confidence)
+    return Route(rule, _NAMED[rule], primary, confidence)
 
 
 def _reading_named(label: str, c: Classification, compiled: CompiledCatalogue, given: Facts) -> Route | None:
