@@ -100,6 +100,9 @@ _ELECTRICAL_SMOKE: Final = re.compile(
     "(?:插头|插座|插排|插线板|接线板|电线|电源线|电箱|电表箱|配电箱|充电器|电机|马达|开关)[^。！？!?\n]{0,20}?"
     "(?<![没无未])(?:冒[^。！？!?\n，,]{0,4}烟|冒火|打火花|火花|烧焦|焦味|起火|着火)")
 ELECTRICAL_SMOKE_WEIGHT: Final = 1.0
+# 把电瓶拎进店里充, 锂电池搬回家充: an e-bike's battery taken in to charge, however the charging is told.
+_BATTERY_CHARGED: Final = re.compile("(?:电瓶|锂电池|电动车电池|电车电池)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
+BATTERY_CHARGED_WEIGHT: Final = 1.0
 # 楼梯底下架个油锅, 楼道里生煤炉: a flame where people must pass to get out is a fire hazard in itself.
 _PASSAGE: Final = re.compile("楼梯|楼道|走廊|过道|走道|疏散通道|消防通道|安全出口")
 PASSAGE_WINDOW: Final = 16  # characters between the passage and the flame, in one clause
@@ -253,6 +256,10 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if smoke is not None:
         sig.fire += ELECTRICAL_SMOKE_WEIGHT
         sig.fire_words.append(smoke.group(0))
+    battery = _BATTERY_CHARGED.search(text) if "充" in text else None
+    if battery is not None and battery.group(0) not in sig.fire_words:
+        sig.fire += BATTERY_CHARGED_WEIGHT
+        sig.fire_words.append(battery.group(0))
     if marks.ignitions and marks.exits:
         _flame_in_passage(sig, raw, where, marks)
     if marks.blocked and marks.exits:

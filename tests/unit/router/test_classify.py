@@ -247,3 +247,16 @@ def test_everyday_words_for_filing_explicit_content_and_vending_carts(route: Rou
                                                                       primary: str) -> None:
     d = route(text, address="江厦街道")
     assert (d.rule, d.primary) == (rule, primary)
+
+
+@pytest.mark.parametrize(("text", "field", "value"), [
+    ("居民楼里有户人家每天把电瓶拎回家充，一充一晚上。", "primary", "police-jiangxia"),  # a battery taken in to charge
+    ("地下商场的应急指示灯全是黑的，好几个月了。", "hazard", "fire"),
+    ("居民楼一楼开了家私人影院，放映证没有。", "licensed", False),  # the screening permit
+    ("巷子里的日租房，派出所那边的证一张都没有。", "licensed", False),  # X的证: an issuer's permit
+    ("写字楼里的托管班没任何证，孩子跑上跑下。", "licensed", False),
+    ("村口那户在自家院墙外又砌了一堵墙，砌好快一年了。", "matter", "illegal-construction"),  # 砌好: long finished
+])
+def test_short_reports_name_their_hazard_licence_or_matter_in_everyday_words(route: Route, text: str, field: str,
+                                                                             value: object) -> None:
+    assert getattr(route(text, address="江厦街道"), field) == value
