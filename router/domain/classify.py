@@ -156,7 +156,8 @@ def classify(report: Report, cc: CompiledCatalogue) -> Classification:
             base.words.extend(subj.words)
     matters = _ranked(sig.matters)
     # 街心公园里的健身器材: the place says it is not the compound's matter the word would name.
-    ruled_out = {k: places for k, _ in matters if (places := [p for p in cc.matters[k].not_in if p in text])}
+    ruled_out = {k: places for k, _ in matters
+                 if (places := [p for p in cc.matters[k].not_in if p in text and _place_of_report(text, p)])}
     if ruled_out:
         ev.extend(_ev("lexicon", f"not matter={k}", "text", places) for k, places in ruled_out.items())
         matters = [(k, s) for k, s in matters if k not in ruled_out]
@@ -282,6 +283,21 @@ def _licence(out: Classification, sig: Signals, given: bool | None) -> None:
         out.evidence.append(
             _ev("lexicon", f"licensed={out.licensed}", "text", sig.licence_words)
         )
+
+
+# 河边那个小区, 公园旁边两户人家: the place locates the homes the report is about; it is not where the matter arises.
+_HOMES_AFTER: Final = re.compile("[^，。；！？!?\n]{0,6}?(?:小区|人家|住户|居民楼|家属院|宿舍|两户|那户)")
+
+
+def _place_of_report(text: str, place: str) -> bool:
+    """Whether `place` is said somewhere in `text` as where the report is, not as what locates a compound."""
+    at = text.find(place)
+    while at >= 0:
+        end = at + len(place)
+        if not _HOMES_AFTER.match(text, end):
+            return True
+        at = text.find(place, end)
+    return False
 
 
 def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: CompiledCatalogue) -> None:

@@ -100,6 +100,9 @@ _ELECTRICAL_SMOKE: Final = re.compile(
     "(?:插头|插座|插排|插线板|接线板|电线|电源线|电箱|电表箱|配电箱|充电器|电机|马达|开关)[^。！？!?\n]{0,20}?"
     "(?<![没无未])(?:冒[^。！？!?\n，,]{0,4}烟|冒火|打火花|火花|烧焦|焦味|起火|着火)")
 ELECTRICAL_SMOKE_WEIGHT: Final = 1.0
+# 掉块砖头下来, 掉了几片瓷砖下来: something coming down from above, however much is told between the verb and where.
+_FALLING_DOWN: Final = re.compile("掉了?[一两几块个根片截][^。！？!?\n，,]{0,5}?下来")
+FALLING_DOWN_WEIGHT: Final = 1.0
 # 把电瓶拎进店里充, 锂电池搬回家充: an e-bike's battery taken in to charge, however the charging is told.
 _BATTERY_CHARGED: Final = re.compile("(?:电瓶|锂电池|电动车电池|电车电池)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
 BATTERY_CHARGED_WEIGHT: Final = 1.0
@@ -256,6 +259,10 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if smoke is not None:
         sig.fire += ELECTRICAL_SMOKE_WEIGHT
         sig.fire_words.append(smoke.group(0))
+    falling = _FALLING_DOWN.search(text) if "下来" in text else None
+    if falling is not None and falling.group(0) not in sig.safety_words:
+        sig.safety += FALLING_DOWN_WEIGHT
+        sig.safety_words.append(falling.group(0))
     battery = _BATTERY_CHARGED.search(text) if "充" in text else None
     if battery is not None and battery.group(0) not in sig.fire_words:
         sig.fire += BATTERY_CHARGED_WEIGHT

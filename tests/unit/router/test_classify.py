@@ -260,3 +260,18 @@ def test_everyday_words_for_filing_explicit_content_and_vending_carts(route: Rou
 def test_short_reports_name_their_hazard_licence_or_matter_in_everyday_words(route: Route, text: str, field: str,
                                                                              value: object) -> None:
     assert getattr(route(text, address="江厦街道"), field) == value
+
+
+@pytest.mark.parametrize(("text", "field", "value"), [
+    ("江边那个小区里两户人家为了门口的花坛吵了好几回。", "matter", "neighbourhood"),  # the riverside locates the homes
+    ("江边步道上的路灯杆锈断了一半。", "matter", None),  # said of the riverside itself: not the compound's matter
+    ("在建的楼上砌墙，时不时掉块砖头下来，底下是通道。", "hazard", "safety"),
+    ("仓库里工人拿喷灯烤防水卷材，里面堆着几百卷。", "hazard", "fire"),
+    ("荒地上的杂草被人点着了，风一吹往厂房那边烧。", "hazard", "fire"),
+    ("河岸被人挖沙挖得掏空了一截，上面就是步道。", "hazard", "safety"),
+    ("水库边有人出租皮划艇，一件救生衣都不给。", "hazard", "safety"),
+    ("修路的在路边熬沥青，沥青味关窗都挡不住。", "matter", "pollution"),
+    ("河道拐弯处一层垃圾好几天没人捞。", "matter", "sanitation"),
+])
+def test_outdoor_reports_in_everyday_words(route: Route, text: str, field: str, value: object) -> None:
+    assert getattr(route(text, address="江厦街道"), field) == value
