@@ -272,6 +272,9 @@ def test_short_reports_name_their_hazard_licence_or_matter_in_everyday_words(rou
     ("水库边有人出租皮划艇，一件救生衣都不给。", "hazard", "safety"),
     ("修路的在路边熬沥青，沥青味关窗都挡不住。", "matter", "pollution"),
     ("河道拐弯处一层垃圾好几天没人捞。", "matter", "sanitation"),
+    ("物业把灭鼠的毒饵直接撒在儿童沙坑边上。", "hazard", "safety"),
+    ("那家石材厂不装除尘，好几个工人查出尘肺。", "hazard", "safety"),
+    ("小区出口的坡太陡，开车出来看不见人。", "matter", None),  # 看不见人 is a blind corner, not an owner gone
 ])
 def test_outdoor_reports_in_everyday_words(route: Route, text: str, field: str, value: object) -> None:
     assert getattr(route(text, address="江厦街道"), field) == value
