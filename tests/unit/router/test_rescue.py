@@ -11,9 +11,11 @@ from catalogue.loader import CATALOGUE_DIR, load_catalogue, parse_catalogue
 from router.domain.compiled import CompiledCatalogue, compile_uncached
 from router.domain.decide import decide
 from router.domain.rescue import DOUBT_BELOW, STRONG, RescueModel, backs, features, label_of, train
+from router.domain.text import report_text
 from router.evaluate import read_labelled
 from router.rescue_file import compiled
 from router.rescue_training import model_bytes
+from schemas.report import Report
 from tests.unit.router.conftest import _report
 
 REPO = Path(__file__).resolve().parents[3]
@@ -68,6 +70,10 @@ def test_a_held_report_goes_where_the_model_backs_the_unsure_rule_and_says_so(cc
     pipes = RescueModel(train([("楼上太闹了", label_of("R5", "safety-office"))] * 3
                               + [("水管爆了", label_of("R9", "street-{unit}"))], min_count=1))
     assert decide(report, compile_uncached(cc.catalogue, pipes)).status == "gap"  # backs another rule, unsurely: held
+
+
+def normalise_text(report: Report) -> str:
+    return report_text(report.title, report.description)
 
 
 # Nothing in it the rules know: a report the catalogue leaves to a human whatever the model.
@@ -139,13 +145,28 @@ def test_a_half_sure_rule_goes_by_another_reading_of_the_report_when_the_model_n
     alone = decide(report, compile_uncached(cc.catalogue, None))
     assert (alone.rule, alone.hazard, alone.matter) == ("R5", "safety", "neighbourhood")
     assert alone.confidence < DOUBT_BELOW  # the falling plaster read as a hazard, and not surely
-    neighbourly = RescueModel(train([("楼上卫生间漏水渗到我家", label_of("R9", "street-{unit}"))] * 3
-                                    + [("脚手架晃得厉害", label_of("R5", "safety-office"))], min_count=1))
+    leak = "楼上人家卫生间漏水好几个月了，我家墙皮往下掉。"
+    neighbourly = RescueModel(train([(leak, label_of("R9", "street-{unit}"))] * 60
+                                    + [("脚手架晃得厉害", label_of("R5", "safety-office"))] * 60, min_count=1))
+    found = neighbourly.best(normalise_text(report))
+    assert found is not None and found.margin >= STRONG
     read_again = decide(report, compile_uncached(cc.catalogue, neighbourly))
-    # The neighbours' leak without the hazard is a reading the rules made themselves; the model chose it.
+    # The neighbours' leak without the hazard is a reading the rules made themselves; the model, sure, chose it.
     assert (read_again.status, read_again.rule, read_again.primary) == ("routed", "R9", "street-gulou")
     assert read_again.hazard == "none" and read_again.ack_hours == alone.ack_hours * 12
     assert any(e.kind == "model" and "R9" in e.what for e in read_again.evidence)
+
+
+def test_a_hazard_the_rules_found_is_read_away_only_by_a_sure_model(cc: CompiledCatalogue) -> None:
+    report = _report("楼上人家卫生间漏水好几个月了，我家墙皮往下掉。", unit="gulou")
+    unsure = RescueModel(train([("楼上卫生间漏水渗到我家", label_of("R9", "street-{unit}"))] * 3
+                               + [("脚手架晃得厉害", label_of("R5", "safety-office"))], min_count=1))
+    found = unsure.best(normalise_text(report))
+    assert found is not None and found.probability >= 0.999 and found.margin < STRONG
+    held = decide(report, compile_uncached(cc.catalogue, unsure))
+    # The model doubts the hazard but is not sure: neither the hazard's rule nor the model's reading, a human decides.
+    assert (held.status, held.rule, held.hazard) == ("gap", "R10", "safety")
+    assert any(e.kind == "model" and "against the rule" in e.what for e in held.evidence)
 
 
 def test_a_model_that_learnt_the_district_fallback_agrees_with_the_unit_s_police(cc: CompiledCatalogue) -> None:
@@ -221,8 +242,8 @@ def test_the_tables_built_are_kept_and_read_back_the_same(tmp_path: Path, monkey
 
 def test_a_matter_the_grid_worker_picked_is_not_swapped_for_the_runner_up(cc: CompiledCatalogue) -> None:
     text = "楼上邻居在阳台外面搭了个铁皮棚，墙皮往下掉。"
-    model = RescueModel(train([(text, label_of("R9", "urban-mgmt"))] * 3
-                              + [("脚手架晃得厉害", label_of("R5", "safety-office"))], min_count=1))
+    model = RescueModel(train([(text, label_of("R9", "urban-mgmt"))] * 60
+                              + [("脚手架晃得厉害", label_of("R5", "safety-office"))] * 60, min_count=1))
     picked = decide(_report(text, unit="gulou", category="neighbourhood"), compile_uncached(cc.catalogue, model))
     assert (picked.status, picked.matter) == ("gap", "neighbourhood")  # the worker's matter stays; a human decides
     unpicked = decide(_report(text, unit="gulou"), compile_uncached(cc.catalogue, model))
