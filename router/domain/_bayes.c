@@ -23,50 +23,62 @@ Compile with floating-point contraction off (no fused multiply-add): router/nati
 
 #define EMPTY UINT64_MAX
 #define PAIR (UINT64_C(1) << 63) /* a pair's key; a triple's is below 2**63 (three 21-bit code points) */
+#ifndef SPREAD
+#define SPREAD 2 /* table places per n-gram, at least */
+#endif
+
+/* A slot of the table: one cache line holds four, so a look-up reads one line, hit or miss. */
+typedef struct {
+    uint64_t key;    /* EMPTY, or an n-gram's code points */
+    uint32_t start;  /* its entries: [start, start + count) */
+    uint32_t count;
+} Slot;
+
+typedef struct {
+    uint16_t label;  /* the label that saw the n-gram */
+    uint16_t lift;   /* the index of what seeing it adds, in lifts */
+} Entry;
 
 typedef struct {
     PyObject_HEAD
     Py_ssize_t ngrams, nlabels;
-    uint64_t *keys;  /* the table: key, or EMPTY */
-    int32_t *values; /* the table: the n-gram's row */
+    Slot *slots;
+    int32_t *row_of;  /* a slot's n-gram's row (explain names n-grams by row) */
     uint64_t mask;
-    int32_t *indptr;  /* row r's entries: [indptr[r], indptr[r + 1]) */
-    uint16_t *label;  /* an entry's label */
-    double *lift;     /* an entry's lift */
+    Entry *entries;
+    double *lifts;    /* per distinct count */
     double *base, *unseen;
     int32_t *rank;    /* a label's place in string order, for ties */
-    uint32_t *stamp;  /* a row's last generation: counted once per text */
-    uint32_t generation;
-    int32_t *found;   /* the current text's rows, in order */
-    Py_ssize_t found_size;
+    uint32_t *found;  /* the current text's known n-grams (slots), each once, in order */
+    uint32_t *seen;   /* a set of the slots found, for the current text */
+    Py_ssize_t capacity;  /* of found; seen has twice as many places */
     double *sums;
 } Model;
 
 static inline uint64_t slot_of(uint64_t key, uint64_t mask) {
-    return ((key * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & mask;
+    return ((key * UINT64_C(0x9E3779B97F4A7C15)) >> 24) & mask;
 }
 
-static int32_t lookup(const Model *m, uint64_t key) {
+static inline int64_t lookup(const Model *m, uint64_t key) {
     uint64_t i = slot_of(key, m->mask);
     for (;;) {
-        uint64_t k = m->keys[i];
-        if (k == key) return m->values[i];
+        uint64_t k = m->slots[i].key;
+        if (k == key) return (int64_t)i;
         if (k == EMPTY) return -1;
         i = (i + 1) & m->mask;
     }
 }
 
 static void Model_dealloc(Model *m) {
-    PyMem_Free(m->keys);
-    PyMem_Free(m->values);
-    PyMem_Free(m->indptr);
-    PyMem_Free(m->label);
-    PyMem_Free(m->lift);
+    PyMem_Free(m->slots);
+    PyMem_Free(m->row_of);
+    PyMem_Free(m->entries);
+    PyMem_Free(m->lifts);
     PyMem_Free(m->base);
     PyMem_Free(m->unseen);
     PyMem_Free(m->rank);
-    PyMem_Free(m->stamp);
     PyMem_Free(m->found);
+    PyMem_Free(m->seen);
     PyMem_Free(m->sums);
     Py_TYPE(m)->tp_free((PyObject *)m);
 }
@@ -110,23 +122,41 @@ static int key_of(PyObject *gram, uint64_t *key) {
     return 0;
 }
 
-/* Model(grams, indptr, labels, lifts, base, unseen, rank): grams a list of str (row order); indptr int32 x
-   (grams + 1); labels uint16 and lifts float64 per entry; base, unseen float64 and rank int32 per label. */
+static int grow(Model *m, Py_ssize_t capacity) {
+    uint32_t *found = PyMem_Realloc(m->found, (size_t)capacity * sizeof(uint32_t));
+    if (found == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    m->found = found;
+    uint32_t *seen = PyMem_Realloc(m->seen, (size_t)capacity * 2 * sizeof(uint32_t));
+    if (seen == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    m->seen = seen;
+    m->capacity = capacity;
+    return 0;
+}
+
+/* Model(grams, rows, lifts, base, unseen, rank): grams a list of str and rows a list of bytes (Tables.rows: per
+   n-gram, 4 bytes per label that saw it, label and lift index, little-endian); lifts float64 per distinct count;
+   base, unseen float64 and rank int32 per label (native byte order). */
 static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
-    PyObject *grams, *indptr, *labels, *lifts, *base, *unseen, *rank;
+    PyObject *grams, *rows, *lifts, *base, *unseen, *rank;
     if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
         PyErr_SetString(PyExc_TypeError, "Model takes positional arguments");
         return -1;
     }
-    if (m->keys != NULL) {
+    if (m->slots != NULL) {
         PyErr_SetString(PyExc_TypeError, "Model already initialised");
         return -1;
     }
-    if (!PyArg_ParseTuple(args, "O!OOOOOO", &PyList_Type, &grams, &indptr, &labels, &lifts, &base, &unseen, &rank))
+    if (!PyArg_ParseTuple(args, "O!O!OOOO", &PyList_Type, &grams, &PyList_Type, &rows, &lifts, &base, &unseen, &rank))
         return -1;
     Py_ssize_t ngrams = PyList_GET_SIZE(grams);
-    if (ngrams >= INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "too many n-grams");
+    if (ngrams >= INT32_MAX / 4 || PyList_GET_SIZE(rows) != ngrams) {
+        PyErr_SetString(PyExc_ValueError, "a row per n-gram, fewer than 2**29");
         return -1;
     }
     Py_buffer view;
@@ -137,58 +167,71 @@ static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_ValueError, "1 to 65536 labels");
         return -1;
     }
+    if (PyObject_GetBuffer(lifts, &view, PyBUF_SIMPLE) < 0) return -1;
+    Py_ssize_t nlifts = view.len / (Py_ssize_t)sizeof(double);
+    PyBuffer_Release(&view);
     m->ngrams = ngrams;
     m->nlabels = nlabels;
-    if (!(m->indptr = copy_buffer(indptr, ngrams + 1, sizeof(int32_t), "indptr"))) return -1;
-    Py_ssize_t entries = m->indptr[ngrams];
-    for (Py_ssize_t r = 0; r < ngrams; r++) {
-        if (m->indptr[r] < 0 || m->indptr[r] > m->indptr[r + 1]) {
-            PyErr_SetString(PyExc_ValueError, "indptr must not decrease");
-            return -1;
-        }
-    }
-    if (m->indptr[0] != 0 || entries < 0) {
-        PyErr_SetString(PyExc_ValueError, "indptr must start at 0");
-        return -1;
-    }
-    if (!(m->label = copy_buffer(labels, entries, sizeof(uint16_t), "labels"))) return -1;
-    for (Py_ssize_t e = 0; e < entries; e++) {
-        if (m->label[e] >= nlabels) {
-            PyErr_SetString(PyExc_ValueError, "label index out of range");
-            return -1;
-        }
-    }
-    if (!(m->lift = copy_buffer(lifts, entries, sizeof(double), "lifts"))) return -1;
+    if (!(m->lifts = copy_buffer(lifts, nlifts, sizeof(double), "lifts"))) return -1;
     if (!(m->base = copy_buffer(base, nlabels, sizeof(double), "base"))) return -1;
     if (!(m->unseen = copy_buffer(unseen, nlabels, sizeof(double), "unseen"))) return -1;
     if (!(m->rank = copy_buffer(rank, nlabels, sizeof(int32_t), "rank"))) return -1;
+    Py_ssize_t total = 0;
+    for (Py_ssize_t r = 0; r < ngrams; r++) {
+        PyObject *row = PyList_GET_ITEM(rows, r);
+        if (!PyBytes_Check(row) || PyBytes_GET_SIZE(row) % 4) {
+            PyErr_SetString(PyExc_ValueError, "a row is bytes, 4 per entry");
+            return -1;
+        }
+        total += PyBytes_GET_SIZE(row) / 4;
+    }
+    if (total >= UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "too many entries");
+        return -1;
+    }
     uint64_t size = 1024;
-    while (size < (uint64_t)ngrams * 2) size <<= 1;
+    while (size < (uint64_t)ngrams * SPREAD) size <<= 1;
     m->mask = size - 1;
-    m->keys = PyMem_Malloc(size * sizeof(uint64_t));
-    m->values = PyMem_Malloc(size * sizeof(int32_t));
-    m->stamp = PyMem_Calloc((size_t)ngrams + 1, sizeof(uint32_t));
+    m->slots = PyMem_Malloc(size * sizeof(Slot));
+    m->row_of = PyMem_Malloc(size * sizeof(int32_t));
+    m->entries = PyMem_Malloc((size_t)(total ? total : 1) * sizeof(Entry));
     m->sums = PyMem_Malloc((size_t)nlabels * sizeof(double));
-    m->found_size = 256;
-    m->found = PyMem_Malloc((size_t)m->found_size * sizeof(int32_t));
-    if (!m->keys || !m->values || !m->stamp || !m->sums || !m->found) {
+    if (!m->slots || !m->row_of || !m->entries || !m->sums) {
         PyErr_NoMemory();
         return -1;
     }
-    for (uint64_t i = 0; i < size; i++) m->keys[i] = EMPTY;
+    if (grow(m, 256) < 0) return -1;
+    for (uint64_t i = 0; i < size; i++) {
+        m->slots[i].key = EMPTY;
+        m->row_of[i] = -1;
+    }
+    uint32_t at = 0;
     for (Py_ssize_t r = 0; r < ngrams; r++) {
         uint64_t key;
         if (key_of(PyList_GET_ITEM(grams, r), &key) < 0) return -1;
         uint64_t i = slot_of(key, m->mask);
-        while (m->keys[i] != EMPTY && m->keys[i] != key) i = (i + 1) & m->mask;
-        if (m->keys[i] == key) {
+        while (m->slots[i].key != EMPTY && m->slots[i].key != key) i = (i + 1) & m->mask;
+        if (m->slots[i].key == key) {
             PyErr_SetString(PyExc_ValueError, "an n-gram twice");
             return -1;
         }
-        m->keys[i] = key;
-        m->values[i] = (int32_t)r;
+        PyObject *row = PyList_GET_ITEM(rows, r);
+        const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(row);
+        uint32_t count = (uint32_t)(PyBytes_GET_SIZE(row) / 4);
+        for (uint32_t e = 0; e < count; e++, b += 4) {
+            Entry entry = {(uint16_t)(b[0] | b[1] << 8), (uint16_t)(b[2] | b[3] << 8)};
+            if (entry.label >= nlabels || entry.lift >= nlifts) {
+                PyErr_SetString(PyExc_ValueError, "a label or lift index out of range");
+                return -1;
+            }
+            m->entries[at + e] = entry;
+        }
+        m->slots[i].key = key;
+        m->slots[i].start = at;
+        m->slots[i].count = count;
+        m->row_of[i] = (int32_t)r;
+        at += count;
     }
-    m->generation = 0;
     return 0;
 }
 
@@ -198,16 +241,20 @@ static Py_ssize_t scan(Model *m, PyObject *text) {
         PyErr_SetString(PyExc_TypeError, "text must be str");
         return -1;
     }
-    if (m->keys == NULL) {
+    if (m->slots == NULL) {
         PyErr_SetString(PyExc_ValueError, "Model not initialised");
         return -1;
     }
-    if (++m->generation == 0) { /* wrapped: every stamp is stale again */
-        memset(m->stamp, 0, ((size_t)m->ngrams + 1) * sizeof(uint32_t));
-        m->generation = 1;
-    }
-    uint32_t generation = m->generation;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    /* at most two n-grams end at each character: found and its set (half full at most) never overflow */
+    Py_ssize_t capacity = m->capacity;
+    while (capacity < 2 * n) capacity *= 2;
+    if (capacity != m->capacity && grow(m, capacity) < 0) return -1;
+    uint32_t places = 1;
+    while (places < 4 * (uint32_t)(n ? n : 1)) places <<= 1;
+    uint32_t *seen = m->seen;
+    memset(seen, 0xFF, places * sizeof(uint32_t));
+    uint32_t within = places - 1;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t known = 0;
@@ -217,20 +264,13 @@ static Py_ssize_t scan(Model *m, PyObject *text) {
         for (int g = 0; g < 2; g++) {
             if (i < 2 - g) continue; /* the triple ending here (g = 0), then the pair (g = 1) */
             uint64_t key = g == 0 ? (a << 42) | (b << 21) | c : PAIR | (b << 21) | c;
-            int32_t row = lookup(m, key);
-            if (row < 0 || m->stamp[row] == generation) continue;
-            m->stamp[row] = generation;
-            if (known == m->found_size) {
-                Py_ssize_t size = m->found_size * 2;
-                int32_t *grown = PyMem_Realloc(m->found, (size_t)size * sizeof(int32_t));
-                if (grown == NULL) {
-                    PyErr_NoMemory();
-                    return -1;
-                }
-                m->found = grown;
-                m->found_size = size;
-            }
-            m->found[known++] = row;
+            int64_t slot = lookup(m, key);
+            if (slot < 0) continue;
+            uint32_t place = ((uint32_t)slot * UINT32_C(0x9E3779B1)) >> 7 & within;
+            while (seen[place] != UINT32_MAX && seen[place] != (uint32_t)slot) place = (place + 1) & within;
+            if (seen[place] == (uint32_t)slot) continue;
+            seen[place] = (uint32_t)slot;
+            m->found[known++] = (uint32_t)slot;
         }
         a = b;
         b = c;
@@ -248,8 +288,9 @@ static PyObject *Model_best(Model *m, PyObject *text) {
     double *s = m->sums;
     for (Py_ssize_t l = 0; l < nlabels; l++) s[l] = 0.0;
     for (Py_ssize_t k = 0; k < known; k++) {
-        int32_t row = m->found[k];
-        for (int32_t e = m->indptr[row]; e < m->indptr[row + 1]; e++) s[m->label[e]] += m->lift[e];
+        const Slot *slot = &m->slots[m->found[k]];
+        const Entry *e = &m->entries[slot->start], *end = e + slot->count;
+        for (; e < end; e++) s[e->label] += m->lifts[e->lift];
     }
     double count = (double)known;
     for (Py_ssize_t l = 0; l < nlabels; l++) {
@@ -285,9 +326,11 @@ static PyObject *Model_explain(Model *m, PyObject *args) {
     Py_ssize_t nlabels = m->nlabels;
     double *row_lift = m->sums;
     for (Py_ssize_t k = 0; k < known; k++) {
-        int32_t row = m->found[k];
+        const Slot *slot = &m->slots[m->found[k]];
+        int32_t row = m->row_of[m->found[k]];
         for (Py_ssize_t l = 0; l < nlabels; l++) row_lift[l] = 0.0;
-        for (int32_t e = m->indptr[row]; e < m->indptr[row + 1]; e++) row_lift[m->label[e]] = m->lift[e];
+        const Entry *e = &m->entries[slot->start], *end = e + slot->count;
+        for (; e < end; e++) row_lift[e->label] = m->lifts[e->lift];
         double mine = row_lift[me];
         if (!(mine > 0.0)) continue;
         double other = -INFINITY;

@@ -139,20 +139,15 @@ def _dense(built: Tables) -> Any:
 
 
 def _sparse(built: Tables) -> Any:
-    """The C model (router/domain/_bayes.c) of the packed rows: each n-gram's entries, labels and lifts, one after
-    the other in the order of `built.rows`."""
-    packed = numpy.frombuffer(b"".join(built.rows.values()), dtype="<u2").reshape(-1, 2)
-    lengths = numpy.fromiter((len(r) // ENTRY for r in built.rows.values()), dtype=numpy.int64, count=len(built.rows))
-    indptr = numpy.zeros(len(built.rows) + 1, dtype=numpy.int32)
-    numpy.cumsum(lengths, out=indptr[1:])
+    """The C model (router/domain/_bayes.c) of the packed rows, as stored: a table of the n-grams, each with its
+    entries (label, lift index), read in one cache line or two."""
     by_name = sorted(range(len(built.labels)), key=lambda i: built.labels[i])
     rank = numpy.empty(len(built.labels), dtype=numpy.int32)
     rank[by_name] = numpy.arange(len(built.labels), dtype=numpy.int32)
     return _BAYES.Model(
         list(built.rows),
-        indptr.tobytes(),
-        numpy.ascontiguousarray(packed[:, 0], dtype=numpy.uint16).tobytes(),
-        numpy.asarray(built.lift_values, dtype=numpy.float64)[packed[:, 1]].tobytes(),
+        list(built.rows.values()),
+        numpy.asarray(built.lift_values, dtype=numpy.float64).tobytes(),
         numpy.asarray(built.base, dtype=numpy.float64).tobytes(),
         numpy.asarray(built.unseen, dtype=numpy.float64).tobytes(),
         rank.tobytes(),
