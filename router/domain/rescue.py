@@ -227,7 +227,7 @@ class RescueModel:
     a routing decision's cost.
     """
 
-    __slots__ = ("_automaton", "_base", "_bayes", "_gram_of", "_labels", "_lift_values", "_lifted", "_rows",
+    __slots__ = ("_automaton", "_base", "_bayes", "_gram_of", "_labels", "_last", "_lift_values", "_lifted", "_rows",
                  "_unseen", "_unseen_vector")
 
     def __init__(self, data: Mapping[str, Any] | Tables) -> None:
@@ -241,6 +241,10 @@ class RescueModel:
         self._bayes: Any = _sparse(built) if _BAYES is not None else None
         self._lifted: Any = None
         self._automaton: Any = None
+        # The last text asked and its answer, as one tuple (replaced whole, so threads never see half of it): a
+        # report the rules left to a human asks twice, whether the model backs the unsure rule, then whether it is
+        # sure of any label.
+        self._last: tuple[str, Guess | None] = ("", None)
         if self._bayes is None:
             self._lifted = _dense(built)
             self._automaton = ahocorasick.Automaton()
@@ -265,6 +269,14 @@ class RescueModel:
 
     def best(self, text: str) -> Guess | None:
         """The most probable label and its probability; None when none of the text's n-grams is known."""
+        last = self._last
+        if last[0] is text:
+            return last[1]
+        guess = self._best(text)
+        self._last = (text, guess)
+        return guess
+
+    def _best(self, text: str) -> Guess | None:
         if self._bayes is not None:
             found: tuple[int, float, float] | None = self._bayes.best(text)
             if found is None:
