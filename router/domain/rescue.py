@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import importlib
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 import ahocorasick
-import numpy
 
 FORMAT: Final = 1
 GRAMS: Final = (2, 3)
@@ -130,6 +130,8 @@ class Tables(NamedTuple):
 def _dense(built: Tables) -> Any:
     """A matrix of what seeing each n-gram (a row, in the order of `built.rows`) adds to each label (0.0 where the
     label never saw it): the packed rows unpacked at once, without a loop over their entries."""
+    import numpy  # only here and where the sources ask the model: compiled, a start-up need not import it
+
     packed = numpy.frombuffer(b"".join(built.rows.values()), dtype="<u2").reshape(-1, 2)
     lengths = numpy.fromiter((len(r) // ENTRY for r in built.rows.values()), dtype=numpy.int64, count=len(built.rows))
     lifted = numpy.zeros((len(built.rows), len(built.labels)), dtype=numpy.float64)
@@ -142,15 +144,16 @@ def _sparse(built: Tables) -> Any:
     """The C model (router/domain/_bayes.c) of the packed rows, as stored: a table of the n-grams, each with its
     entries (label, lift index), read in one cache line or two."""
     by_name = sorted(range(len(built.labels)), key=lambda i: built.labels[i])
-    rank = numpy.empty(len(built.labels), dtype=numpy.int32)
-    rank[by_name] = numpy.arange(len(built.labels), dtype=numpy.int32)
+    rank = [0] * len(built.labels)
+    for place, i in enumerate(by_name):
+        rank[i] = place
     return _BAYES.Model(
         list(built.rows),
         list(built.rows.values()),
-        numpy.asarray(built.lift_values, dtype=numpy.float64).tobytes(),
-        numpy.asarray(built.base, dtype=numpy.float64).tobytes(),
-        numpy.asarray(built.unseen, dtype=numpy.float64).tobytes(),
-        rank.tobytes(),
+        array("d", built.lift_values).tobytes(),
+        array("d", built.base).tobytes(),
+        array("d", built.unseen).tobytes(),
+        array("i", rank).tobytes(),
     )
 
 
@@ -235,7 +238,7 @@ class RescueModel:
         built = data if isinstance(data, Tables) else tables(data)
         self._labels, self._base, self._unseen, self._lift_values, self._rows = built
         self._gram_of = list(built.rows)
-        self._unseen_vector = numpy.asarray(self._unseen, dtype=numpy.float64)
+        self._unseen_vector: Any = None
         # Compiled, the model is asked in one C call over its sparse rows (_bayes.c), and neither the dense matrix
         # nor the automaton is built; from the sources, with numpy: the same doubles either way.
         self._bayes: Any = _sparse(built) if _BAYES is not None else None
@@ -246,6 +249,9 @@ class RescueModel:
         # sure of any label.
         self._last: tuple[str, Guess | None] = ("", None)
         if self._bayes is None:
+            import numpy
+
+            self._unseen_vector = numpy.asarray(self._unseen, dtype=numpy.float64)
             self._lifted = _dense(built)
             self._automaton = ahocorasick.Automaton()
             for row, gram in enumerate(self._gram_of):
