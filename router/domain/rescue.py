@@ -107,13 +107,18 @@ def _pack(label: int, lift: int) -> bytes:
     return bytes((label & 0xFF, label >> 8, lift & 0xFF, lift >> 8))
 
 
-class Guess(NamedTuple):
-    """The most probable label before it is explained: explaining is asked only of an opinion that is used."""
+class Guess:
+    """The most probable label before it is explained: explaining is asked only of an opinion that is used. A plain
+    class, not a NamedTuple: compiled, it is built without a call through Python (the model is asked of nearly
+    every decision)."""
 
-    label: str
-    probability: float
-    text: str  # what was asked: explaining finds its n-grams again, rarely (an opinion used) and cheaply
-    margin: float  # the best label's log-probability less the next label's
+    __slots__ = ("label", "margin", "probability", "text")
+
+    def __init__(self, label: str, probability: float, text: str, margin: float) -> None:
+        self.label = label
+        self.probability = probability
+        self.text = text  # what was asked: explaining finds its n-grams again, rarely (an opinion used) and cheaply
+        self.margin = margin  # the best label's log-probability less the next label's
 
 
 class Tables(NamedTuple):
