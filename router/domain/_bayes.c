@@ -156,7 +156,7 @@ static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_TypeError, "Model takes positional arguments");
         return -1;
     }
-    if (m->slots != NULL) {
+    if (m->lifts != NULL || m->slots != NULL) { /* once: a second call would leak or mix tables */
         PyErr_SetString(PyExc_TypeError, "Model already initialised");
         return -1;
     }
@@ -254,6 +254,10 @@ static Py_ssize_t scan(Model *m, PyObject *text) {
         return -1;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > (Py_ssize_t)1 << 28) {
+        PyErr_SetString(PyExc_ValueError, "text too long");
+        return -1;
+    }
     /* at most two n-grams end at each character: found and its set (half full at most) never overflow */
     Py_ssize_t capacity = m->capacity;
     while (capacity < 2 * n) capacity *= 2;

@@ -238,15 +238,16 @@ class RescueModel:
     __slots__ = ("_automaton", "_base", "_bayes", "_gram_of", "_labels", "_last", "_lift_values", "_lifted", "_rows",
                  "_unseen", "_unseen_vector")
 
-    def __init__(self, data: Mapping[str, Any] | Tables) -> None:
-        """A model from a model file's counts, or from the tables built from them before (rescue_file's cache)."""
+    def __init__(self, data: Mapping[str, Any] | Tables, in_c: bool = True) -> None:
+        """A model from a model file's counts, or from the tables built from them before (rescue_file's cache);
+        asked in C when _bayes.c is built, unless `in_c` is False (tests compare the two)."""
         built = data if isinstance(data, Tables) else tables(data)
         self._labels, self._base, self._unseen, self._lift_values, self._rows = built
         self._gram_of = list(built.rows)
         self._unseen_vector: Any = None
         # Compiled, the model is asked in one C call over its sparse rows (_bayes.c), and neither the dense matrix
         # nor the automaton is built; from the sources, with numpy: the same doubles either way.
-        self._bayes: Any = _sparse(built) if _BAYES is not None else None
+        self._bayes: Any = _sparse(built) if in_c and _BAYES is not None else None
         self._lifted: Any = None
         self._automaton: Any = None
         # The last text asked and its answer, as one tuple (replaced whole, so threads never see half of it): a
