@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 # The router's decisions compiled with mypyc (router/native.py), rebuilt when a source changes. Without a C
 # compiler the build fails, says so, and the router runs from its Python sources: same decisions, slower.
 ROUTER_NATIVE := router/domain/native.stamp
-$(ROUTER_NATIVE): $(VENV)/.installed $(filter-out router/domain/__init__.py,$(wildcard router/domain/*.py))
+$(ROUTER_NATIVE): $(VENV)/.installed $(filter-out router/domain/__init__.py,$(wildcard router/domain/*.py)) $(wildcard router/domain/*.c)
 	@mkdir -p $(CASEROUTE_VAR)
 	@echo "router: compiling router/domain with mypyc (about a minute of CPU)"
 	@$(PY) -m router.native_build > $(CASEROUTE_VAR)/native-build.log 2>&1 \

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import marshal
+import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +55,51 @@ def parse_catalogue(data: Any, source: str = "<catalogue>") -> Catalogue:
     return cat
 
 
-def _load_yaml(file: Path) -> Any:
-    return yaml.load(file.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+def _load_yaml(file: Path, cache: Path | None = None) -> Any:
+    """A YAML file's data. With `cache` (a directory), the data parsed before from the same bytes is read back
+    (marshal, by a digest of the bytes, Python's and PyYAML's versions): parsing the default catalogue and its
+    gazetteer was a quarter of a `caseroute route` start. Data marshal cannot hold, or a cache that cannot be read
+    or written, is parsed as before: the same data either way."""
+    raw = file.read_bytes()
+    kept: Path | None = None
+    if cache is not None:
+        digest = hashlib.sha256(f"{sys.version}\0{yaml.__version__}\0{_YAML_LOADER.__name__}\0".encode() + raw)
+        kept = cache / f"{file.stem}-{digest.hexdigest()[:32]}.yaml-data"
+        try:
+            return marshal.loads(kept.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    data = yaml.load(raw.decode("utf-8"), Loader=_YAML_LOADER)
+    if kept is not None:
+        _keep(kept, data)
+    return data
 
 
-def read_catalogue_file(path: Path | str | None = None) -> dict[str, Any]:
-    """A catalogue file's data, its generated gazetteer (`divisions_file`) read in; the default is 海曙's."""
+def _keep(file: Path, data: Any) -> None:
+    temporary: str | None = None
+    try:
+        dumped = marshal.dumps(data)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=file.name)
+        with os.fdopen(handle, "wb") as out:
+            out.write(dumped)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, file)  # whole or not at all, whoever else writes it at the same time
+    except (OSError, ValueError):  # ValueError: data marshal cannot hold (a YAML date)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def read_catalogue_file(path: Path | str | None = None, cache: Path | None = None) -> dict[str, Any]:
+    """A catalogue file's data, its generated gazetteer (`divisions_file`) read in; the default is 海曙's. `cache`:
+    a directory where the files' parsed data is kept (see _load_yaml)."""
     file = Path(path) if path is not None else DEFAULT_CATALOGUE
     try:
-        data = _load_yaml(file)
+        data = _load_yaml(file, cache)
         if isinstance(data, dict) and "divisions_file" in data:
             # The generated gazetteer lives in a file of its own, so the hand-kept catalogue stays small.
             divisions = file.parent / str(data.pop("divisions_file"))
-            data["divisions"] = _load_yaml(divisions)
+            data["divisions"] = _load_yaml(divisions, cache)
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogueError(str(file), [Problem("<file>", str(exc))]) from None
     if not isinstance(data, dict):
@@ -70,9 +107,10 @@ def read_catalogue_file(path: Path | str | None = None) -> dict[str, Any]:
     return data
 
 
-def load_catalogue(path: Path | str | None = None) -> Catalogue:
-    """Load and validate a YAML (or JSON) catalogue file; the default is the 海曙 catalogue."""
-    return parse_catalogue(read_catalogue_file(path), str(path or DEFAULT_CATALOGUE))
+def load_catalogue(path: Path | str | None = None, cache: Path | None = None) -> Catalogue:
+    """Load and validate a YAML (or JSON) catalogue file; the default is the 海曙 catalogue. `cache`: a directory
+    where the files' parsed data is kept (see _load_yaml)."""
+    return parse_catalogue(read_catalogue_file(path, cache), str(path or DEFAULT_CATALOGUE))
 
 
 def catalogue_json_schema() -> dict[str, Any]:

@@ -19,7 +19,7 @@ from catalogue.loader import CATALOGUE_DIR, CatalogueError, load_catalogue
 from router.domain.compiled import CompiledCatalogue
 from router.domain.decide import decide
 from router.domain.linking import OpenCases
-from router.rescue_file import compiled
+from router.rescue_file import cache_dir, compiled
 from schemas.decision import Decision
 from schemas.report import Report
 
@@ -83,7 +83,7 @@ def route_stream(
     number of error lines. With jobs > 1 a large batch is split among forked workers (not with link_duplicates,
     which compares each line with the ones before it). `own_process`: the process runs this command alone."""
     global _worker_cc
-    cat = load_catalogue(catalogue)
+    cat = load_catalogue(catalogue, cache_dir())  # the files' parsed data kept in var/cache, like the model's tables
     cc = compiled(cat, catalogue.parent if catalogue is not None else CATALOGUE_DIR)
     batch = OpenCases(cat.settings.duplicate) if link_duplicates else None  # the earlier lines' open cases
     if own_process:

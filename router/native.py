@@ -30,10 +30,15 @@ def sources(domain: Path = DOMAIN) -> list[Path]:
     return sorted(p for p in domain.glob("*.py") if p.name != "__init__.py")
 
 
+def c_sources(domain: Path = DOMAIN) -> list[Path]:
+    """The domain's hand-written C extensions (router/domain/_bayes.c), built with the compiled modules."""
+    return sorted(domain.glob("*.c"))
+
+
 def digest(domain: Path = DOMAIN) -> str:
     """What a build is a build of: the sources' names and bytes, and the interpreter that loads it."""
     h = hashlib.sha256(sys.version.encode())
-    for path in sources(domain):
+    for path in [*sources(domain), *c_sources(domain)]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 

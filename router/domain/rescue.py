@@ -17,14 +17,15 @@ Deterministic: the model file holds integer counts, so the same labelled files g
 
 from __future__ import annotations
 
+import importlib
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 import ahocorasick
-import numpy
 
 FORMAT: Final = 1
 GRAMS: Final = (2, 3)
@@ -106,13 +107,18 @@ def _pack(label: int, lift: int) -> bytes:
     return bytes((label & 0xFF, label >> 8, lift & 0xFF, lift >> 8))
 
 
-class Guess(NamedTuple):
-    """The most probable label before it is explained: explaining is asked only of an opinion that is used."""
+class Guess:
+    """The most probable label before it is explained: explaining is asked only of an opinion that is used. A plain
+    class, not a NamedTuple: compiled, it is built without a call through Python (the model is asked of nearly
+    every decision)."""
 
-    label: str
-    probability: float
-    rows: list[int]  # the rows of the text's n-grams the model knows (RescueModel.gram_of names them)
-    margin: float  # the best label's log-probability less the next label's
+    __slots__ = ("label", "margin", "probability", "text")
+
+    def __init__(self, label: str, probability: float, text: str, margin: float) -> None:
+        self.label = label
+        self.probability = probability
+        self.text = text  # what was asked: explaining finds its n-grams again, rarely (an opinion used) and cheaply
+        self.margin = margin  # the best label's log-probability less the next label's
 
 
 class Tables(NamedTuple):
@@ -129,12 +135,43 @@ class Tables(NamedTuple):
 def _dense(built: Tables) -> Any:
     """A matrix of what seeing each n-gram (a row, in the order of `built.rows`) adds to each label (0.0 where the
     label never saw it): the packed rows unpacked at once, without a loop over their entries."""
+    import numpy  # only here and where the sources ask the model: compiled, a start-up need not import it
+
     packed = numpy.frombuffer(b"".join(built.rows.values()), dtype="<u2").reshape(-1, 2)
     lengths = numpy.fromiter((len(r) // ENTRY for r in built.rows.values()), dtype=numpy.int64, count=len(built.rows))
     lifted = numpy.zeros((len(built.rows), len(built.labels)), dtype=numpy.float64)
     owners = numpy.repeat(numpy.arange(len(built.rows)), lengths)  # each packed entry's row
     lifted[owners, packed[:, 0]] = numpy.asarray(built.lift_values)[packed[:, 1]]
     return lifted
+
+
+def _sparse(built: Tables) -> Any:
+    """The C model (router/domain/_bayes.c) of the packed rows, as stored: a table of the n-grams, each with its
+    entries (label, lift index), read in one cache line or two."""
+    by_name = sorted(range(len(built.labels)), key=lambda i: built.labels[i])
+    rank = [0] * len(built.labels)
+    for place, i in enumerate(by_name):
+        rank[i] = place
+    return _BAYES.Model(
+        list(built.rows),
+        list(built.rows.values()),
+        array("d", built.lift_values).tobytes(),
+        array("d", built.base).tobytes(),
+        array("d", built.unseen).tobytes(),
+        array("i", rank).tobytes(),
+    )
+
+
+def _bayes() -> Any:
+    """router/domain/_bayes.c compiled (`make venv` builds it with the rest of the domain), or None: the sources
+    then ask the model with numpy, with the same results (tests/unit/router/test_native.py compares them)."""
+    try:
+        return importlib.import_module("router.domain._bayes")
+    except ImportError:
+        return None
+
+
+_BAYES: Final[Any] = _bayes()
 
 
 def tables(data: Mapping[str, Any]) -> Tables:
@@ -198,26 +235,40 @@ class RescueModel:
     a routing decision's cost.
     """
 
-    __slots__ = ("_automaton", "_base", "_gram_of", "_labels", "_lift_values", "_lifted", "_rows",
+    __slots__ = ("_automaton", "_base", "_bayes", "_gram_of", "_labels", "_last", "_lift_values", "_lifted", "_rows",
                  "_unseen", "_unseen_vector")
 
-    def __init__(self, data: Mapping[str, Any] | Tables) -> None:
-        """A model from a model file's counts, or from the tables built from them before (rescue_file's cache)."""
+    def __init__(self, data: Mapping[str, Any] | Tables, in_c: bool = True) -> None:
+        """A model from a model file's counts, or from the tables built from them before (rescue_file's cache);
+        asked in C when _bayes.c is built, unless `in_c` is False (tests compare the two)."""
         built = data if isinstance(data, Tables) else tables(data)
         self._labels, self._base, self._unseen, self._lift_values, self._rows = built
         self._gram_of = list(built.rows)
-        self._lifted = _dense(built)
-        self._unseen_vector = numpy.asarray(self._unseen, dtype=numpy.float64)
-        self._automaton = ahocorasick.Automaton()
-        for row, gram in enumerate(self._gram_of):
-            self._automaton.add_word(gram, row)
-        self._automaton.make_automaton()
+        self._unseen_vector: Any = None
+        # Compiled, the model is asked in one C call over its sparse rows (_bayes.c), and neither the dense matrix
+        # nor the automaton is built; from the sources, with numpy: the same doubles either way.
+        self._bayes: Any = _sparse(built) if in_c and _BAYES is not None else None
+        self._lifted: Any = None
+        self._automaton: Any = None
+        # The last text asked and its answer, as one tuple (replaced whole, so threads never see half of it): a
+        # report the rules left to a human asks twice, whether the model backs the unsure rule, then whether it is
+        # sure of any label.
+        self._last: tuple[str, Guess | None] = ("", None)
+        if self._bayes is None:
+            import numpy
+
+            self._unseen_vector = numpy.asarray(self._unseen, dtype=numpy.float64)
+            self._lifted = _dense(built)
+            self._automaton = ahocorasick.Automaton()
+            for row, gram in enumerate(self._gram_of):
+                self._automaton.add_word(gram, row)
+            self._automaton.make_automaton()
 
     def tables(self) -> Tables:
         return Tables(self._labels, self._base, self._unseen, self._lift_values, self._rows)
 
-    def best(self, text: str) -> Guess | None:
-        """The most probable label, its probability and the text's known n-grams; None when none is known."""
+    def _known(self, text: str) -> list[int]:
+        """The rows of the text's known n-grams, each once, in order of first appearance."""
         # features(text) & known, in one pass of an automaton of the known n-grams (in C): cutting every pair and
         # triple of the text and hashing each, most of them unknown, cost more than the rest of asking.
         rows: list[int] = []
@@ -226,6 +277,24 @@ class RescueModel:
             if row not in seen:
                 seen.add(row)
                 rows.append(row)
+        return rows
+
+    def best(self, text: str) -> Guess | None:
+        """The most probable label and its probability; None when none of the text's n-grams is known."""
+        last = self._last
+        if last[0] is text:
+            return last[1]
+        guess = self._best(text)
+        self._last = (text, guess)
+        return guess
+
+    def _best(self, text: str) -> Guess | None:
+        if self._bayes is not None:
+            found: tuple[int, float, float] | None = self._bayes.best(text)
+            if found is None:
+                return None
+            return Guess(self._labels[found[0]], round(found[1], 3), text, found[2])
+        rows = self._known(text)
         if not rows:
             return None
         # Every label's lifts for the text's n-grams summed in one vectorised pass: the model is asked of nearly
@@ -243,26 +312,32 @@ class RescueModel:
         top = scores[best]
         probability = 1.0 / sum(math.exp(s - top) for s in scores)
         runner_up = max((s for i, s in enumerate(scores) if i != best), default=-math.inf)
-        return Guess(labels[best], round(probability, 3), rows, top - runner_up)
+        return Guess(labels[best], round(probability, 3), text, top - runner_up)
 
     def explained(self, guess: Guess) -> Opinion:
-        return Opinion(guess.label, guess.probability, self.explain(guess.label, guess.rows), guess.margin)
+        return Opinion(guess.label, guess.probability, self.explain(guess.label, guess.text), guess.margin)
 
-    def explain(self, best: str, rows: list[int]) -> list[str]:
-        """The n-grams (by row) that spoke most for `best`: by how far its log-probability of each passes the
+    def explain(self, best: str, text: str) -> list[str]:
+        """The text's n-grams that spoke most for `best`: by how far its log-probability of each passes the
         strongest other label's. A label that never saw an n-gram scores its "unseen" for it: the matrix holds 0.0
         there, so one pass over the rows' labels finds the strongest other label however it scores."""
         if len(self._labels) < 2:
             return []
         me = self._labels.index(best)
-        scored = self._lifted.take(rows, axis=0)
-        others = scored + self._unseen_vector
-        others[:, me] = -math.inf
-        weights = (self._unseen[me] + scored[:, me]) - others.max(axis=1)
         gram_of = self._gram_of
-        # An n-gram `best` never saw (lift 0.0: every lift of a count seen is positive) does not speak for it.
-        spoken = {gram_of[row]: weight for row, weight, mine in zip(rows, weights.tolist(), scored[:, me].tolist(),
-                                                                   strict=True) if mine > 0.0}
+        spoken: dict[str, float]
+        if self._bayes is not None:
+            spoken = {gram_of[row]: weight for row, weight in self._bayes.explain(text, me)}
+        else:
+            rows = self._known(text)
+            scored = self._lifted.take(rows, axis=0)
+            others = scored + self._unseen_vector
+            others[:, me] = -math.inf
+            weights = (self._unseen[me] + scored[:, me]) - others.max(axis=1)
+            # An n-gram `best` never saw (lift 0.0: every lift of a count seen is positive) does not speak for it.
+            spoken = {gram_of[row]: weight for row, weight, mine in zip(rows, weights.tolist(),
+                                                                       scored[:, me].tolist(), strict=True)
+                      if mine > 0.0}
         return sorted(spoken, key=lambda g: (-spoken[g], g))[:4]
 
     def opinion(self, text: str) -> Opinion | None:

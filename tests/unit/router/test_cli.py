@@ -127,3 +127,20 @@ def test_a_large_batch_split_among_workers_comes_out_as_one_process_routes_it() 
     assert split == one and split_errors == one_errors == 2
     assert [d["external_id"] for d in split][-4:] == [f"L{PARALLEL_FROM + 696}", "bad", f"L{PARALLEL_FROM + 698}",
                                                       f"L{PARALLEL_FROM + 699}"]
+
+
+def test_a_catalogues_parsed_data_is_kept_by_digest_and_read_back_the_same(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    parsed = read_catalogue_file()
+    assert read_catalogue_file(cache=cache) == parsed  # parsed, and kept
+    kept = sorted(p.name for p in cache.iterdir())
+    assert len(kept) == 2 and all(name.endswith(".yaml-data") for name in kept)  # the catalogue and its gazetteer
+    assert read_catalogue_file(cache=cache) == parsed  # read back
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump({**parsed, "version": "edited"}, allow_unicode=True), encoding="utf-8")
+    assert read_catalogue_file(edited, cache=cache)["version"] == "edited"  # other bytes, another entry
+    dated = tmp_path / "dated.yaml"
+    dated.write_text("since: 2026-01-01\n", encoding="utf-8")
+    assert str(read_catalogue_file(dated, cache=cache)["since"]) == "2026-01-01"  # marshal cannot keep a date
+    assert not any(p.name.startswith("dated") for p in cache.iterdir())
+    assert str(read_catalogue_file(dated, cache=cache)["since"]) == "2026-01-01"

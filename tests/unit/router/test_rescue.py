@@ -283,3 +283,35 @@ def test_a_saved_ruling_that_covers_a_held_report_comes_before_a_sure_model(cc: 
     decision = decide(_report(VAGUE, unit="gulou"), compile_uncached(catalogue, _sure_of(label_of("R7", "health"))))
     assert (decision.rule, decision.primary) == ("RULING", "amr")
     assert not any(e.kind == "model" for e in decision.evidence)
+
+
+def test_the_model_asked_in_c_answers_as_numpy_does() -> None:
+    """router/domain/_bayes.c (built by `make venv`) gives the numpy path's doubles: label, probability, margin and
+    the words that explain them, on every labelled report of tests/data and on pieces of them."""
+    from router.domain import rescue
+
+    if rescue._BAYES is None:
+        pytest.skip("router/domain/_bayes.c is not built, or the sources run: only numpy asks")
+    from router.domain.text import report_text
+
+    built = compiled(load_catalogue()).rescue
+    assert built is not None
+    in_c, in_numpy = RescueModel(built.tables()), RescueModel(built.tables(), in_c=False)
+    texts = []
+    for path in sorted((REPO / "tests" / "data").glob("blind*_cases.jsonl"))[:12]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                report = orjson.loads(line)["report"]
+                texts.append(report_text(report.get("title"), report["description"]))
+    texts += [t[i:i + 7] for t in texts[:300] for i in range(0, len(t), 11)] + ["", "a", "\n\n", "😀😀 ab"]
+    asked = 0
+    for text in texts:
+        c, py = in_c.best(text), in_numpy.best(text)
+        assert (c is None) == (py is None), text
+        if c is None or py is None:
+            continue
+        asked += 1
+        assert (c.label, c.probability, c.margin) == (py.label, py.probability, py.margin), text
+        for label in {c.label, built._labels[0]}:
+            assert in_c.explain(label, text) == in_numpy.explain(label, text), text
+    assert asked > 1000
