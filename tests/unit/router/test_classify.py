@@ -275,6 +275,7 @@ def test_short_reports_name_their_hazard_licence_or_matter_in_everyday_words(rou
     ("物业把灭鼠的毒饵直接撒在儿童沙坑边上。", "hazard", "safety"),
     ("那家石材厂不装除尘，好几个工人查出尘肺。", "hazard", "safety"),
     ("小区出口的坡太陡，开车出来看不见人。", "matter", None),  # 看不见人 is a blind corner, not an owner gone
+    ("在一家带货公司当了三个月主播，离职时提成一分没给。", "status", "gap"),  # a pay dispute, no product's quality
 ])
 def test_outdoor_reports_in_everyday_words(route: Route, text: str, field: str, value: object) -> None:
     assert getattr(route(text, address="江厦街道"), field) == value
