@@ -276,6 +276,10 @@ def test_short_reports_name_their_hazard_licence_or_matter_in_everyday_words(rou
     ("那家石材厂不装除尘，好几个工人查出尘肺。", "hazard", "safety"),
     ("小区出口的坡太陡，开车出来看不见人。", "matter", None),  # 看不见人 is a blind corner, not an owner gone
     ("在一家带货公司当了三个月主播，离职时提成一分没给。", "status", "gap"),  # a pay dispute, no product's quality
+    ("车站旁边的快剪店没有卫生许可就开张了。", "industry", "beauty"),
+    ("报了个考公班交了八千，机构说停课就停课。", "industry", "training"),
+    ("地下通道的台阶碎了，露出钢筋，好几个人绊倒。", "hazard", "safety"),
+    ("商场里买的名牌包是高仿的。", "matter", "product-quality"),
 ])
 def test_outdoor_reports_in_everyday_words(route: Route, text: str, field: str, value: object) -> None:
     assert getattr(route(text, address="江厦街道"), field) == value
