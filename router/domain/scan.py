@@ -103,6 +103,7 @@ ELECTRICAL_SMOKE_WEIGHT: Final = 1.0
 # 掉块砖头下来, 掉了几片瓷砖下来: something coming down from above, however much is told between the verb and where.
 _FALLING_DOWN: Final = re.compile("掉了?[一两几块个根片截][^。！？!?\n，,]{0,5}?下来")
 FALLING_DOWN_WEIGHT: Final = 1.0
+_PERSON_BLOCKED: Final = frozenset(w.encode("utf-8") for w in "他她我你")  # the next character's UTF-8 bytes
 # 把电瓶拎进店里充, 锂电池搬回家充: an e-bike's battery taken in to charge, however the charging is told.
 _BATTERY_CHARGED: Final = re.compile("(?:电瓶|锂电池|电动车电池|电车电池)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
 BATTERY_CHARGED_WEIGHT: Final = 1.0
@@ -364,7 +365,8 @@ def _cues(
         elif kind is _ANOMALOUS:
             marks.anomalous.append(start)
         elif kind is _BLOCKING:
-            if not negated:
+            # 在楼道里堵着他吵: a person stopped by people, not a way out blocked by things.
+            if not negated and raw[end:end + 3] not in _PERSON_BLOCKED:
                 marks.blocked.append((start, end, word, True, weight, False))
         elif kind is _EGRESS:
             marks.exits.append(start)

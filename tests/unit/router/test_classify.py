@@ -280,6 +280,7 @@ def test_short_reports_name_their_hazard_licence_or_matter_in_everyday_words(rou
     ("报了个考公班交了八千，机构说停课就停课。", "industry", "training"),
     ("地下通道的台阶碎了，露出钢筋，好几个人绊倒。", "hazard", "safety"),
     ("商场里买的名牌包是高仿的。", "matter", "product-quality"),
+    ("楼上那户天天在楼梯里堵着他吵，说他家的狗掉毛。", "hazard", "none"),  # a person stopped, not a way out
 ])
 def test_outdoor_reports_in_everyday_words(route: Route, text: str, field: str, value: object) -> None:
     assert getattr(route(text, address="江厦街道"), field) == value
