@@ -15,7 +15,7 @@ from notifier.domain.recipients import CaseFacts, Recipient, SubscriberKind, Sub
 from notifier.domain.topics import Wanting
 from notifier.store.models import CaseMemory, Delivery, ReceivedEvent, Subscription
 from schemas.envelope import Envelope
-from services.db import dialect_of, insert_for
+from services.db import dialect_of, execute_rows, insert_for
 
 
 async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -67,7 +67,7 @@ async def remember(session: AsyncSession, facts: Mapping[str, Mapping[str, Any]]
     for case_id, named in facts.items():
         by_names.setdefault(tuple(sorted(named)), []).append({"case_id": case_id, "updated_at": now, **named})
     for names, rows in by_names.items():
-        await session.execute(_remember(dialect_of(session), names), rows)
+        await execute_rows(session, _remember(dialect_of(session), names), rows)
 
 
 async def wanting(session: AsyncSession) -> list[Wanting]:
@@ -116,4 +116,4 @@ def delivery_rows(*, seq: int, event: Envelope, event_type: str, recipients: Seq
 async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert in the given order (ids follow it: the lane order); the unique (event_id, recipient) dedupes."""
     if rows:
-        await session.execute(_add_deliveries(dialect_of(session)), list(rows))
+        await execute_rows(session, _add_deliveries(dialect_of(session)), rows)
