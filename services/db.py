@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -267,6 +268,60 @@ async def execute_rows(session: AsyncSession, statement: Insert, rows: Sequence[
     if on_driver(session) and await session.run_sync(lambda sync: insert_rows(sync.connection(), statement, rows)):
         return
     await session.execute(statement, list(rows))
+
+
+async def insert_returning(session: AsyncSession, statement: Insert, rows: Sequence[Mapping[str, Any]]
+                           ) -> list[Any] | None:
+    """The rows an INSERT … RETURNING (ON CONFLICT clauses allowed) returns for `rows` (all with the same keys), as
+    one statement on the driver: the values as one array per column (`SELECT * FROM unnest($1::T[], …)`, one
+    prepared statement whatever the number of rows), with the bind processors SQLAlchemy applies. None where it does
+    not apply (SQLite, a value SQLAlchemy would compute): then the caller runs the Core statement."""
+    if not rows or not on_driver(session):
+        return None
+    keys = tuple(rows[0])
+    plan = _driver_unnest(statement, keys, session.get_bind().dialect)
+    if plan is None or any(len(value) != len(keys) for value in rows):
+        return None
+    sql, columns = plan
+    try:
+        arrays = [[value[key] if process is None else process(value[key]) for value in rows]
+                  for key, process in columns]
+    except KeyError:
+        return None
+    return await session.run_sync(lambda sync: run_driver(sync.connection(), sql, arrays))
+
+
+_CAST_PARAMETER = re.compile(r"\$(\d+)::(.+)")
+
+
+@lru_cache(maxsize=64)
+def _driver_unnest(statement: Insert, keys: tuple[str, ...], dialect: Dialect
+                   ) -> tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]] | None:
+    """The one-row INSERT SQLAlchemy compiles, its VALUES ($1::T1, $2::T2 …) made SELECT * FROM unnest($1::T1[],
+    $2::T2[] …); None unless every value is one cast parameter of the rows' keys, in order."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    names = tuple(compiled.positiontup or ())
+    if sorted(names) != sorted(keys) or compiled.escaped_bind_names:
+        return None
+    start = compiled.string.find(" VALUES (")
+    end = min((i for i in (compiled.string.find(") ON CONFLICT", start), compiled.string.find(") RETURNING", start))
+               if i > 0), default=-1)
+    if start < 0 or end < 0:
+        return None
+    pieces = re.split(r", (?=\$\d+::)", compiled.string[start + len(" VALUES ("):end])
+    casts = [_CAST_PARAMETER.fullmatch(piece) for piece in pieces]
+    if len(casts) != len(names) or any(m is None or int(m.group(1)) != i for i, m in enumerate(casts, 1)):
+        return None
+    arrays = ", ".join(f"${i}::{m.group(2)}[]" for i, m in enumerate(casts, 1) if m is not None)
+    sql = f"{compiled.string[:start]} SELECT * FROM unnest({arrays}){compiled.string[end + 1:]}"
+    processors = compiled._bind_processors
+    plan: list[tuple[str, Callable[[Any], Any] | None]] = []
+    for name in names:
+        process = processors.get(name)
+        if process is not None and not callable(process):
+            return None
+        plan.append((name, process))
+    return sql, tuple(plan)
 
 
 @lru_cache(maxsize=256)

@@ -31,7 +31,15 @@ from schemas.decision import Decision, DecisionStatus, Evidence, Rule, SubjectRe
 from schemas.events import InspectionOpened
 from schemas.report import Hazard, Location, Report, Source
 from services import audit
-from services.db import dialect_insert, dialect_of, fetch_driver, insert_for, on_driver, table_of
+from services.db import (
+    dialect_insert,
+    dialect_of,
+    fetch_driver,
+    insert_for,
+    insert_returning,
+    on_driver,
+    table_of,
+)
 from services.principal import Caller
 from tracker import metrics
 from tracker.domain import commands as cmd
@@ -166,8 +174,10 @@ async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence
     if fresh:
         # In id order, as the keys below in key order: two replicas inserting the same new rows wait on each
         # other in one order, never in a circle.
-        created = set((await session.execute(_new_subjects(dialect_of(session)),
-                                             [fresh[i] for i in sorted(fresh)])).scalars().all())
+        rows, statement = [fresh[i] for i in sorted(fresh)], _new_subjects(dialect_of(session))
+        inserted = await insert_returning(session, statement, rows)  # on PostgreSQL's driver, one statement
+        created = ({row[0] for row in inserted} if inserted is not None
+                   else set((await session.execute(statement, rows)).scalars().all()))
     if claims and on_driver(session):  # one statement on the driver, whatever the number of keys
         pairs = sorted(claims.items())
         taken = {row[0] for row in await fetch_driver(session, _NEW_KEYS_SQL, [k for k, _ in pairs],

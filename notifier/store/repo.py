@@ -15,15 +15,18 @@ from notifier.domain.recipients import CaseFacts, Recipient, SubscriberKind, Sub
 from notifier.domain.topics import Wanting
 from notifier.store.models import CaseMemory, Delivery, ReceivedEvent, Subscription
 from schemas.envelope import Envelope
-from services.db import dialect_of, execute_rows, insert_for
+from services.db import dialect_of, execute_rows, insert_for, insert_returning
 
 
 async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert the events once each; the seq of every event taken in now (redeliveries are not in it)."""
     if not rows:
         return {}
-    result = await session.execute(_store_events(dialect_of(session)), list(rows))
-    return {event_id: seq for event_id, seq in result.all()}
+    statement = _store_events(dialect_of(session))
+    inserted = await insert_returning(session, statement, rows)  # on PostgreSQL's driver, one statement
+    if inserted is None:
+        inserted = list((await session.execute(statement, list(rows))).all())
+    return {event_id: seq for event_id, seq in inserted}
 
 
 # The statements of every poll are built once (per dialect where ON CONFLICT differs): building one costs more
