@@ -449,7 +449,7 @@ class Bench:
             await watcher.wait(set(step.posted), "d", 2)
             ramp.append({**summarise(step, watcher), "cpu_ms_per_case": cpu_per_case(cpu, stack, step)})
             posted = set(step.posted)
-            if not ramp[-1]["sustained"] and not self.args.keep_going:
+            if not ramp[-1]["sustained"]:
                 break
             await asyncio.sleep(1)
         # Whatever is left of an overloaded step must drain before anything else is measured.
@@ -673,9 +673,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
     parser.add_argument("--rates", type=floats, default=floats("50,100,200,300,400,500,600,800,1000,1250,1500"),
                         help="offered rates of the end-to-end ramp (reports/s); stops after the first unsustained")
-    parser.add_argument("--keep-going", action="store_true",
-                        help="step through every rate even after one is not sustained (CPU per case at fixed rates, "
-                             "back to back on a shared machine)")
     parser.add_argument("--step-seconds", type=float, default=15)
     parser.add_argument("--drain-seconds", type=float, default=10, help="how long after a step cases may arrive")
     parser.add_argument("--intake-rates", type=floats, default=floats("500,1000,1500,2000,2500,3000,3500"))

@@ -10,9 +10,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 
-from sqlalchemy import Insert, select, tuple_
+from sqlalchemy import select, tuple_
 
 from intake.domain.case_ids import new_case_id
 from intake.store.models import AcceptedReport, IntakeOutbox
@@ -20,7 +19,7 @@ from schemas.envelope import TraceContext
 from schemas.events import EventType, ReportAccepted
 from schemas.report import Report
 from services.consumer import transient
-from services.db import Database, dialect_of, insert_for, insert_returning, table_of
+from services.db import Database, dialect_insert, table_of
 from services.envelopes import envelope
 from services.logctx import current_trace
 from services.outbox import stage
@@ -68,12 +67,10 @@ async def accept_reports(*, db: Database, settings: Settings, reports: Sequence[
         # Concurrent duplicates wait on the unique key, then do nothing: the select below finds their case.
         # The rows as parameters of one cached statement (inlined values would be compiled anew per batch size).
         # On the Core table, not the ORM class: the ORM's bulk-insert path was a fifth of the transaction's CPU.
-        # On PostgreSQL one statement on the driver (the rows as arrays): SQLAlchemy's execution cost more than it.
-        statement = _insert_reports(dialect_of(session))
-        inserted = await insert_returning(session, statement, values)
-        if inserted is None:
-            inserted = list((await session.execute(statement, values)).all())
-        created = {(submitter, external_id): case_id for case_id, submitter, external_id in inserted}
+        created = {(r.submitter, r.external_id): r.case_id for r in (await session.execute(
+            dialect_insert(session, REPORTS).on_conflict_do_nothing(index_elements=["submitter", "external_id"])
+            .returning(REPORTS.c.case_id, REPORTS.c.submitter, REPORTS.c.external_id), values
+        )).all()}
         existing = {}
         if len(created) < len(first):
             existing = {(r.submitter, r.external_id): r.case_id for r in (await session.execute(
@@ -93,14 +90,6 @@ async def accept_reports(*, db: Database, settings: Settings, reports: Sequence[
                                payload=payload, trace=item.trace))
             out.append(Acceptance(case_id, created=is_new))
     return out
-
-
-@cache
-def _insert_reports(dialect: str) -> Insert:
-    """The reports' insert, built once per database: concurrent duplicates wait on the unique key, then do
-    nothing."""
-    return insert_for(dialect, REPORTS).on_conflict_do_nothing(index_elements=["submitter", "external_id"]) \
-        .returning(REPORTS.c.case_id, REPORTS.c.submitter, REPORTS.c.external_id)
 
 
 class Acceptor:

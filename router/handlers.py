@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.dispatch import SOURCE, DispatchTerms, stage_dispatches
@@ -30,7 +28,7 @@ from schemas.events import (
     ReportAccepted,
 )
 from schemas.report import Report
-from services.db import Database, dialect_of, execute_rows, insert_at_commit, insert_for, table_of
+from services.db import Database, dialect_insert, insert_at_commit, table_of
 from services.envelopes import envelope
 from services.inbox import first_times
 from services.logctx import trace_var
@@ -244,17 +242,11 @@ class TierRows:
             return
         # In key order: two replicas upserting the same keys wait on each other in one order, never in a circle.
         rows, self.rows = [self.rows[key] for key in sorted(self.rows)], {}
-        await execute_rows(session, _upsert_tiers(dialect_of(session)), rows)
-
-
-@cache
-def _upsert_tiers(dialect: str) -> Insert:
-    """The tiers' upsert, built once per database: an older announcement arriving late (another partition) does
-    not undo a newer one."""
-    statement = insert_for(dialect, table_of(SubjectTier))
-    return statement.on_conflict_do_update(
-        index_elements=["key"], set_={k: statement.excluded[k] for k in ("subject_id", "tier", "updated_at")},
-        where=table_of(SubjectTier).c.updated_at <= statement.excluded.updated_at)
+        statement = dialect_insert(session, table_of(SubjectTier))
+        # An older announcement arriving late (another partition) does not undo a newer one.
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=["key"], set_={k: statement.excluded[k] for k in ("subject_id", "tier", "updated_at")},
+            where=table_of(SubjectTier).c.updated_at <= statement.excluded.updated_at), rows)
 
 
 def _list(value: object) -> list[object]:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -45,7 +44,7 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, ExceptionContext, make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql import Select
@@ -197,153 +196,7 @@ def _insert_queued(session: Session) -> None:
     if queued:
         session.flush()  # the ORM's pending rows first: queued rows may refer to them (foreign keys)
     for table, rows in queued.items():
-        if not insert_rows(session.connection(), table, rows):
-            session.execute(_insert_of(table), rows)
-
-
-def insert_rows(conn: Connection, table: Table | Insert, rows: Sequence[Mapping[str, Any]]) -> bool:
-    """Insert `rows` (all with the same keys) into `table` (or by an INSERT without RETURNING: an upsert) by one
-    executemany on the DBAPI cursor, on PostgreSQL.
-
-    The same statement SQLAlchemy compiles for `insert(table)` and the same bind processors (JSON documents
-    encoded, timestamps checked), without its execution context, which costs several times the round trip for
-    the few rows of a poll. Errors go through the connection's own handling (wrapped as SQLAlchemy's, a lost
-    connection invalidated), and cursor events fire as for any statement. False where it does not apply (SQLite,
-    rows of differing keys, a column with a Python-side default): then the caller runs the Core statement."""
-    if not rows or conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
-        return False
-    keys = tuple(rows[0])
-    plan = _driver_insert(_insert_of(table) if isinstance(table, Table) else table, keys, conn.dialect)
-    if plan is None:
-        return False
-    sql, columns = plan
-    try:
-        params = [tuple(value[key] if process is None else process(value[key]) for key, process in columns)
-                  for value in rows if len(value) == len(keys)]
-    except KeyError:
-        return False
-    if len(params) != len(rows):
-        return False
-    run_driver(conn, sql, params, many=True)
-    return True
-
-
-def run_driver(conn: Connection, sql: str, params: Any, *, many: bool = False) -> list[Any]:
-    """Run `sql` (the driver's paramstyle) on `conn`'s DBAPI cursor inside its transaction; its rows, if any.
-    Called where SQLAlchemy's sync API works (a session event, `run_sync`)."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # a live, checked-out connection
-    try:
-        if conn._has_events or conn.engine._has_events:  # e.g. the statement counts of bench/statements_per_case.py
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, many)
-        if many:
-            cursor.executemany(sql, params)
-        else:
-            cursor.execute(sql, params)
-        rows = list(cursor.fetchall()) if cursor.description else []
-    except Exception as exc:
-        conn._handle_dbapi_exception(exc, sql, params, cursor, None)
-    finally:
-        cursor.close()
-    return rows
-
-
-def on_driver(session: AsyncSession) -> bool:
-    """Whether the session's database runs statements on asyncpg (PostgreSQL), where `fetch_driver` applies."""
-    dialect = session.get_bind().dialect
-    return dialect.name == "postgresql" and dialect.driver == "asyncpg"
-
-
-async def fetch_driver(session: AsyncSession, sql: str, *params: Any) -> list[Any]:
-    """The rows of `sql` (asyncpg's $n paramstyle, values as asyncpg takes them) run in the session's transaction
-    on its DBAPI cursor (`run_driver`): for hot statements whose SQLAlchemy execution costs more than the round
-    trip. PostgreSQL only (`on_driver`); rows are asyncpg Records (by name or position)."""
-    return await session.run_sync(lambda sync: run_driver(sync.connection(), sql, params))
-
-
-async def execute_rows(session: AsyncSession, statement: Insert, rows: Sequence[Mapping[str, Any]]) -> None:
-    """An INSERT without RETURNING (an upsert) for each of `rows` in the session's transaction: on PostgreSQL one
-    executemany on the driver (`insert_rows`), else, or where that does not apply, SQLAlchemy's executemany."""
-    if not rows:
-        return
-    if on_driver(session) and await session.run_sync(lambda sync: insert_rows(sync.connection(), statement, rows)):
-        return
-    await session.execute(statement, list(rows))
-
-
-async def insert_returning(session: AsyncSession, statement: Insert, rows: Sequence[Mapping[str, Any]]
-                           ) -> list[Any] | None:
-    """The rows an INSERT … RETURNING (ON CONFLICT clauses allowed) returns for `rows` (all with the same keys), as
-    one statement on the driver: the values as one array per column (`SELECT * FROM unnest($1::T[], …)`, one
-    prepared statement whatever the number of rows), with the bind processors SQLAlchemy applies. None where it does
-    not apply (SQLite, a value SQLAlchemy would compute): then the caller runs the Core statement."""
-    if not rows or not on_driver(session):
-        return None
-    keys = tuple(rows[0])
-    plan = _driver_unnest(statement, keys, session.get_bind().dialect)
-    if plan is None or any(len(value) != len(keys) for value in rows):
-        return None
-    sql, columns = plan
-    try:
-        arrays = [[value[key] if process is None else process(value[key]) for value in rows]
-                  for key, process in columns]
-    except KeyError:
-        return None
-    return await session.run_sync(lambda sync: run_driver(sync.connection(), sql, arrays))
-
-
-_CAST_PARAMETER = re.compile(r"\$(\d+)::(.+)")
-
-
-@lru_cache(maxsize=64)
-def _driver_unnest(statement: Insert, keys: tuple[str, ...], dialect: Dialect
-                   ) -> tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]] | None:
-    """The one-row INSERT SQLAlchemy compiles, its VALUES ($1::T1, $2::T2 …) made SELECT * FROM unnest($1::T1[],
-    $2::T2[] …); None unless every value is one cast parameter of the rows' keys, in order."""
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-    names = tuple(compiled.positiontup or ())
-    if sorted(names) != sorted(keys) or compiled.escaped_bind_names:
-        return None
-    start = compiled.string.find(" VALUES (")
-    end = min((i for i in (compiled.string.find(") ON CONFLICT", start), compiled.string.find(") RETURNING", start))
-               if i > 0), default=-1)
-    if start < 0 or end < 0:
-        return None
-    pieces = re.split(r", (?=\$\d+::)", compiled.string[start + len(" VALUES ("):end])
-    casts = [_CAST_PARAMETER.fullmatch(piece) for piece in pieces]
-    if len(casts) != len(names) or any(m is None or int(m.group(1)) != i for i, m in enumerate(casts, 1)):
-        return None
-    arrays = ", ".join(f"${i}::{m.group(2)}[]" for i, m in enumerate(casts, 1) if m is not None)
-    sql = f"{compiled.string[:start]} SELECT * FROM unnest({arrays}){compiled.string[end + 1:]}"
-    processors = compiled._bind_processors
-    plan: list[tuple[str, Callable[[Any], Any] | None]] = []
-    for name in names:
-        process = processors.get(name)
-        if process is not None and not callable(process):
-            return None
-        plan.append((name, process))
-    return sql, tuple(plan)
-
-
-@lru_cache(maxsize=256)
-def _driver_insert(statement: Insert, keys: tuple[str, ...], dialect: Dialect
-                   ) -> tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]] | None:
-    """An INSERT (built once: the cache goes by identity) of these keys as the driver runs it: its SQL and, in
-    parameter order, each key with its bind processor; None when the statement would take a value the rows do not
-    give (a default SQLAlchemy computes) or returns rows."""
-    if statement._returning:
-        return None
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-    names = tuple(compiled.positiontup or ())
-    if sorted(names) != sorted(keys) or compiled.escaped_bind_names:
-        return None
-    processors = compiled._bind_processors
-    plan: list[tuple[str, Callable[[Any], Any] | None]] = []
-    for name in names:
-        process = processors.get(name)
-        if process is not None and not callable(process):
-            return None  # a tuple type's processors: not ours to apply
-        plan.append((name, process))
-    return compiled.string, tuple(plan)
+        session.execute(_insert_of(table), rows)
 
 
 @cache

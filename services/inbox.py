@@ -10,7 +10,7 @@ from sqlalchemy import Insert, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from services.db import UtcDateTime, dialect_of, fetch_driver, insert_for, on_driver, table_of
+from services.db import UtcDateTime, dialect_of, insert_for, table_of
 
 
 class InboxMixin:
@@ -34,21 +34,10 @@ async def first_times(session: AsyncSession, table: type[InboxMixin], event_ids:
     if not event_ids:
         return set()
     now = datetime.now(UTC)
-    if on_driver(session):
-        # One statement whatever the batch size, on the driver: its SQLAlchemy execution cost more than the row.
-        found = await fetch_driver(session, _unnest(table_of(table).name), list(dict.fromkeys(event_ids)), now)
-        return {row[0] for row in found}
     rows = [{"event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
     # One statement with the rows as parameters (not inlined): compiled once and cached, whatever the batch size.
     statement = _record(dialect_of(session), table_of(table))
     return set((await session.execute(statement, rows)).scalars().all())
-
-
-@cache
-def _unnest(table: str) -> str:
-    """The inbox insert on PostgreSQL with the ids as one array parameter (services.db.fetch_driver)."""
-    return (f"INSERT INTO {table} (event_id, processed_at) SELECT unnest($1::varchar[]), $2::timestamptz "
-            "ON CONFLICT DO NOTHING RETURNING event_id")
 
 
 @cache

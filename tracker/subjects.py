@@ -31,15 +31,7 @@ from schemas.decision import Decision, DecisionStatus, Evidence, Rule, SubjectRe
 from schemas.events import InspectionOpened
 from schemas.report import Hazard, Location, Report, Source
 from services import audit
-from services.db import (
-    dialect_insert,
-    dialect_of,
-    fetch_driver,
-    insert_for,
-    insert_returning,
-    on_driver,
-    table_of,
-)
+from services.db import dialect_insert, dialect_of, insert_for, table_of
 from services.principal import Caller
 from tracker import metrics
 from tracker.domain import commands as cmd
@@ -174,19 +166,12 @@ async def _claim(session: AsyncSession, linked: Sequence[Linked], keys: Sequence
     if fresh:
         # In id order, as the keys below in key order: two replicas inserting the same new rows wait on each
         # other in one order, never in a circle.
-        rows, statement = [fresh[i] for i in sorted(fresh)], _new_subjects(dialect_of(session))
-        inserted = await insert_returning(session, statement, rows)  # on PostgreSQL's driver, one statement
-        created = ({row[0] for row in inserted} if inserted is not None
-                   else set((await session.execute(statement, rows)).scalars().all()))
-    if claims and on_driver(session):  # one statement on the driver, whatever the number of keys
-        pairs = sorted(claims.items())
-        taken = {row[0] for row in await fetch_driver(session, _NEW_KEYS_SQL, [k for k, _ in pairs],
-                                                      [v for _, v in pairs])}
-    elif claims:
+        created = set((await session.execute(_new_subjects(dialect_of(session)),
+                                             [fresh[i] for i in sorted(fresh)])).scalars().all())
+    if claims:
         taken = set((await session.execute(_new_keys(dialect_of(session)),
                                            [{"key": k, "subject_id": v} for k, v in sorted(claims.items())])
                      ).scalars().all())
-    if claims:
         known.update({key: claims[key] for key in taken})
         # A key another replica claimed since the read above: its subject is what the database holds.
         known.update(await _owners(session, sorted(claims.keys() - taken)))
@@ -209,8 +194,6 @@ def _adopt(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, S
 async def _owners(session: AsyncSession, keys: Sequence[str]) -> dict[str, str]:
     if not keys:
         return {}
-    if on_driver(session):
-        return {key: subject_id for key, subject_id in await fetch_driver(session, _OWNERS_SQL, list(keys))}
     rows = (await session.execute(_OWNERS, {"keys": list(keys)})).all()
     return {row.key: row.subject_id for row in rows}
 
@@ -218,10 +201,6 @@ async def _owners(session: AsyncSession, keys: Sequence[str]) -> dict[str, str]:
 # Statements of every poll, built once: building them costs more Python than running them.
 _KEYS = table_of(SubjectKey)
 _OWNERS = select(_KEYS.c.key, _KEYS.c.subject_id).where(_KEYS.c.key.in_(bindparam("keys", expanding=True)))
-# The same on PostgreSQL's driver (services.db.fetch_driver), the lists as array parameters.
-_OWNERS_SQL = f"SELECT key, subject_id FROM {_KEYS.name} WHERE key = ANY($1::varchar[])"
-_NEW_KEYS_SQL = (f"INSERT INTO {_KEYS.name} (key, subject_id) SELECT * FROM unnest($1::varchar[], $2::varchar[]) "
-                 "ON CONFLICT (key) DO NOTHING RETURNING key")
 _LOCK_SUBJECTS = select(Subject).where(Subject.id.in_(bindparam("ids", expanding=True))).order_by(Subject.id) \
     .with_for_update()
 _RECORDS = select(Case).where(Case.subject_id.in_(bindparam("ids", expanding=True)),

@@ -15,18 +15,15 @@ from notifier.domain.recipients import CaseFacts, Recipient, SubscriberKind, Sub
 from notifier.domain.topics import Wanting
 from notifier.store.models import CaseMemory, Delivery, ReceivedEvent, Subscription
 from schemas.envelope import Envelope
-from services.db import dialect_of, execute_rows, fetch_driver, insert_for, insert_returning, on_driver
+from services.db import dialect_of, insert_for
 
 
 async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert the events once each; the seq of every event taken in now (redeliveries are not in it)."""
     if not rows:
         return {}
-    statement = _store_events(dialect_of(session))
-    inserted = await insert_returning(session, statement, rows)  # on PostgreSQL's driver, one statement
-    if inserted is None:
-        inserted = list((await session.execute(statement, list(rows))).all())
-    return {event_id: seq for event_id, seq in inserted}
+    result = await session.execute(_store_events(dialect_of(session)), list(rows))
+    return {event_id: seq for event_id, seq in result.all()}
 
 
 # The statements of every poll are built once (per dialect where ON CONFLICT differs): building one costs more
@@ -39,8 +36,6 @@ def _store_events(dialect: str) -> Insert:
 
 
 _CASE_FACTS = select(*CaseMemory.__table__.c).where(CaseMemory.case_id.in_(bindparam("case_ids", expanding=True)))
-_CASE_FACTS_SQL = (f"SELECT case_id, source, callback_url, department, dispatched_at, ack_hours, deadline_days "
-                   f"FROM {CaseMemory.__tablename__} WHERE case_id = ANY($1::varchar[])")
 
 
 @cache
@@ -60,12 +55,6 @@ async def case_facts(session: AsyncSession, case_ids: Iterable[str]) -> dict[str
     wanted = sorted(set(case_ids))
     if not wanted:
         return {}
-    if on_driver(session):  # one read a poll: on the driver, its SQLAlchemy execution cost more than the query
-        found = await fetch_driver(session, _CASE_FACTS_SQL, wanted)
-        return {row["case_id"]: CaseFacts(case_id=row["case_id"], source=row["source"],
-                                          callback_url=row["callback_url"], department=row["department"],
-                                          dispatched_at=row["dispatched_at"], ack_hours=row["ack_hours"],
-                                          deadline_days=row["deadline_days"]) for row in found}
     rows = (await session.execute(_CASE_FACTS, {"case_ids": wanted})).all()
     return {row.case_id: CaseFacts(case_id=row.case_id, source=row.source, callback_url=row.callback_url,
                                    department=row.department, dispatched_at=row.dispatched_at,
@@ -78,7 +67,7 @@ async def remember(session: AsyncSession, facts: Mapping[str, Mapping[str, Any]]
     for case_id, named in facts.items():
         by_names.setdefault(tuple(sorted(named)), []).append({"case_id": case_id, "updated_at": now, **named})
     for names, rows in by_names.items():
-        await execute_rows(session, _remember(dialect_of(session), names), rows)
+        await session.execute(_remember(dialect_of(session), names), rows)
 
 
 async def wanting(session: AsyncSession) -> list[Wanting]:
@@ -127,4 +116,4 @@ def delivery_rows(*, seq: int, event: Envelope, event_type: str, recipients: Seq
 async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert in the given order (ids follow it: the lane order); the unique (event_id, recipient) dedupes."""
     if rows:
-        await execute_rows(session, _add_deliveries(dialect_of(session)), rows)
+        await session.execute(_add_deliveries(dialect_of(session)), list(rows))

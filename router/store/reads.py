@@ -19,7 +19,7 @@ from router.domain.linking import Search
 from router.domain.subjects import Rated
 from router.store.models import RoutedCase, SubjectTier
 from schemas.decision import SubjectRef
-from services.db import fetch_driver, on_driver, table_of
+from services.db import table_of
 
 _CASES = table_of(RoutedCase)
 _TIERS = table_of(SubjectTier)
@@ -45,28 +45,9 @@ def _open_cases_statement(boxes: int) -> Select[tuple[str, str | None, str | Non
                    c.routed_at >= bindparam("since"), or_(*at_a_place)))
 
 
-@cache
-def _open_cases_sql(boxes: int) -> str:
-    """_open_cases_statement as asyncpg runs it (services.db.fetch_driver): the lists as array parameters."""
-    in_a_box = " OR ".join(f"(lat BETWEEN ${4 + 4 * i} AND ${5 + 4 * i} AND lon BETWEEN ${6 + 4 * i} AND ${7 + 4 * i})"
-                           for i in range(boxes))
-    return (f"SELECT case_id, unit, address, lat, lon, subject, routed_at FROM {_CASES.name} "
-            f"WHERE open IS true AND subject = ANY($1::varchar[]) AND routed_at >= $2 "
-            f"AND (address = ANY($3::varchar[]){' OR ' + in_a_box if boxes else ''})")
-
-
-_DECIDED_SQL = f"SELECT case_id FROM {_CASES.name} WHERE case_id = ANY($1::varchar[])"
-_TIERS_OF_SQL = f"SELECT key, subject_id, tier FROM {_TIERS.name} WHERE key = ANY($1::varchar[])"
-
-
 async def open_cases(session: AsyncSession, search: Search) -> list[OpenCase]:
     """The open cases of the search's subjects and windows at one of its places (each report then keeps the
     cases of its own window and place: link_duplicates)."""
-    if on_driver(session):  # the same read on the driver: its SQLAlchemy execution cost more than the query
-        args: list[object] = [sorted(search.since), min(search.since.values()), list(search.addresses)]
-        for box in search.boxes:
-            args += [box.south, box.north, box.west, box.east]
-        return [OpenCase(*row) for row in await fetch_driver(session, _open_cases_sql(len(search.boxes)), *args)]
     params: dict[str, object] = {"subjects": sorted(search.since), "since": min(search.since.values()),
                                  "addresses": list(search.addresses)}
     for i, box in enumerate(search.boxes):
@@ -79,8 +60,6 @@ async def decided(session: AsyncSession, case_ids: Collection[str]) -> set[str]:
     """Which of these cases this router decided already."""
     if not case_ids:
         return set()
-    if on_driver(session):
-        return {row[0] for row in await fetch_driver(session, _DECIDED_SQL, sorted(case_ids))}
     return set((await session.execute(_DECIDED, {"case_ids": sorted(case_ids)})).scalars().all())
 
 
@@ -89,8 +68,5 @@ async def tiers_of(session: AsyncSession, subjects: Sequence[SubjectRef]) -> dic
     keys = sorted({key for subject in subjects for key in subject.keys})
     if not keys:
         return {}
-    if on_driver(session):
-        found = await fetch_driver(session, _TIERS_OF_SQL, keys)
-        return {key: Rated(subject_id, tier) for key, subject_id, tier in found}
     rows = (await session.execute(_TIERS_OF, {"keys": keys})).all()
     return {row.key: Rated(row.subject_id, row.tier) for row in rows}

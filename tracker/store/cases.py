@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.db import dialect_of, execute_rows, insert_for, table_of
+from services.db import dialect_of, insert_for, table_of
 from tracker.domain.access import CaseParties, parties
 from tracker.domain.case import CaseState, Status
 from tracker.domain.sla import Calendar, ack_due, feedback_due, next_due
@@ -95,7 +95,7 @@ async def upsert_attempts(session: AsyncSession, attempts: list[dict[str, Any]])
     # A Core insert (the ORM's bulk path costs more than the rows), so the cases it refers to are flushed first.
     await session.flush()
     statement = _upsert_attempts(dialect_of(session), tuple(next(iter(latest.values()))))
-    await execute_rows(session, statement, list(latest.values()))  # one executemany, whatever the batch size
+    await session.execute(statement, list(latest.values()))  # the rows as parameters, whatever the batch size
 
 
 @cache

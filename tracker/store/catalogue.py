@@ -13,7 +13,7 @@ from catalogue.events import catalogue_event
 from catalogue.loader import load_catalogue, parse_catalogue
 from catalogue.model import Catalogue
 from catalogue.versions import next_version
-from services.db import dialect_insert, fetch_driver, lock_transaction, on_driver, table_of
+from services.db import dialect_insert, lock_transaction, table_of
 from services.logctx import current_trace
 from services.outbox import stage
 from services.principal import Caller
@@ -75,7 +75,6 @@ async def in_force(session: AsyncSession, settings: Settings) -> CatalogueVersio
 
 
 _NEWEST = select(func.max(CatalogueVersion.id))  # built once: it is read by every poll of routed.v1
-_NEWEST_SQL = f"SELECT max(id) FROM {CatalogueVersion.__tablename__}"
 
 
 class InForce:
@@ -87,10 +86,7 @@ class InForce:
         self._held: tuple[int, Catalogue] | None = None
 
     async def __call__(self, session: AsyncSession, settings: Settings) -> Catalogue:
-        if on_driver(session):  # a row of one number: SQLAlchemy's execution cost more than the query
-            newest = (await fetch_driver(session, _NEWEST_SQL))[0][0]
-        else:
-            newest = (await session.execute(_NEWEST)).scalar_one_or_none()
+        newest = (await session.execute(_NEWEST)).scalar_one_or_none()
         if self._held is not None and newest == self._held[0]:
             return self._held[1]
         row = await in_force(session, settings)
