@@ -11,7 +11,7 @@ from router.domain.classify import STRUCTURED, Classification, classify
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rescue import STRONG, Opinion, backs, department_of, doubts, label_of, sends
 from router.domain.rounding import round3
-from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, route
+from router.domain.rules import HAZARD_RULES, Route, first_match, gap_route, prerequisite_route, route
 from router.domain.rulings import RulingMatch, matching_ruling
 from schemas.decision import Candidate, Decision, DecisionStatus, Evidence, Rule
 from schemas.report import Facts, Hazard, Report
@@ -190,23 +190,17 @@ def _route_named(label: str, c: Classification, compiled: CompiledCatalogue, giv
     c.hazard = hazard
     if unlicensed:
         c.licensed = False
-    if rule is Rule.R3:
+    if rule is Rule.R3 or rule is Rule.R5:
         return Route(rule, _NAMED[rule], primary, confidence, local)
     if rule is Rule.R4:
         return Route(rule, _NAMED[rule], primary, confidence, local, [rules.safety_office])
-    if rule is Rule.R5:
-        return Route(rule, _NAMED[rule], primary, confidence, local)
     if rule is Rule.R6:
         return Route(rule, _NAMED[rule], primary, confidence, list(rules.construction_cooperating), joint=True)
     if rule is Rule.R7:
-        # The trade read from the report, or its runner-up, whose first approver the model names: its chain cooperates.
-        for trade in (c.industry, c.runner_up_industry):
-            chain = compiled.industry_departments.get(trade or "", ())
-            if chain and chain[0] == primary:
-                joint = len(chain) > 1
-                return Route(rule, _NAMED[rule], primary, confidence, [*chain[1:], *(local if joint else [])],
-                             [rules.business_licensing], joint=joint)
-        return Route(rule, _NAMED[rule], primary, confidence, [], [rules.business_licensing])
+        # The chain of the trade read from the report, or of its runner-up, when it starts at the department named.
+        chains = (compiled.industry_departments.get(trade or "", ()) for trade in (c.industry, c.runner_up_industry))
+        return prerequisite_route(next((ch for ch in chains if ch and ch[0] == primary), (primary,)), confidence,
+                                  compiled)
     return Route(rule, _NAMED[rule], primary, confidence)
 
 

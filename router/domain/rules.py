@@ -113,10 +113,17 @@ def _licence_route(c: Classification, cc: CompiledCatalogue) -> Route | None:
     chain = cc.industry_departments[c.industry]
     if not chain:
         return Route(Rule.R8, "unlicensed-plain", rules.business_licensing, conf)
+    return prerequisite_route(chain, conf, cc)
+
+
+def prerequisite_route(chain: tuple[str, ...], confidence: float, cc: CompiledCatalogue) -> Route:
+    """R7 along a trade's chain of approvers: the first leads, the others cooperate, with the local team when there
+    is more than one (joint enforcement), and business licensing is told."""
+    rules = cc.rules
     joint = len(chain) > 1
     coop = list(chain[1:]) + ([rules.local_team] if joint else [])
     cc_list = [rules.business_licensing] if rules.business_licensing not in chain else []
-    return Route(Rule.R7, "unlicensed-prereq", chain[0], conf, coop, cc_list, joint=joint)
+    return Route(Rule.R7, "unlicensed-prereq", chain[0], confidence, coop, cc_list, joint=joint)
 
 
 def _matter_route(c: Classification, cc: CompiledCatalogue) -> Route | None:

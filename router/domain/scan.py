@@ -103,10 +103,20 @@ ELECTRICAL_SMOKE_WEIGHT: Final = 1.0
 # 掉块砖头下来, 掉了几片瓷砖下来: something coming down from above, however much is told between the verb and where.
 _FALLING_DOWN: Final = re.compile("掉了?[一两几块个根片截][^。！？!?\n，,]{0,5}?下来")
 FALLING_DOWN_WEIGHT: Final = 1.0
-_PERSON_BLOCKED: Final = frozenset(w.encode("utf-8") for w in "他她我你")  # the next character's UTF-8 bytes
 # 把电瓶拎进店里充, 锂电池搬回家充: an e-bike's battery taken in to charge, however the charging is told.
 _BATTERY_CHARGED: Final = re.compile("(?:电瓶|锂电池|电动车电池|电车电池)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
 BATTERY_CHARGED_WEIGHT: Final = 1.0
+# The scenes above, each searched for only where its guard appears (every match holds one, most reports none, and
+# an `in` test is cheaper than a search): (pattern, guards, weight, a fire hazard? else a safety one).
+_SCENES: Final = (
+    (_GAS_SMELL, ("气",), GAS_SMELL_WEIGHT, True),  # every fuel gas it names is a 气
+    (_CHEMICAL_LEAK, ("桶", "罐", "瓶"), CHEMICAL_LEAK_WEIGHT, False),
+    (_ELECTRICAL_SMOKE, ("烟", "火", "焦"), ELECTRICAL_SMOKE_WEIGHT, True),
+    (_FALLING_DOWN, ("下来",), FALLING_DOWN_WEIGHT, False),
+    (_BATTERY_CHARGED, ("充",), BATTERY_CHARGED_WEIGHT, True),
+)
+# 在楼道里堵着他吵: the UTF-8 bytes of a person right after a blocking word (a person stopped, not a way out).
+_PERSON_BLOCKED: Final = frozenset(w.encode("utf-8") for w in "他她我你")
 # 楼梯底下架个油锅, 楼道里生煤炉: a flame where people must pass to get out is a fire hazard in itself.
 _PASSAGE: Final = re.compile("楼梯|楼道|走廊|过道|走道|疏散通道|消防通道|安全出口")
 PASSAGE_WINDOW: Final = 16  # characters between the passage and the flame, in one clause
@@ -247,27 +257,12 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 subject.size = size
     if marks.ignitions and marks.fuels:
         _fire_load(sig, raw, where, marks)
-    gas = _GAS_SMELL.search(text) if "气" in text else None  # every fuel gas it names is a 气
-    if gas is not None:
-        sig.fire += GAS_SMELL_WEIGHT  # 燃气管道那块一直有味道: a gas that can be smelt is a gas that leaks
-        sig.fire_words.append(gas.group(0))
-    chemical = _CHEMICAL_LEAK.search(text) if "桶" in text or "罐" in text or "瓶" in text else None
-    if chemical is not None:
-        sig.safety += CHEMICAL_LEAK_WEIGHT  # 氨水桶已经锈了，一股呛鼻子的味道: the drum leaks
-        sig.safety_words.append(chemical.group(0))
-    # every match ends in smoke, fire or burning: most reports hold none of these, and an `in` test is cheaper
-    smoke = _ELECTRICAL_SMOKE.search(text) if "烟" in text or "火" in text or "焦" in text else None
-    if smoke is not None:
-        sig.fire += ELECTRICAL_SMOKE_WEIGHT
-        sig.fire_words.append(smoke.group(0))
-    falling = _FALLING_DOWN.search(text) if "下来" in text else None
-    if falling is not None and falling.group(0) not in sig.safety_words:
-        sig.safety += FALLING_DOWN_WEIGHT
-        sig.safety_words.append(falling.group(0))
-    battery = _BATTERY_CHARGED.search(text) if "充" in text else None
-    if battery is not None and battery.group(0) not in sig.fire_words:
-        sig.fire += BATTERY_CHARGED_WEIGHT
-        sig.fire_words.append(battery.group(0))
+    for pattern, guards, weight, fire in _SCENES:
+        if _scene(sig, text, pattern, guards, fire):
+            if fire:
+                sig.fire += weight
+            else:
+                sig.safety += weight
     if marks.ignitions and marks.exits:
         _flame_in_passage(sig, raw, where, marks)
     if marks.blocked and marks.exits:
@@ -279,6 +274,21 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if marks.nouns:
         _licence_nouns(sig, raw, where, marks, cc)
     return sig
+
+
+def _scene(sig: Signals, text: str, pattern: re.Pattern[str], guards: tuple[str, ...], fire: bool) -> bool:
+    """Whether one of _SCENES is told in `text` and not counted yet; its words then say it."""
+    for guard in guards:
+        if guard in text:
+            found = pattern.search(text)
+            if found is None:
+                return False
+            words = sig.fire_words if fire else sig.safety_words
+            if found.group(0) in words:
+                return False
+            words.append(found.group(0))
+            return True
+    return False
 
 
 def _sentence_end(text: str, pos: int) -> int:
@@ -365,7 +375,6 @@ def _cues(
         elif kind is _ANOMALOUS:
             marks.anomalous.append(start)
         elif kind is _BLOCKING:
-            # 在楼道里堵着他吵: a person stopped by people, not a way out blocked by things.
             if not negated and raw[end:end + 3] not in _PERSON_BLOCKED:
                 marks.blocked.append((start, end, word, True, weight, False))
         elif kind is _EGRESS:
