@@ -32,7 +32,7 @@ OWNER_UNKNOWN: Final = 0.5  # a matter the caller says nobody is known to own co
 _OWNER_UNKNOWN: Final = re.compile(
     "不知道是哪个单位|不知道归谁|谁也说不清|说不清.{0,4}归谁|没人能拍板|没人拍板|产权不清|不知道该找谁|到底该找谁|"
     "不知道找谁|该找哪个部门|找哪个部门|归谁管|哪个部门管|不知道该报哪|向哪个部门申请|找谁申请")
-GAP_CONCERN: Final = 0.6  # of the hazard threshold: more than one half-weight word (歪, 锈) makes a safety concern
+GAP_CONCERN: Final = 0.65  # of the hazard threshold: two half-weight words (歪, 锈) are a concern, one 0.6 word is not
 PRESUMED_UNAPPROVED: Final = 0.75  # building work reported in progress, its approval not mentioned
 ONGOING_ENOUGH: Final = 2.0  # signs of building work in progress that name the trade on their own
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare

@@ -104,6 +104,12 @@ def test_r10_gap_with_a_safety_cue_goes_to_the_safety_office(route: Route) -> No
     assert (d.rule, d.primary) == ("R10", "safety-office")
 
 
+def test_r10_gap_with_one_broken_thing_is_no_safety_concern(route: Route) -> None:
+    # Something broken (断了) with nobody worried about it: the question is whose it is, not a danger.
+    d = route("路边不知道哪个单位立的一块测量标志被车撞断了，想问问该由谁来管。", address="望春街道")
+    assert (d.rule, d.primary) == ("R10", "establishment-office")
+
+
 def test_hazard_beats_licensing(route: Route) -> None:
     d = route(
         "小炒店没有营业执照，后厨三个煤气罐就放在灶台边上，店只有十几个平方。", address="鼓楼街道蔡家弄"
