@@ -33,6 +33,7 @@ _OWNER_UNKNOWN: Final = re.compile(
     "不知道是哪个单位|不知道归谁|谁也说不清|说不清.{0,4}归谁|没人能拍板|没人拍板|产权不清|不知道该找谁|到底该找谁|"
     "不知道找谁|该找哪个部门|找哪个部门|归谁管|哪个部门管|不知道该报哪|向哪个部门申请|找谁申请")
 GAP_CONCERN: Final = 0.65  # of the hazard threshold: two half-weight words (歪, 锈) are a concern, one 0.6 word is not
+NEAR_HAZARD: Final = 0.6  # of the hazard threshold: one 0.6 word (晃) is no concern, yet a hazard reading comes close
 PRESUMED_UNAPPROVED: Final = 0.75  # building work reported in progress, its approval not mentioned
 ONGOING_ENOUGH: Final = 2.0  # signs of building work in progress that name the trade on their own
 # 正沿着围墙搭一排棚子, 还在往上砌: an aspect word of ongoing action, then a building verb in the same clause. Bare
@@ -74,9 +75,9 @@ class Classification:
     a twentieth of a decision for these twenty-odd fields."""
 
     __slots__ = ("evidence", "hazard", "hazard_conf", "homes_plainly", "industry", "industry_conf", "licence_conf",
-                 "licence_is_main", "licensed", "matter", "matter_conf", "premises_named", "public_building",
-                 "related", "residential", "runner_up_industry", "runner_up_matter", "safety_cue", "size", "text",
-                 "unit")
+                 "licence_is_main", "licensed", "matter", "matter_conf", "near_hazard", "premises_named",
+                 "public_building", "related", "residential", "runner_up_industry", "runner_up_matter", "safety_cue",
+                 "size", "text", "unit")
 
     def __init__(self, text: str = "") -> None:
         self.hazard: Hazard = _NONE
@@ -95,6 +96,7 @@ class Classification:
         self.public_building = False
         self.unit: str | None = None
         self.safety_cue = False
+        self.near_hazard = False  # a hazard reading the rules came close to (decide._alternative_routes)
         self.licence_is_main = True
         self.runner_up_industry: str | None = None
         self.runner_up_matter: str | None = None
@@ -304,6 +306,7 @@ def _hazard(out: Classification, sig: Signals, given: Hazard | None, cc: Compile
     threshold = cc.settings.hazard_threshold  # read once: a pydantic field costs a Python-level lookup
     # ROUTING §8: a gap goes to safety-office for a safety concern, not for any one word that might be one (撞歪, 锈).
     out.safety_cue = bool(sig.weak_safety) or max(sig.fire, sig.safety) >= GAP_CONCERN * threshold
+    out.near_hazard = out.safety_cue or max(sig.fire, sig.safety) >= NEAR_HAZARD * threshold
     if given is not None:
         out.hazard, out.hazard_conf = given, STRUCTURED
         out.evidence.append(_ev("field", f"hazard={given.value}", "facts.hazard"))

@@ -87,9 +87,9 @@ def _alternative_routes(c: Classification, compiled: CompiledCatalogue, keep: st
             if kept := _names(out[-1], keep) and (given is None or given.hazard is None) and drop_hazard:
                 return out
             c.hazard = hazard
-        elif c.safety_cue:
-            # A safety concern short of a hazard (怕出事, a cue or two under the threshold): the same report with a
-            # safety hazard is a reading the rules came close to.
+        elif c.near_hazard:
+            # A safety concern or a cue short of a hazard (怕出事, 晃): the same report with a safety hazard is a
+            # reading the rules came close to.
             c.hazard = _SAFETY
             out.append(first_match(c, compiled))
             if kept := _names(out[-1], keep) and (given is None or given.hazard is None):

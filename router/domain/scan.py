@@ -106,6 +106,12 @@ FALLING_DOWN_WEIGHT: Final = 1.0
 # 把电瓶拎进店里充, 锂电池搬回家充: an e-bike's battery taken in to charge, however the charging is told.
 _BATTERY_CHARGED: Final = re.compile("(?:电瓶|锂电池|电动车电池|电车电池)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
 BATTERY_CHARGED_WEIGHT: Final = 1.0
+# 担心哪天有孩子伤着, 怕它真咬了人: a worry, then within its clause what could happen to someone. A safety concern
+# told in the reporter's own words (ROUTING §8) however the harm is said: it steers a gap, it is no hazard.
+_WORRY_OF_HARM: Final = re.compile(
+    "(?:担心|担忧|生怕|就怕|害怕|怕|万一)[^，。；！？!?\n]{0,12}?"
+    "(?:伤|咬|摔|跌|绊|砸|淹|溺|烫|撞到|撞了|掉进|掉下|掉到|滑倒|出事|出人命|送命|没命|电到)")
+_WORRY_WORDS: Final = ("怕", "担心", "担忧", "万一")
 # The scenes above, each searched for only where its guard appears (every match holds one, most reports none, and
 # an `in` test is cheaper than a search): (pattern, guards, weight, a fire hazard? else a safety one).
 _SCENES: Final = (
@@ -257,6 +263,10 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 subject.size = size
     if marks.ignitions and marks.fuels:
         _fire_load(sig, raw, where, marks)
+    if any(w in text for w in _WORRY_WORDS):
+        worry = _WORRY_OF_HARM.search(text)
+        if worry is not None:
+            sig.weak_safety.append(worry.group(0))
     for pattern, guards, weight, fire in _SCENES:
         if _scene(sig, text, pattern, guards, fire):
             if fire:

@@ -110,6 +110,19 @@ def test_r10_gap_with_one_broken_thing_is_no_safety_concern(route: Route) -> Non
     assert (d.rule, d.primary) == ("R10", "establishment-office")
 
 
+def test_r10_a_worry_of_harm_in_the_reporters_words_is_a_safety_cue(route: Route) -> None:
+    # 怕它哪天咬了小孩: the worry and the harm are told in the reporter's own words, not a listed phrase.
+    d = route(
+        "小区有人把一条大狼狗拴在单元门口，不知道该谁管，我真怕它哪天咬了小孩。", address="望春街道", hazard="none"
+    )
+    assert (d.rule, d.primary) == ("R10", "safety-office")
+
+
+def test_r9_a_purchase_forced_on_the_customer_is_pricing(route: Route) -> None:
+    d = route("景区门口给游客拍了合影，不买就不给删底片，一张要六十。", address="望春街道")
+    assert (d.rule, d.primary, d.matter) == ("R9", "amr", "pricing")
+
+
 def test_hazard_beats_licensing(route: Route) -> None:
     d = route(
         "小炒店没有营业执照，后厨三个煤气罐就放在灶台边上，店只有十几个平方。", address="鼓楼街道蔡家弄"
