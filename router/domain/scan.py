@@ -106,20 +106,37 @@ FALLING_DOWN_WEIGHT: Final = 1.0
 # 把电瓶拎进店里充, 锂电池搬回家充: an e-bike's battery taken in to charge, however the charging is told.
 _BATTERY_CHARGED: Final = re.compile("(?:电瓶|锂电池|电动车电池|电车电池)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
 BATTERY_CHARGED_WEIGHT: Final = 1.0
+# 高压线垂得手一伸就够到, 电线耷拉到人头顶: a power line sagging within people's reach, however the sag is told.
+_LINE_IN_REACH: Final = re.compile(
+    "(?:高压线|电线|电缆|线缆|变压器线)[^。！？!?\n]{0,16}?(?:垂|耷拉|够到|够得着|碰得到|摸得到|拖到地|挨着地|贴着地)")
+LINE_IN_REACH_WEIGHT: Final = 1.0
+# 小孩的手夹进去了, 额头撞破缝了三针: a body hurt by a thing, told by the part and what was done to it.
+_BODY_HURT: Final = re.compile(
+    "(?:手|手指|脚|脚趾|腿|胳膊|额头|头|脸|眼睛)[^，。；！？!?\n]{0,3}?(?:夹进|夹住|夹伤|夹断|压伤|压断|轧伤|轧断|撞破|磕破|"
+    "割破|划破|划伤|割伤|砸破|砸伤|烫伤|骨折|缝了)|缝了[一两三四五六七八九十几0-9]+针")
+BODY_HURT_WEIGHT: Final = 1.0
 # 担心哪天有孩子伤着, 怕它真咬了人: a worry, then within its clause what could happen to someone. A safety concern
 # told in the reporter's own words (ROUTING §8) however the harm is said: it steers a gap, it is no hazard.
 _WORRY_OF_HARM: Final = re.compile(
     "(?:担心|担忧|生怕|就怕|害怕|怕|万一)[^，。；！？!?\n]{0,12}?"
     "(?:伤|咬|摔|跌|绊|砸|淹|溺|烫|撞到|撞了|掉进|掉下|掉到|滑倒|出事|出人命|送命|没命|电到)")
-_WORRY_WORDS: Final = ("怕", "担心", "担忧", "万一")
+# 有条黑狗追过我女儿: an animal that went for someone. A safety concern, no hazard.
+_ANIMAL_WENT_FOR: Final = re.compile("(?:狗|蛇|马蜂|野蜂|鹅)[^，。；！？!?\n]{0,8}?(?:追|咬|扑|蛰|蜇|啄)")
+# The concerns above, each searched for only where one of its guards appears: (pattern, guards).
+_CONCERNS: Final[tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = (
+    (_WORRY_OF_HARM, ("怕", "担心", "担忧", "万一")),
+    (_ANIMAL_WENT_FOR, ("狗", "蛇", "蜂", "鹅")),
+)
 # The scenes above, each searched for only where its guard appears (every match holds one, most reports none, and
 # an `in` test is cheaper than a search): (pattern, guards, weight, a fire hazard? else a safety one).
-_SCENES: Final = (
+_SCENES: Final[tuple[tuple[re.Pattern[str], tuple[str, ...], float, bool], ...]] = (
     (_GAS_SMELL, ("气",), GAS_SMELL_WEIGHT, True),  # every fuel gas it names is a 气
     (_CHEMICAL_LEAK, ("桶", "罐", "瓶"), CHEMICAL_LEAK_WEIGHT, False),
     (_ELECTRICAL_SMOKE, ("烟", "火", "焦"), ELECTRICAL_SMOKE_WEIGHT, True),
     (_FALLING_DOWN, ("下来",), FALLING_DOWN_WEIGHT, False),
     (_BATTERY_CHARGED, ("充",), BATTERY_CHARGED_WEIGHT, True),
+    (_LINE_IN_REACH, ("线",), LINE_IN_REACH_WEIGHT, False),
+    (_BODY_HURT, ("手", "脚", "腿", "胳膊", "头", "脸", "眼睛", "缝了"), BODY_HURT_WEIGHT, False),
 )
 # 在楼道里堵着他吵: the UTF-8 bytes of a person right after a blocking word (a person stopped, not a way out).
 _PERSON_BLOCKED: Final = frozenset(w.encode("utf-8") for w in "他她我你")
@@ -263,10 +280,11 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
                 subject.size = size
     if marks.ignitions and marks.fuels:
         _fire_load(sig, raw, where, marks)
-    if any(w in text for w in _WORRY_WORDS):
-        worry = _WORRY_OF_HARM.search(text)
-        if worry is not None:
-            sig.weak_safety.append(worry.group(0))
+    for pattern, guards in _CONCERNS:
+        if any(guard in text for guard in guards):
+            concern = pattern.search(text)
+            if concern is not None:
+                sig.weak_safety.append(concern.group(0))
     for pattern, guards, weight, fire in _SCENES:
         if _scene(sig, text, pattern, guards, fire):
             if fire:

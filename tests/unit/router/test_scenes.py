@@ -79,3 +79,35 @@ def test_a_floor_that_gives_way_underfoot_is_a_structural_hazard(route: Route) -
 def test_a_worker_at_the_top_of_an_unsteadied_ladder_is_work_at_height(route: Route) -> None:
     d = route("装修师傅站在梯子顶上换招牌灯，下面没人扶，梯子一直在晃。", unit="gulou")
     assert (d.hazard, d.rule, d.primary) == ("safety", "R5", "safety-office")
+
+
+def test_a_power_line_sagging_within_reach_is_a_safety_hazard(route: Route) -> None:
+    d = route("村口那根电线这阵子垂得很低，路过的人一抬手就能够到。", unit="shiqi")
+    assert (d.hazard, d.rule, d.primary) == ("safety", "R5", "safety-office")
+
+
+def test_a_body_part_caught_by_a_machine_is_a_safety_hazard(route: Route) -> None:
+    d = route("健身房的跑步机下面没有挡板，昨天一个会员的手指夹进去了。", unit="ximen")
+    assert d.hazard == "safety"
+    d = route("游乐场的旋转木马突然启动，把一个小孩甩出来，额头缝了五针。", unit="ximen")
+    assert d.hazard == "safety"
+
+
+def test_an_animal_that_went_for_someone_is_a_safety_cue_for_a_gap(route: Route) -> None:
+    d = route("小区里一条没人牵的大狗好几次追着放学的孩子跑，不知道该归谁管。", unit="gulou", hazard="none")
+    assert (d.rule, d.primary) == ("R10", "safety-office")
+
+
+def test_a_licence_said_to_be_still_in_progress_is_not_held(route: Route) -> None:
+    d = route("巷口新开了一家小饭馆，问老板要看经营许可证，他讲还在弄。", unit="yuehu")
+    assert d.licensed is False
+
+
+def test_window_bars_on_a_crowded_workshop_add_to_its_fire_load(route: Route) -> None:
+    d = route("鞋厂的库房里鞋盒码满了楼梯口，窗户都焊了防盗网，十几个工人在里面干活。", unit="duantang")
+    assert d.hazard == "fire"
+
+
+def test_a_fumigants_gas_reaching_people_is_a_safety_hazard(route: Route) -> None:
+    d = route("隔壁粮库熏蒸完没通风，味道飘到我们宿舍，好几个人恶心头疼。", unit="wangchun")
+    assert d.hazard == "safety"
