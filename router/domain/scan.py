@@ -103,13 +103,20 @@ ELECTRICAL_SMOKE_WEIGHT: Final = 1.0
 # 掉块砖头下来, 掉了几片瓷砖下来: something coming down from above, however much is told between the verb and where.
 _FALLING_DOWN: Final = re.compile("掉了?[一两几块个根片截][^。！？!?\n，,]{0,5}?下来")
 FALLING_DOWN_WEIGHT: Final = 1.0
-# 把电瓶拎进店里充, 锂电池搬回家充: an e-bike's battery taken in to charge, however the charging is told.
-_BATTERY_CHARGED: Final = re.compile("(?:电瓶|锂电池|电动车电池|电车电池)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
+# 把电瓶拎进店里充, 锂电池搬回家充, 几十块电池码在架子上充: e-bike batteries taken in to charge, however the charging
+# is told.
+_BATTERY_CHARGED: Final = re.compile(
+    "(?:电瓶|锂电池|电动车电池|电车电池|块电池|组电池|换电)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
 BATTERY_CHARGED_WEIGHT: Final = 1.0
 # 高压线垂得手一伸就够到, 电线耷拉到人头顶: a power line sagging within people's reach, however the sag is told.
 _LINE_IN_REACH: Final = re.compile(
     "(?:高压线|电线|电缆|线缆|变压器线)[^。！？!?\n]{0,16}?(?:垂|耷拉|够到|够得着|碰得到|摸得到|拖到地|挨着地|贴着地)")
 LINE_IN_REACH_WEIGHT: Final = 1.0
+# 排烟管贴着吊顶，吊顶已经烤得发黑, 插头那块熏黑了: a flue, a stove or wiring and the scorch it left: heat at work
+# on what burns.
+_SCORCHED: Final = re.compile(
+    "(?:烟管|烟囱|烟道|排烟|灶|炉|烤箱|插头|插座|插排|电线|电源线|灯)[^。！？!?\n]{0,20}?(?:烤得发黑|烤黑|烤焦|熏黑|烧黑|发黑|发焦)")
+SCORCHED_WEIGHT: Final = 1.0
 # 小孩的手夹进去了, 额头撞破缝了三针: a body hurt by a thing, told by the part and what was done to it.
 _BODY_HURT: Final = re.compile(
     "(?:手|手指|脚|脚趾|腿|胳膊|额头|头|脸|眼睛)[^，。；！？!?\n]{0,3}?(?:夹进|夹住|夹伤|夹断|压伤|压断|轧伤|轧断|撞破|磕破|"
@@ -136,6 +143,7 @@ _SCENES: Final[tuple[tuple[re.Pattern[str], tuple[str, ...], float, bool], ...]]
     (_FALLING_DOWN, ("下来",), FALLING_DOWN_WEIGHT, False),
     (_BATTERY_CHARGED, ("充",), BATTERY_CHARGED_WEIGHT, True),
     (_LINE_IN_REACH, ("线",), LINE_IN_REACH_WEIGHT, False),
+    (_SCORCHED, ("黑", "焦"), SCORCHED_WEIGHT, True),
     (_BODY_HURT, ("手", "脚", "腿", "胳膊", "头", "脸", "眼睛", "缝了"), BODY_HURT_WEIGHT, False),
 )
 # 在楼道里堵着他吵: the UTF-8 bytes of a person right after a blocking word (a person stopped, not a way out).

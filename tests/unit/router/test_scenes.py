@@ -111,3 +111,18 @@ def test_window_bars_on_a_crowded_workshop_add_to_its_fire_load(route: Route) ->
 def test_a_fumigants_gas_reaching_people_is_a_safety_hazard(route: Route) -> None:
     d = route("隔壁粮库熏蒸完没通风，味道飘到我们宿舍，好几个人恶心头疼。", unit="wangchun")
     assert d.hazard == "safety"
+
+
+def test_batteries_charged_by_the_dozen_under_homes_are_a_fire_hazard(route: Route) -> None:
+    d = route("居民楼的地下室里几十块电池码在架子上一起充着。", unit="yuehu")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-yuehu")
+
+
+def test_a_scorch_left_by_a_heater_or_a_flue_is_a_fire_hazard(route: Route) -> None:
+    assert route("奶茶店的烤箱贴着墙上的广告布，那块布已经烤得发黑了。", unit="gulou").hazard == "fire"
+    assert route("食堂的烟囱穿过阁楼，旁边的木梁都熏黑了。", unit="gulou").hazard == "fire"
+
+
+def test_fumes_that_make_workers_eyes_water_are_a_safety_hazard(route: Route) -> None:
+    d = route("新到的板材家具甲醛味熏得理货员个个眼睛流泪、嗓子疼。", unit="gaoqiao")
+    assert d.hazard == "safety"
