@@ -126,3 +126,8 @@ def test_a_scorch_left_by_a_heater_or_a_flue_is_a_fire_hazard(route: Route) -> N
 def test_fumes_that_make_workers_eyes_water_are_a_safety_hazard(route: Route) -> None:
     d = route("新到的板材家具甲醛味熏得理货员个个眼睛流泪、嗓子疼。", unit="gaoqiao")
     assert d.hazard == "safety"
+
+
+def test_smoke_detectors_taken_down_are_missing_fire_equipment(route: Route) -> None:
+    d = route("剧场后台堆着旧布景和海绵垫子，顶上的感烟探测器被拆下来好几个。", unit="nanmen")
+    assert d.hazard == "fire"
