@@ -19,6 +19,7 @@ from router.domain.lexicon import (
     CueHit,
     K,
     LexiconValue,
+    Longest,
     Payload,
     SubjectHit,
     WordValue,
@@ -52,6 +53,9 @@ class CompiledCatalogue:
     automaton: ahocorasick.Automaton
     places: ahocorasick.Automaton
     venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
+    # The longest-match passes of `automaton` and `places`, in C when it is built (lexicon.Longest).
+    words: Longest
+    place_names: Longest
     unit_names: dict[str, str]
     # The catalogue's parts a decision reads most, held here: compiled, reading a field of this class is a load,
     # and reading one of a pydantic model goes through its __getattr__ hook (sixty of them made a decision).
@@ -219,11 +223,14 @@ def _industry_departments(cat: Catalogue) -> dict[str, tuple[str, ...]]:
 
 def compile_uncached(cat: Catalogue, rescue: RescueModel | None = None) -> CompiledCatalogue:
     """Build the compiled form; prefer compile_catalogue, which does this once per version."""
+    automaton, places = _lexicon(cat), _places(cat)
     return CompiledCatalogue(
         catalogue=cat,
-        automaton=_lexicon(cat),
-        places=_places(cat),
+        automaton=automaton,
+        places=places,
         venues=_venues(cat),
+        words=Longest(automaton),
+        place_names=Longest(places),
         unit_names={code: unit.name for code, unit in cat.units.items()},
         rules=cat.rules,
         settings=cat.settings,

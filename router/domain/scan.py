@@ -210,7 +210,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
     retracted = retracted_spans(raw) if corrected else []
     # Typed, so that the compiled loop unpacks each match once into native ints instead of treating all as objects.
-    matches: Iterator[tuple[int, LexiconValue]] = cc.automaton.iter_long(as_bytes)
+    matches: list[tuple[int, LexiconValue]] = cc.words.matches(as_bytes)
     for last_byte, (length, word, subj, cues, flags) in matches:
         end = last_byte + 1
         start = end - length
@@ -307,7 +307,7 @@ def premises_named(text: str, cc: CompiledCatalogue) -> dict[str, Subject]:
     plain weight: one pass of the automaton, for an address rather than a report."""
     raw = text.encode("utf-8", "surrogatepass")
     found: dict[str, Subject] = {}
-    for last_byte, (length, word, subj, _cues, _flags) in cc.automaton.iter_long(raw.decode("latin-1")):
+    for last_byte, (length, word, subj, _cues, _flags) in cc.words.matches(raw.decode("latin-1")):
         start = last_byte + 1 - length
         for bucket, key, weight, _lic, _size in subj:
             if bucket == 0 or (bucket == 3 and sold_there(raw, start, word)):
