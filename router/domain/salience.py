@@ -72,13 +72,15 @@ def _marker_automaton() -> ahocorasick.Automaton:
 
 
 _MARKERS: Final = _marker_automaton()
-_MARKER_WORDS: Final = (*ASIDE_WORDS, *_CORRECTION_HINTS)
+# Any marker word, searched in the text's characters (not its three times longer bytes): the alternation's first
+# characters make one set the search tests each character against, a third of the cost of fourteen `in` tests.
+_ANY_MARKER: Final = re.compile("|".join(map(re.escape, (*ASIDE_WORDS, *_CORRECTION_HINTS))))
 
 
 def may_hold_markers(text: str) -> bool:
-    """Whether a text holds any marker word, to ask first: a few reports in a hundred do, and fourteen `in` tests
-    over the text's characters (not its three times longer bytes) cost a fraction of the automaton's pass."""
-    return any(word in text for word in _MARKER_WORDS)
+    """Whether a text holds any marker word, to ask first: a few reports in a hundred do, and one search costs a
+    fraction of the automaton's pass."""
+    return _ANY_MARKER.search(text) is not None
 
 
 def markers(text_bytes: str) -> tuple[int, bool]:
