@@ -19,12 +19,12 @@ from router.domain.lexicon import (
     CueHit,
     K,
     LexiconValue,
-    Longest,
     Payload,
     SubjectHit,
     WordValue,
     bits,
 )
+from router.domain.passes import Passes
 from router.domain.rescue import RescueModel
 from router.domain.rulings import CompiledRuling, compile_rulings
 
@@ -53,9 +53,10 @@ class CompiledCatalogue:
     automaton: ahocorasick.Automaton
     places: ahocorasick.Automaton
     venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
-    # The longest-match passes of `automaton` and `places`, in C when it is built (lexicon.Longest).
-    words: Longest
-    place_names: Longest
+    # The passes of the three automata, in C when it is built (passes.Passes).
+    words: Passes
+    place_names: Passes
+    venue_names: Passes
     unit_names: dict[str, str]
     # The catalogue's parts a decision reads most, held here: compiled, reading a field of this class is a load,
     # and reading one of a pydantic model goes through its __getattr__ hook (sixty of them made a decision).
@@ -223,14 +224,15 @@ def _industry_departments(cat: Catalogue) -> dict[str, tuple[str, ...]]:
 
 def compile_uncached(cat: Catalogue, rescue: RescueModel | None = None) -> CompiledCatalogue:
     """Build the compiled form; prefer compile_catalogue, which does this once per version."""
-    automaton, places = _lexicon(cat), _places(cat)
+    automaton, places, venues = _lexicon(cat), _places(cat), _venues(cat)
     return CompiledCatalogue(
         catalogue=cat,
         automaton=automaton,
         places=places,
-        venues=_venues(cat),
-        words=Longest(automaton),
-        place_names=Longest(places),
+        venues=venues,
+        words=Passes(automaton),
+        place_names=Passes(places),
+        venue_names=Passes(venues),
         unit_names={code: unit.name for code, unit in cat.units.items()},
         rules=cat.rules,
         settings=cat.settings,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable
 from enum import IntEnum
-from typing import Any, Final
+from typing import Final
 
 import ahocorasick
 
@@ -147,36 +146,3 @@ class Builder:
         auto.make_automaton()
         return auto
 
-
-def _longest_in_c() -> Any:
-    """router/domain/_longest.c compiled (`make venv` builds it with the rest of the domain), or None: the sources
-    then ask pyahocorasick's iter_long, with the same matches (tests/unit/router/test_longest.py compares them)."""
-    try:
-        return importlib.import_module("router.domain._longest")
-    except ImportError:
-        return None
-
-
-_LONGEST: Final[Any] = _longest_in_c()
-
-
-class Longest:
-    """An automaton's longest-match pass (iter_long) over a text, as one list of (end byte, value).
-
-    The main lexicon's pass is made for every report, the places' for most, and pyahocorasick's walked a byte at a
-    time through pointer-linked nodes, each child found by a linear scan, each match handed back through an
-    iterator: compiled, router/domain/_longest.c makes the same pass over the same trie and failure links a
-    character at a time, each move one look-up in a table, and returns one list."""
-
-    __slots__ = ("_in_c", "automaton")
-
-    def __init__(self, automaton: ahocorasick.Automaton) -> None:
-        self.automaton = automaton
-        self._in_c: Any = None if _LONGEST is None else _LONGEST.Longest(list(automaton.items()))
-
-    def matches(self, text: str) -> list[tuple[int, Any]]:
-        """list(automaton.iter_long(text)), `text` the latin-1 view of UTF-8 bytes (as_bytes)."""
-        if self._in_c is not None:
-            found: list[tuple[int, Any]] = self._in_c.find(text)
-            return found
-        return list(self.automaton.iter_long(text))

@@ -7,12 +7,12 @@ or a matter checked and found in order."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Final
 
 import ahocorasick
 
 from router.domain.lexicon import SubjectHit, as_bytes
+from router.domain.passes import Passes
 from router.domain.signals import Clauses, state_follows
 
 TITLE_FACTOR: Final = 2.0  # the title names the main complaint
@@ -71,7 +71,7 @@ def _marker_automaton() -> ahocorasick.Automaton:
     return auto
 
 
-_MARKERS: Final = _marker_automaton()
+_MARKERS: Final = Passes(_marker_automaton())
 # Any marker word, searched in the text's characters (not its three times longer bytes): the alternation's first
 # characters make one set the search tests each character against, a third of the cost of fourteen `in` tests.
 _ANY_MARKER: Final = re.compile("|".join(map(re.escape, (*ASIDE_WORDS, *_CORRECTION_HINTS))))
@@ -90,7 +90,7 @@ def markers(text_bytes: str) -> tuple[int, bool]:
     One pass of a small automaton: an alternation of Chinese words makes the regex engine try it at nearly every
     character, and a bytes.find per word cost three times the pass."""
     aside, corrected = len(text_bytes), False
-    found: Iterator[tuple[int, tuple[int, bool]]] = _MARKERS.iter(text_bytes)
+    found: list[tuple[int, tuple[int, bool]]] = _MARKERS.every(text_bytes)
     for last, (length, is_aside) in found:
         start = last + 1 - length
         if not is_aside:

@@ -10,6 +10,8 @@ from typing import Final
 
 import ahocorasick
 
+from router.domain.passes import Passes
+
 
 def _import_zhconv() -> ModuleType:
     # zhconv imports the deprecated pkg_resources (~70 ms, a warning) only to open its own data file, and opens it
@@ -124,7 +126,7 @@ def _changing() -> re.Pattern[str]:
 
 
 @cache
-def _simplifier() -> tuple[dict[int, str], list[int | str | None], ahocorasick.Automaton]:
+def _simplifier() -> tuple[dict[int, str], list[int | str | None], Passes]:
     """zhconv's character table, and an automaton of the phrases it converts otherwise than by character."""
     # zhconv takes the longest dictionary phrase at each position; where every phrase in the text converts
     # as its characters do, that is the character-by-character result, whatever the phrasing.
@@ -135,12 +137,12 @@ def _simplifier() -> tuple[dict[int, str], list[int | str | None], ahocorasick.A
         if len(trad) > 1 and simp != trad.translate(chars):
             phrases.add_word(trad.encode("utf-8", "surrogatepass").decode("latin-1"), trad)
     phrases.make_automaton()
-    return chars, _listed(dict(chars)), phrases
+    return chars, _listed(dict(chars)), Passes(phrases)
 
 
 def _holds_phrase(text: str) -> bool:
     _chars, _listed_chars, phrases = _simplifier()
-    return next(phrases.iter(text.encode("utf-8", "surrogatepass").decode("latin-1")), None) is not None
+    return bool(phrases.every(text.encode("utf-8", "surrogatepass").decode("latin-1")))
 
 
 def _simplified(text: str) -> str:

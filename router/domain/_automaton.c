@@ -1,19 +1,21 @@
-/* An automaton's longest-match pass (pyahocorasick's Automaton.iter_long) in one C call: router/domain/lexicon.py,
-Longest.
+/* An automaton's passes over a text in one C call each: pyahocorasick's Automaton.iter_long (longest) and
+Automaton.iter (every). router/domain/passes.py, Passes.
 
-The main lexicon's pass over a report was about a seventh of a decision: pyahocorasick walks the text's UTF-8 bytes
-one at a time, finds a node's child by a linear scan of its children (up to 64), follows pointers scattered over
-megabytes, and hands each match back through a Python iterator. Here the same words make a trie over code points,
-its moves (node and character to child) in one open-addressing table, and the whole pass returns one list: a third
-of the steps, each one look-up.
+The main lexicon's longest-match pass over a report was about a seventh of a decision: pyahocorasick walks the
+text's UTF-8 bytes one at a time, finds a node's child by a linear scan of its children (up to 64), follows
+pointers scattered over megabytes, and hands each match back through a Python iterator. Here the same words make a
+trie over code points, its moves (node and character to child) in one open-addressing table, and a pass returns one
+list: a third of the steps, each one look-up.
 
-The walk is pyahocorasick 2.3.1's iter_long step for step (AutomatonSearchIterLong.c), with its quirks: after a
+longest() is pyahocorasick 2.3.1's iter_long step for step (AutomatonSearchIterLong.c), with its quirks: after a
 match it starts again at the root just past the match's end; a word that ends inside a longer path (at the path's
-failure link) is taken only when the path breaks off before the text ends. Over characters it finds what it finds
-over bytes: every key is whole characters, so a failure link from where a character ends leads to where one ends, a
-word can only end where a character does, and the bytes of a character that no node moves on fail back through
-the same links as the character does. tests/unit/router/test_longest.py compares the two on report texts and on
-glued pieces of the catalogue's words; ends are reported as byte offsets, as pyahocorasick reports them.
+failure link) is taken only when the path breaks off before the text ends. every() is its iter: at each character
+the state is the longest suffix of the text read that begins a word, and every word ending there is given, longest
+first (the state and its failure links). Over characters they find what they find over bytes: every key is whole
+characters, so a failure link from where a character ends leads to where one ends, a word can only end where a
+character does, and the bytes of a character that no node moves on fail back through the same links as the
+character does. tests/unit/router/test_passes.py compares them on report texts and on glued pieces of the
+catalogue's words; ends are byte offsets, as pyahocorasick gives them.
 */
 
 #define PY_SSIZE_T_CLEAN
@@ -33,6 +35,7 @@ glued pieces of the catalogue's words; ends are reported as byte offsets, as pya
 typedef struct {
     int32_t value; /* the word ending here: its index in values, or -1 */
     uint32_t fail; /* the failure link; NONE for the root */
+    uint32_t out;  /* the first node, this one or along its failure links, where a word ends; NONE if none */
 } Node;
 
 typedef struct {
@@ -47,14 +50,14 @@ typedef struct {
     Move *moves;
     uint32_t mask;
     PyObject *values;        /* a tuple: the words' values, as the automaton held them */
-} Longest;
+} Automaton;
 
 static inline uint32_t place_of(uint64_t key, uint32_t mask) {
     return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & mask;
 }
 
 /* The move from `node` on code point `c` (the child, with ENDS and FAIL_ENDS), or NONE. */
-static inline uint32_t next_of(const Longest *m, uint32_t node, uint32_t c) {
+static inline uint32_t next_of(const Automaton *m, uint32_t node, uint32_t c) {
     uint64_t key = (uint64_t)node << 21 | c;
     uint32_t i = place_of(key, m->mask);
     for (;;) {
@@ -65,7 +68,7 @@ static inline uint32_t next_of(const Longest *m, uint32_t node, uint32_t c) {
     }
 }
 
-static int set_moves(Longest *m, uint32_t edges) {
+static int set_moves(Automaton *m, uint32_t edges) {
     uint32_t size = 1024;
     while (size < 2 * edges) size <<= 1; /* at most half full: a look-up mostly reads one place */
     PyMem_Free(m->moves);
@@ -79,7 +82,7 @@ static int set_moves(Longest *m, uint32_t edges) {
     return 0;
 }
 
-static void add_move(Longest *m, uint32_t node, uint32_t c, uint32_t move) {
+static void add_move(Automaton *m, uint32_t node, uint32_t c, uint32_t move) {
     uint64_t key = (uint64_t)node << 21 | c;
     uint32_t at = place_of(key, m->mask);
     while (m->moves[at].key != EMPTY) at = (at + 1) & m->mask;
@@ -120,23 +123,23 @@ static Py_ssize_t decode(const Py_UCS1 *b, Py_ssize_t n, uint32_t *cps, uint32_t
     return count;
 }
 
-static void Longest_dealloc(Longest *m) {
+static void Automaton_dealloc(Automaton *m) {
     PyMem_Free(m->nodes);
     PyMem_Free(m->moves);
     Py_XDECREF(m->values);
     Py_TYPE(m)->tp_free((PyObject *)m);
 }
 
-/* Longest(items): items a list of (key, value), an automaton's items(); keys are str of latin-1 characters (UTF-8
+/* Automaton(items): items a list of (key, value), an automaton's items(); keys are str of latin-1 characters (UTF-8
    bytes, lexicon.as_bytes), none empty, none twice. */
-static int Longest_init(Longest *m, PyObject *args, PyObject *kwds) {
+static int Automaton_init(Automaton *m, PyObject *args, PyObject *kwds) {
     PyObject *items;
     if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
-        PyErr_SetString(PyExc_TypeError, "Longest takes positional arguments");
+        PyErr_SetString(PyExc_TypeError, "Automaton takes positional arguments");
         return -1;
     }
     if (m->nodes != NULL) {
-        PyErr_SetString(PyExc_TypeError, "Longest already initialised");
+        PyErr_SetString(PyExc_TypeError, "Automaton already initialised");
         return -1;
     }
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &items)) return -1;
@@ -175,6 +178,7 @@ static int Longest_init(Longest *m, PyObject *args, PyObject *kwds) {
     if (set_moves(m, (uint32_t)total) < 0) goto done;
     m->nodes[ROOT].value = -1;
     m->nodes[ROOT].fail = NONE;
+    m->nodes[ROOT].out = NONE;
     depth[ROOT] = 0;
     uint32_t count = 1;
     for (Py_ssize_t w = 0; w < nwords; w++) {
@@ -192,6 +196,7 @@ static int Longest_init(Longest *m, PyObject *args, PyObject *kwds) {
                 child = count++;
                 m->nodes[child].value = -1;
                 m->nodes[child].fail = NONE;
+                m->nodes[child].out = NONE;
                 depth[child] = depth[node] + 1;
                 parent[child] = node;
                 char_of[child] = cps[i];
@@ -234,6 +239,11 @@ static int Longest_init(Longest *m, PyObject *args, PyObject *kwds) {
         uint32_t fail = next_of(m, state, char_of[v]);
         m->nodes[v].fail = fail == NONE ? ROOT : NODE(fail);
     }
+    m->nodes[ROOT].out = NONE;
+    for (uint32_t o = 0; o + 1 < count; o++) {
+        Node *node = &m->nodes[order[o]];
+        node->out = node->value >= 0 ? order[o] : m->nodes[node->fail].out;
+    }
     /* The moves again, in a table sized for the nodes, each saying what the search asks of the node it leads to. */
     if (set_moves(m, count) < 0) goto done;
     for (uint32_t v = 1; v < count; v++) {
@@ -252,8 +262,24 @@ done:
     return ok;
 }
 
-/* The walk over code points cps[0..n), ends[i] the offset of the last byte of cps[i]: the matches into out. */
-static int walk(const Longest *m, const uint32_t *cps, const uint32_t *ends, Py_ssize_t n, PyObject *out) {
+static int emit(PyObject *out, Py_ssize_t end, PyObject *value) {
+    PyObject *at = PyLong_FromSsize_t(end);
+    PyObject *pair = at == NULL ? NULL : PyTuple_New(2);
+    if (pair == NULL) {
+        Py_XDECREF(at);
+        return -1;
+    }
+    Py_INCREF(value);
+    PyTuple_SET_ITEM(pair, 0, at);
+    PyTuple_SET_ITEM(pair, 1, value);
+    int failed = PyList_Append(out, pair);
+    Py_DECREF(pair);
+    return failed;
+}
+
+/* iter_long's walk over code points cps[0..n), ends[i] the offset of the last byte of cps[i]: the matches into
+   out. */
+static int walk_longest(const Automaton *m, const uint32_t *cps, const uint32_t *ends, Py_ssize_t n, PyObject *out) {
     const Node *nodes = m->nodes;
     uint32_t state = ROOT, last_node = NONE;
     Py_ssize_t index = -1, last_index = -1;
@@ -300,19 +326,7 @@ static int walk(const Longest *m, const uint32_t *cps, const uint32_t *ends, Py_
             }
         }
         if (last_node == NONE) return 0;
-        PyObject *at = PyLong_FromSsize_t(ends[last_index]);
-        PyObject *pair = at == NULL ? NULL : PyTuple_New(2);
-        if (pair == NULL) {
-            Py_XDECREF(at);
-            return -1;
-        }
-        PyObject *value = PyTuple_GET_ITEM(m->values, nodes[last_node].value);
-        Py_INCREF(value);
-        PyTuple_SET_ITEM(pair, 0, at);
-        PyTuple_SET_ITEM(pair, 1, value);
-        int failed = PyList_Append(out, pair);
-        Py_DECREF(pair);
-        if (failed) return -1;
+        if (emit(out, ends[last_index], PyTuple_GET_ITEM(m->values, nodes[last_node].value)) < 0) return -1;
         /* start over just past the match: matches do not overlap */
         state = ROOT;
         index = last_index;
@@ -321,17 +335,33 @@ static int walk(const Longest *m, const uint32_t *cps, const uint32_t *ends, Py_
     }
 }
 
+/* iter's walk, as walk_longest's: every word ending at each character, the longest first. */
+static int walk_every(const Automaton *m, const uint32_t *cps, const uint32_t *ends, Py_ssize_t n, PyObject *out) {
+    const Node *nodes = m->nodes;
+    uint32_t state = ROOT;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t next = NONE;
+        for (uint32_t s = state; s != NONE && next == NONE; s = nodes[s].fail) next = next_of(m, s, cps[i]);
+        state = next == NONE ? ROOT : NODE(next);
+        for (uint32_t w = nodes[state].out; w != NONE; w = nodes[w].fail == NONE ? NONE : nodes[nodes[w].fail].out)
+            if (emit(out, ends[i], PyTuple_GET_ITEM(m->values, nodes[w].value)) < 0) return -1;
+    }
+    return 0;
+}
+
+typedef int (*Walk)(const Automaton *, const uint32_t *, const uint32_t *, Py_ssize_t, PyObject *);
+
 #define ON_STACK 512 /* code points: most reports are shorter */
 
-/* find(text) -> [(end, value)]: list(automaton.iter_long(text)), text the latin-1 view of UTF-8 bytes
-   (lexicon.as_bytes) and end the offset of a match's last byte. */
-static PyObject *Longest_find(Longest *m, PyObject *text) {
+/* A pass over text, the latin-1 view of UTF-8 bytes (lexicon.as_bytes): its matches as [(end, value)], end the
+   offset of a match's last byte. */
+static PyObject *pass(Automaton *m, PyObject *text, Walk walk) {
     if (!PyUnicode_Check(text) || PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND) {
         PyErr_SetString(PyExc_TypeError, "text must be str of latin-1 characters (UTF-8 bytes)");
         return NULL;
     }
     if (m->nodes == NULL) {
-        PyErr_SetString(PyExc_ValueError, "Longest not initialised");
+        PyErr_SetString(PyExc_ValueError, "Automaton not initialised");
         return NULL;
     }
     Py_ssize_t size = PyUnicode_GET_LENGTH(text);
@@ -357,35 +387,40 @@ static PyObject *Longest_find(Longest *m, PyObject *text) {
     return out;
 }
 
-static PyMethodDef Longest_methods[] = {
-    {"find", (PyCFunction)Longest_find, METH_O, "find(text) -> [(end, value)], as list(automaton.iter_long(text))"},
+static PyObject *Automaton_longest(Automaton *m, PyObject *text) { return pass(m, text, walk_longest); }
+
+static PyObject *Automaton_every(Automaton *m, PyObject *text) { return pass(m, text, walk_every); }
+
+static PyMethodDef Automaton_methods[] = {
+    {"longest", (PyCFunction)Automaton_longest, METH_O, "longest(text) -> [(end, value)]: list(automaton.iter_long(text))"},
+    {"every", (PyCFunction)Automaton_every, METH_O, "every(text) -> [(end, value)]: list(automaton.iter(text))"},
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject LongestType = {
+static PyTypeObject AutomatonType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "router.domain._longest.Longest",
-    .tp_basicsize = sizeof(Longest),
-    .tp_dealloc = (destructor)Longest_dealloc,
+    .tp_name = "router.domain._automaton.Automaton",
+    .tp_basicsize = sizeof(Automaton),
+    .tp_dealloc = (destructor)Automaton_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "An automaton's longest-match pass in one call (see router/domain/lexicon.py, Longest).",
-    .tp_methods = Longest_methods,
-    .tp_init = (initproc)Longest_init,
+    .tp_doc = "An automaton's passes, one call each (see router/domain/passes.py).",
+    .tp_methods = Automaton_methods,
+    .tp_init = (initproc)Automaton_init,
     .tp_new = PyType_GenericNew,
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "router.domain._longest", "An automaton's longest-match pass in C.", -1,
+    PyModuleDef_HEAD_INIT, "router.domain._automaton", "An automaton's passes in C.", -1,
     NULL, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__longest(void) {
-    if (PyType_Ready(&LongestType) < 0) return NULL;
+PyMODINIT_FUNC PyInit__automaton(void) {
+    if (PyType_Ready(&AutomatonType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
-    Py_INCREF(&LongestType);
-    if (PyModule_AddObject(m, "Longest", (PyObject *)&LongestType) < 0) {
-        Py_DECREF(&LongestType);
+    Py_INCREF(&AutomatonType);
+    if (PyModule_AddObject(m, "Automaton", (PyObject *)&AutomatonType) < 0) {
+        Py_DECREF(&AutomatonType);
         Py_DECREF(m);
         return NULL;
     }
