@@ -130,8 +130,30 @@ static void Automaton_dealloc(Automaton *m) {
     Py_TYPE(m)->tp_free((PyObject *)m);
 }
 
-/* Automaton(items): items a list of (key, value), an automaton's items(); keys are str of latin-1 characters (UTF-8
-   bytes, lexicon.as_bytes), none empty, none twice. */
+/* The keys' code points, for sorting them: sort_keys[k] starts at sort_cps + sort_at[k], sort_len[k] long. Set
+   only while Automaton_init sorts (the GIL is held throughout). */
+static const uint32_t *sort_cps;
+static const Py_ssize_t *sort_at, *sort_len;
+
+static int by_code_points(const void *a, const void *b) {
+    Py_ssize_t i = *(const Py_ssize_t *)a, j = *(const Py_ssize_t *)b;
+    const uint32_t *x = sort_cps + sort_at[i], *y = sort_cps + sort_at[j];
+    Py_ssize_t n = sort_len[i] < sort_len[j] ? sort_len[i] : sort_len[j];
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (x[k] != y[k]) return x[k] < y[k] ? -1 : 1;
+    return sort_len[i] < sort_len[j] ? -1 : sort_len[i] > sort_len[j];
+}
+
+/* The table place holding the move from `node` on `c`, which must be there. */
+static uint32_t place_of_move(const Automaton *m, uint32_t node, uint32_t c) {
+    uint64_t key = (uint64_t)node << 21 | c;
+    uint32_t i = place_of(key, m->mask);
+    while (m->moves[i].key != key) i = (i + 1) & m->mask;
+    return i;
+}
+
+/* Automaton(items): items a list of (key, value); keys are str of latin-1 characters (UTF-8 bytes,
+   lexicon.as_bytes), none empty, none twice. */
 static int Automaton_init(Automaton *m, PyObject *args, PyObject *kwds) {
     PyObject *items;
     if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
@@ -144,7 +166,7 @@ static int Automaton_init(Automaton *m, PyObject *args, PyObject *kwds) {
     }
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &items)) return -1;
     Py_ssize_t nwords = PyList_GET_SIZE(items);
-    Py_ssize_t total = 0;
+    Py_ssize_t total = 0; /* bytes in all keys: at least their characters, each at most one node */
     for (Py_ssize_t w = 0; w < nwords; w++) {
         PyObject *item = PyList_GET_ITEM(items, w);
         if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(item, 0))) {
@@ -162,102 +184,115 @@ static int Automaton_init(Automaton *m, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_ValueError, "too many nodes");
         return -1;
     }
-    m->nodes = PyMem_Malloc((size_t)(total + 1) * sizeof(Node));
-    uint32_t *depth = PyMem_Malloc((size_t)(total + 1) * sizeof(uint32_t));
-    uint32_t *parent = PyMem_Malloc((size_t)(total + 1) * sizeof(uint32_t));
-    uint32_t *char_of = PyMem_Malloc((size_t)(total + 1) * sizeof(uint32_t));
     uint32_t *cps = PyMem_Malloc((size_t)(total + 1) * sizeof(uint32_t));
-    uint32_t *order = PyMem_Malloc((size_t)(total + 1) * sizeof(uint32_t));
+    Py_ssize_t *at = PyMem_Malloc((size_t)(nwords + 1) * sizeof(Py_ssize_t));
+    Py_ssize_t *len = PyMem_Malloc((size_t)(nwords + 1) * sizeof(Py_ssize_t));
+    Py_ssize_t *sorted = PyMem_Malloc((size_t)(nwords + 1) * sizeof(Py_ssize_t));
+    uint32_t *path = NULL, *depth = NULL, *parent = NULL, *char_of = NULL, *order = NULL;
     m->values = PyTuple_New(nwords);
     int ok = -1;
-    if (!m->nodes || !depth || !parent || !char_of || !cps || !order || !m->values) {
-        if (!PyErr_Occurred()) PyErr_NoMemory();
-        goto done;
-    }
-    /* The trie over code points, its moves first without their flags (a table sized for every byte of every key). */
-    if (set_moves(m, (uint32_t)total) < 0) goto done;
-    m->nodes[ROOT].value = -1;
-    m->nodes[ROOT].fail = NONE;
-    m->nodes[ROOT].out = NONE;
-    depth[ROOT] = 0;
-    uint32_t count = 1;
+    if (!cps || !at || !len || !sorted || !m->values) goto no_memory;
+    /* The keys as code points, sorted: keys that share a prefix are then neighbours, and the trie is built with
+       no look-up, each key adding the nodes past the prefix it shares with the key before. */
+    Py_ssize_t chars = 0, longest = 0;
     for (Py_ssize_t w = 0; w < nwords; w++) {
-        PyObject *item = PyList_GET_ITEM(items, w);
-        PyObject *key = PyTuple_GET_ITEM(item, 0);
-        Py_ssize_t n = decode(PyUnicode_1BYTE_DATA(key), PyUnicode_GET_LENGTH(key), cps, NULL);
+        PyObject *key = PyTuple_GET_ITEM(PyList_GET_ITEM(items, w), 0);
+        Py_ssize_t n = decode(PyUnicode_1BYTE_DATA(key), PyUnicode_GET_LENGTH(key), cps + chars, NULL);
         if (n < 0) {
             PyErr_SetString(PyExc_ValueError, "a key that is not UTF-8");
             goto done;
         }
-        uint32_t node = ROOT;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            uint32_t child = next_of(m, node, cps[i]);
-            if (child == NONE) {
-                child = count++;
-                m->nodes[child].value = -1;
-                m->nodes[child].fail = NONE;
-                m->nodes[child].out = NONE;
-                depth[child] = depth[node] + 1;
-                parent[child] = node;
-                char_of[child] = cps[i];
-                add_move(m, node, cps[i], child);
+        at[w] = chars, len[w] = n, sorted[w] = w;
+        chars += n;
+        if (n > longest) longest = n;
+    }
+    sort_cps = cps, sort_at = at, sort_len = len;
+    qsort(sorted, (size_t)nwords, sizeof(Py_ssize_t), by_code_points);
+    sort_cps = NULL, sort_at = sort_len = NULL;
+    m->nodes = PyMem_Malloc((size_t)(chars + 1) * sizeof(Node));
+    path = PyMem_Malloc((size_t)(longest + 1) * sizeof(uint32_t)); /* the nodes of the key before, by depth */
+    depth = PyMem_Malloc((size_t)(chars + 1) * sizeof(uint32_t));
+    parent = PyMem_Malloc((size_t)(chars + 1) * sizeof(uint32_t));
+    char_of = PyMem_Malloc((size_t)(chars + 1) * sizeof(uint32_t));
+    order = PyMem_Malloc((size_t)(chars + 1) * sizeof(uint32_t));
+    if (!m->nodes || !path || !depth || !parent || !char_of || !order) goto no_memory;
+    m->nodes[ROOT] = (Node){-1, NONE, NONE};
+    depth[ROOT] = 0;
+    path[0] = ROOT;
+    uint32_t count = 1;
+    Py_ssize_t before = -1;
+    for (Py_ssize_t s = 0; s < nwords; s++) {
+        Py_ssize_t w = sorted[s], n = len[w], shared = 0;
+        const uint32_t *key = cps + at[w];
+        if (before >= 0) {
+            const uint32_t *last = cps + at[before];
+            while (shared < n && shared < len[before] && key[shared] == last[shared]) shared++;
+            if (shared == n) { /* sorted, a key equal to its prefix before it is the same key */
+                PyErr_SetString(PyExc_ValueError, "a key twice");
+                goto done;
             }
-            node = child;
         }
-        if (m->nodes[node].value >= 0) {
-            PyErr_SetString(PyExc_ValueError, "a key twice");
-            goto done;
+        for (Py_ssize_t d = shared; d < n; d++) {
+            uint32_t child = count++;
+            m->nodes[child] = (Node){-1, NONE, NONE};
+            depth[child] = (uint32_t)d + 1;
+            parent[child] = path[d];
+            char_of[child] = key[d];
+            path[d + 1] = child;
         }
-        m->nodes[node].value = (int32_t)w;
-        PyObject *value = PyTuple_GET_ITEM(item, 1);
+        m->nodes[path[n]].value = (int32_t)w;
+        PyObject *value = PyTuple_GET_ITEM(PyList_GET_ITEM(items, w), 1);
         Py_INCREF(value);
         PyTuple_SET_ITEM(m->values, w, value);
+        before = w;
     }
     m->nnodes = count;
+    if (set_moves(m, count) < 0) goto done;
+    for (uint32_t v = 1; v < count; v++) add_move(m, parent[v], char_of[v], v);
     /* The failure links, shallower nodes first (pyahocorasick's make_automaton, breadth first): a node's link is
        its parent's link followed, link after link, until one moves on its character; else the root. */
-    uint32_t maxdepth = 0;
-    for (uint32_t v = 1; v < count; v++)
-        if (depth[v] > maxdepth) maxdepth = depth[v];
+    uint32_t maxdepth = (uint32_t)longest;
     uint32_t *starts = PyMem_Calloc((size_t)maxdepth + 2, sizeof(uint32_t));
-    if (starts == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    if (starts == NULL) goto no_memory;
     for (uint32_t v = 1; v < count; v++) starts[depth[v] + 1]++;
     for (uint32_t d = 1; d <= maxdepth + 1; d++) starts[d] += starts[d - 1];
     for (uint32_t v = 1; v < count; v++) order[starts[depth[v]]++] = v;
     PyMem_Free(starts);
     for (uint32_t o = 0; o + 1 < count; o++) {
         uint32_t v = order[o];
+        Node *node = &m->nodes[v];
         if (parent[v] == ROOT) {
-            m->nodes[v].fail = ROOT;
-            continue;
+            node->fail = ROOT;
+        } else {
+            uint32_t state = m->nodes[parent[v]].fail;
+            while (state != ROOT && next_of(m, state, char_of[v]) == NONE) state = m->nodes[state].fail;
+            uint32_t fail = next_of(m, state, char_of[v]);
+            node->fail = fail == NONE ? ROOT : NODE(fail);
         }
-        uint32_t state = m->nodes[parent[v]].fail;
-        while (state != ROOT && next_of(m, state, char_of[v]) == NONE) state = m->nodes[state].fail;
-        uint32_t fail = next_of(m, state, char_of[v]);
-        m->nodes[v].fail = fail == NONE ? ROOT : NODE(fail);
+        node->out = node->value >= 0 ? v : m->nodes[node->fail].out; /* its link's is known: shallower */
     }
-    m->nodes[ROOT].out = NONE;
-    for (uint32_t o = 0; o + 1 < count; o++) {
-        Node *node = &m->nodes[order[o]];
-        node->out = node->value >= 0 ? order[o] : m->nodes[node->fail].out;
-    }
-    /* The moves again, in a table sized for the nodes, each saying what the search asks of the node it leads to. */
-    if (set_moves(m, count) < 0) goto done;
+    /* Each move says what the search asks of the node it leads to. */
     for (uint32_t v = 1; v < count; v++) {
         const Node *node = &m->nodes[v];
         uint32_t flags = node->value >= 0 ? ENDS
                          : node->fail != ROOT && m->nodes[node->fail].value >= 0 ? FAIL_ENDS : 0;
-        add_move(m, parent[v], char_of[v], v | flags);
+        m->moves[place_of_move(m, parent[v], char_of[v])].move |= flags;
     }
+    Node *kept = PyMem_Realloc(m->nodes, (size_t)count * sizeof(Node)); /* keys share prefixes: fewer nodes */
+    if (kept != NULL) m->nodes = kept;
     ok = 0;
+    goto done;
+no_memory:
+    if (!PyErr_Occurred()) PyErr_NoMemory();
 done:
+    PyMem_Free(cps);
+    PyMem_Free(at);
+    PyMem_Free(len);
+    PyMem_Free(sorted);
+    PyMem_Free(path);
     PyMem_Free(depth);
     PyMem_Free(parent);
     PyMem_Free(char_of);
-    PyMem_Free(cps);
     PyMem_Free(order);
     return ok;
 }

@@ -77,7 +77,7 @@ class CompiledCatalogue:
 
 
 
-def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
+def _lexicon(cat: Catalogue) -> Passes:
     b = Builder(cat.spelling)
     owners: dict[str, int] = {}
     for ind in cat.industries.values():
@@ -179,7 +179,7 @@ def _joined_across_cues(b: Builder) -> None:
                     b.words[joined] = [*payloads, *b.words[subject]]
 
 
-def _venues(cat: Catalogue) -> ahocorasick.Automaton:
+def _venues(cat: Catalogue) -> Passes:
     b = Builder(cat.spelling)
     venue = cat.cues.venue
     b.add(venue.large, K.LARGE)
@@ -194,7 +194,7 @@ PLACE_CONTEXT: Final = ("这边", "那边", "这里", "那里", "这块", "那�
 OUTSIDE: Final = ""  # the unit of a place that lies in the district but in none of the catalogue's units
 
 
-def _places(cat: Catalogue) -> ahocorasick.Automaton:
+def _places(cat: Catalogue) -> Passes:
     b = Builder(cat.spelling)
     for code, unit in cat.units.items():
         # The full name outranks aliases and gazetteer places when an address names both.
@@ -224,15 +224,15 @@ def _industry_departments(cat: Catalogue) -> dict[str, tuple[str, ...]]:
 
 def compile_uncached(cat: Catalogue, rescue: RescueModel | None = None) -> CompiledCatalogue:
     """Build the compiled form; prefer compile_catalogue, which does this once per version."""
-    automaton, places, venues = _lexicon(cat), _places(cat), _venues(cat)
+    words, place_names, venue_names = _lexicon(cat), _places(cat), _venues(cat)
     return CompiledCatalogue(
         catalogue=cat,
-        automaton=automaton,
-        places=places,
-        venues=venues,
-        words=Passes(automaton),
-        place_names=Passes(places),
-        venue_names=Passes(venues),
+        automaton=words.automaton,
+        places=place_names.automaton,
+        venues=venue_names.automaton,
+        words=words,
+        place_names=place_names,
+        venue_names=venue_names,
         unit_names={code: unit.name for code, unit in cat.units.items()},
         rules=cat.rules,
         settings=cat.settings,

@@ -30,9 +30,15 @@ class Passes:
 
     __slots__ = ("_in_c", "automaton")
 
-    def __init__(self, automaton: ahocorasick.Automaton) -> None:
-        self.automaton = automaton
-        self._in_c: Any = None if _IN_C is None else _IN_C.Automaton(list(automaton.items()))
+    def __init__(self, words: list[tuple[str, Any]]) -> None:
+        """The passes of an automaton of `words`: (key, value) pairs, each key the latin-1 view of a word's UTF-8
+        bytes (lexicon.as_bytes), none twice."""
+        automaton = ahocorasick.Automaton()
+        for key, value in words:
+            automaton.add_word(key, value)
+        automaton.make_automaton()
+        self.automaton = automaton  # the sources' passes, and what else asks the automaton (exists, items)
+        self._in_c: Any = None if _IN_C is None else _IN_C.Automaton(words)
 
     def longest(self, text: str) -> list[tuple[int, Any]]:
         """list(automaton.iter_long(text)), `text` the latin-1 view of UTF-8 bytes (lexicon.as_bytes)."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Final
 
-import ahocorasick
-
 from router.domain.lexicon import SubjectHit, as_bytes
 from router.domain.passes import Passes
 from router.domain.signals import Clauses, state_follows
@@ -59,19 +57,15 @@ _INDUSTRY: Final = 0  # SubjectHit bucket of a trade named by its premises
 _MATTER: Final = 1
 
 
-def _marker_automaton() -> ahocorasick.Automaton:
+def _marker_automaton() -> Passes:
     """The aside words and the correction hints over UTF-8 bytes (as latin-1 characters), valued
     (byte length, aside?)."""
-    auto = ahocorasick.Automaton()
-    for words, aside in ((ASIDE_WORDS, True), (_CORRECTION_HINTS, False)):
-        for word in words:
-            key = as_bytes(word)
-            auto.add_word(key, (len(key), aside))
-    auto.make_automaton()
-    return auto
+    keys = [(as_bytes(word), aside) for words, aside in ((ASIDE_WORDS, True), (_CORRECTION_HINTS, False))
+            for word in words]
+    return Passes([(key, (len(key), aside)) for key, aside in keys])
 
 
-_MARKERS: Final = Passes(_marker_automaton())
+_MARKERS: Final = _marker_automaton()
 # Any marker word, searched in the text's characters (not its three times longer bytes): the alternation's first
 # characters make one set the search tests each character against, a third of the cost of fourteen `in` tests.
 _ANY_MARKER: Final = re.compile("|".join(map(re.escape, (*ASIDE_WORDS, *_CORRECTION_HINTS))))

@@ -8,8 +8,6 @@ from functools import cache
 from types import ModuleType
 from typing import Final
 
-import ahocorasick
-
 from router.domain.passes import Passes
 
 
@@ -132,11 +130,8 @@ def _simplifier() -> tuple[dict[int, str], list[int | str | None], Passes]:
     # as its characters do, that is the character-by-character result, whatever the phrasing.
     table = zhconv.zhconv.getdict("zh-hans")
     chars = {ord(trad): simp for trad, simp in table.items() if len(trad) == 1}
-    phrases = ahocorasick.Automaton()
-    for trad, simp in table.items():
-        if len(trad) > 1 and simp != trad.translate(chars):
-            phrases.add_word(trad.encode("utf-8", "surrogatepass").decode("latin-1"), trad)
-    phrases.make_automaton()
+    phrases = [(trad.encode("utf-8", "surrogatepass").decode("latin-1"), trad) for trad, simp in table.items()
+               if len(trad) > 1 and simp != trad.translate(chars)]
     return chars, _listed(dict(chars)), Passes(phrases)
 
 

@@ -85,3 +85,18 @@ def test_text_that_is_not_utf8_is_refused() -> None:
             in_c.longest(bad)
     with pytest.raises(TypeError):
         in_c.every("南门")  # characters, not the latin-1 view of their bytes
+
+
+def test_keys_are_whole_characters_each_once() -> None:
+    module = _in_c()
+    for bad in ([("ab", 1), ("ab", 2)], [("a\xe5", 1)], [("", 1)]):
+        with pytest.raises(ValueError):
+            module.Automaton(bad)
+    words = [("abc", 1), ("a", 2), ("ab", 3), ("b", 4)]
+    prefixes = module.Automaton(words)  # built from the keys sorted
+    automaton = ahocorasick.Automaton()
+    for key, value in words:
+        automaton.add_word(key, value)
+    automaton.make_automaton()
+    assert prefixes.every("xabcb") == list(automaton.iter("xabcb")) == [(1, 2), (2, 3), (2, 4), (3, 1), (4, 4)]
+    assert prefixes.longest("xabcb") == list(automaton.iter_long("xabcb")) == [(3, 1), (4, 4)]
