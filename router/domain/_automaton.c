@@ -21,7 +21,6 @@ catalogue's words; ends are byte offsets, as pyahocorasick gives them.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
-#include <string.h>
 
 #define NONE UINT32_MAX
 #define EMPTY UINT64_MAX
@@ -46,10 +45,9 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     Node *nodes;
-    uint32_t nnodes;
     Move *moves;
     uint32_t mask;
-    PyObject *values;        /* a tuple: the words' values, as the automaton held them */
+    PyObject *values; /* a tuple: the words' values, by their place in the items given */
 } Automaton;
 
 static inline uint32_t place_of(uint64_t key, uint32_t mask) {
@@ -246,7 +244,6 @@ static int Automaton_init(Automaton *m, PyObject *args, PyObject *kwds) {
         PyTuple_SET_ITEM(m->values, w, value);
         before = w;
     }
-    m->nnodes = count;
     if (set_moves(m, count) < 0) goto done;
     for (uint32_t v = 1; v < count; v++) add_move(m, parent[v], char_of[v], v);
     /* The failure links, shallower nodes first (pyahocorasick's make_automaton, breadth first): a node's link is
