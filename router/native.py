@@ -31,7 +31,8 @@ def sources(domain: Path = DOMAIN) -> list[Path]:
 
 
 def c_sources(domain: Path = DOMAIN) -> list[Path]:
-    """The domain's hand-written C extensions (router/domain/_bayes.c), built with the compiled modules."""
+    """The domain's hand-written C extensions (router/domain/_bayes.c, _automaton.c, _trusted.c), built with the
+    compiled modules."""
     return sorted(domain.glob("*.c"))
 
 

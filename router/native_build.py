@@ -21,8 +21,8 @@ def build() -> None:
     work = root / "var" / "native-build"
     os.chdir(root)  # mypycify names modules by their path from here
     modules = [str(p.relative_to(root)) for p in sources()]
-    # The domain's hand-written C (the rescue model's question, _bayes.c): its doubles must be the sources', so no
-    # fused multiply-add.
+    # The domain's hand-written C (the rescue model's question, _bayes.c; the automata's passes, _automaton.c; trusted
+    # models, _trusted.c): the model's doubles must be the sources', so no fused multiply-add.
     written = [Extension(f"router.domain.{p.stem}", [str(p.relative_to(root))],
                          extra_compile_args=["-O2", "-ffp-contract=off"]) for p in c_sources()]
     setup(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
@@ -17,6 +18,20 @@ _set_extra: Final = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private: Final = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
+def _made_in_c() -> Any:
+    """router/domain/_trusted.c's made(cls, values, fields) when it is built (`make venv`), else None: the sources
+    then take the Python steps below, which make the same model (tests/unit/router/test_fast_paths.py)."""
+    try:
+        in_c = importlib.import_module("router.domain._trusted")
+    except ImportError:
+        return None
+    in_c.setup(BaseModel)
+    return in_c.made
+
+
+_MADE: Final[Any] = _made_in_c()
+
+
 # One set per class, shared by its instances: every field is set, so pydantic's only change to it (adding a name
 # on assignment) leaves it as it is.
 _ALL_SET: Final[dict[type[BaseModel], set[str]]] = {}
@@ -24,12 +39,17 @@ _ALL_SET: Final[dict[type[BaseModel], set[str]]] = {}
 
 def trusted(cls: type[M], values: dict[str, Any]) -> M:
     """An instance of `cls` holding `values`, which must name every field with a valid value."""
-    model = _new(cls)
-    _set_dict(model, values)
     fields = _ALL_SET.get(cls)  # inline, not a helper: ten models a decision make the call show
     if fields is None:
         fields = _ALL_SET[cls] = set(cls.model_fields)
-    _set_fields(model, fields if len(values) == len(fields) else set(values))
+    if len(values) != len(fields):
+        fields = set(values)
+    if _MADE is not None:
+        made: M = _MADE(cls, values, fields)  # the steps below in one C call, a fifth of their cost
+        return made
+    model = _new(cls)
+    _set_dict(model, values)
+    _set_fields(model, fields)
     _set_extra(model, None)
     _set_private(model, None)
     return model

@@ -24,6 +24,7 @@ from router.domain.lexicon import (
     WordValue,
     bits,
 )
+from router.domain.passes import Passes
 from router.domain.rescue import RescueModel
 from router.domain.rulings import CompiledRuling, compile_rulings
 
@@ -52,6 +53,10 @@ class CompiledCatalogue:
     automaton: ahocorasick.Automaton
     places: ahocorasick.Automaton
     venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
+    # The passes of the three automata, in C when it is built (passes.Passes).
+    words: Passes
+    place_names: Passes
+    venue_names: Passes
     unit_names: dict[str, str]
     # The catalogue's parts a decision reads most, held here: compiled, reading a field of this class is a load,
     # and reading one of a pydantic model goes through its __getattr__ hook (sixty of them made a decision).
@@ -72,7 +77,7 @@ class CompiledCatalogue:
 
 
 
-def _lexicon(cat: Catalogue) -> ahocorasick.Automaton:
+def _lexicon(cat: Catalogue) -> Passes:
     b = Builder(cat.spelling)
     owners: dict[str, int] = {}
     for ind in cat.industries.values():
@@ -174,7 +179,7 @@ def _joined_across_cues(b: Builder) -> None:
                     b.words[joined] = [*payloads, *b.words[subject]]
 
 
-def _venues(cat: Catalogue) -> ahocorasick.Automaton:
+def _venues(cat: Catalogue) -> Passes:
     b = Builder(cat.spelling)
     venue = cat.cues.venue
     b.add(venue.large, K.LARGE)
@@ -189,7 +194,7 @@ PLACE_CONTEXT: Final = ("这边", "那边", "这里", "那里", "这块", "那�
 OUTSIDE: Final = ""  # the unit of a place that lies in the district but in none of the catalogue's units
 
 
-def _places(cat: Catalogue) -> ahocorasick.Automaton:
+def _places(cat: Catalogue) -> Passes:
     b = Builder(cat.spelling)
     for code, unit in cat.units.items():
         # The full name outranks aliases and gazetteer places when an address names both.
@@ -219,11 +224,15 @@ def _industry_departments(cat: Catalogue) -> dict[str, tuple[str, ...]]:
 
 def compile_uncached(cat: Catalogue, rescue: RescueModel | None = None) -> CompiledCatalogue:
     """Build the compiled form; prefer compile_catalogue, which does this once per version."""
+    words, place_names, venue_names = _lexicon(cat), _places(cat), _venues(cat)
     return CompiledCatalogue(
         catalogue=cat,
-        automaton=_lexicon(cat),
-        places=_places(cat),
-        venues=_venues(cat),
+        automaton=words.automaton,
+        places=place_names.automaton,
+        venues=venue_names.automaton,
+        words=words,
+        place_names=place_names,
+        venue_names=venue_names,
         unit_names={code: unit.name for code, unit in cat.units.items()},
         rules=cat.rules,
         settings=cat.settings,

@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from enum import IntEnum
 from typing import Final
 
-import ahocorasick
-
 from catalogue.model import Alias
+from router.domain.passes import Passes
 from router.domain.text import normalise
 
 
@@ -114,25 +113,25 @@ class Builder:
                 if payload not in bucket:
                     bucket.append(payload)
 
-    def automaton(self) -> ahocorasick.Automaton:
+    def automaton(self) -> Passes:
         """An automaton over the words' UTF-8 bytes (see lexicon_automaton), valued WordValue."""
-        auto = ahocorasick.Automaton()
+        words: list[tuple[str, WordValue]] = []
         for word, payloads in self.words.items():
             # The bitmask of kinds lets the scanner skip a word's payloads without looking at them.
             flags = sum({1 << p[0] for p in payloads})
             key = as_bytes(word)
-            auto.add_word(key, (len(key), word, tuple(payloads), flags))
-        auto.make_automaton()
-        return auto
+            words.append((key, (len(key), word, tuple(payloads), flags)))
+        return Passes(words)
 
-    def lexicon_automaton(self) -> ahocorasick.Automaton:
+    def lexicon_automaton(self) -> Passes:
         """The main automaton: each word's payloads split ahead of time so the scan does no filtering."""
-        auto = ahocorasick.Automaton()
+        words: list[tuple[str, LexiconValue]] = []
         buckets = {K.INDUSTRY: 0, K.MATTER: 1, K.CONTEXT: 2}
         # The automaton runs over UTF-8 bytes (as latin-1 characters): pyahocorasick finds a child by a
         # linear scan, and over characters the root has hundreds of children; over bytes every node has
         # at most 64, so the scan costs a tenth. UTF-8 lead and continuation bytes differ, so a match
-        # still starts and ends on whole characters: the matches are the same.
+        # still starts and ends on whole characters: the matches are the same. (Compiled, the passes walk
+        # characters in C, each move a table look-up, and give the byte offsets: passes.Passes.)
         for word, payloads in self.words.items():
             subjects = tuple(
                 (3 if ctx == GOODS else buckets[k], (t, ctx or "") if k is K.CONTEXT else t, w, lic, size)
@@ -142,6 +141,6 @@ class Builder:
             cues = tuple((k, w) for k, _t, w, *_ in payloads if (1 << k) & CUE_KINDS)
             flags = sum({1 << p[0] for p in payloads})
             key = as_bytes(word)
-            auto.add_word(key, (len(key), word, subjects, cues, flags))
-        auto.make_automaton()
-        return auto
+            words.append((key, (len(key), word, subjects, cues, flags)))
+        return Passes(words)
+

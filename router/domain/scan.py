@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any, Final
 
 from router.domain.compiled import CompiledCatalogue, CueHit, K, LexiconValue, SubjectHit, WordValue, bits
@@ -241,7 +240,7 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     # 是违章的，不对，是没执照的: the cues of a clause taken back do not count
     retracted = retracted_spans(raw) if corrected else []
     # Typed, so that the compiled loop unpacks each match once into native ints instead of treating all as objects.
-    matches: Iterator[tuple[int, LexiconValue]] = cc.automaton.iter_long(as_bytes)
+    matches: list[tuple[int, LexiconValue]] = cc.words.longest(as_bytes)
     for last_byte, (length, word, subj, cues, flags) in matches:
         end = last_byte + 1
         start = end - length
@@ -343,7 +342,7 @@ def premises_named(text: str, cc: CompiledCatalogue) -> dict[str, Subject]:
     plain weight: one pass of the automaton, for an address rather than a report."""
     raw = text.encode("utf-8", "surrogatepass")
     found: dict[str, Subject] = {}
-    for last_byte, (length, word, subj, _cues, _flags) in cc.automaton.iter_long(raw.decode("latin-1")):
+    for last_byte, (length, word, subj, _cues, _flags) in cc.words.longest(raw.decode("latin-1")):
         start = last_byte + 1 - length
         for bucket, key, weight, _lic, _size in subj:
             if bucket == 0 or (bucket == 3 and sold_there(raw, start, word)):
@@ -576,7 +575,7 @@ def venues(sig: Signals, text: str, cc: CompiledCatalogue) -> None:
     Asked for only when a fire hazard makes the venue matter (who supervises fire safety there): most reports
     never pay for this second pass over the text."""
     as_bytes = text.encode("utf-8", "surrogatepass").decode("latin-1")
-    matches: Iterator[tuple[int, WordValue]] = cc.venues.iter(as_bytes)
+    matches: list[tuple[int, WordValue]] = cc.venue_names.every(as_bytes)
     for last, (length, word, payloads, _flags) in matches:
         before = as_bytes[max(0, last + 1 - length - 30):last + 1 - length].encode("latin-1").decode("utf-8", "ignore")
         if _may_be_used_as(before) and _USED_AS.search(before):

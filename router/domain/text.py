@@ -8,7 +8,7 @@ from functools import cache
 from types import ModuleType
 from typing import Final
 
-import ahocorasick
+from router.domain.passes import Passes
 
 
 def _import_zhconv() -> ModuleType:
@@ -124,23 +124,20 @@ def _changing() -> re.Pattern[str]:
 
 
 @cache
-def _simplifier() -> tuple[dict[int, str], list[int | str | None], ahocorasick.Automaton]:
+def _simplifier() -> tuple[dict[int, str], list[int | str | None], Passes]:
     """zhconv's character table, and an automaton of the phrases it converts otherwise than by character."""
     # zhconv takes the longest dictionary phrase at each position; where every phrase in the text converts
     # as its characters do, that is the character-by-character result, whatever the phrasing.
     table = zhconv.zhconv.getdict("zh-hans")
     chars = {ord(trad): simp for trad, simp in table.items() if len(trad) == 1}
-    phrases = ahocorasick.Automaton()
-    for trad, simp in table.items():
-        if len(trad) > 1 and simp != trad.translate(chars):
-            phrases.add_word(trad.encode("utf-8", "surrogatepass").decode("latin-1"), trad)
-    phrases.make_automaton()
-    return chars, _listed(dict(chars)), phrases
+    phrases = [(trad.encode("utf-8", "surrogatepass").decode("latin-1"), trad) for trad, simp in table.items()
+               if len(trad) > 1 and simp != trad.translate(chars)]
+    return chars, _listed(dict(chars)), Passes(phrases)
 
 
 def _holds_phrase(text: str) -> bool:
     _chars, _listed_chars, phrases = _simplifier()
-    return next(phrases.iter(text.encode("utf-8", "surrogatepass").decode("latin-1")), None) is not None
+    return bool(phrases.every(text.encode("utf-8", "surrogatepass").decode("latin-1")))
 
 
 def _simplified(text: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from router.domain.compiled import OUTSIDE, CompiledCatalogue
 from router.domain.lexicon import WordValue, as_bytes
 from router.domain.text import normalise
@@ -13,7 +11,7 @@ from schemas.report import Location
 def _best_place(text: str, cc: CompiledCatalogue) -> tuple[str, str] | None:
     """The heaviest place named, the first of equals: (unit, the place's words)."""
     best: tuple[float, int, str, str] | None = None
-    matches: Iterator[tuple[int, WordValue]] = cc.places.iter_long(as_bytes(text))  # typed: native ints compiled
+    matches: list[tuple[int, WordValue]] = cc.place_names.longest(as_bytes(text))  # typed: native ints compiled
     for end, (_length, word, payloads, _flags) in matches:
         for _kind, unit, weight, *_ in payloads:
             key = (-weight, end)  # byte offsets order matches as character offsets would

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick
+import pytest
 import zhconv
 
-from router.domain import classify, salience, scan, signals
+from router.domain import build, classify, salience, scan, signals
 from router.domain.build import trusted
 from router.domain.compiled import CompiledCatalogue
 from router.domain.rounding import round3
@@ -74,6 +75,28 @@ def test_trusted_models_equal_validated_ones() -> None:
     assert built.model_dump() == values and built.model_fields_set == set(values)
     candidate = trusted(Candidate, {"department": "amr", "rule": Rule.R9, "score": 0.3})  # decide() passes a Rule
     assert candidate.model_dump_json() == Candidate(department="amr", rule="R9", score=0.3).model_dump_json()
+
+
+def test_trusted_models_made_in_c_are_the_python_steps_models() -> None:
+    if build._MADE is None:
+        pytest.skip("router/domain/_trusted.c is not built, or the sources run: only the Python steps make models")
+    values = {"kind": "lexicon", "what": "industry=catering", "source": "title", "words": ["饭店"]}
+    in_c = build._MADE(Evidence, dict(values), set(values))
+    by_steps = build._new(Evidence)
+    build._set_dict(by_steps, dict(values))
+    build._set_fields(by_steps, set(values))
+    build._set_extra(by_steps, None)
+    build._set_private(by_steps, None)
+    assert type(in_c) is Evidence and in_c == by_steps == Evidence.model_validate(values)
+    assert (in_c.__dict__, in_c.model_fields_set, in_c.model_extra, in_c.__pydantic_private__) == (
+        by_steps.__dict__, by_steps.model_fields_set, None, None)
+    assert in_c.model_dump_json() == by_steps.model_dump_json()
+    copied = in_c.model_copy(update={"what": "x"})  # pydantic's own steps work on it
+    assert copied.what == "x" and in_c.what == "industry=catering"
+    partial = trusted(Evidence, {"kind": "rule", "what": "R9 matter", "source": "router"})  # a field left out
+    assert partial.model_fields_set == {"kind", "what", "source"}
+    with pytest.raises(TypeError):
+        build._MADE(dict, {}, set())  # not a pydantic model
 
 
 def _char_automaton(byte_automaton: ahocorasick.Automaton) -> ahocorasick.Automaton:
