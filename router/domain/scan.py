@@ -116,6 +116,10 @@ LINE_IN_REACH_WEIGHT: Final = 1.0
 _SCORCHED: Final = re.compile(
     "(?:烟管|烟囱|烟道|排烟|灶|炉|烤箱|插头|插座|插排|电线|电源线|灯)[^。！？!?\n]{0,20}?(?:烤得发黑|烤黑|烤焦|熏黑|烧黑|发黑|发焦)")
 SCORCHED_WEIGHT: Final = 1.0
+# 排风罩上糊着厚厚一层黑油, 烟道里积满了油: a kitchen's hood or flue caked with grease, fire load above the flame.
+_GREASE_CAKED: Final = re.compile(
+    "(?:排风罩|排烟罩|烟罩|油烟机|抽油烟机|烟道|排烟管|风管)[^。！？!?\n]{0,12}?(?:糊|积|滴|厚厚|结了|挂满)[^。！？!?\n]{0,6}?油")
+GREASE_CAKED_WEIGHT: Final = 1.0
 # 小孩的手夹进去了, 额头撞破缝了三针: a body hurt by a thing, told by the part and what was done to it.
 _BODY_HURT: Final = re.compile(
     "(?:手|手指|脚|脚趾|腿|胳膊|额头|头|脸|眼睛)[^，。；！？!?\n]{0,3}?(?:夹进|夹住|夹伤|夹断|压伤|压断|轧伤|轧断|撞破|磕破|"
@@ -143,6 +147,7 @@ _SCENES: Final[tuple[tuple[re.Pattern[str], tuple[str, ...], float, bool], ...]]
     (_BATTERY_CHARGED, ("充",), BATTERY_CHARGED_WEIGHT, True),
     (_LINE_IN_REACH, ("线",), LINE_IN_REACH_WEIGHT, False),
     (_SCORCHED, ("黑", "焦"), SCORCHED_WEIGHT, True),
+    (_GREASE_CAKED, ("罩", "烟道", "烟机", "管"), GREASE_CAKED_WEIGHT, True),
     (_BODY_HURT, ("手", "脚", "腿", "胳膊", "头", "脸", "眼睛", "缝了"), BODY_HURT_WEIGHT, False),
 )
 # 在楼道里堵着他吵: the UTF-8 bytes of a person right after a blocking word (a person stopped, not a way out).

@@ -131,3 +131,18 @@ def test_fumes_that_make_workers_eyes_water_are_a_safety_hazard(route: Route) ->
 def test_smoke_detectors_taken_down_are_missing_fire_equipment(route: Route) -> None:
     d = route("剧场后台堆着旧布景和海绵垫子，顶上的感烟探测器被拆下来好几个。", unit="nanmen")
     assert d.hazard == "fire"
+
+
+def test_a_hood_caked_with_grease_is_fire_load_over_the_flame(route: Route) -> None:
+    d = route("巷口那家煎饼店的抽油烟机上结了厚厚一层油，还往灶上滴。", unit="yuehu")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-yuehu")
+
+
+def test_a_window_without_a_restrictor_where_children_climb_is_a_fall_hazard(route: Route) -> None:
+    d = route("托管班开在五楼，窗户没装限位器，孩子踩着凳子就能够到窗台。", unit="baiyun")
+    assert d.hazard == "safety"
+
+
+def test_panel_rooms_rented_out_on_a_roof_are_homes_for_fire(route: Route) -> None:
+    d = route("城中村有户人家在楼顶用彩钢板搭了几间板房租给外地人，电线乱拉，插座烧黑过一次。", unit="shiqi")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-shiqi")
