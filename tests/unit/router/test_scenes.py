@@ -146,3 +146,18 @@ def test_a_window_without_a_restrictor_where_children_climb_is_a_fall_hazard(rou
 def test_panel_rooms_rented_out_on_a_roof_are_homes_for_fire(route: Route) -> None:
     d = route("城中村有户人家在楼顶用彩钢板搭了几间板房租给外地人，电线乱拉，插座烧黑过一次。", unit="shiqi")
     assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-shiqi")
+
+
+def test_a_building_sites_hoist_is_special_equipment(route: Route) -> None:
+    d = route("工地上运工人上下的吊笼一走就抖。", unit="ximen")
+    assert (d.rule, d.primary) == ("R4", "amr")
+
+
+def test_a_broken_bench_in_an_estate_is_the_streets_small_repair(route: Route) -> None:
+    d = route("小区凉亭里的长凳坏了好几根，一直没人来修。", unit="duantang")
+    assert (d.rule, d.primary) == ("R9", "street-duantang")
+
+
+def test_piecework_taken_in_at_home_without_a_licence_is_a_plain_unlicensed_trade(route: Route) -> None:
+    d = route("楼上那户接活在家组装玩具，叫了几个邻居帮忙，算件给钱，也没办执照。", unit="gulou")
+    assert (d.rule, d.primary) == ("R8", "amr")
