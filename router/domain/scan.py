@@ -86,45 +86,36 @@ FIRE_LOAD_NEAR: Final = 40  # characters: fire load and its ignition told in two
 _GAS_SMELL: Final = re.compile(
     "(?:燃气|煤气|天然气|液化气)[^。！？!?\n]{0,20}?(?<!没有)(?<![没无未])"
     "(?:有味|味道|气味|臭味|臭鸡蛋味|闻到味|漏气|泄漏|在漏|漏了|漏着|嘶嘶)")
-GAS_SMELL_WEIGHT: Final = 1.0
 # A chemical's container, then within its sentence rust, a leak or what the nose finds: the container gives way.
 # (A works' emissions that smell are pollution: no container is named.)
 _CHEMICAL_LEAK: Final = re.compile(
     "(?:氨水|硫酸|盐酸|硝酸|液氯|氯气|氨气|甲醛|溶剂|化学品|危化品|农药)[^。！？!?\n，,]{0,3}(?:桶|罐|瓶)"
     "[^。！？!?\n]{0,12}?(?:锈|漏|滴|渗|破|味|呛)")
-CHEMICAL_LEAK_WEIGHT: Final = 1.0
 # Wiring or an appliance's plug, then within its sentence smoke, sparks or burning: electricity overheating, a
 # fire hazard however the smoke is told (冒了一阵黑烟 is no chimney's).
 _ELECTRICAL_SMOKE: Final = re.compile(
     "(?:插头|插座|插排|插线板|接线板|电线|电源线|电箱|电表箱|配电箱|充电器|电机|马达|开关)[^。！？!?\n]{0,20}?"
     "(?<![没无未])(?:冒[^。！？!?\n，,]{0,4}烟|冒火|打火花|火花|烧焦|焦味|起火|着火)")
-ELECTRICAL_SMOKE_WEIGHT: Final = 1.0
 # 掉块砖头下来, 掉了几片瓷砖下来: something coming down from above, however much is told between the verb and where.
 _FALLING_DOWN: Final = re.compile("掉了?[一两几块个根片截][^。！？!?\n，,]{0,5}?下来")
-FALLING_DOWN_WEIGHT: Final = 1.0
 # 把电瓶拎进店里充, 锂电池搬回家充, 几十块电池码在架子上充: e-bike batteries taken in to charge, however the charging
 # is told.
 _BATTERY_CHARGED: Final = re.compile(
     "(?:电瓶|锂电池|电动车电池|电车电池|块电池|组电池|换电)[^。！？!?\n]{0,12}?(?<![没不别])充(?![值卡])")
-BATTERY_CHARGED_WEIGHT: Final = 1.0
 # 高压线垂得手一伸就够到, 电线耷拉到人头顶: a power line sagging within people's reach, however the sag is told.
 _LINE_IN_REACH: Final = re.compile(
     "(?:高压线|电线|电缆|线缆|变压器线)[^。！？!?\n]{0,16}?(?:垂|耷拉|够到|够得着|碰得到|摸得到|拖到地|挨着地|贴着地)")
-LINE_IN_REACH_WEIGHT: Final = 1.0
 # 排烟管贴着吊顶，吊顶已经烤得发黑, 插头那块熏黑了: a flue, a stove or wiring and the scorch it left: heat at work
 # on what burns.
 _SCORCHED: Final = re.compile(
     "(?:烟管|烟囱|烟道|排烟|灶|炉|烤箱|插头|插座|插排|电线|电源线|灯)[^。！？!?\n]{0,20}?(?:烤得发黑|烤黑|烤焦|熏黑|烧黑|发黑|发焦)")
-SCORCHED_WEIGHT: Final = 1.0
 # 排风罩上糊着厚厚一层黑油, 烟道里积满了油: a kitchen's hood or flue caked with grease, fire load above the flame.
 _GREASE_CAKED: Final = re.compile(
     "(?:排风罩|排烟罩|烟罩|油烟机|抽油烟机|烟道|排烟管|风管)[^。！？!?\n]{0,12}?(?:糊|积|滴|厚厚|结了|挂满)[^。！？!?\n]{0,6}?油")
-GREASE_CAKED_WEIGHT: Final = 1.0
 # 小孩的手夹进去了, 额头撞破缝了三针: a body hurt by a thing, told by the part and what was done to it.
 _BODY_HURT: Final = re.compile(
     "(?:手|手指|脚|脚趾|腿|胳膊|额头|头|脸|眼睛)[^，。；！？!?\n]{0,3}?(?:夹进|夹住|夹伤|夹断|压伤|压断|轧伤|轧断|撞破|磕破|"
     "割破|划破|划伤|割伤|砸破|砸伤|烫伤|骨折|缝了)|缝了[一两三四五六七八九十几0-9]+针")
-BODY_HURT_WEIGHT: Final = 1.0
 # 担心哪天有孩子伤着, 怕它真咬了人: a worry, then within its clause what could happen to someone. A safety concern
 # told in the reporter's own words (ROUTING §8) however the harm is said: it steers a gap, it is no hazard.
 _WORRY_OF_HARM: Final = re.compile(
@@ -137,18 +128,19 @@ _CONCERNS: Final[tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = (
     (_WORRY_OF_HARM, ("怕", "担心", "担忧", "万一")),
     (_ANIMAL_WENT_FOR, ("狗", "蛇", "蜂", "鹅")),
 )
+SCENE: Final = 1.0  # a scene told is a hazard on its own: the catalogue's threshold weight
 # The scenes above, each searched for only where its guard appears (every match holds one, most reports none, and
-# an `in` test is cheaper than a search): (pattern, guards, weight, a fire hazard? else a safety one).
-_SCENES: Final[tuple[tuple[re.Pattern[str], tuple[str, ...], float, bool], ...]] = (
-    (_GAS_SMELL, ("气",), GAS_SMELL_WEIGHT, True),  # every fuel gas it names is a 气
-    (_CHEMICAL_LEAK, ("桶", "罐", "瓶"), CHEMICAL_LEAK_WEIGHT, False),
-    (_ELECTRICAL_SMOKE, ("烟", "火", "焦"), ELECTRICAL_SMOKE_WEIGHT, True),
-    (_FALLING_DOWN, ("下来",), FALLING_DOWN_WEIGHT, False),
-    (_BATTERY_CHARGED, ("充",), BATTERY_CHARGED_WEIGHT, True),
-    (_LINE_IN_REACH, ("线",), LINE_IN_REACH_WEIGHT, False),
-    (_SCORCHED, ("黑", "焦"), SCORCHED_WEIGHT, True),
-    (_GREASE_CAKED, ("罩", "烟道", "烟机", "管"), GREASE_CAKED_WEIGHT, True),
-    (_BODY_HURT, ("手", "脚", "腿", "胳膊", "头", "脸", "眼睛", "缝了"), BODY_HURT_WEIGHT, False),
+# an `in` test is cheaper than a search): (pattern, guards, a fire hazard? else a safety one).
+_SCENES: Final[tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...]] = (
+    (_GAS_SMELL, ("气",), True),  # every fuel gas it names is a 气
+    (_CHEMICAL_LEAK, ("桶", "罐", "瓶"), False),
+    (_ELECTRICAL_SMOKE, ("烟", "火", "焦"), True),
+    (_FALLING_DOWN, ("下来",), False),
+    (_BATTERY_CHARGED, ("充",), True),
+    (_LINE_IN_REACH, ("线",), False),
+    (_SCORCHED, ("黑", "焦"), True),
+    (_GREASE_CAKED, ("罩", "烟道", "烟机", "管"), True),
+    (_BODY_HURT, ("手", "脚", "腿", "胳膊", "头", "脸", "眼睛", "缝了"), False),
 )
 # 在楼道里堵着他吵: the UTF-8 bytes of a person right after a blocking word (a person stopped, not a way out).
 _PERSON_BLOCKED: Final = frozenset(w.encode("utf-8") for w in "他她我你")
@@ -297,12 +289,12 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
             concern = pattern.search(text)
             if concern is not None:
                 sig.weak_safety.append(concern.group(0))
-    for pattern, guards, weight, fire in _SCENES:
+    for pattern, guards, fire in _SCENES:
         if _scene(sig, text, pattern, guards, fire):
             if fire:
-                sig.fire += weight
+                sig.fire += SCENE
             else:
-                sig.safety += weight
+                sig.safety += SCENE
     if marks.ignitions and marks.exits:
         _flame_in_passage(sig, raw, where, marks)
     if marks.blocked and marks.exits:
