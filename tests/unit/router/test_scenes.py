@@ -161,3 +161,8 @@ def test_a_broken_bench_in_an_estate_is_the_streets_small_repair(route: Route) -
 def test_piecework_taken_in_at_home_without_a_licence_is_a_plain_unlicensed_trade(route: Route) -> None:
     d = route("楼上那户接活在家组装玩具，叫了几个邻居帮忙，算件给钱，也没办执照。", unit="gulou")
     assert (d.rule, d.primary) == ("R8", "amr")
+
+
+def test_a_licence_waved_away_as_needless_is_not_held(route: Route) -> None:
+    d = route("小区里有人把房子按天租给游客，房东说办什么证，网上都这么租。", unit="ximen")
+    assert d.licensed is False
