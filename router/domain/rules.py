@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from router.domain.classify import Classification
@@ -17,6 +18,8 @@ NAMED_TRADE: Final = 0.5  # the confidence of one plain word naming a trade: bel
 _NONE: Final = Hazard.none
 _FIRE: Final = Hazard.fire
 _SAFETY: Final = Hazard.safety
+# Rooms let or lived in (租给外地人, 住的都是打工的): people's homes whatever they are built of.
+_LIVED_IN: Final = re.compile("租给|租出去|出租|住人|住着|住的|住了")
 
 
 class Route:
@@ -41,9 +44,13 @@ class Route:
 def fire_supervisor(c: Classification, cc: CompiledCatalogue) -> str:
     """Who supervises fire safety at the reported venue (police for small and residential, else brigade)."""
     rules = cc.rules
+    # 楼顶搭了几间铁皮房租给人住: what was built is a home once people live in it (a site where work goes on is not).
+    building_homes = (c.industry == rules.construction_industry and c.homes_plainly
+                      and _LIVED_IN.search(c.text) is not None)
     # 我们这边厂子多，村里出租房…: a trade guessed from a passing word, or known only by its goods (油漆、稀料 stacked
     # in a stairwell), yields to homes plainly described.
-    if c.industry is not None and ((c.industry_conf >= 0.5 and c.premises_named) or not c.homes_plainly):
+    if c.industry is not None and not building_homes and (
+            (c.industry_conf >= 0.5 and c.premises_named) or not c.homes_plainly):
         fire = cc.industries[c.industry].fire
         size = c.size or ("small" if "small" in fire else "large")
         if size == "small" and c.residential and rules.residential_fire in fire.values():

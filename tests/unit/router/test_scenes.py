@@ -166,3 +166,13 @@ def test_piecework_taken_in_at_home_without_a_licence_is_a_plain_unlicensed_trad
 def test_a_licence_waved_away_as_needless_is_not_held(route: Route) -> None:
     d = route("小区里有人把房子按天租给游客，房东说办什么证，网上都这么租。", unit="ximen")
     assert d.licensed is False
+
+
+def test_rooms_built_on_a_roof_and_let_are_homes_for_fire(route: Route) -> None:
+    d = route("房东在出租楼楼顶加盖了三间铁皮屋租给打工的住，电线从楼下拉上去，插座冒过火花。", unit="ximen")
+    assert (d.hazard, d.rule, d.primary) == ("fire", "R1", "police-ximen")
+
+
+def test_a_building_site_stays_the_brigades_for_fire(route: Route) -> None:
+    d = route("在建的8号楼外墙电焊，下面堆着保温板，没人看火。", unit="shiqi", hazard="fire")
+    assert (d.rule, d.primary) == ("R2", "fire-brigade")
