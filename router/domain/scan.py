@@ -120,7 +120,7 @@ _BODY_HURT: Final = re.compile(
 # told in the reporter's own words (ROUTING §8) however the harm is said: it steers a gap, it is no hazard.
 _WORRY_OF_HARM: Final = re.compile(
     "(?:担心|担忧|生怕|就怕|害怕|怕|万一)[^，。；！？!?\n]{0,12}?"
-    "(?:伤|咬|摔|跌|绊|砸|淹|溺|烫|撞到|撞了|掉进|掉下|掉到|滑倒|出事|出人命|送命|没命|电到)")
+    "(?:伤|咬|摔|跌|绊|砸|淹|溺|烫|撞到|撞了|掉进|掉下|掉到|滑倒|出事|出人命|送命|没命|电到|刮到人|刮下|刮倒)")
 # 有条黑狗追过我女儿: an animal that went for someone. A safety concern, no hazard.
 _ANIMAL_WENT_FOR: Final = re.compile("(?:狗|蛇|马蜂|野蜂|鹅)[^，。；！？!?\n]{0,8}?(?:追|咬|扑|蛰|蜇|啄)")
 # The concerns above, each searched for only where one of its guards appears: (pattern, guards).

@@ -176,3 +176,19 @@ def test_rooms_built_on_a_roof_and_let_are_homes_for_fire(route: Route) -> None:
 def test_a_building_site_stays_the_brigades_for_fire(route: Route) -> None:
     d = route("在建的8号楼外墙电焊，下面堆着保温板，没人看火。", unit="shiqi", hazard="fire")
     assert (d.rule, d.primary) == ("R2", "fire-brigade")
+
+
+def test_rooms_with_a_projector_let_by_the_hour_are_a_private_cinema(route: Route) -> None:
+    d = route("小区里有人把两个房间装上投影，按小时租给人看片，什么证都没有。", unit="gaoqiao")
+    assert (d.rule, d.primary) == ("R7", "culture")
+
+
+def test_a_moving_ramp_that_runs_back_is_special_equipment(route: Route) -> None:
+    d = route("商场推购物车上楼的自动坡道走到一半停住，还往回溜了一截。", unit="gulou")
+    assert (d.rule, d.primary) == ("R4", "amr")
+
+
+def test_a_worry_that_someone_is_knocked_off_a_bike_is_a_safety_cue(route: Route) -> None:
+    d = route("路边不知道谁拉的一根铁丝横在自行车道上，不知道该归谁管，怕哪天把骑车的人刮下来。", unit="baiyun",
+              hazard="none")
+    assert (d.rule, d.primary) == ("R10", "safety-office")
