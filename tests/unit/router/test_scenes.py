@@ -192,3 +192,8 @@ def test_a_worry_that_someone_is_knocked_off_a_bike_is_a_safety_cue(route: Route
     d = route("路边不知道谁拉的一根铁丝横在自行车道上，不知道该归谁管，怕哪天把骑车的人刮下来。", unit="baiyun",
               hazard="none")
     assert (d.rule, d.primary) == ("R10", "safety-office")
+
+
+def test_rubbish_soaked_rotten_is_no_safety_hazard(route: Route) -> None:
+    d = route("有人把旧床垫和柜子扔在垃圾房边上，下了几场雨都泡烂了，一直没人收。", unit="duantang")
+    assert (d.hazard, d.rule, d.primary) == ("none", "R9", "urban-mgmt")
