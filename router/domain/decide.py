@@ -172,6 +172,9 @@ _NAMED: Final = {Rule.R1: "fire-small", Rule.R2: "fire", Rule.R3: "safety-unlice
                   Rule.R8: "unlicensed-plain", Rule.R9: "matter", Rule.R10: "gap"}
 
 
+LICENCE_PLAIN: Final = 0.75  # two licence cues, or one that weighs double: the text plainly says it
+
+
 def _route_named(label: str, c: Classification, compiled: CompiledCatalogue, given: Facts) -> Route | None:
     """The route a rescue-model label names when no reading of the report gives it: the label's rule to its
     department, with the rule's usual companions, and `c`'s hazard and licence read as that rule has them; none
@@ -185,6 +188,9 @@ def _route_named(label: str, c: Classification, compiled: CompiledCatalogue, giv
             or (rule is Rule.R9 and c.matter is not None and c.matter_conf >= STRUCTURED
                 and compiled.matters[c.matter].department != primary)):
         return None  # what the report's structured fields say is not second-guessed by a model with no reading
+    if (rule is Rule.R4 and c.licensed is False and c.licence_conf >= LICENCE_PLAIN
+            and any(ind.licensed_safety_regulator == primary for ind in compiled.industries.values())):
+        return None  # a licensed firm's regulator (R4) for a report that plainly says it has no licence (R3 first)
     local = [rules.local_team]
     confidence = compiled.settings.confidence_threshold  # what the rules lacked, the model vouches for: no more
     c.hazard = hazard

@@ -314,3 +314,16 @@ def test_the_model_asked_in_c_answers_as_numpy_does() -> None:
         for label in {c.label, built._labels[0]}:
             assert in_c.explain(label, text) == in_numpy.explain(label, text), text
     assert asked > 1000
+
+
+def test_a_sure_model_does_not_send_a_plainly_unlicensed_firm_to_the_licensed_firms_regulator(
+        cc: CompiledCatalogue) -> None:
+    # R4 to emergency is a licensed chemicals business's; a report that plainly says the shop has no licence at all
+    # comes to R3 first, whatever a model's margin for emergency.
+    text = "巷口一家没有任何证照的化工原料店，门口的硫酸桶破了，酸液流到人行道上。"
+    model = RescueModel(train([(text, label_of("R4", "emergency"))] * 20
+                              + [("水管爆了没人修", label_of("R10", "establishment-office"))] * 20, min_count=1))
+    found = model.best(text)
+    assert found is not None and found.margin >= STRONG
+    d = decide(_report(text, unit="gulou"), compile_uncached(cc.catalogue, model))
+    assert d.primary == "safety-office" and d.rule != "R4"
