@@ -114,8 +114,10 @@ _GREASE_CAKED: Final = re.compile(
     "(?:排风罩|排烟罩|烟罩|油烟机|抽油烟机|烟道|排烟管|风管)[^。！？!?\n]{0,12}?(?:糊|积|滴|厚厚|结了|挂满)[^。！？!?\n]{0,6}?油")
 # 小孩的手夹进去了, 额头撞破缝了三针: a body hurt by a thing, told by the part and what was done to it.
 _BODY_HURT: Final = re.compile(
-    "(?:手|手指|脚|脚趾|腿|胳膊|额头|头|脸|眼睛)[^，。；！？!?\n]{0,3}?(?:夹进|夹住|夹伤|夹断|压伤|压断|轧伤|轧断|撞破|磕破|"
-    "割破|划破|划伤|割伤|砸破|砸伤|烫伤|骨折|缝了)|缝了[一两三四五六七八九十几0-9]+针")
+    "(?:手|手指|指头|脚|脚趾|腿|胳膊|额头|头|脸|眼睛)[^，。；！？!?\n]{0,3}?(?:夹进|夹住|夹伤|夹断|压伤|压断|轧伤|轧断|撞破|"
+    "磕破|割破|划破|划伤|割伤|砸破|砸伤|烫伤|骨折|缝了|被带|卷进|绞)|缝了[一两三四五六七八九十几0-9]+针")
+# 货架未与墙体固定, 柜子没跟墙拉结: a tall thing not tied to the wall it leans on.
+_NOT_TIED: Final = re.compile("(?:未|没|没有|不)(?:与|和|跟|同)[^，。；！？!?\n]{1,6}?(?:固定|拉结|连接|连牢)")
 # 担心哪天有孩子伤着, 怕它真咬了人: a worry, then within its clause what could happen to someone. A safety concern
 # told in the reporter's own words (ROUTING §8) however the harm is said: it steers a gap, it is no hazard.
 _WORRY_OF_HARM: Final = re.compile(
@@ -141,6 +143,7 @@ _SCENES: Final[tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...]] = (
     (_SCORCHED, ("黑", "焦"), True),
     (_GREASE_CAKED, ("罩", "烟道", "烟机", "管"), True),
     (_BODY_HURT, ("手", "脚", "腿", "胳膊", "头", "脸", "眼睛", "缝了"), False),
+    (_NOT_TIED, ("固定", "拉结", "连接", "连牢"), False),
 )
 # 在楼道里堵着他吵: the UTF-8 bytes of a person right after a blocking word (a person stopped, not a way out).
 _PERSON_BLOCKED: Final = frozenset(w.encode("utf-8") for w in "他她我你")

@@ -197,3 +197,13 @@ def test_a_worry_that_someone_is_knocked_off_a_bike_is_a_safety_cue(route: Route
 def test_rubbish_soaked_rotten_is_no_safety_hazard(route: Route) -> None:
     d = route("有人把旧床垫和柜子扔在垃圾房边上，下了几场雨都泡烂了，一直没人收。", unit="duantang")
     assert (d.hazard, d.rule, d.primary) == ("none", "R9", "urban-mgmt")
+
+
+def test_a_tall_shelf_not_tied_to_the_wall_is_a_safety_hazard(route: Route) -> None:
+    d = route("超市里两米多高的货架没跟墙固定，顶上压满了整箱的油，顾客就在下面拿货。", unit="jiangxia")
+    assert d.hazard == "safety"
+
+
+def test_a_finger_caught_by_a_kitchen_machine_is_a_safety_hazard(route: Route) -> None:
+    d = route("小饭馆的和面机没有罩子，帮工的指头被带进去过一次。", unit="jiangxia")
+    assert d.hazard == "safety"
