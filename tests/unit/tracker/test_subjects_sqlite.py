@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from schemas.decision import Decision, DecisionStatus, SubjectRef
+from schemas.decision import Decision, DecisionStatus, Rule, SubjectRef
 from schemas.envelope import Envelope
 from schemas.events import CaseRouted, CaseRuled, DepartmentReply, EventType, FeedbackOutcome
 from schemas.report import Hazard, Report
@@ -181,7 +181,7 @@ async def test_a_ruled_case_is_dispatched_with_its_subjects_tier(deps: ClockDeps
 
     gap = routed(1, [NAME])
     gap = gap.model_copy(update={"decision": gap.decision.model_copy(update={
-        "status": DecisionStatus.gap, "rule": "R10", "primary": "establishment-office", "deadline_days": 5})})
+        "status": DecisionStatus.gap, "rule": Rule.R10, "primary": "establishment-office", "deadline_days": 5})})
     await route(deps, gap, routed(2, [NAME]))
     await adj.rule(deps, "C0001", adj.RulingInput(lead="amr", principle=Principle.competent),
                    Caller("adjudicator", "zhang"))
@@ -200,7 +200,7 @@ async def test_a_tier_d_subjects_ruled_case_gets_the_hazard_ack_window(deps: Clo
 
     gap = routed(1, [NAME])
     gap = gap.model_copy(update={"decision": gap.decision.model_copy(update={
-        "status": DecisionStatus.gap, "rule": "R10", "primary": "establishment-office", "deadline_days": 5})})
+        "status": DecisionStatus.gap, "rule": Rule.R10, "primary": "establishment-office", "deadline_days": 5})})
     await route(deps, gap, *(routed(n, [NAME]) for n in range(2, 12)))  # ten repeats: +10, tier D
     await adj.rule(deps, "C0001", adj.RulingInput(lead="amr", principle=Principle.competent),
                    Caller("adjudicator", "zhang"))
