@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from threading import Lock
 from typing import Final
 
-import ahocorasick
-
 from catalogue.binding import bindings, fallbacks
 from catalogue.model import Alias, Catalogue, Industry, Matter, Rules, Settings
 from router.domain.lexicon import (
@@ -50,13 +48,11 @@ class CompiledCatalogue:
     """Everything decide() needs, precomputed; immutable so replicas can share it across threads."""
 
     catalogue: Catalogue
-    automaton: ahocorasick.Automaton
-    places: ahocorasick.Automaton
-    venues: ahocorasick.Automaton  # scanned with overlaps: 楼道 still counts inside 楼道堆放
-    # The passes of the three automata, in C when it is built (passes.Passes).
+    # The passes of the three automata, in C when it is built (passes.Passes); each keeps its pyahocorasick
+    # automaton too, for what else asks it (suggest: whether a word is known).
     words: Passes
     place_names: Passes
-    venue_names: Passes
+    venue_names: Passes  # scanned with overlaps: 楼道 still counts inside 楼道堆放
     unit_names: dict[str, str]
     # The catalogue's parts a decision reads most, held here: compiled, reading a field of this class is a load,
     # and reading one of a pydantic model goes through its __getattr__ hook (sixty of them made a decision).
@@ -227,9 +223,6 @@ def compile_uncached(cat: Catalogue, rescue: RescueModel | None = None) -> Compi
     words, place_names, venue_names = _lexicon(cat), _places(cat), _venues(cat)
     return CompiledCatalogue(
         catalogue=cat,
-        automaton=words.automaton,
-        places=place_names.automaton,
-        venues=venue_names.automaton,
         words=words,
         place_names=place_names,
         venue_names=venue_names,

@@ -83,7 +83,7 @@ def _hinted_subject(targets: list[str], text: str, cc: CompiledCatalogue) -> str
 
 def _known(word: str, cc: CompiledCatalogue) -> bool:
     key = as_bytes(word)
-    return bool(cc.automaton.exists(key) or cc.places.exists(key))
+    return bool(cc.words.automaton.exists(key) or cc.place_names.automaton.exists(key))
 
 
 def suggest(cc: CompiledCatalogue, examples: Sequence[Example], *, min_support: int = MIN_SUPPORT

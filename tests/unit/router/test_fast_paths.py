@@ -113,8 +113,9 @@ def _in_characters(raw: bytes, matches: Iterable[tuple[int, Any]]) -> list[tuple
 
 
 def test_automata_over_bytes_find_what_automata_over_characters_find(cc: CompiledCatalogue) -> None:
-    lexicon, venues, places = _char_automaton(cc.automaton), _char_automaton(cc.venues), _char_automaton(cc.places)
-    words = [key.encode("latin-1").decode("utf-8") for key, _ in cc.automaton.items()]
+    lexicon = _char_automaton(cc.words.automaton)
+    venues, places = _char_automaton(cc.venue_names.automaton), _char_automaton(cc.place_names.automaton)
+    words = [key.encode("latin-1").decode("utf-8") for key, _ in cc.words.automaton.items()]
     alphabet = sorted({ch for word in words for ch in word}) + list("，。！\n的了是在有和a1😀")
     rng = random.Random(11)
     for i in range(3000):
@@ -124,9 +125,9 @@ def test_automata_over_bytes_find_what_automata_over_characters_find(cc: Compile
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80)))
         raw = text.encode("utf-8", "surrogatepass")
         as_bytes = raw.decode("latin-1")
-        assert _in_characters(raw, cc.automaton.iter_long(as_bytes)) == list(lexicon.iter_long(text)), text
-        assert _in_characters(raw, cc.venues.iter(as_bytes)) == list(venues.iter(text)), text
-        assert _in_characters(raw, cc.places.iter_long(as_bytes)) == list(places.iter_long(text)), text
+        assert _in_characters(raw, cc.words.automaton.iter_long(as_bytes)) == list(lexicon.iter_long(text)), text
+        assert _in_characters(raw, cc.venue_names.automaton.iter(as_bytes)) == list(venues.iter(text)), text
+        assert _in_characters(raw, cc.place_names.automaton.iter_long(as_bytes)) == list(places.iter_long(text)), text
         for end, (length, word, *_) in lexicon.iter(text):  # the value names the word and its bytes
             assert text[end - len(word) + 1 : end + 1] == word and len(word.encode()) == length
 

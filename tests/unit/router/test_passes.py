@@ -49,11 +49,11 @@ def _texts(words: list[str]) -> list[str]:
     return texts
 
 
-@pytest.mark.parametrize("which", ["automaton", "places", "venues", "markers", "phrases"])
+@pytest.mark.parametrize("which", ["words", "place_names", "venue_names", "markers", "phrases"])
 def test_the_passes_in_c_find_what_pyahocorasick_finds(cc: CompiledCatalogue, which: str) -> None:
     module = _in_c()
     automata = {"markers": salience._MARKERS.automaton, "phrases": _simplifier()[2].automaton}
-    automaton: ahocorasick.Automaton = automata[which] if which in automata else getattr(cc, which)
+    automaton: ahocorasick.Automaton = automata[which] if which in automata else getattr(cc, which).automaton
     in_c = module.Automaton(list(automaton.items()))
     words = [key.encode("latin-1").decode("utf-8", "surrogatepass") for key, _ in automaton.items()]
     found = 0
@@ -70,8 +70,8 @@ def test_the_passes_in_c_find_what_pyahocorasick_finds(cc: CompiledCatalogue, wh
 def test_the_compiled_catalogue_asks_c_when_it_is_built(cc: CompiledCatalogue) -> None:
     _in_c()
     text = as_bytes("南门街道一家饭店无证经营，厨房里堆着煤气罐，楼道里也堆满了。")
-    assert cc.words.longest(text) == list(cc.automaton.iter_long(text)) != []
-    assert cc.venue_names.every(text) == list(cc.venues.iter(text)) != []
+    assert cc.words.longest(text) == list(cc.words.automaton.iter_long(text)) != []
+    assert cc.venue_names.every(text) == list(cc.venue_names.automaton.iter(text)) != []
     assert cc.words._in_c is not None
 
 
