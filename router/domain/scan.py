@@ -288,12 +288,14 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     if marks.ignitions and marks.fuels:
         _fire_load(sig, raw, where, marks)
     for pattern, guards in _CONCERNS:
-        if any(guard in text for guard in guards):
-            concern = pattern.search(text)
-            if concern is not None:
-                sig.weak_safety.append(concern.group(0))
+        concern = _told(text, pattern, guards)
+        if concern is not None:
+            sig.weak_safety.append(concern)
     for pattern, guards, fire in _SCENES:
-        if _scene(sig, text, pattern, guards, fire):
+        scene = _told(text, pattern, guards)
+        words = sig.fire_words if fire else sig.safety_words
+        if scene is not None and scene not in words:  # told once, counted once
+            words.append(scene)
             if fire:
                 sig.fire += SCENE
             else:
@@ -311,19 +313,13 @@ def scan(text: str, title_len: int, cc: CompiledCatalogue) -> Signals:
     return sig
 
 
-def _scene(sig: Signals, text: str, pattern: re.Pattern[str], guards: tuple[str, ...], fire: bool) -> bool:
-    """Whether one of _SCENES is told in `text` and not counted yet; its words then say it."""
-    for guard in guards:
-        if guard in text:
-            found = pattern.search(text)
-            if found is None:
-                return False
-            words = sig.fire_words if fire else sig.safety_words
-            if found.group(0) in words:
-                return False
-            words.append(found.group(0))
-            return True
-    return False
+def _told(text: str, pattern: re.Pattern[str], guards: tuple[str, ...]) -> str | None:
+    """The words of a scene or concern told in `text`, searched for only where one of its guards appears."""
+    if any(guard in text for guard in guards):
+        found = pattern.search(text)
+        if found is not None:
+            return found.group(0)
+    return None
 
 
 def _sentence_end(text: str, pos: int) -> int:
